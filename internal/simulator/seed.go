@@ -1,0 +1,286 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path"
+
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vapi/rest"
+	"github.com/vmware/govmomi/vapi/tags"
+	"github.com/vmware/govmomi/view"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+type seeder struct {
+	c    *govmomi.Client
+	user *url.Userinfo
+}
+
+func (sd *seeder) finder(ctx context.Context) (*find.Finder, error) {
+	f := find.NewFinder(sd.c.Client, false)
+	dc, err := f.Datacenter(ctx, Datacenter)
+	if err != nil {
+		return nil, err
+	}
+	f.SetDatacenter(dc)
+	return f, nil
+}
+
+func rename(ctx context.Context, obj object.Common, name string) error {
+	task, err := obj.Rename(ctx, name)
+	if err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", obj.Reference(), name, err)
+	}
+	return task.Wait(ctx)
+}
+
+// rename gives vcsim's generated names (DC0, DC0_C0, DC0_DVS, ...) the demo's names.
+func (sd *seeder) rename(ctx context.Context) error {
+	f := find.NewFinder(sd.c.Client, false)
+	dc, err := f.Datacenter(ctx, "DC0")
+	if err != nil {
+		return err
+	}
+	if err := rename(ctx, dc.Common, Datacenter); err != nil {
+		return err
+	}
+	dc.InventoryPath = "/" + Datacenter
+	f.SetDatacenter(dc)
+	cl, err := f.ClusterComputeResource(ctx, "DC0_C0")
+	if err != nil {
+		return err
+	}
+	if err := rename(ctx, cl.Common, Cluster); err != nil {
+		return err
+	}
+	pg, err := sd.first(ctx, "DistributedVirtualPortgroup")
+	if err != nil {
+		return err
+	}
+	return rename(ctx, object.NewCommon(sd.c.Client, pg), PortGroups[0])
+}
+
+// first returns the first object of a type in the inventory.
+func (sd *seeder) first(ctx context.Context, kind string) (types.ManagedObjectReference, error) {
+	m := view.NewManager(sd.c.Client)
+	v, err := m.CreateContainerView(ctx, sd.c.ServiceContent.RootFolder, []string{kind}, true)
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	defer func() { _ = v.Destroy(ctx) }()
+	refs, err := v.Find(ctx, []string{kind}, nil)
+	if err != nil {
+		return types.ManagedObjectReference{}, err
+	}
+	for _, r := range refs {
+		// Skip the uplink port group vcsim adds to every switch.
+		if kind == "DistributedVirtualPortgroup" {
+			var pg mo.DistributedVirtualPortgroup
+			if err := sd.c.PropertyCollector().RetrieveOne(ctx, r, []string{"config.uplink"}, &pg); err == nil && pg.Config.Uplink != nil && *pg.Config.Uplink {
+				continue
+			}
+		}
+		return r, nil
+	}
+	return types.ManagedObjectReference{}, fmt.Errorf("no %s in the simulator inventory", kind)
+}
+
+func (sd *seeder) folders(ctx context.Context) error {
+	f, err := sd.finder(ctx)
+	if err != nil {
+		return err
+	}
+	vmFolder, err := f.DefaultFolder(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range []string{TemplateFolder, WorkloadFolder} {
+		if _, err := vmFolder.CreateFolder(ctx, name); err != nil {
+			return fmt.Errorf("creating folder %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (sd *seeder) network(ctx context.Context) error {
+	n, err := object.NewSearchIndex(sd.c.Client).FindByInventoryPath(ctx, "/"+Datacenter+"/network/"+DVSwitch)
+	if err != nil || n == nil {
+		return fmt.Errorf("finding %s: %v", DVSwitch, err)
+	}
+	dvs := object.NewDistributedVirtualSwitch(sd.c.Client, n.Reference())
+	var specs []types.DVPortgroupConfigSpec
+	for _, name := range PortGroups[1:] {
+		specs = append(specs, types.DVPortgroupConfigSpec{Name: name, Type: string(types.DistributedVirtualPortgroupPortgroupTypeEarlyBinding), NumPorts: 128})
+	}
+	task, err := dvs.AddPortgroup(ctx, specs)
+	if err != nil {
+		return err
+	}
+	return task.Wait(ctx)
+}
+
+func (sd *seeder) vms(ctx context.Context) error {
+	f, err := sd.finder(ctx)
+	if err != nil {
+		return err
+	}
+	pool, err := f.ResourcePool(ctx, RootPoolPath)
+	if err != nil {
+		return err
+	}
+	ds, err := f.DefaultDatastore(ctx)
+	if err != nil {
+		return err
+	}
+	net, err := f.Network(ctx, PortGroups[0])
+	if err != nil {
+		return err
+	}
+	backing, err := net.EthernetCardBackingInfo(ctx)
+	if err != nil {
+		return err
+	}
+	type vmDef struct {
+		name, folder, guest string
+		cpus                int32
+		memMB               int64
+		diskGB              int64
+		template            bool
+	}
+	var defs []vmDef
+	guests := map[string]string{"rhel9-base": "rhel9_64Guest", "win2022-base": "windows2019srvNext_64Guest"}
+	for _, t := range Templates {
+		defs = append(defs, vmDef{name: t, folder: TemplateFolder, guest: guests[t], cpus: 2, memMB: 4096, diskGB: 40, template: true})
+	}
+	for _, w := range Workloads {
+		defs = append(defs, vmDef{name: w, folder: WorkloadFolder, guest: "rhel9_64Guest", cpus: 4, memMB: 8192, diskGB: 80})
+	}
+	for _, d := range defs {
+		folder, err := f.Folder(ctx, path.Join("/", Datacenter, "vm", d.folder))
+		if err != nil {
+			return err
+		}
+		var devices object.VirtualDeviceList
+		scsi, err := devices.CreateSCSIController("pvscsi")
+		if err != nil {
+			return err
+		}
+		devices = append(devices, scsi)
+		ctrl := devices.PickController(scsi.(types.BaseVirtualController))
+		disk := devices.CreateDisk(ctrl, ds.Reference(), "")
+		disk.CapacityInKB = d.diskGB * 1024 * 1024
+		devices = append(devices, disk)
+		nic, err := devices.CreateEthernetCard("vmxnet3", backing)
+		if err != nil {
+			return err
+		}
+		devices = append(devices, nic)
+		changes, err := devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
+		if err != nil {
+			return err
+		}
+		spec := types.VirtualMachineConfigSpec{
+			Name:         d.name,
+			GuestId:      d.guest,
+			NumCPUs:      d.cpus,
+			MemoryMB:     d.memMB,
+			Files:        &types.VirtualMachineFileInfo{VmPathName: fmt.Sprintf("[%s]", ds.Name())},
+			DeviceChange: changes,
+		}
+		task, err := folder.CreateVM(ctx, spec, pool, nil)
+		if err != nil {
+			return fmt.Errorf("creating VM %s: %w", d.name, err)
+		}
+		info, err := task.WaitForResult(ctx)
+		if err != nil {
+			return fmt.Errorf("creating VM %s: %w", d.name, err)
+		}
+		vm := object.NewVirtualMachine(sd.c.Client, info.Result.(types.ManagedObjectReference))
+		if d.template {
+			if err := vm.MarkAsTemplate(ctx); err != nil {
+				return fmt.Errorf("marking %s as a template: %w", d.name, err)
+			}
+			continue
+		}
+		task, err = vm.PowerOn(ctx)
+		if err != nil {
+			return err
+		}
+		if err := task.Wait(ctx); err != nil {
+			return fmt.Errorf("powering on %s: %w", d.name, err)
+		}
+	}
+	return nil
+}
+
+func (sd *seeder) tags(ctx context.Context) error {
+	rc := rest.NewClient(sd.c.Client)
+	if err := rc.Login(ctx, sd.user); err != nil {
+		return fmt.Errorf("logging in to the vAPI endpoint: %w", err)
+	}
+	defer func() { _ = rc.Logout(ctx) }()
+	m := tags.NewManager(rc)
+	for cat, names := range TagCategories {
+		id, err := m.CreateCategory(ctx, &tags.Category{
+			Name:            cat,
+			Description:     "seeded by the vmgmt simulator",
+			Cardinality:     "SINGLE",
+			AssociableTypes: []string{"VirtualMachine", "ResourcePool", "Folder"},
+		})
+		if err != nil {
+			return fmt.Errorf("creating tag category %s: %w", cat, err)
+		}
+		for _, n := range names {
+			if _, err := m.CreateTag(ctx, &tags.Tag{Name: n, CategoryID: id}); err != nil {
+				return fmt.Errorf("creating tag %s: %w", n, err)
+			}
+		}
+	}
+	return nil
+}
+
+// expandablePool fixes a vcsim gap: UpdateConfig ignores expandableReservation, which vCenter
+// applies. New child pools are wrapped too.
+type expandablePool struct {
+	*simulator.ResourcePool
+}
+
+func wrapPools(model *simulator.Model) {
+	m := model.Map()
+	for _, e := range m.All("ResourcePool") {
+		if rp, ok := e.(*simulator.ResourcePool); ok {
+			m.Put(&expandablePool{rp})
+		}
+	}
+}
+
+func (p *expandablePool) UpdateConfig(ctx *simulator.Context, req *types.UpdateConfig) soap.HasFault {
+	res := p.ResourcePool.UpdateConfig(ctx, req)
+	if res.Fault() == nil && req.Config != nil {
+		if v := req.Config.CpuAllocation.ExpandableReservation; v != nil {
+			p.Config.CpuAllocation.ExpandableReservation = types.NewBool(*v)
+		}
+		if v := req.Config.MemoryAllocation.ExpandableReservation; v != nil {
+			p.Config.MemoryAllocation.ExpandableReservation = types.NewBool(*v)
+		}
+	}
+	return res
+}
+
+func (p *expandablePool) CreateResourcePool(ctx *simulator.Context, req *types.CreateResourcePool) soap.HasFault {
+	res := p.ResourcePool.CreateResourcePool(ctx, req)
+	if body, ok := res.(*methods.CreateResourcePoolBody); ok && body.Res != nil {
+		if child, ok := ctx.Map.Get(body.Res.Returnval).(*simulator.ResourcePool); ok {
+			ctx.Map.Put(&expandablePool{child})
+		}
+	}
+	return res
+}

@@ -1,0 +1,266 @@
+// Package simulator runs govmomi's vCenter simulator (vcsim) with the demo inventory that vmgmt's
+// tests and `make demo` use: a production cluster with real-looking capacity, template VMs,
+// distributed port groups, VM folders and tag categories. It is never linked into the provider.
+package simulator
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/url"
+
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+
+	// Registers the vAPI (REST) endpoints: tagging and content library.
+	_ "github.com/vmware/govmomi/vapi/simulator"
+)
+
+// Fixed credentials of the simulator.
+const (
+	DefaultUser     = "administrator@vsphere.local"
+	DefaultPassword = "VMware1!"
+)
+
+// The seeded inventory. Tests and examples refer to these names.
+const (
+	Datacenter     = "dc1"
+	Cluster        = "prod"
+	ClusterPath    = "/" + Datacenter + "/host/" + Cluster
+	RootPoolPath   = ClusterPath + "/Resources"
+	DVSwitch       = "dvs-prod"
+	TemplateFolder = "templates"
+	WorkloadFolder = "workloads"
+
+	// Hosts and their hardware: 4 hosts x 32 cores x 2600 MHz, 512 GiB each.
+	HostCount      = 4
+	HostCores      = 32
+	HostCoreMHz    = 2600
+	HostMemoryMB   = 512 * 1024
+	ClusterCPUMHz  = HostCount * HostCores * HostCoreMHz // 332800
+	ClusterMemMB   = HostCount * HostMemoryMB            // 2097152
+	clusterMemByte = int64(ClusterMemMB) * 1024 * 1024
+)
+
+// Templates are the template VMs in the templates folder.
+var Templates = []string{"rhel9-base", "win2022-base"}
+
+// PortGroups are the distributed port groups on the DV switch.
+var PortGroups = []string{"pg-app", "pg-db", "pg-web"}
+
+// Workloads are ordinary powered-on VMs in the workloads folder.
+var Workloads = []string{"erp-db01", "erp-app01", "web01"}
+
+// TagCategories maps each seeded tag category to its tags.
+var TagCategories = map[string][]string{
+	"tier":          {"tier-1", "tier-2", "tier-3"},
+	"environment":   {"production", "staging", "development"},
+	"backup-policy": {"gold", "silver", "bronze"},
+}
+
+// Options configures Start.
+type Options struct {
+	// Addr is the loopback address to listen on; empty means a free port on 127.0.0.1.
+	Addr     string
+	User     string
+	Password string
+}
+
+// Sim is a running simulator.
+type Sim struct {
+	model  *simulator.Model
+	server *simulator.Server
+	// URL is the SDK URL without credentials, e.g. https://127.0.0.1:8989/sdk.
+	URL      *url.URL
+	User     string
+	Password string
+}
+
+// Start creates the inventory, serves it over TLS on a loopback port and seeds it.
+func Start(ctx context.Context, opts Options) (*Sim, error) {
+	if opts.User == "" {
+		opts.User = DefaultUser
+	}
+	if opts.Password == "" {
+		opts.Password = DefaultPassword
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	model := simulator.VPX()
+	model.Datacenter = 1
+	model.Cluster = 1
+	model.ClusterHost = HostCount
+	model.Host = 0
+	model.Pool = 0
+	model.Machine = 0
+	model.Datastore = 1
+	model.Portgroup = 1
+	model.Autostart = true
+	if err := model.Create(); err != nil {
+		model.Remove()
+		return nil, fmt.Errorf("creating the simulator inventory: %w", err)
+	}
+	sizeCluster(model)
+	nameSwitches(model)
+	wrapPools(model)
+
+	model.Service.RegisterEndpoints = true
+	model.Service.TLS = new(tls.Config)
+	model.Service.Listen = &url.URL{Host: opts.Addr, User: url.UserPassword(opts.User, opts.Password)}
+	server := model.Service.NewServer()
+
+	u := *server.URL
+	u.User = nil
+	s := &Sim{model: model, server: server, URL: &u, User: opts.User, Password: opts.Password}
+	if err := s.seed(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("seeding the simulator inventory: %w", err)
+	}
+	return s, nil
+}
+
+// Close stops the server and removes the simulator's temporary datastore files.
+func (s *Sim) Close() {
+	if s.server != nil {
+		s.server.Close()
+	}
+	if s.model != nil {
+		s.model.Remove()
+	}
+}
+
+// Server returns host:port.
+func (s *Sim) Server() string { return s.URL.Host }
+
+// Env returns the environment variables the provider reads to reach this simulator.
+func (s *Sim) Env() map[string]string {
+	return map[string]string{
+		"VSPHERE_SERVER":               s.URL.Host,
+		"VSPHERE_USER":                 s.User,
+		"VSPHERE_PASSWORD":             s.Password,
+		"VSPHERE_ALLOW_UNVERIFIED_SSL": "true",
+	}
+}
+
+// Map exposes the simulator's object registry, for tests that change vSphere behind
+// Terraform's back without going through the API.
+func (s *Sim) Map() *simulator.Registry { return s.model.Map() }
+
+// Connect opens a new authenticated govmomi client to the simulator (for tests and seeding).
+// Log it out when done, or it counts as a session.
+func (s *Sim) Connect(ctx context.Context) (*govmomi.Client, error) {
+	u := *s.URL
+	u.User = url.UserPassword(s.User, s.Password)
+	return govmomi.NewClient(ctx, &u, true)
+}
+
+// SessionCount returns the number of sessions the simulator holds, not counting the one this
+// call opens to ask (it is logged out before returning).
+func (s *Sim) SessionCount(ctx context.Context) (int, error) {
+	c, err := s.Connect(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = c.Logout(ctx) }()
+	var sm mo.SessionManager
+	if err := c.PropertyCollector().RetrieveOne(ctx, *c.ServiceContent.SessionManager, []string{"sessionList"}, &sm); err != nil {
+		return 0, err
+	}
+	return len(sm.SessionList) - 1, nil
+}
+
+// sizeCluster gives the hosts, cluster and root pool real-looking capacity. vcsim's defaults are a
+// single 2-core host worth of capacity, and it never recomputes the root pool.
+func sizeCluster(model *simulator.Model) {
+	m := model.Map()
+	for _, e := range m.All("HostSystem") {
+		h := e.(*simulator.HostSystem)
+		hw := h.Summary.Hardware
+		if hw == nil {
+			continue
+		}
+		hw.CpuMhz = HostCoreMHz
+		hw.NumCpuCores = HostCores
+		hw.NumCpuThreads = 2 * HostCores
+		hw.NumCpuPkgs = 2
+		hw.MemorySize = int64(HostMemoryMB) * 1024 * 1024
+		if h.Hardware != nil {
+			h.Hardware.CpuInfo.NumCpuCores = HostCores
+			h.Hardware.CpuInfo.NumCpuThreads = 2 * HostCores
+			h.Hardware.CpuInfo.NumCpuPackages = 2
+			h.Hardware.CpuInfo.Hz = HostCoreMHz * 1000 * 1000
+			h.Hardware.MemorySize = int64(HostMemoryMB) * 1024 * 1024
+		}
+	}
+	for _, e := range m.All("ClusterComputeResource") {
+		c := e.(*simulator.ClusterComputeResource)
+		if s, ok := c.Summary.(*types.ClusterComputeResourceSummary); ok {
+			s.TotalCpu = ClusterCPUMHz
+			s.EffectiveCpu = ClusterCPUMHz
+			s.TotalMemory = clusterMemByte
+			s.EffectiveMemory = ClusterMemMB
+			s.NumCpuCores = HostCount * HostCores
+			s.NumCpuThreads = 2 * HostCount * HostCores
+		}
+		if c.ResourcePool == nil {
+			continue
+		}
+		rp, ok := m.Get(*c.ResourcePool).(*simulator.ResourcePool)
+		if !ok {
+			continue
+		}
+		setRootAllocation(&rp.Config.CpuAllocation, ClusterCPUMHz)
+		setRootAllocation(&rp.Config.MemoryAllocation, ClusterMemMB)
+		rp.Runtime.Cpu = types.ResourcePoolResourceUsage{MaxUsage: ClusterCPUMHz, UnreservedForPool: ClusterCPUMHz, UnreservedForVm: ClusterCPUMHz}
+		rp.Runtime.Memory = types.ResourcePoolResourceUsage{MaxUsage: clusterMemByte, UnreservedForPool: clusterMemByte, UnreservedForVm: clusterMemByte}
+	}
+}
+
+// nameSwitches names the distributed switch; vcsim does not implement Rename_Task for switches.
+func nameSwitches(model *simulator.Model) {
+	for _, e := range model.Map().All("DistributedVirtualSwitch") {
+		if d, ok := e.(*simulator.DistributedVirtualSwitch); ok {
+			d.Name = DVSwitch
+			if c := d.Config.GetDVSConfigInfo(); c != nil {
+				c.Name = DVSwitch
+			}
+			if d.Summary.Name != "" {
+				d.Summary.Name = DVSwitch
+			}
+		}
+	}
+}
+
+func setRootAllocation(a *types.ResourceAllocationInfo, capacity int64) {
+	a.Reservation = types.NewInt64(capacity)
+	a.Limit = types.NewInt64(capacity)
+	a.ExpandableReservation = types.NewBool(false)
+	a.Shares = &types.SharesInfo{Level: types.SharesLevelNormal, Shares: 4000}
+}
+
+// seed shapes the inventory through the API, as an administrator would.
+func (s *Sim) seed(ctx context.Context) error {
+	c, err := s.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = session.NewManager(c.Client).Logout(ctx) }()
+	sd := &seeder{c: c, user: url.UserPassword(s.User, s.Password)}
+	steps := []func(context.Context) error{
+		sd.rename,
+		sd.folders,
+		sd.network,
+		sd.vms,
+		sd.tags,
+	}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}

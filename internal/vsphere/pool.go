@@ -1,0 +1,579 @@
+package vsphere
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// Shares levels as vSphere names them.
+const (
+	SharesLow    = string(types.SharesLevelLow)
+	SharesNormal = string(types.SharesLevelNormal)
+	SharesHigh   = string(types.SharesLevelHigh)
+	SharesCustom = string(types.SharesLevelCustom)
+)
+
+// SharesLevels lists the valid shares levels.
+var SharesLevels = []string{SharesLow, SharesNormal, SharesHigh, SharesCustom}
+
+// Allocation is one resource's allocation of a pool: CPU in MHz or memory in MB.
+type Allocation struct {
+	Reservation int64
+	Limit       int64 // -1 means unlimited
+	Expandable  bool
+	SharesLevel string
+	Shares      int32 // meaningful for SharesCustom; vCenter computes it for the other levels
+}
+
+// PoolSpec is the whole allocation of a resource pool.
+type PoolSpec struct {
+	CPU    Allocation
+	Memory Allocation
+}
+
+func (a Allocation) toVim() types.ResourceAllocationInfo {
+	level := a.SharesLevel
+	if level == "" {
+		level = SharesNormal
+	}
+	shares := a.Shares
+	if level != SharesCustom {
+		shares = 0
+	}
+	// vCenter (and vcsim) require all four fields on create; we always send all of them.
+	return types.ResourceAllocationInfo{
+		Reservation:           types.NewInt64(a.Reservation),
+		Limit:                 types.NewInt64(a.Limit),
+		ExpandableReservation: types.NewBool(a.Expandable),
+		Shares:                &types.SharesInfo{Level: types.SharesLevel(level), Shares: shares},
+	}
+}
+
+func allocationFromVim(i types.ResourceAllocationInfo) Allocation {
+	a := Allocation{Limit: -1, SharesLevel: SharesNormal}
+	if i.Reservation != nil {
+		a.Reservation = *i.Reservation
+	}
+	if i.Limit != nil {
+		a.Limit = *i.Limit
+	}
+	if i.ExpandableReservation != nil {
+		a.Expandable = *i.ExpandableReservation
+	}
+	if i.Shares != nil {
+		a.SharesLevel = string(i.Shares.Level)
+		a.Shares = i.Shares.Shares
+	}
+	return a
+}
+
+func (s PoolSpec) toVim() types.ResourceConfigSpec {
+	return types.ResourceConfigSpec{
+		CpuAllocation:    s.CPU.toVim(),
+		MemoryAllocation: s.Memory.toVim(),
+	}
+}
+
+// Pool is a resource pool as read from vCenter.
+type Pool struct {
+	ID   string // managed object ID, e.g. resgroup-42
+	Name string
+	Path string // inventory path, e.g. /dc1/host/cluster1/Resources/tier-1
+	// ParentID is the managed object ID of the parent pool (the cluster's root pool for a top-level pool).
+	ParentID string
+	// ParentPath is the inventory path of the parent: the cluster's path when the parent is a root pool.
+	ParentPath string
+	Spec       PoolSpec
+	// Root is true for the invisible root pool of a cluster or host.
+	Root bool
+}
+
+// PoolRef is a resolved reference to a resource pool.
+type PoolRef struct {
+	Ref types.ManagedObjectReference
+	// Path is the inventory path the caller used, or empty when resolved by ID.
+	Path string
+}
+
+// ID returns the managed object ID.
+func (p PoolRef) ID() string { return p.Ref.Value }
+
+// refFromID guesses the managed object type from a vCenter managed object ID.
+func refFromID(id string) types.ManagedObjectReference {
+	switch {
+	case strings.HasPrefix(id, "domain-c"):
+		return types.ManagedObjectReference{Type: "ClusterComputeResource", Value: id}
+	case strings.HasPrefix(id, "domain-s"):
+		return types.ManagedObjectReference{Type: "ComputeResource", Value: id}
+	case strings.HasPrefix(id, "resgroup-v"):
+		return types.ManagedObjectReference{Type: "VirtualApp", Value: id}
+	default:
+		return types.ManagedObjectReference{Type: "ResourcePool", Value: id}
+	}
+}
+
+// IsInventoryPath reports whether s is an inventory path rather than a managed object ID.
+func IsInventoryPath(s string) bool { return strings.Contains(s, "/") }
+
+// absPath makes an inventory path absolute: "cluster1/pool" is taken relative to the datacenter's
+// host folder, "host/cluster1" relative to the datacenter.
+func (c *Client) absPath(ctx context.Context, p string) (string, error) {
+	if strings.HasPrefix(p, "/") {
+		return path.Clean(p), nil
+	}
+	dc, err := c.Datacenter(ctx)
+	if err != nil {
+		return "", err
+	}
+	if strings.HasPrefix(p, "host/") {
+		return path.Join(dc.InventoryPath, p), nil
+	}
+	return path.Join(dc.InventoryPath, "host", p), nil
+}
+
+// ResolvePool resolves a cluster, host or pool given by inventory path or managed object ID to the
+// resource pool that children are created in (a cluster's root pool for a cluster).
+func (c *Client) ResolvePool(ctx context.Context, ref string) (PoolRef, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return PoolRef{}, errors.New("empty resource pool or cluster reference")
+	}
+	var mor types.ManagedObjectReference
+	var usedPath string
+	if IsInventoryPath(ref) {
+		p, err := c.absPath(ctx, ref)
+		if err != nil {
+			return PoolRef{}, err
+		}
+		found, err := object.NewSearchIndex(c.vim).FindByInventoryPath(ctx, p)
+		if err != nil {
+			return PoolRef{}, fmt.Errorf("looking up %q: %w", p, err)
+		}
+		if found == nil {
+			return PoolRef{}, notFound("cluster or resource pool", ref, nil)
+		}
+		mor = found.Reference()
+		usedPath = p
+	} else {
+		mor = refFromID(ref)
+	}
+	switch mor.Type {
+	case "ResourcePool", "VirtualApp":
+		return PoolRef{Ref: mor, Path: usedPath}, nil
+	case "ClusterComputeResource", "ComputeResource":
+		var cr mo.ComputeResource
+		if err := c.retrieveOne(ctx, mor, []string{"resourcePool"}, &cr); err != nil {
+			return PoolRef{}, wrapNotFound("cluster", ref, err)
+		}
+		if cr.ResourcePool == nil {
+			return PoolRef{}, fmt.Errorf("%s %q has no root resource pool", mor.Type, ref)
+		}
+		return PoolRef{Ref: *cr.ResourcePool, Path: usedPath}, nil
+	default:
+		return PoolRef{}, fmt.Errorf("%q is a %s, not a cluster, host or resource pool", ref, mor.Type)
+	}
+}
+
+func (c *Client) retrieveOne(ctx context.Context, ref types.ManagedObjectReference, props []string, dst any) error {
+	return c.collector().RetrieveOne(ctx, ref, props, dst)
+}
+
+func (c *Client) collector() *property.Collector { return property.DefaultCollector(c.vim) }
+
+// CreatePool creates a resource pool under parent and returns its managed object ID.
+func (c *Client) CreatePool(ctx context.Context, parent PoolRef, name string, spec PoolSpec) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
+	defer cancel()
+	res, err := methods.CreateResourcePool(ctx, c.vim, &types.CreateResourcePool{
+		This: parent.Ref,
+		Name: name,
+		Spec: spec.toVim(),
+	})
+	if err != nil {
+		if IsNotFound(err) {
+			return "", notFound("parent resource pool", parent.ID(), err)
+		}
+		return "", fmt.Errorf("creating resource pool %q under %s: %w", name, parent.ID(), err)
+	}
+	return res.Returnval.Value, nil
+}
+
+// UpdatePool renames a pool (when name is not empty) and replaces its whole allocation.
+func (c *Client) UpdatePool(ctx context.Context, id, name string, spec PoolSpec) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
+	defer cancel()
+	ref := refFromID(id)
+	cfg := spec.toVim()
+	cfg.Entity = &ref
+	_, err := methods.UpdateConfig(ctx, c.vim, &types.UpdateConfig{This: ref, Name: name, Config: &cfg})
+	if err != nil {
+		return wrapNotFound("resource pool", id, fmt.Errorf("updating resource pool %s: %w", id, err))
+	}
+	return nil
+}
+
+// PoolContentsError is returned when a pool that still holds VMs or pools is asked to be destroyed.
+type PoolContentsError struct {
+	ID, Path   string
+	VMs, Pools []string
+}
+
+func (e *PoolContentsError) Error() string {
+	var parts []string
+	if n := len(e.VMs); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d virtual machine(s) (%s)", n, strings.Join(head(e.VMs, 5), ", ")))
+	}
+	if n := len(e.Pools); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d resource pool(s) (%s)", n, strings.Join(head(e.Pools, 5), ", ")))
+	}
+	return fmt.Sprintf("resource pool %s still holds %s; destroying it would move them to its parent and change their "+
+		"resource guarantees, so vmgmt refuses: move or destroy them first", e.Path, strings.Join(parts, " and "))
+}
+
+func head(s []string, n int) []string {
+	if len(s) <= n {
+		return s
+	}
+	return append(append([]string{}, s[:n]...), "...")
+}
+
+// DestroyPool destroys an empty resource pool. A pool that still holds VMs or pools is not
+// destroyed (PoolContentsError), so nobody's VM silently changes pool. A pool that is already
+// gone is not an error.
+func (c *Client) DestroyPool(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
+	defer cancel()
+	ref := refFromID(id)
+	var rp mo.ResourcePool
+	if err := c.retrieveOne(ctx, ref, []string{"name", "vm", "resourcePool"}, &rp); err != nil {
+		if IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("reading resource pool %s before destroying it: %w", id, err)
+	}
+	if len(rp.Vm) > 0 || len(rp.ResourcePool) > 0 {
+		names, err := c.names(ctx, append(append([]types.ManagedObjectReference{}, rp.Vm...), rp.ResourcePool...))
+		if err != nil {
+			return err
+		}
+		e := &PoolContentsError{ID: id, Path: rp.Name}
+		if p, err := c.InventoryPath(ctx, ref); err == nil {
+			e.Path = p
+		}
+		for _, r := range rp.Vm {
+			e.VMs = append(e.VMs, names[r])
+		}
+		for _, r := range rp.ResourcePool {
+			e.Pools = append(e.Pools, names[r])
+		}
+		return e
+	}
+	task, err := object.NewResourcePool(c.vim, ref).Destroy(ctx)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		if IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("destroying resource pool %s: %w", id, err)
+	}
+	return nil
+}
+
+// names reads the names of many objects in one call.
+func (c *Client) names(ctx context.Context, refs []types.ManagedObjectReference) (map[types.ManagedObjectReference]string, error) {
+	out := map[types.ManagedObjectReference]string{}
+	if len(refs) == 0 {
+		return out, nil
+	}
+	var ents []mo.ManagedEntity
+	pc := c.collector()
+	if err := pc.Retrieve(ctx, refs, []string{"name"}, &ents); err != nil {
+		return nil, fmt.Errorf("reading names: %w", err)
+	}
+	for _, e := range ents {
+		out[e.Reference()] = e.Name
+	}
+	return out, nil
+}
+
+// InventoryPath returns the inventory path of any managed entity in one round trip.
+func (c *Client) InventoryPath(ctx context.Context, ref types.ManagedObjectReference) (string, error) {
+	ents, err := mo.Ancestors(ctx, c.vim, c.vim.ServiceContent.PropertyCollector, ref)
+	if err != nil {
+		return "", wrapNotFound(ref.Type, ref.Value, err)
+	}
+	return entityPath(ents), nil
+}
+
+// entityPath joins the names of an ancestor chain (root folder first), leaving out the root folder.
+func entityPath(ents []mo.ManagedEntity) string {
+	var b strings.Builder
+	for i, e := range ents {
+		if i == 0 && e.Parent == nil {
+			continue
+		}
+		b.WriteString("/")
+		b.WriteString(e.Name)
+	}
+	return b.String()
+}
+
+// GetPool reads a resource pool, its allocation and its place in the inventory in one round trip.
+func (c *Client) GetPool(ctx context.Context, id string) (*Pool, error) {
+	ref := refFromID(id)
+	// One RetrieveProperties: the pool's config, plus name and parent of every ancestor.
+	req := types.RetrievePropertiesEx{
+		This: c.vim.ServiceContent.PropertyCollector,
+		SpecSet: []types.PropertyFilterSpec{{
+			ObjectSet: []types.ObjectSpec{{
+				Obj:  ref,
+				Skip: types.NewBool(false),
+				SelectSet: []types.BaseSelectionSpec{
+					&types.TraversalSpec{
+						SelectionSpec: types.SelectionSpec{Name: "up"},
+						Type:          "ManagedEntity",
+						Path:          "parent",
+						Skip:          types.NewBool(false),
+						SelectSet:     []types.BaseSelectionSpec{&types.SelectionSpec{Name: "up"}},
+					},
+				},
+			}},
+			PropSet: []types.PropertySpec{
+				{Type: "ManagedEntity", PathSet: []string{"name", "parent"}},
+				{Type: "ResourcePool", PathSet: []string{"config"}},
+			},
+		}},
+	}
+	content, err := mo.RetrievePropertiesEx(ctx, c.vim, req)
+	if err != nil {
+		return nil, wrapNotFound("resource pool", id, err)
+	}
+	byRef := map[types.ManagedObjectReference]*mo.ManagedEntity{}
+	var self *mo.ResourcePool
+	for _, oc := range content {
+		obj, err := mo.ObjectContentToType(oc)
+		if err != nil {
+			return nil, fmt.Errorf("decoding %s: %w", oc.Obj, err)
+		}
+		var me mo.ManagedEntity
+		switch o := obj.(type) {
+		case mo.ResourcePool:
+			me = o.ManagedEntity
+			if o.Self == ref {
+				o := o
+				self = &o
+			}
+		case mo.VirtualApp:
+			me = o.ManagedEntity
+			if o.Self == ref {
+				self = &o.ResourcePool
+			}
+		default:
+			if e, ok := obj.(interface{ Entity() *mo.ManagedEntity }); ok {
+				me = *e.Entity()
+			} else {
+				continue
+			}
+		}
+		m := me
+		m.Self = oc.Obj
+		byRef[oc.Obj] = &m
+	}
+	if self == nil {
+		return nil, notFound("resource pool", id, nil)
+	}
+	// Walk the chain from the pool up to the root folder.
+	var chain []mo.ManagedEntity
+	for cur := ref; ; {
+		e := byRef[cur]
+		if e == nil {
+			break
+		}
+		chain = append(chain, *e)
+		if e.Parent == nil || len(chain) > 64 {
+			break
+		}
+		cur = *e.Parent
+	}
+	// Reverse to root-first.
+	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
+		chain[i], chain[j] = chain[j], chain[i]
+	}
+	p := &Pool{ID: id, Name: self.Name, Path: entityPath(chain), Spec: PoolSpec{
+		CPU:    allocationFromVim(self.Config.CpuAllocation),
+		Memory: allocationFromVim(self.Config.MemoryAllocation),
+	}}
+	if self.Parent != nil {
+		switch self.Parent.Type {
+		case "ResourcePool", "VirtualApp":
+			p.ParentID = self.Parent.Value
+			p.ParentPath = path.Dir(p.Path)
+			// A top-level pool's parent is the cluster's root pool: name the cluster, as users do.
+			if parent := byRef[*self.Parent]; parent != nil && parent.Parent != nil &&
+				(parent.Parent.Type == "ClusterComputeResource" || parent.Parent.Type == "ComputeResource") {
+				p.ParentPath = path.Dir(p.ParentPath)
+			}
+		default:
+			p.Root = true
+		}
+	}
+	return p, nil
+}
+
+// Capacity is what a cluster or pool can hand out to child pools and VMs, and how much of it is
+// already reserved. CPU in MHz, memory in MB.
+type Capacity struct {
+	ID   string // the pool's managed object ID (a cluster's root pool for a cluster)
+	Name string
+	// Kind is "cluster" when the pool is the root pool of a cluster or host, else "pool".
+	Kind string
+	// OwnerID is the managed object ID of the cluster (or host compute resource) that owns the pool.
+	OwnerID string
+
+	CPU, Memory ResourceCapacity
+	// Children are the pools directly below this one.
+	Children []ChildPool
+	// VMs is the number of virtual machines directly in this pool.
+	VMs int
+}
+
+// ResourceCapacity is the capacity of one resource of a pool.
+type ResourceCapacity struct {
+	// Capacity is what the pool can give to its children: its reservation, or for a root pool the
+	// cluster's total capacity.
+	Capacity int64
+	// Reserved is the sum of the reservations of the child pools and VMs directly in the pool.
+	Reserved int64
+	// Unreserved is Capacity - Reserved, never negative.
+	Unreserved int64
+	// Expandable is true when the pool may borrow unreserved capacity from its parent.
+	Expandable bool
+	// Limit of the pool itself (-1 unlimited).
+	Limit int64
+}
+
+// ChildPool is one child of a pool as seen by the capacity read.
+type ChildPool struct {
+	ID                  string
+	Name                string
+	CPUReservationMHz   int64
+	MemoryReservationMB int64
+}
+
+// Available is what a child with the given ID may reserve: the unreserved capacity, plus what
+// that child already holds (so resizing a pool is judged against the room it would leave).
+func (rc ResourceCapacity) Available(held int64) int64 { return rc.Unreserved + held }
+
+// ChildReservation returns the reservation a child pool currently holds, or zero.
+func (c *Capacity) ChildReservation(id string) (cpu, mem int64) {
+	for _, ch := range c.Children {
+		if ch.ID == id {
+			return ch.CPUReservationMHz, ch.MemoryReservationMB
+		}
+	}
+	return 0, 0
+}
+
+const bytesPerMB = 1024 * 1024
+
+// PoolCapacity reads the capacity of a pool (a cluster's root pool when given a cluster) with its
+// child pools and VMs in a single PropertyCollector round trip.
+func (c *Client) PoolCapacity(ctx context.Context, pool PoolRef) (*Capacity, error) {
+	ref := pool.Ref
+	down := []types.BaseSelectionSpec{
+		&types.TraversalSpec{Type: "ResourcePool", Path: "resourcePool", Skip: types.NewBool(false)},
+		&types.TraversalSpec{Type: "ResourcePool", Path: "vm", Skip: types.NewBool(false)},
+	}
+	req := types.RetrievePropertiesEx{
+		This: c.vim.ServiceContent.PropertyCollector,
+		SpecSet: []types.PropertyFilterSpec{{
+			ObjectSet: []types.ObjectSpec{{Obj: ref, Skip: types.NewBool(false), SelectSet: down}},
+			PropSet: []types.PropertySpec{
+				{Type: "ResourcePool", PathSet: []string{"name", "parent", "owner", "config.cpuAllocation", "config.memoryAllocation", "runtime"}},
+				{Type: "VirtualMachine", PathSet: []string{"resourceConfig"}},
+			},
+		}},
+	}
+	content, err := mo.RetrievePropertiesEx(ctx, c.vim, req)
+	if err != nil {
+		return nil, wrapNotFound("resource pool", ref.Value, fmt.Errorf("reading capacity of %s: %w", ref.Value, err))
+	}
+	var self *mo.ResourcePool
+	var children []mo.ResourcePool
+	var vms []mo.VirtualMachine
+	for _, oc := range content {
+		obj, err := mo.ObjectContentToType(oc)
+		if err != nil {
+			return nil, fmt.Errorf("decoding %s: %w", oc.Obj, err)
+		}
+		var rp *mo.ResourcePool
+		switch o := obj.(type) {
+		case mo.ResourcePool:
+			rp = &o
+		case mo.VirtualApp:
+			rp = &o.ResourcePool
+		case mo.VirtualMachine:
+			vms = append(vms, o)
+			continue
+		default:
+			continue
+		}
+		rp.Self = oc.Obj
+		if oc.Obj == ref {
+			self = rp
+		} else {
+			children = append(children, *rp)
+		}
+	}
+	if self == nil {
+		return nil, notFound("resource pool", ref.Value, nil)
+	}
+	out := &Capacity{ID: ref.Value, Name: self.Name, Kind: "pool", VMs: len(vms)}
+	out.OwnerID = self.Owner.Value
+	root := self.Parent != nil && (self.Parent.Type == "ClusterComputeResource" || self.Parent.Type == "ComputeResource")
+	cpu := allocationFromVim(self.Config.CpuAllocation)
+	mem := allocationFromVim(self.Config.MemoryAllocation)
+	out.CPU = ResourceCapacity{Capacity: cpu.Reservation, Expandable: cpu.Expandable, Limit: cpu.Limit}
+	out.Memory = ResourceCapacity{Capacity: mem.Reservation, Expandable: mem.Expandable, Limit: mem.Limit}
+	if root {
+		// A root pool hands out the whole cluster: its runtime maximum (memory in bytes).
+		out.Kind = "cluster"
+		out.CPU.Capacity = self.Runtime.Cpu.MaxUsage
+		out.Memory.Capacity = self.Runtime.Memory.MaxUsage / bytesPerMB
+		out.CPU.Expandable, out.Memory.Expandable = false, false
+	}
+	for _, ch := range children {
+		cc := allocationFromVim(ch.Config.CpuAllocation)
+		mc := allocationFromVim(ch.Config.MemoryAllocation)
+		out.CPU.Reserved += cc.Reservation
+		out.Memory.Reserved += mc.Reservation
+		out.Children = append(out.Children, ChildPool{ID: ch.Self.Value, Name: ch.Name, CPUReservationMHz: cc.Reservation, MemoryReservationMB: mc.Reservation})
+	}
+	sort.Slice(out.Children, func(i, j int) bool { return out.Children[i].Name < out.Children[j].Name })
+	for _, vm := range vms {
+		if vm.ResourceConfig == nil {
+			continue
+		}
+		if r := vm.ResourceConfig.CpuAllocation.Reservation; r != nil {
+			out.CPU.Reserved += *r
+		}
+		if r := vm.ResourceConfig.MemoryAllocation.Reservation; r != nil {
+			out.Memory.Reserved += *r
+		}
+	}
+	out.CPU.Unreserved = max(0, out.CPU.Capacity-out.CPU.Reserved)
+	out.Memory.Unreserved = max(0, out.Memory.Capacity-out.Memory.Reserved)
+	return out, nil
+}

@@ -1,0 +1,140 @@
+package vsphere
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// Stats counts the SOAP round trips a client made; benchmarks and tests read it.
+type Stats struct {
+	roundTrips atomic.Int64
+	retries    atomic.Int64
+	relogins   atomic.Int64
+}
+
+// RoundTrips is the number of SOAP requests sent, retries included.
+func (s *Stats) RoundTrips() int64 { return s.roundTrips.Load() }
+
+// Retries is the number of requests that were sent again after a transient fault.
+func (s *Stats) Retries() int64 { return s.retries.Load() }
+
+// Relogins is the number of times a stale session was replaced.
+func (s *Stats) Relogins() int64 { return s.relogins.Load() }
+
+type countingRoundTripper struct {
+	next  soap.RoundTripper
+	stats *Stats
+}
+
+func (c *countingRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
+	c.stats.roundTrips.Add(1)
+	return c.next.RoundTrip(ctx, req, res)
+}
+
+// retryRoundTripper retries calls that failed for a transient reason, with exponential backoff
+// that honours the caller's context. Faults that describe the request itself are never retried.
+type retryRoundTripper struct {
+	next     soap.RoundTripper
+	attempts int
+	stats    *Stats
+	// base is the first backoff delay; it doubles on each attempt.
+	base time.Duration
+}
+
+func (r *retryRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
+	delay := r.base
+	if delay == 0 {
+		delay = 200 * time.Millisecond
+	}
+	for attempt := 0; ; attempt++ {
+		err := r.next.RoundTrip(ctx, req, res)
+		if err == nil || attempt >= r.attempts || !IsTransient(err) || ctx.Err() != nil {
+			return err
+		}
+		if r.stats != nil {
+			r.stats.retries.Add(1)
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		delay *= 2
+	}
+}
+
+// IsTransient reports whether a failed call may succeed if sent again unchanged:
+// network errors and the vCenter faults that mean "busy, try later".
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if vim25.IsTemporaryNetworkError(err) {
+		return true
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) && nerr.Timeout() {
+		return true
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return true
+	}
+	return fault.Is(err, &types.HostCommunication{}) ||
+		fault.Is(err, &types.TaskInProgress{}) ||
+		fault.Is(err, &types.ResourceInUse{}) ||
+		fault.Is(err, &types.RequestCanceled{}) ||
+		fault.Is(err, &types.SystemError{})
+}
+
+// reauthRoundTripper replaces a stale session once when vCenter answers NotAuthenticated,
+// then sends the request again.
+type reauthRoundTripper struct {
+	next  soap.RoundTripper
+	login func(context.Context) error
+	stats *Stats
+	mu    sync.Mutex
+	gen   int // incremented on every successful re-login
+}
+
+func (r *reauthRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
+	r.mu.Lock()
+	gen := r.gen
+	r.mu.Unlock()
+	err := r.next.RoundTrip(ctx, req, res)
+	if err == nil || !isNotAuthenticated(err) {
+		return err
+	}
+	r.mu.Lock()
+	// Parallel calls that failed on the same stale session share one re-login.
+	if r.gen == gen {
+		if lerr := r.login(ctx); lerr != nil {
+			r.mu.Unlock()
+			return errors.Join(err, lerr)
+		}
+		r.gen++
+		if r.stats != nil {
+			r.stats.relogins.Add(1)
+		}
+	}
+	r.mu.Unlock()
+	return r.next.RoundTrip(ctx, req, res)
+}
+
+func isNotAuthenticated(err error) bool {
+	return fault.Is(err, &types.NotAuthenticated{})
+}
