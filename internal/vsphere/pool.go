@@ -96,6 +96,8 @@ type Pool struct {
 	Spec       PoolSpec
 	// Root is true for the invisible root pool of a cluster or host.
 	Root bool
+	// Capacity is what the pool has left for its own children.
+	Capacity *Capacity
 }
 
 // PoolRef is a resolved reference to a resource pool.
@@ -330,103 +332,168 @@ func entityPath(ents []mo.ManagedEntity) string {
 	return b.String()
 }
 
-// GetPool reads a resource pool, its allocation and its place in the inventory in one round trip.
-func (c *Client) GetPool(ctx context.Context, id string) (*Pool, error) {
-	ref := refFromID(id)
-	// One RetrieveProperties: the pool's config, plus name and parent of every ancestor.
+// poolSnapshot is one RetrieveProperties answer about a pool: the pool, its direct children
+// (pools and VMs) and, when asked, its ancestors up to the root folder.
+type poolSnapshot struct {
+	self     *mo.ResourcePool
+	children []mo.ResourcePool
+	vms      []mo.VirtualMachine
+	up       map[types.ManagedObjectReference]*mo.ManagedEntity
+}
+
+// snapshot reads a pool, its children and (optionally) its ancestors in a single round trip.
+func (c *Client) snapshot(ctx context.Context, ref types.ManagedObjectReference, ancestors bool) (*poolSnapshot, error) {
+	sel := []types.BaseSelectionSpec{
+		&types.TraversalSpec{Type: "ResourcePool", Path: "resourcePool", Skip: types.NewBool(false)},
+		&types.TraversalSpec{Type: "ResourcePool", Path: "vm", Skip: types.NewBool(false)},
+	}
+	props := []types.PropertySpec{
+		{Type: "ResourcePool", PathSet: []string{"name", "parent", "owner", "config.cpuAllocation", "config.memoryAllocation", "runtime"}},
+		{Type: "VirtualMachine", PathSet: []string{"resourceConfig"}},
+	}
+	if ancestors {
+		sel = append(sel, &types.TraversalSpec{
+			SelectionSpec: types.SelectionSpec{Name: "up"},
+			Type:          "ManagedEntity",
+			Path:          "parent",
+			Skip:          types.NewBool(false),
+			SelectSet:     []types.BaseSelectionSpec{&types.SelectionSpec{Name: "up"}},
+		})
+		props = append(props, types.PropertySpec{Type: "ManagedEntity", PathSet: []string{"name", "parent"}})
+	}
 	req := types.RetrievePropertiesEx{
 		This: c.vim.ServiceContent.PropertyCollector,
 		SpecSet: []types.PropertyFilterSpec{{
-			ObjectSet: []types.ObjectSpec{{
-				Obj:  ref,
-				Skip: types.NewBool(false),
-				SelectSet: []types.BaseSelectionSpec{
-					&types.TraversalSpec{
-						SelectionSpec: types.SelectionSpec{Name: "up"},
-						Type:          "ManagedEntity",
-						Path:          "parent",
-						Skip:          types.NewBool(false),
-						SelectSet:     []types.BaseSelectionSpec{&types.SelectionSpec{Name: "up"}},
-					},
-				},
-			}},
-			PropSet: []types.PropertySpec{
-				{Type: "ManagedEntity", PathSet: []string{"name", "parent"}},
-				{Type: "ResourcePool", PathSet: []string{"config"}},
-			},
+			ObjectSet: []types.ObjectSpec{{Obj: ref, Skip: types.NewBool(false), SelectSet: sel}},
+			PropSet:   props,
 		}},
 	}
 	content, err := mo.RetrievePropertiesEx(ctx, c.vim, req)
 	if err != nil {
-		return nil, wrapNotFound("resource pool", id, err)
+		return nil, wrapNotFound("resource pool", ref.Value, err)
 	}
-	byRef := map[types.ManagedObjectReference]*mo.ManagedEntity{}
-	var self *mo.ResourcePool
+	snap := &poolSnapshot{up: map[types.ManagedObjectReference]*mo.ManagedEntity{}}
 	for _, oc := range content {
-		obj, err := mo.ObjectContentToType(oc)
+		obj, err := mo.ObjectContentToType(oc, true)
 		if err != nil {
 			return nil, fmt.Errorf("decoding %s: %w", oc.Obj, err)
 		}
-		var me mo.ManagedEntity
+		var rp *mo.ResourcePool
 		switch o := obj.(type) {
-		case mo.ResourcePool:
-			me = o.ManagedEntity
-			if o.Self == ref {
-				o := o
-				self = &o
-			}
-		case mo.VirtualApp:
-			me = o.ManagedEntity
-			if o.Self == ref {
-				self = &o.ResourcePool
-			}
+		case *mo.ResourcePool:
+			rp = o
+		case *mo.VirtualApp:
+			rp = &o.ResourcePool
+		case *mo.VirtualMachine:
+			snap.vms = append(snap.vms, *o)
+			continue
+		case mo.Entity:
+			me := *o.Entity()
+			me.Self = oc.Obj
+			snap.up[oc.Obj] = &me
+			continue
 		default:
-			if e, ok := obj.(interface{ Entity() *mo.ManagedEntity }); ok {
-				me = *e.Entity()
-			} else {
-				continue
-			}
+			continue
 		}
-		m := me
-		m.Self = oc.Obj
-		byRef[oc.Obj] = &m
+		rp.Self = oc.Obj
+		me := rp.ManagedEntity
+		me.Self = oc.Obj
+		snap.up[oc.Obj] = &me
+		switch {
+		case oc.Obj == ref:
+			snap.self = rp
+		case rp.Parent != nil && *rp.Parent == ref:
+			snap.children = append(snap.children, *rp)
+		}
 	}
-	if self == nil {
-		return nil, notFound("resource pool", id, nil)
+	if snap.self == nil {
+		return nil, notFound("resource pool", ref.Value, nil)
 	}
-	// Walk the chain from the pool up to the root folder.
+	return snap, nil
+}
+
+func (s *poolSnapshot) isRoot() bool {
+	p := s.self.Parent
+	return p != nil && (p.Type == "ClusterComputeResource" || p.Type == "ComputeResource")
+}
+
+// path builds the inventory path of the pool from the ancestors in the snapshot.
+func (s *poolSnapshot) path() string {
 	var chain []mo.ManagedEntity
-	for cur := ref; ; {
-		e := byRef[cur]
+	for cur := s.self.Self; len(chain) < 64; {
+		e := s.up[cur]
 		if e == nil {
 			break
 		}
 		chain = append(chain, *e)
-		if e.Parent == nil || len(chain) > 64 {
+		if e.Parent == nil {
 			break
 		}
 		cur = *e.Parent
 	}
-	// Reverse to root-first.
 	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
 		chain[i], chain[j] = chain[j], chain[i]
 	}
-	p := &Pool{ID: id, Name: self.Name, Path: entityPath(chain), Spec: PoolSpec{
+	return entityPath(chain)
+}
+
+func (s *poolSnapshot) capacity() *Capacity {
+	self := s.self
+	out := &Capacity{ID: self.Self.Value, Name: self.Name, Kind: "pool", VMs: len(s.vms), OwnerID: self.Owner.Value}
+	cpu := allocationFromVim(self.Config.CpuAllocation)
+	mem := allocationFromVim(self.Config.MemoryAllocation)
+	out.CPU = ResourceCapacity{Capacity: cpu.Reservation, Expandable: cpu.Expandable, Limit: cpu.Limit}
+	out.Memory = ResourceCapacity{Capacity: mem.Reservation, Expandable: mem.Expandable, Limit: mem.Limit}
+	if s.isRoot() {
+		// A root pool hands out the whole cluster: its runtime maximum (memory in bytes).
+		out.Kind = "cluster"
+		out.CPU.Capacity = self.Runtime.Cpu.MaxUsage
+		out.Memory.Capacity = self.Runtime.Memory.MaxUsage / bytesPerMB
+		out.CPU.Expandable, out.Memory.Expandable = false, false
+	}
+	for _, ch := range s.children {
+		cc := allocationFromVim(ch.Config.CpuAllocation)
+		mc := allocationFromVim(ch.Config.MemoryAllocation)
+		out.CPU.Reserved += cc.Reservation
+		out.Memory.Reserved += mc.Reservation
+		out.Children = append(out.Children, ChildPool{ID: ch.Self.Value, Name: ch.Name, CPUReservationMHz: cc.Reservation, MemoryReservationMB: mc.Reservation})
+	}
+	sort.Slice(out.Children, func(i, j int) bool { return out.Children[i].Name < out.Children[j].Name })
+	for _, vm := range s.vms {
+		if vm.ResourceConfig == nil {
+			continue
+		}
+		if r := vm.ResourceConfig.CpuAllocation.Reservation; r != nil {
+			out.CPU.Reserved += *r
+		}
+		if r := vm.ResourceConfig.MemoryAllocation.Reservation; r != nil {
+			out.Memory.Reserved += *r
+		}
+	}
+	out.CPU.Unreserved = max(0, out.CPU.Capacity-out.CPU.Reserved)
+	out.Memory.Unreserved = max(0, out.Memory.Capacity-out.Memory.Reserved)
+	return out
+}
+
+// GetPool reads a resource pool: its allocation, its place in the inventory and the capacity it
+// has left for its children, in one round trip.
+func (c *Client) GetPool(ctx context.Context, id string) (*Pool, error) {
+	snap, err := c.snapshot(ctx, refFromID(id), true)
+	if err != nil {
+		return nil, err
+	}
+	self := snap.self
+	p := &Pool{ID: id, Name: self.Name, Path: snap.path(), Root: snap.isRoot(), Capacity: snap.capacity(), Spec: PoolSpec{
 		CPU:    allocationFromVim(self.Config.CpuAllocation),
 		Memory: allocationFromVim(self.Config.MemoryAllocation),
 	}}
-	if self.Parent != nil {
-		switch self.Parent.Type {
-		case "ResourcePool", "VirtualApp":
-			p.ParentID = self.Parent.Value
-			p.ParentPath = path.Dir(p.Path)
-			// A top-level pool's parent is the cluster's root pool: name the cluster, as users do.
-			if parent := byRef[*self.Parent]; parent != nil && parent.Parent != nil &&
-				(parent.Parent.Type == "ClusterComputeResource" || parent.Parent.Type == "ComputeResource") {
-				p.ParentPath = path.Dir(p.ParentPath)
-			}
-		default:
-			p.Root = true
+	if self.Parent != nil && !p.Root {
+		p.ParentID = self.Parent.Value
+		p.ParentPath = path.Dir(p.Path)
+		// A top-level pool's parent is the cluster's root pool: name the cluster, as users do.
+		if parent := snap.up[*self.Parent]; parent != nil && parent.Parent != nil &&
+			(parent.Parent.Type == "ClusterComputeResource" || parent.Parent.Type == "ComputeResource") {
+			p.ParentPath = path.Dir(p.ParentPath)
 		}
 	}
 	return p, nil
@@ -472,18 +539,14 @@ type ChildPool struct {
 	MemoryReservationMB int64
 }
 
-// Available is what a child with the given ID may reserve: the unreserved capacity, plus what
-// that child already holds (so resizing a pool is judged against the room it would leave).
-func (rc ResourceCapacity) Available(held int64) int64 { return rc.Unreserved + held }
-
-// ChildReservation returns the reservation a child pool currently holds, or zero.
-func (c *Capacity) ChildReservation(id string) (cpu, mem int64) {
+// Child returns the child pool with the given name, if any.
+func (c *Capacity) Child(name string) (ChildPool, bool) {
 	for _, ch := range c.Children {
-		if ch.ID == id {
-			return ch.CPUReservationMHz, ch.MemoryReservationMB
+		if ch.Name == name {
+			return ch, true
 		}
 	}
-	return 0, 0
+	return ChildPool{}, false
 }
 
 const bytesPerMB = 1024 * 1024
@@ -491,89 +554,9 @@ const bytesPerMB = 1024 * 1024
 // PoolCapacity reads the capacity of a pool (a cluster's root pool when given a cluster) with its
 // child pools and VMs in a single PropertyCollector round trip.
 func (c *Client) PoolCapacity(ctx context.Context, pool PoolRef) (*Capacity, error) {
-	ref := pool.Ref
-	down := []types.BaseSelectionSpec{
-		&types.TraversalSpec{Type: "ResourcePool", Path: "resourcePool", Skip: types.NewBool(false)},
-		&types.TraversalSpec{Type: "ResourcePool", Path: "vm", Skip: types.NewBool(false)},
-	}
-	req := types.RetrievePropertiesEx{
-		This: c.vim.ServiceContent.PropertyCollector,
-		SpecSet: []types.PropertyFilterSpec{{
-			ObjectSet: []types.ObjectSpec{{Obj: ref, Skip: types.NewBool(false), SelectSet: down}},
-			PropSet: []types.PropertySpec{
-				{Type: "ResourcePool", PathSet: []string{"name", "parent", "owner", "config.cpuAllocation", "config.memoryAllocation", "runtime"}},
-				{Type: "VirtualMachine", PathSet: []string{"resourceConfig"}},
-			},
-		}},
-	}
-	content, err := mo.RetrievePropertiesEx(ctx, c.vim, req)
+	snap, err := c.snapshot(ctx, pool.Ref, false)
 	if err != nil {
-		return nil, wrapNotFound("resource pool", ref.Value, fmt.Errorf("reading capacity of %s: %w", ref.Value, err))
+		return nil, err
 	}
-	var self *mo.ResourcePool
-	var children []mo.ResourcePool
-	var vms []mo.VirtualMachine
-	for _, oc := range content {
-		obj, err := mo.ObjectContentToType(oc)
-		if err != nil {
-			return nil, fmt.Errorf("decoding %s: %w", oc.Obj, err)
-		}
-		var rp *mo.ResourcePool
-		switch o := obj.(type) {
-		case mo.ResourcePool:
-			rp = &o
-		case mo.VirtualApp:
-			rp = &o.ResourcePool
-		case mo.VirtualMachine:
-			vms = append(vms, o)
-			continue
-		default:
-			continue
-		}
-		rp.Self = oc.Obj
-		if oc.Obj == ref {
-			self = rp
-		} else {
-			children = append(children, *rp)
-		}
-	}
-	if self == nil {
-		return nil, notFound("resource pool", ref.Value, nil)
-	}
-	out := &Capacity{ID: ref.Value, Name: self.Name, Kind: "pool", VMs: len(vms)}
-	out.OwnerID = self.Owner.Value
-	root := self.Parent != nil && (self.Parent.Type == "ClusterComputeResource" || self.Parent.Type == "ComputeResource")
-	cpu := allocationFromVim(self.Config.CpuAllocation)
-	mem := allocationFromVim(self.Config.MemoryAllocation)
-	out.CPU = ResourceCapacity{Capacity: cpu.Reservation, Expandable: cpu.Expandable, Limit: cpu.Limit}
-	out.Memory = ResourceCapacity{Capacity: mem.Reservation, Expandable: mem.Expandable, Limit: mem.Limit}
-	if root {
-		// A root pool hands out the whole cluster: its runtime maximum (memory in bytes).
-		out.Kind = "cluster"
-		out.CPU.Capacity = self.Runtime.Cpu.MaxUsage
-		out.Memory.Capacity = self.Runtime.Memory.MaxUsage / bytesPerMB
-		out.CPU.Expandable, out.Memory.Expandable = false, false
-	}
-	for _, ch := range children {
-		cc := allocationFromVim(ch.Config.CpuAllocation)
-		mc := allocationFromVim(ch.Config.MemoryAllocation)
-		out.CPU.Reserved += cc.Reservation
-		out.Memory.Reserved += mc.Reservation
-		out.Children = append(out.Children, ChildPool{ID: ch.Self.Value, Name: ch.Name, CPUReservationMHz: cc.Reservation, MemoryReservationMB: mc.Reservation})
-	}
-	sort.Slice(out.Children, func(i, j int) bool { return out.Children[i].Name < out.Children[j].Name })
-	for _, vm := range vms {
-		if vm.ResourceConfig == nil {
-			continue
-		}
-		if r := vm.ResourceConfig.CpuAllocation.Reservation; r != nil {
-			out.CPU.Reserved += *r
-		}
-		if r := vm.ResourceConfig.MemoryAllocation.Reservation; r != nil {
-			out.Memory.Reserved += *r
-		}
-	}
-	out.CPU.Unreserved = max(0, out.CPU.Capacity-out.CPU.Reserved)
-	out.Memory.Unreserved = max(0, out.Memory.Capacity-out.Memory.Reserved)
-	return out, nil
+	return snap.capacity(), nil
 }

@@ -1,0 +1,82 @@
+// Package framework holds what every vmgmt resource and data source shares: the typed client the
+// provider hands them, and base types that remove Metadata/Configure boilerplate.
+package framework
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
+)
+
+// Client is the value the provider's Configure hands to every resource and data source.
+type Client struct {
+	VSphere *vsphere.Client
+	// Version is the provider version (set by ldflags at build time).
+	Version string
+}
+
+// ResourceBase is embedded by every resource: it implements Metadata and Configure.
+type ResourceBase struct {
+	// TypeSuffix is the resource type without the provider prefix, e.g. "capacity_reservation".
+	TypeSuffix string
+	Client     *Client
+}
+
+// Metadata implements resource.Resource.
+func (b *ResourceBase) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + b.TypeSuffix
+}
+
+// Configure implements resource.ResourceWithConfigure.
+func (b *ResourceBase) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	b.Client = clientFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// Configured reports whether the provider has been configured (it is not during validation);
+// plan-time checks that need vCenter skip themselves when it returns false.
+func (b *ResourceBase) Configured() bool { return b.Client != nil && b.Client.VSphere != nil }
+
+// DataSourceBase is embedded by every data source: it implements Metadata and Configure.
+type DataSourceBase struct {
+	TypeSuffix string
+	Client     *Client
+}
+
+// Metadata implements datasource.DataSource.
+func (b *DataSourceBase) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + b.TypeSuffix
+}
+
+// Configure implements datasource.DataSourceWithConfigure.
+func (b *DataSourceBase) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	b.Client = clientFrom(req.ProviderData, &resp.Diagnostics)
+}
+
+// RequireClient adds an error when the provider was not configured, and reports whether it was.
+func RequireClient(c *Client, diags *diag.Diagnostics) bool {
+	if c == nil || c.VSphere == nil {
+		diags.AddError("Provider not configured",
+			"The vmgmt provider has no vCenter connection. This usually means the provider block has values that are "+
+				"unknown until apply; give vsphere_server, user and password known values.")
+		return false
+	}
+	return true
+}
+
+func clientFrom(data any, diags *diag.Diagnostics) *Client {
+	if data == nil {
+		return nil // not configured yet: validation runs before Configure
+	}
+	c, ok := data.(*Client)
+	if !ok {
+		diags.AddError("Unexpected provider data",
+			fmt.Sprintf("Expected *framework.Client, got %T. This is a bug in the vmgmt provider; please report it.", data))
+		return nil
+	}
+	return c
+}
