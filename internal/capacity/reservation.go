@@ -70,11 +70,6 @@ func (r *reservationResource) Schema(_ context.Context, _ resource.SchemaRequest
 				Validators: []validator.String{
 					stringvalidator.LengthAtLeast(1),
 				},
-				PlanModifiers: []planmodifier.String{
-					stringplanmodifier.RequiresReplaceIf(r.parentMoved,
-						"Replaced when the parent resolves to a different pool.",
-						"Replaced when the parent resolves to a different pool."),
-				},
 			},
 			"parent_id": schema.StringAttribute{
 				MarkdownDescription: "Managed object ID of the parent pool (a cluster's root pool for a top-level reservation).",
@@ -125,7 +120,14 @@ func (r *reservationResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if !req.State.Raw.IsNull() {
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	}
-	if resp.Diagnostics.HasError() || plan.Parent.IsUnknown() || plan.Name.IsUnknown() {
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	moved := !req.State.Raw.IsNull() && !plan.Parent.Equal(state.Parent)
+	if moved && plan.Parent.IsUnknown() {
+		resp.RequiresReplace.Append(path.Root("parent"))
+	}
+	if plan.Parent.IsUnknown() || plan.Name.IsUnknown() {
 		return // the parent is created in this same apply: vCenter admits it then
 	}
 	cpu, okCPU := allocationFrom(ctx, plan.CPU, &resp.Diagnostics)
@@ -138,6 +140,12 @@ func (r *reservationResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if err != nil {
 		addParentError(&resp.Diagnostics, plan.Parent.ValueString(), err)
 		return
+	}
+	// vCenter cannot move a pool in place here: a different parent means a new pool. The same
+	// parent written differently (path instead of ID) is only a new spelling.
+	if moved && parent.ID() != state.ParentID.ValueString() {
+		resp.RequiresReplace.Append(path.Root("parent"))
+		return // the replacement is planned (and admitted) as a create
 	}
 	// Grandfathering: an unchanged reservation is not re-judged because something else grew.
 	if !req.State.Raw.IsNull() && state.ParentID.ValueString() == parent.ID() {
@@ -335,28 +343,6 @@ func (r *reservationResource) ImportState(ctx context.Context, req resource.Impo
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
 }
 
-// parentMoved decides whether a change of the parent attribute is a real move. Writing the same
-// parent differently (path vs ID) is not.
-func (r *reservationResource) parentMoved(ctx context.Context, req planmodifier.StringRequest, resp *stringplanmodifier.RequiresReplaceIfFuncResponse) {
-	if req.PlanValue.IsUnknown() {
-		resp.RequiresReplace = true
-		return
-	}
-	var parentID types.String
-	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("parent_id"), &parentID)...)
-	if !r.Configured() || parentID.IsNull() || parentID.IsUnknown() {
-		resp.RequiresReplace = true
-		return
-	}
-	ref, err := r.Client.VSphere.ResolvePool(ctx, req.PlanValue.ValueString())
-	if err != nil {
-		// ModifyPlan reports the unknown parent; a missing parent can only mean a move.
-		resp.RequiresReplace = true
-		return
-	}
-	resp.RequiresReplace = ref.ID() != parentID.ValueString()
-}
-
 func addParentError(diags *diag.Diagnostics, parent string, err error) {
 	if vsphere.IsNotFound(err) {
 		diags.AddAttributeError(path.Root("parent"), "Parent not found",
@@ -405,17 +391,16 @@ func admit(capa *vsphere.Capacity, parent string, want planned, others *planned,
 			return
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "A %s reservation of %d %s does not fit %s %q: it has %d %s of capacity, %d %s reserved by %d child pool(s) and %d VM(s)",
-			resName, want, unit, capa.Kind, parent, rc.Capacity, unit, rc.Reserved, unit, len(capa.Children), capa.VMs)
+		fmt.Fprintf(&b, "A %s reservation of %d %s does not fit %s %q: it has %d %s of capacity, of which %d %s is reserved by %d child pool(s) and %d VM(s), leaving %d %s unreserved",
+			resName, want, unit, capa.Kind, parent, rc.Capacity, unit, rc.Reserved, unit, len(capa.Children), capa.VMs, rc.Unreserved, unit)
 		if holding > 0 {
-			fmt.Fprintf(&b, " (%d %s of it by this reservation)", holding, unit)
+			fmt.Fprintf(&b, "; this reservation already holds %d %s of the reserved amount", holding, unit)
 		}
-		fmt.Fprintf(&b, ", so %d %s unreserved", rc.Unreserved+holding, unit)
 		if extra > 0 {
-			fmt.Fprintf(&b, ", of which %d %s is claimed by %s planned in this run", extra, unit, siblings)
+			fmt.Fprintf(&b, "; %s planned in this run claim %d %s more", siblings, extra, unit)
 		}
-		fmt.Fprintf(&b, ".\n\nLower %s.reservation to at most %d, free capacity in the parent, or make the parent's %s reservation expandable.",
-			attr, max(0, avail), attr)
+		fmt.Fprintf(&b, ".\n\nLower %s.reservation to at most %d %s, free capacity in the parent, or make the parent's %s reservation expandable.",
+			attr, max(0, avail), unit, attr)
 		diags.AddAttributeError(path.Root(attr).AtName("reservation"), "Reservation exceeds parent's unreserved capacity", b.String())
 	}
 	var hCPU, hMem int64

@@ -7,7 +7,9 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/methods"
@@ -161,10 +163,17 @@ func (c *Client) ResolvePool(ctx context.Context, ref string) (PoolRef, error) {
 		if err != nil {
 			return PoolRef{}, fmt.Errorf("looking up %q: %w", p, err)
 		}
-		if found == nil {
-			return PoolRef{}, notFound("cluster or resource pool", ref, nil)
+		if found != nil {
+			mor = found.Reference()
+		} else {
+			// Some servers (vcsim among them) do not descend into nested resource pools in
+			// FindByInventoryPath; the finder walks them.
+			rp, ferr := find.NewFinder(c.vim, false).ResourcePool(ctx, p)
+			if ferr != nil {
+				return PoolRef{}, notFound("cluster or resource pool", ref, ferr)
+			}
+			mor = rp.Reference()
 		}
-		mor = found.Reference()
 		usedPath = p
 	} else {
 		mor = refFromID(ref)
@@ -250,35 +259,43 @@ func head(s []string, n int) []string {
 }
 
 // DestroyPool destroys an empty resource pool. A pool that still holds VMs or pools is not
-// destroyed (PoolContentsError), so nobody's VM silently changes pool. A pool that is already
-// gone is not an error.
+// destroyed (PoolContentsError), so nobody's VM silently changes pool. Child pools that are being
+// destroyed at the same moment (Terraform destroys siblings in parallel) are waited for briefly.
+// A pool that is already gone is not an error.
 func (c *Client) DestroyPool(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
 	ref := refFromID(id)
-	var rp mo.ResourcePool
-	if err := c.retrieveOne(ctx, ref, []string{"name", "vm", "resourcePool"}, &rp); err != nil {
-		if IsNotFound(err) {
-			return nil
-		}
-		return fmt.Errorf("reading resource pool %s before destroying it: %w", id, err)
-	}
-	if len(rp.Vm) > 0 || len(rp.ResourcePool) > 0 {
-		names, err := c.names(ctx, append(append([]types.ManagedObjectReference{}, rp.Vm...), rp.ResourcePool...))
+	wait := 250 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		snap, err := c.snapshot(ctx, ref, true)
 		if err != nil {
-			return err
+			if IsNotFound(err) {
+				return nil
+			}
+			return fmt.Errorf("reading resource pool %s before destroying it: %w", id, err)
 		}
-		e := &PoolContentsError{ID: id, Path: rp.Name}
-		if p, err := c.InventoryPath(ctx, ref); err == nil {
-			e.Path = p
+		if len(snap.vms) == 0 && len(snap.children) == 0 {
+			break
 		}
-		for _, r := range rp.Vm {
-			e.VMs = append(e.VMs, names[r])
+		if len(snap.vms) > 0 || attempt >= 8 {
+			e := &PoolContentsError{ID: id, Path: snap.path()}
+			for _, vm := range snap.vms {
+				e.VMs = append(e.VMs, vm.Name)
+			}
+			for _, ch := range snap.children {
+				e.Pools = append(e.Pools, ch.Name)
+			}
+			return e
 		}
-		for _, r := range rp.ResourcePool {
-			e.Pools = append(e.Pools, names[r])
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
 		}
-		return e
+		wait = min(2*wait, 2*time.Second)
 	}
 	task, err := object.NewResourcePool(c.vim, ref).Destroy(ctx)
 	if err == nil {
@@ -291,23 +308,6 @@ func (c *Client) DestroyPool(ctx context.Context, id string) error {
 		return fmt.Errorf("destroying resource pool %s: %w", id, err)
 	}
 	return nil
-}
-
-// names reads the names of many objects in one call.
-func (c *Client) names(ctx context.Context, refs []types.ManagedObjectReference) (map[types.ManagedObjectReference]string, error) {
-	out := map[types.ManagedObjectReference]string{}
-	if len(refs) == 0 {
-		return out, nil
-	}
-	var ents []mo.ManagedEntity
-	pc := c.collector()
-	if err := pc.Retrieve(ctx, refs, []string{"name"}, &ents); err != nil {
-		return nil, fmt.Errorf("reading names: %w", err)
-	}
-	for _, e := range ents {
-		out[e.Reference()] = e.Name
-	}
-	return out, nil
 }
 
 // InventoryPath returns the inventory path of any managed entity in one round trip.
@@ -349,7 +349,7 @@ func (c *Client) snapshot(ctx context.Context, ref types.ManagedObjectReference,
 	}
 	props := []types.PropertySpec{
 		{Type: "ResourcePool", PathSet: []string{"name", "parent", "owner", "config.cpuAllocation", "config.memoryAllocation", "runtime"}},
-		{Type: "VirtualMachine", PathSet: []string{"resourceConfig"}},
+		{Type: "VirtualMachine", PathSet: []string{"name", "resourceConfig"}},
 	}
 	if ancestors {
 		sel = append(sel, &types.TraversalSpec{
