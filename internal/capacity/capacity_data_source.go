@@ -107,7 +107,7 @@ func (d *capacityDataSource) Read(ctx context.Context, req datasource.ReadReques
 			summary = "Cluster or resource pool not found"
 		}
 		resp.Diagnostics.AddAttributeError(path.Root(attrName), summary,
-			fmt.Sprintf("%q: %v. Give a cluster or resource pool by inventory path (/dc1/host/prod) or managed object ID.", ref, err))
+			fmt.Sprintf("%v. Give a cluster or resource pool by inventory path (/dc1/host/prod) or managed object ID.", err))
 		return
 	}
 	if m.ID.IsNull() {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/session"
@@ -19,6 +20,7 @@ import (
 	"github.com/vmware/govmomi/session/keepalive"
 	"github.com/vmware/govmomi/vim25"
 	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 // Config is what Connect needs to reach one vCenter.
@@ -176,7 +178,8 @@ func (c *Client) relogin(ctx context.Context) error {
 func classifyLoginError(u *url.URL, user string, err error) error {
 	msg := err.Error()
 	switch {
-	case strings.Contains(msg, "InvalidLogin") || strings.Contains(strings.ToLower(msg), "incorrect user name or password"):
+	case fault.Is(err, &types.InvalidLogin{}) || strings.Contains(msg, "InvalidLogin") ||
+		strings.Contains(strings.ToLower(msg), "incorrect user name or password") || strings.Contains(msg, "Login failure"):
 		return &LoginError{Server: u.Host, User: user, Reason: "vCenter rejected the user name or password", Err: err}
 	case strings.Contains(msg, "x509:") || strings.Contains(msg, "certificate"):
 		return &LoginError{Server: u.Host, User: user, Reason: "the server's TLS certificate is not trusted (install its CA, or set allow_unverified_ssl = true for a lab)", Err: err}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -126,8 +127,11 @@ func refFromID(id string) types.ManagedObjectReference {
 	}
 }
 
-// IsInventoryPath reports whether s is an inventory path rather than a managed object ID.
-func IsInventoryPath(s string) bool { return strings.Contains(s, "/") }
+var moidPattern = regexp.MustCompile(`^[a-zA-Z]+-[a-zA-Z]*[0-9]+$`)
+
+// IsInventoryPath reports whether s is an inventory path (absolute, or relative to the
+// datacenter's host folder) rather than a managed object ID such as resgroup-42 or domain-c7.
+func IsInventoryPath(s string) bool { return strings.Contains(s, "/") || !moidPattern.MatchString(s) }
 
 // absPath makes an inventory path absolute: "cluster1/pool" is taken relative to the datacenter's
 // host folder, "host/cluster1" relative to the datacenter.
