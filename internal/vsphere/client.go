@@ -66,6 +66,8 @@ type Client struct {
 	dcMu sync.Mutex
 	dc   *object.Datacenter
 
+	views views
+
 	closeOnce sync.Once
 }
 
@@ -226,6 +228,7 @@ func (c *Client) Close(ctx context.Context) error {
 		if c.keep != nil {
 			c.keep.Stop()
 		}
+		c.destroyViews(ctx)
 		if c.cfg.SessionCacheDir == "" {
 			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
