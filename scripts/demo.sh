@@ -33,6 +33,8 @@ if ! tf="$(scripts/terraform-cli.sh)"; then
 		die "no terraform >= ${MIN_TERRAFORM:-1.8} on PATH and none in $bin: run 'make tools' (or 'make demo', which does)"
 fi
 
+echo "demo: using $tf ($(TF_CLI_CONFIG_FILE=/dev/null "$tf" version 2>/dev/null | sed -n 1p))"
+
 step "building the provider ($version) and the simulator into $bin"
 mkdir -p "$bin"
 go build -ldflags "-X main.version=$version" -o "$bin/terraform-provider-vmgmt" .
