@@ -1,0 +1,397 @@
+// Package policy is vmgmt's policy gate: Rego policy (local files and directories, bundles, the
+// built-in packs, an optional remote OPA) prepared once per provider process and evaluated for
+// every planned change, at plan time and again at apply time. It turns decisions into findings
+// (blocking, warning, deferred, grandfathered, exempted) and writes the decision log.
+// It knows nothing of govmomi.
+package policy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/loader"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy/packs"
+)
+
+// Root is the package every vmgmt rule lives under: rules are read from data.vmgmt.<pkg>.
+const Root = "vmgmt"
+
+// Levels of a finding.
+const (
+	LevelMandatory = "mandatory"
+	LevelAdvisory  = "advisory"
+)
+
+// Explain modes.
+const (
+	ExplainNone  = "none"
+	ExplainFails = "fails"
+)
+
+// Config says where policy comes from.
+type Config struct {
+	// Sources are Rego files, directories (Rego + JSON/YAML data) and bundle .tar.gz files.
+	Sources []string
+	// Packs are built-in packs by name (see packs.Names()).
+	Packs []string
+	// DecisionLog is the path of a JSON-lines file; empty disables the log.
+	DecisionLog string
+	// Explain is ExplainNone or ExplainFails.
+	Explain string
+	// Remote, when set, asks an OPA server as well.
+	Remote *RemoteConfig
+}
+
+// Enabled reports whether the configuration asks for any policy at all.
+func (c Config) Enabled() bool {
+	return len(c.Sources) > 0 || len(c.Packs) > 0 || c.Remote != nil
+}
+
+// Engine evaluates policy. It is prepared once and safe for concurrent use.
+type Engine struct {
+	cfg        Config
+	query      rego.PreparedEvalQuery
+	hasLocal   bool
+	packages   []*pkgInfo // sorted by path
+	exemptions []Exemption
+	revision   string
+	remote     *remoteClient
+	log        *decisionLog
+	now        func() time.Time
+}
+
+// pkgInfo is what the engine knows about one policy package.
+type pkgInfo struct {
+	path  string // e.g. vmgmt.capacity
+	rules map[string]bool
+	// refs are the input.change.after paths its rules read (dynamic reads are "*").
+	refs []string
+	// types are the resource types it compares input.type with; empty means any.
+	types map[string]bool
+}
+
+// prepareCount counts PrepareForEval calls in this process (the benchmark reports it: it must be 1).
+var prepareCount atomic.Int64
+
+// PrepareCount returns how many times a policy query was prepared in this process.
+func PrepareCount() int64 { return prepareCount.Load() }
+
+// LoadError is a policy that cannot be loaded or compiled; it names the file and line.
+type LoadError struct {
+	Source string
+	Err    error
+}
+
+func (e *LoadError) Error() string {
+	if e.Source == "" {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("%s: %v", e.Source, e.Err)
+}
+
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// New loads, compiles and prepares the policy once.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.Explain == "" {
+		cfg.Explain = ExplainNone
+	}
+	e := &Engine{cfg: cfg, now: time.Now}
+	modules := map[string]*ast.Module{}
+	docs := map[string]any{}
+	hash := sha256.New()
+	var revisions []string
+
+	for _, name := range cfg.Packs {
+		files, err := packs.Modules(name)
+		if err != nil {
+			return nil, &LoadError{Source: "pack " + name, Err: err}
+		}
+		for fname, src := range files {
+			m, err := ast.ParseModuleWithOpts(fname, src, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+			if err != nil {
+				return nil, &LoadError{Err: err}
+			}
+			modules[fname] = m
+			hash.Write([]byte(src))
+		}
+	}
+	for _, src := range cfg.Sources {
+		if _, err := os.Stat(src); err != nil {
+			return nil, &LoadError{Source: src, Err: fmt.Errorf("cannot read policy source: %w", err)}
+		}
+		res, err := loader.NewFileLoader().
+			WithRegoVersion(ast.RegoV1).
+			WithProcessAnnotation(true).
+			Filtered([]string{src}, func(_ string, info os.FileInfo, depth int) bool {
+				// Rego tests are for `policy test`, not for the gate.
+				return !info.IsDir() && strings.HasSuffix(info.Name(), "_test.rego")
+			})
+		if err != nil {
+			return nil, &LoadError{Source: src, Err: err}
+		}
+		for name, f := range res.Modules {
+			if _, dup := modules[name]; dup {
+				return nil, &LoadError{Source: name, Err: errors.New("loaded twice (listed in two sources?)")}
+			}
+			modules[name] = f.Parsed
+			hash.Write(f.Raw)
+		}
+		if err := mergeDocs(docs, res.Documents); err != nil {
+			return nil, &LoadError{Source: src, Err: err}
+		}
+		if strings.HasSuffix(src, ".tar.gz") || strings.HasSuffix(src, ".tgz") {
+			if b, err := loader.NewFileLoader().AsBundle(src); err == nil && b.Manifest.Revision != "" {
+				revisions = append(revisions, filepath.Base(src)+"@"+b.Manifest.Revision)
+			}
+		}
+	}
+	if raw, err := json.Marshal(docs); err == nil {
+		hash.Write(raw)
+	}
+	if len(revisions) > 0 {
+		e.revision = strings.Join(revisions, ",")
+	} else {
+		e.revision = "sha256:" + hex.EncodeToString(hash.Sum(nil))[:16]
+	}
+
+	exemptions, err := parseExemptions(docs)
+	if err != nil {
+		return nil, &LoadError{Source: "exemptions (data.vmgmt.exemptions)", Err: err}
+	}
+	e.exemptions = exemptions
+
+	if len(modules) > 0 {
+		compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+		compiler.Compile(modules)
+		if compiler.Failed() {
+			return nil, &LoadError{Err: compileErrors(compiler.Errors)}
+		}
+		e.packages = discover(compiler)
+		query := e.buildQuery()
+		if query != "" {
+			store := inmem.NewFromObject(docs)
+			pq, err := rego.New(
+				rego.Compiler(compiler),
+				rego.Store(store),
+				rego.Query(query),
+				rego.StrictBuiltinErrors(true),
+			).PrepareForEval(ctx)
+			prepareCount.Add(1)
+			if err != nil {
+				return nil, &LoadError{Err: err}
+			}
+			e.query = pq
+			e.hasLocal = true
+		}
+	}
+	if cfg.Remote != nil {
+		rc, err := newRemoteClient(*cfg.Remote)
+		if err != nil {
+			return nil, &LoadError{Source: "remote", Err: err}
+		}
+		e.remote = rc
+	}
+	if cfg.DecisionLog != "" {
+		l, err := openDecisionLog(cfg.DecisionLog)
+		if err != nil {
+			return nil, &LoadError{Source: cfg.DecisionLog, Err: err}
+		}
+		e.log = l
+	}
+	if !e.hasLocal && e.remote == nil {
+		return nil, &LoadError{Err: errors.New("no rules found: policy packages must be under package vmgmt.<name> and define deny, warn or violation")}
+	}
+	return e, nil
+}
+
+// Revision identifies the policy in force: bundle revisions, or a hash of the sources.
+func (e *Engine) Revision() string { return e.revision }
+
+// Packages lists the policy packages the engine evaluates.
+func (e *Engine) Packages() []string {
+	out := make([]string, 0, len(e.packages))
+	for _, p := range e.packages {
+		out = append(out, p.path)
+	}
+	return out
+}
+
+// Close flushes the decision log.
+func (e *Engine) Close() error {
+	if e.log != nil {
+		return e.log.close()
+	}
+	return nil
+}
+
+func compileErrors(errs ast.Errors) error {
+	var lines []string
+	for _, err := range errs {
+		loc := ""
+		if err.Location != nil {
+			loc = fmt.Sprintf("%s:%d: ", err.Location.File, err.Location.Row)
+		}
+		lines = append(lines, fmt.Sprintf("%s%s: %s", loc, err.Code, err.Message))
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+func mergeDocs(dst, src map[string]any) error {
+	for k, v := range src {
+		if existing, ok := dst[k]; ok {
+			em, ok1 := existing.(map[string]any)
+			vm, ok2 := v.(map[string]any)
+			if !ok1 || !ok2 {
+				return fmt.Errorf("data path %q is defined twice", k)
+			}
+			if err := mergeDocs(em, vm); err != nil {
+				return fmt.Errorf("%s.%w", k, err)
+			}
+			continue
+		}
+		dst[k] = v
+	}
+	return nil
+}
+
+var decisionRules = []string{"deny", "warn", "violation"}
+
+// discover finds the packages under data.vmgmt that define deny, warn or violation, and what
+// parts of the input each one reads.
+func discover(c *ast.Compiler) []*pkgInfo {
+	byPath := map[string]*pkgInfo{}
+	for _, m := range c.Modules {
+		p := strings.TrimPrefix(m.Package.Path.String(), "data.")
+		if p != Root && !strings.HasPrefix(p, Root+".") {
+			continue
+		}
+		info := byPath[p]
+		if info == nil {
+			info = &pkgInfo{path: p, rules: map[string]bool{}, types: map[string]bool{}}
+			byPath[p] = info
+		}
+		for _, r := range m.Rules {
+			name := r.Head.Ref()[0].String()
+			for _, d := range decisionRules {
+				if name == d {
+					info.rules[d] = true
+				}
+			}
+		}
+		collectRefs(m, info)
+	}
+	var out []*pkgInfo
+	for _, p := range byPath {
+		if len(p.rules) > 0 {
+			sort.Strings(p.refs)
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out
+}
+
+// buildQuery makes one query that reads every decision rule of every package.
+func (e *Engine) buildQuery() string {
+	var terms []string
+	for i, p := range e.packages {
+		for _, r := range decisionRules {
+			if p.rules[r] {
+				terms = append(terms, fmt.Sprintf("%s := data.%s.%s", bindVar(i, r), p.path, r))
+			}
+		}
+	}
+	return strings.Join(terms, "; ")
+}
+
+func bindVar(i int, rule string) string { return fmt.Sprintf("p%d_%s", i, rule) }
+
+// collectRefs records the input.change.after paths and input.type literals a module uses.
+func collectRefs(m *ast.Module, info *pkgInfo) {
+	seen := map[string]bool{}
+	for _, r := range info.refs {
+		seen[r] = true
+	}
+	ast.WalkRefs(m, func(ref ast.Ref) bool {
+		if len(ref) < 3 || !ref[0].Equal(ast.InputRootDocument) {
+			return false
+		}
+		if s, ok := ref[1].Value.(ast.String); !ok || s != "change" {
+			return false
+		}
+		if s, ok := ref[2].Value.(ast.String); !ok || (s != "after" && s != "after_unknown") {
+			return false
+		}
+		var parts []string
+		for _, t := range ref[3:] {
+			s, ok := t.Value.(ast.String)
+			if !ok {
+				parts = append(parts, "*")
+				break
+			}
+			parts = append(parts, string(s))
+		}
+		key := strings.Join(parts, ".")
+		if key == "" {
+			key = "*"
+		}
+		if !seen[key] {
+			seen[key] = true
+			info.refs = append(info.refs, key)
+		}
+		return false
+	})
+	ast.WalkExprs(m, func(x *ast.Expr) bool {
+		if !x.IsEquality() && !(x.IsCall() && x.Operator().String() == "equal") {
+			return false
+		}
+		ops := x.Operands()
+		if len(ops) != 2 {
+			return false
+		}
+		for i := range ops {
+			ref, ok := ops[i].Value.(ast.Ref)
+			if !ok || !ref.Equal(ast.MustParseRef("input.type")) {
+				continue
+			}
+			if s, ok := ops[1-i].Value.(ast.String); ok {
+				info.types[string(s)] = true
+			}
+		}
+		return false
+	})
+}
+
+// readsUnknown returns the unknown paths (dotted) the package reads, given the after_unknown map.
+func (p *pkgInfo) readsUnknown(unknown []string) []string {
+	var out []string
+	for _, u := range unknown {
+		for _, r := range p.refs {
+			if r == "*" || u == r || strings.HasPrefix(u, r+".") || strings.HasPrefix(r, u+".") ||
+				strings.HasSuffix(r, ".*") && strings.HasPrefix(u, strings.TrimSuffix(r, "*")) {
+				out = append(out, u)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (p *pkgInfo) appliesTo(typ string) bool {
+	return len(p.types) == 0 || p.types[typ]
+}
