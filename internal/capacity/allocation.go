@@ -12,7 +12,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -63,7 +62,7 @@ func allocationAttribute(resourceName, unit string) schema.SingleNestedAttribute
 		MarkdownDescription: fmt.Sprintf("%s allocation of the pool. Omitted: no reservation, no limit, expandable, normal shares.", resourceName),
 		Optional:            true,
 		Computed:            true,
-		Default:             objectdefault.StaticValue(defaultAllocationObject()),
+		PlanModifiers:       []planmodifier.Object{omittedAllocation{}},
 		Attributes: map[string]schema.Attribute{
 			"reservation": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("Guaranteed %s in %s. Must fit the parent's unreserved capacity when the parent is not expandable (checked at plan time). Default `0`.", resourceName, unit),
@@ -188,4 +187,33 @@ func (sharesPlanModifier) PlanModifyInt64(ctx context.Context, req planmodifier.
 		return
 	}
 	resp.PlanValue = types.Int64Unknown()
+}
+
+// omittedAllocation plans the vSphere defaults when cpu or memory is left out of the
+// configuration. (A static object default cannot carry the share count vCenter computes, which
+// would show a change on every plan.)
+type omittedAllocation struct{}
+
+func (omittedAllocation) Description(context.Context) string {
+	return "defaults to no reservation, no limit, expandable, normal shares"
+}
+func (m omittedAllocation) MarkdownDescription(ctx context.Context) string { return m.Description(ctx) }
+
+func (omittedAllocation) PlanModifyObject(ctx context.Context, req planmodifier.ObjectRequest, resp *planmodifier.ObjectResponse) {
+	if !req.ConfigValue.IsNull() || req.Plan.Raw.IsNull() {
+		return
+	}
+	def := defaultAllocationObject()
+	attrs := def.Attributes()
+	attrs["shares"] = types.Int64Unknown()
+	if !req.StateValue.IsNull() && !req.StateValue.IsUnknown() {
+		var old allocationModel
+		resp.Diagnostics.Append(req.StateValue.As(ctx, &old, basetypes.ObjectAsOptions{})...)
+		if old.SharesLevel.ValueString() == defaultShares {
+			attrs["shares"] = old.Shares
+		}
+	}
+	obj, diags := types.ObjectValue(allocationAttrTypes, attrs)
+	resp.Diagnostics.Append(diags...)
+	resp.PlanValue = obj
 }

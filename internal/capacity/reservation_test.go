@@ -361,3 +361,61 @@ func TestAccCapacityReservation_nameCollision(t *testing.T) {
 		}},
 	})
 }
+
+// Leaving cpu and memory out means vSphere's defaults, and re-plans are empty.
+func TestAccCapacityReservation_defaults(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSim(t)
+	addr := "vmgmt_capacity_reservation.test"
+	cfg := sim.ProviderConfig() + fmt.Sprintf(`
+resource "vmgmt_capacity_reservation" "test" {
+  name   = "tier-3"
+  parent = %q
+}
+`, simulator.ClusterPath)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("cpu").AtMapKey("reservation"), knownvalue.Int64Exact(0)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("cpu").AtMapKey("limit"), knownvalue.Int64Exact(-1)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("memory").AtMapKey("expandable"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("memory").AtMapKey("shares_level"), knownvalue.StringExact("normal")),
+				},
+			},
+			{
+				Config:           cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				// Every allocation field changes in place, then the block is removed again: back to defaults.
+				Config: strings.Replace(cfg, `parent = "`+simulator.ClusterPath+`"`, `parent = "`+simulator.ClusterPath+`"
+  cpu = {
+    reservation  = 1000
+    limit        = 5000
+    expandable   = false
+    shares_level = "low"
+  }`, 1),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("cpu").AtMapKey("limit"), knownvalue.Int64Exact(5000)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("cpu").AtMapKey("expandable"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("cpu").AtMapKey("shares_level"), knownvalue.StringExact("low")),
+				},
+			},
+			{
+				Config: cfg,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("cpu").AtMapKey("limit"), knownvalue.Int64Exact(-1)),
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("cpu").AtMapKey("expandable"), knownvalue.Bool(true)),
+				},
+			},
+			{
+				Config:           cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+}

@@ -91,8 +91,8 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 				Optional: true,
 			},
 			"datacenter": schema.StringAttribute{
-				MarkdownDescription: "Datacenter used to resolve relative inventory paths (e.g. `prod/tier-1` means " +
-					"`/<datacenter>/host/prod/tier-1`). Optional when the inventory has a single datacenter. " +
+				MarkdownDescription: "Datacenter used to resolve relative inventory paths (e.g. `prod/Resources/tier-1` means " +
+					"`/<datacenter>/host/prod/Resources/tier-1`). Optional when the inventory has a single datacenter. " +
 					"Falls back to `" + EnvDatacenter + "`.",
 				Optional: true,
 			},
