@@ -146,7 +146,11 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if !reused {
 		vc = new(vim25.Client)
-		if err := c.cache.Login(ctx, vc, configure); err != nil {
+		// Load has already rejected the cache entry (or there is none): Reauth makes Login skip
+		// reading it again (a corrupt entry would fail again) and overwrite it.
+		fresh := *c.cache
+		fresh.Reauth = true
+		if err := fresh.Login(ctx, vc, configure); err != nil {
 			return nil, classifyLoginError(u, cfg.User, err)
 		}
 		c.created = true

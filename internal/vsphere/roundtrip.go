@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"net"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/vim25"
+	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -56,6 +58,9 @@ func (r *retryRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFaul
 		delay = 200 * time.Millisecond
 	}
 	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			resetResponse(res)
+		}
 		err := r.next.RoundTrip(ctx, req, res)
 		if err == nil || attempt >= r.attempts || !IsTransient(err) || ctx.Err() != nil {
 			return err
@@ -116,7 +121,11 @@ func (r *reauthRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFau
 	gen := r.gen
 	r.mu.Unlock()
 	err := r.next.RoundTrip(ctx, req, res)
-	if err == nil || !isNotAuthenticated(err) {
+	if err == nil && unauthenticatedRead(res) {
+		// vCenter answers a property read on a dead session with the objects, each property
+		// missing for NotAuthenticated, rather than with a fault.
+		err = soap.WrapVimFault(&types.NotAuthenticated{})
+	} else if err == nil || !isNotAuthenticated(err) {
 		return err
 	}
 	r.mu.Lock()
@@ -132,9 +141,52 @@ func (r *reauthRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFau
 		}
 	}
 	r.mu.Unlock()
+	resetResponse(res)
 	return r.next.RoundTrip(ctx, req, res)
 }
 
 func isNotAuthenticated(err error) bool {
 	return fault.Is(err, &types.NotAuthenticated{})
+}
+
+// unauthenticatedRead reports whether a PropertyCollector answer says that the session is not
+// authenticated.
+func unauthenticatedRead(res soap.HasFault) bool {
+	var objects []types.ObjectContent
+	switch b := res.(type) {
+	case *methods.RetrievePropertiesExBody:
+		if b.Res != nil && b.Res.Returnval != nil {
+			objects = b.Res.Returnval.Objects
+		}
+	case *methods.ContinueRetrievePropertiesExBody:
+		if b.Res != nil {
+			objects = b.Res.Returnval.Objects
+		}
+	case *methods.RetrievePropertiesBody:
+		if b.Res != nil {
+			objects = b.Res.Returnval
+		}
+	}
+	for _, oc := range objects {
+		for _, m := range oc.MissingSet {
+			if _, ok := m.Fault.Fault.(*types.NotAuthenticated); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// resetResponse clears a response body before the request is sent again: the SOAP client decodes
+// into the same value, and would otherwise keep the fault (or the objects) of the first answer.
+func resetResponse(res soap.HasFault) {
+	v := reflect.ValueOf(res)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return
+	}
+	for _, name := range []string{"Res", "Fault_"} {
+		if f := v.Elem().FieldByName(name); f.IsValid() && f.CanSet() {
+			f.SetZero()
+		}
+	}
 }
