@@ -13,9 +13,7 @@ import (
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vapi/tags"
 	"github.com/vmware/govmomi/view"
-	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
-	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -247,40 +245,46 @@ func (sd *seeder) tags(ctx context.Context) error {
 	return nil
 }
 
-// expandablePool fixes a vcsim gap: UpdateConfig ignores expandableReservation, which vCenter
-// applies. New child pools are wrapped too.
-type expandablePool struct {
-	*simulator.ResourcePool
-}
-
-func wrapPools(model *simulator.Model) {
+// fixPools fixes a vcsim gap: UpdateConfig ignores expandableReservation, which vCenter applies.
+// A registry Handler sees every call before vcsim dispatches it; for a valid UpdateConfig of a
+// resource pool it applies the expandable flags, and vcsim then applies the rest. Nothing is
+// wrapped, so vcsim's own type checks on *ResourcePool keep working.
+func fixPools(model *simulator.Model) {
 	m := model.Map()
-	for _, e := range m.All("ResourcePool") {
-		if rp, ok := e.(*simulator.ResourcePool); ok {
-			m.Put(&expandablePool{rp})
+	m.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+		if method.Name != "UpdateConfig" {
+			return nil, nil
 		}
+		req, ok := method.Body.(*types.UpdateConfig)
+		if !ok || req.Config == nil {
+			return nil, nil
+		}
+		rp, ok := ctx.Map.Get(method.This).(*simulator.ResourcePool)
+		if !ok || !validAllocation(req.Config.CpuAllocation) || !validAllocation(req.Config.MemoryAllocation) {
+			return nil, nil
+		}
+		ctx.WithLock(rp, func() {
+			if v := req.Config.CpuAllocation.ExpandableReservation; v != nil {
+				rp.Config.CpuAllocation.ExpandableReservation = types.NewBool(*v)
+			}
+			if v := req.Config.MemoryAllocation.ExpandableReservation; v != nil {
+				rp.Config.MemoryAllocation.ExpandableReservation = types.NewBool(*v)
+			}
+		})
+		return nil, nil
 	}
 }
 
-func (p *expandablePool) UpdateConfig(ctx *simulator.Context, req *types.UpdateConfig) soap.HasFault {
-	res := p.ResourcePool.UpdateConfig(ctx, req)
-	if res.Fault() == nil && req.Config != nil {
-		if v := req.Config.CpuAllocation.ExpandableReservation; v != nil {
-			p.Config.CpuAllocation.ExpandableReservation = types.NewBool(*v)
-		}
-		if v := req.Config.MemoryAllocation.ExpandableReservation; v != nil {
-			p.Config.MemoryAllocation.ExpandableReservation = types.NewBool(*v)
-		}
+// validAllocation mirrors vcsim's own check, so a request it will refuse changes nothing.
+func validAllocation(a types.ResourceAllocationInfo) bool {
+	if a.Reservation != nil && *a.Reservation < 0 {
+		return false
 	}
-	return res
-}
-
-func (p *expandablePool) CreateResourcePool(ctx *simulator.Context, req *types.CreateResourcePool) soap.HasFault {
-	res := p.ResourcePool.CreateResourcePool(ctx, req)
-	if body, ok := res.(*methods.CreateResourcePoolBody); ok && body.Res != nil {
-		if child, ok := ctx.Map.Get(body.Res.Returnval).(*simulator.ResourcePool); ok {
-			ctx.Map.Put(&expandablePool{child})
-		}
+	if a.Limit != nil && *a.Limit < -1 {
+		return false
 	}
-	return res
+	if a.Shares != nil && a.Shares.Level == types.SharesLevelCustom && a.Shares.Shares < 0 {
+		return false
+	}
+	return a.OverheadLimit == nil
 }

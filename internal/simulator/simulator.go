@@ -106,7 +106,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	}
 	sizeCluster(model)
 	nameSwitches(model)
-	wrapPools(model)
+	fixPools(model)
 
 	model.Service.RegisterEndpoints = true
 	model.Service.TLS = new(tls.Config)
