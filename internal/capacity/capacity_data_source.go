@@ -10,8 +10,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -108,6 +110,16 @@ func (d *capacityDataSource) Read(ctx context.Context, req datasource.ReadReques
 		}
 		resp.Diagnostics.AddAttributeError(path.Root(attrName), summary,
 			fmt.Sprintf("%v. Give a cluster or resource pool by inventory path (/dc1/host/prod) or managed object ID.", err))
+		return
+	}
+	// The read goes through the policy gate too: rules may restrict what is looked up.
+	resp.Diagnostics.Append(d.Client.CheckPolicy(ctx, framework.Gate{
+		Type: "vmgmt_" + d.TypeSuffix, Phase: policy.PhasePlan, Read: true,
+		Before: tftypes.NewValue(req.Config.Raw.Type(), nil), After: req.Config.Raw,
+		Inventory:       inventory(capa, held{}),
+		AttributeExists: framework.AttributeChecker(ctx, req.Config.Schema),
+	})...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	if m.ID.IsNull() {

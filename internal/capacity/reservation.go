@@ -16,10 +16,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/vmware/govmomi/fault"
 	vimtypes "github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -110,63 +112,137 @@ func (r *reservationResource) ValidateConfig(ctx context.Context, req resource.V
 	}
 }
 
-// ModifyPlan admits the planned reservation against the parent's unreserved capacity.
+// ModifyPlan admits the planned reservation against the parent's unreserved capacity, then puts
+// the change (with the parent's capacity as inventory) through the policy gate.
 func (r *reservationResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if req.Plan.Raw.IsNull() || !r.Configured() {
-		return // destroy, or validation without a provider configuration
+	if !r.Configured() {
+		return // validation without a provider configuration
 	}
+	if req.Plan.Raw.IsNull() {
+		resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, req.Plan.Raw, false, nil, nil,
+			framework.AttributeChecker(ctx, req.State.Schema))...)
+		return
+	}
+	capa, held, unknownInv := r.admitPlan(ctx, req, resp)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	var unknown []string
+	if unknownInv {
+		unknown = []string{"parent", "held"}
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, req.Plan.Raw, len(resp.RequiresReplace) > 0,
+		inventory(capa, held), unknown, framework.AttributeChecker(ctx, req.Plan.Schema))...)
+}
+
+// admitPlan runs the native admission check and returns the parent's capacity (nil when the parent
+// cannot be known at plan time) and what this reservation already holds in it.
+func (r *reservationResource) admitPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) (*vsphere.Capacity, held, bool) {
 	var plan, state reservationModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	if !req.State.Raw.IsNull() {
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
 	}
 	if resp.Diagnostics.HasError() {
-		return
+		return nil, held{}, false
 	}
 	moved := !req.State.Raw.IsNull() && !plan.Parent.Equal(state.Parent)
 	if moved && plan.Parent.IsUnknown() {
 		resp.RequiresReplace.Append(path.Root("parent"))
 	}
 	if plan.Parent.IsUnknown() || plan.Name.IsUnknown() {
-		return // the parent is created in this same apply: vCenter admits it then
+		return nil, held{}, true // the parent is created in this same apply: admitted then
 	}
 	cpu, okCPU := allocationFrom(ctx, plan.CPU, &resp.Diagnostics)
 	mem, okMem := allocationFrom(ctx, plan.Memory, &resp.Diagnostics)
 	if !okCPU || !okMem || cpu.Reservation.IsUnknown() || mem.Reservation.IsUnknown() {
-		return
+		return nil, held{}, true
 	}
 	c := r.Client.VSphere
 	parent, err := c.ResolvePool(ctx, plan.Parent.ValueString())
 	if err != nil {
 		addParentError(&resp.Diagnostics, plan.Parent.ValueString(), err)
-		return
+		return nil, held{}, false
 	}
 	// vCenter cannot move a pool in place here: a different parent means a new pool. The same
 	// parent written differently (path instead of ID) is only a new spelling.
-	if moved && parent.ID() != state.ParentID.ValueString() {
+	sameParent := !req.State.Raw.IsNull() && state.ParentID.ValueString() == parent.ID()
+	if moved && !sameParent {
 		resp.RequiresReplace.Append(path.Root("parent"))
-		return // the replacement is planned (and admitted) as a create
+		return nil, held{}, true // the replacement is planned (and admitted) as a create
 	}
 	// Grandfathering: an unchanged reservation is not re-judged because something else grew.
-	if !req.State.Raw.IsNull() && state.ParentID.ValueString() == parent.ID() {
+	unchanged := false
+	if sameParent {
 		oldCPU, _ := allocationFrom(ctx, state.CPU, &resp.Diagnostics)
 		oldMem, _ := allocationFrom(ctx, state.Memory, &resp.Diagnostics)
-		if oldCPU.Reservation.Equal(cpu.Reservation) && oldMem.Reservation.Equal(mem.Reservation) {
-			return
-		}
+		unchanged = oldCPU.Reservation.Equal(cpu.Reservation) && oldMem.Reservation.Equal(mem.Reservation)
+	}
+	if unchanged && r.Client.Policy == nil {
+		return nil, held{}, false
 	}
 	capa, err := c.PoolCapacity(ctx, parent)
 	if err != nil {
 		addParentError(&resp.Diagnostics, plan.Parent.ValueString(), err)
-		return
+		return nil, held{}, false
 	}
 	want := planned{name: plan.Name.ValueString(), cpu: cpu.Reservation.ValueInt64(), mem: mem.Reservation.ValueInt64()}
-	if !req.State.Raw.IsNull() && state.ParentID.ValueString() == parent.ID() {
+	if sameParent {
 		// Renamed in this plan: what it holds is recorded under its current name.
 		want.current = state.Name.ValueString()
 	}
+	h := heldBy(capa, want)
+	if unchanged {
+		return capa, h, false
+	}
 	others := r.ledger.record(parent.ID(), want, capa)
 	admit(capa, plan.Parent.ValueString(), want, others, &resp.Diagnostics)
+	return capa, h, false
+}
+
+// gate puts a change of this resource through the policy gate.
+func (r *reservationResource) gate(ctx context.Context, phase string, before, after tftypes.Value, replace bool,
+	inv map[string]any, unknown []string, exists func(path.Path) bool) diag.Diagnostics {
+	return r.Client.CheckPolicy(ctx, framework.Gate{
+		Type: "vmgmt_" + r.TypeSuffix, Phase: phase, Before: before, After: after, Replace: replace,
+		Inventory: inv, InventoryUnknown: unknown, AttributeExists: exists,
+	})
+}
+
+// held is what a reservation already holds in its parent.
+type held struct{ cpu, mem int64 }
+
+func heldBy(capa *vsphere.Capacity, want planned) held {
+	name := want.name
+	if want.current != "" {
+		name = want.current
+	}
+	if ch, ok := capa.Child(name); ok {
+		return held{cpu: ch.CPUReservationMHz, mem: ch.MemoryReservationMB}
+	}
+	return held{}
+}
+
+// inventory is the policy input's inventory for a capacity reservation: the parent's capacity
+// and what this reservation already holds in it. CPU in MHz, memory in MB.
+func inventory(capa *vsphere.Capacity, h held) map[string]any {
+	if capa == nil {
+		return nil
+	}
+	res := func(rc vsphere.ResourceCapacity) map[string]any {
+		return map[string]any{"capacity": rc.Capacity, "reserved": rc.Reserved, "unreserved": rc.Unreserved, "expandable": rc.Expandable, "limit": rc.Limit}
+	}
+	children := make([]any, 0, len(capa.Children))
+	for _, ch := range capa.Children {
+		children = append(children, map[string]any{"id": ch.ID, "name": ch.Name, "cpu_reservation": ch.CPUReservationMHz, "memory_reservation": ch.MemoryReservationMB})
+	}
+	return map[string]any{
+		"parent": map[string]any{
+			"id": capa.ID, "name": capa.Name, "kind": capa.Kind, "vm_count": capa.VMs, "children": children,
+			"cpu": res(capa.CPU), "memory": res(capa.Memory),
+		},
+		"held": map[string]any{"cpu": h.cpu, "memory": h.mem},
+	}
 }
 
 func (r *reservationResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -194,7 +270,13 @@ func (r *reservationResource) Create(ctx context.Context, req resource.CreateReq
 		addParentError(&resp.Diagnostics, plan.Parent.ValueString(), err)
 		return
 	}
-	admit(capa, plan.Parent.ValueString(), planned{name: plan.Name.ValueString(), cpu: spec.CPU.Reservation, mem: spec.Memory.Reservation}, nil, &resp.Diagnostics)
+	want := planned{name: plan.Name.ValueString(), cpu: spec.CPU.Reservation, mem: spec.Memory.Reservation}
+	admit(capa, plan.Parent.ValueString(), want, nil, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, tftypes.NewValue(req.Plan.Raw.Type(), nil), req.Plan.Raw, false, inventory(capa, heldBy(capa, want)), nil,
+		framework.AttributeChecker(ctx, req.Plan.Schema))...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -267,21 +349,30 @@ func (r *reservationResource) Update(ctx context.Context, req resource.UpdateReq
 	id := state.ID.ValueString()
 	oldCPU, _ := allocationFrom(ctx, state.CPU, &resp.Diagnostics)
 	oldMem, _ := allocationFrom(ctx, state.Memory, &resp.Diagnostics)
-	if spec.CPU.Reservation > oldCPU.Reservation.ValueInt64() || spec.Memory.Reservation > oldMem.Reservation.ValueInt64() {
+	grows := spec.CPU.Reservation > oldCPU.Reservation.ValueInt64() || spec.Memory.Reservation > oldMem.Reservation.ValueInt64()
+	var capa *vsphere.Capacity
+	want := planned{name: plan.Name.ValueString(), current: state.Name.ValueString(), cpu: spec.CPU.Reservation, mem: spec.Memory.Reservation}
+	if grows || r.Client.Policy != nil {
 		parent, err := c.ResolvePool(ctx, state.ParentID.ValueString())
 		if err == nil {
-			var capa *vsphere.Capacity
-			if capa, err = c.PoolCapacity(ctx, parent); err == nil {
-				admit(capa, plan.Parent.ValueString(), planned{name: plan.Name.ValueString(), current: state.Name.ValueString(),
-					cpu: spec.CPU.Reservation, mem: spec.Memory.Reservation}, nil, &resp.Diagnostics)
-			}
+			capa, err = c.PoolCapacity(ctx, parent)
 		}
 		if err != nil {
 			addParentError(&resp.Diagnostics, plan.Parent.ValueString(), err)
-		}
-		if resp.Diagnostics.HasError() {
 			return
 		}
+		if grows {
+			admit(capa, plan.Parent.ValueString(), want, nil, &resp.Diagnostics)
+		}
+	}
+	var h held
+	if capa != nil {
+		h = heldBy(capa, want)
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, req.Plan.Raw, false, inventory(capa, h), nil,
+		framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	if resp.Diagnostics.HasError() {
+		return
 	}
 	name := ""
 	if !plan.Name.Equal(state.Name) {
@@ -312,6 +403,11 @@ func (r *reservationResource) Delete(ctx context.Context, req resource.DeleteReq
 	}
 	var state reservationModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, tftypes.NewValue(req.State.Raw.Type(), nil), false, nil, nil,
+		framework.AttributeChecker(ctx, req.State.Schema))...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -10,14 +10,19 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
 // Client is the value the provider's Configure hands to every resource and data source.
 type Client struct {
 	VSphere *vsphere.Client
+	// Policy is the policy gate; nil when the provider has no policy block.
+	Policy *policy.Engine
 	// Version is the provider version (set by ldflags at build time).
 	Version string
+
+	principal principal
 }
 
 // ResourceBase is embedded by every resource: it implements Metadata and Configure.

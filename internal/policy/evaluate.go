@@ -38,6 +38,9 @@ type Change struct {
 	Sensitive []string
 	// Inventory holds the live facts the resource gathered for the rules.
 	Inventory map[string]any
+	// InventoryUnknown names inventory facts that cannot be known at plan time (e.g. "parent" when
+	// the parent is created in the same apply): rules that read them are deferred like unknown values.
+	InventoryUnknown []string
 	Phase     string
 	Principal string
 	Version   string
@@ -317,6 +320,9 @@ func parsePath(v any) []any {
 // judge applies levels, deferral, grandfathering and exemptions.
 func (e *Engine) judge(c Change, raw []rawFinding, now time.Time) []Finding {
 	unknown := unknownPaths(c.AfterUnknown, "")
+	for _, p := range c.InventoryUnknown {
+		unknown = append(unknown, "inventory."+p)
+	}
 	action := ""
 	if len(c.Actions) > 0 {
 		action = c.Actions[0]
@@ -341,10 +347,10 @@ func (e *Engine) judge(c Change, raw []rawFinding, now time.Time) []Finding {
 		switch {
 		case r.level == LevelAdvisory:
 			f.Outcome = OutcomeWarn
-		case r.pkg != nil && deferredPkgs[r.pkg.path] != nil:
-			// Fired on a plan with unknown values it reads: judged for real at apply time.
+		case c.Phase == PhasePlan && pathUnknown(r.path, unknown):
+			// It judges an attribute that is unknown until apply: judged for real then.
 			f.Outcome = OutcomeDeferred
-			f.Unknown = deferredPkgs[r.pkg.path]
+			f.Unknown = []string{joinPath(r.path)}
 		case (action == "update" || action == "no-op") && e.unchanged(c, r):
 			f.Outcome = OutcomeGrandfathered
 		default:
@@ -384,6 +390,29 @@ func (e *Engine) judge(c Change, raw []rawFinding, now time.Time) []Finding {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Policy < out[j].Policy })
 	return out
+}
+
+func joinPath(p []any) string {
+	parts := make([]string, len(p))
+	for i, e := range p {
+		parts[i] = fmt.Sprint(e)
+	}
+	return strings.Join(parts, ".")
+}
+
+// pathUnknown reports whether an attribute path is (inside) an unknown value.
+func pathUnknown(p []any, unknown []string) bool {
+	if len(p) == 0 {
+		return false
+	}
+	ps := strings.Split(joinPath(p), ".")
+	for _, u := range unknown {
+		us := strings.Split(u, ".")
+		if len(us) <= len(ps) && segmentsOverlap(us, ps) {
+			return true
+		}
+	}
+	return false
 }
 
 // unchanged reports whether the attributes a mandatory finding judges are the same before and

@@ -328,28 +328,43 @@ func collectRefs(m *ast.Module, info *pkgInfo) {
 		seen[r] = true
 	}
 	ast.WalkRefs(m, func(ref ast.Ref) bool {
-		if len(ref) < 3 || !ref[0].Equal(ast.InputRootDocument) {
+		if len(ref) < 2 || !ref[0].Equal(ast.InputRootDocument) {
 			return false
 		}
-		if s, ok := ref[1].Value.(ast.String); !ok || s != "change" {
-			return false
-		}
-		if s, ok := ref[2].Value.(ast.String); !ok || (s != "after" && s != "after_unknown") {
-			return false
-		}
+		var rest ast.Ref
 		var parts []string
-		for _, t := range ref[3:] {
+		switch s, _ := ref[1].Value.(ast.String); s {
+		case "inventory":
+			// Inventory facts the resource could not gather at plan time count as unknown too.
+			parts = []string{"inventory"}
+			rest = ref[2:]
+		case "change":
+			if len(ref) < 3 {
+				return false
+			}
+			if s, ok := ref[2].Value.(ast.String); !ok || (s != "after" && s != "after_unknown") {
+				return false
+			}
+			rest = ref[3:]
+		default:
+			return false
+		}
+		literal := false
+		for _, t := range rest {
 			s, ok := t.Value.(ast.String)
 			if !ok {
 				parts = append(parts, "*")
-				break
+				continue
 			}
 			parts = append(parts, string(s))
+			literal = true
+		}
+		if !literal {
+			// input.change.after, or after[x] with nothing named: too vague to defer on; the
+			// apply-phase check judges it with every value known.
+			return false
 		}
 		key := strings.Join(parts, ".")
-		if key == "" {
-			key = "*"
-		}
 		if !seen[key] {
 			seen[key] = true
 			info.refs = append(info.refs, key)
@@ -377,19 +392,38 @@ func collectRefs(m *ast.Module, info *pkgInfo) {
 	})
 }
 
-// readsUnknown returns the unknown paths (dotted) the package reads, given the after_unknown map.
+// readsUnknown returns the unknown paths (dotted) the package reads. A ref pattern matches an
+// unknown path when they agree on every segment they share ("*" matches any one segment).
 func (p *pkgInfo) readsUnknown(unknown []string) []string {
 	var out []string
 	for _, u := range unknown {
+		us := strings.Split(u, ".")
 		for _, r := range p.refs {
-			if r == "*" || u == r || strings.HasPrefix(u, r+".") || strings.HasPrefix(r, u+".") ||
-				strings.HasSuffix(r, ".*") && strings.HasPrefix(u, strings.TrimSuffix(r, "*")) {
+			if segmentsOverlap(us, strings.Split(r, ".")) {
 				out = append(out, u)
 				break
 			}
 		}
 	}
 	return out
+}
+
+func segmentsOverlap(a, b []string) bool {
+	if len(a) == 1 && a[0] == "*" {
+		return true // the whole document is unknown
+	}
+	for i := 0; i < len(a) && i < len(b); i++ {
+		if a[i] == b[i] || a[i] == "*" {
+			continue
+		}
+		// A wildcard in the rule's path may stand for this segment, unless the unknown value is
+		// shorter than the path: then the wildcard is a guess about structure we cannot see.
+		if b[i] == "*" && len(a) >= len(b) {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 func (p *pkgInfo) appliesTo(typ string) bool {

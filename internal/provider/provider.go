@@ -58,6 +58,7 @@ type providerModel struct {
 	APITimeout         types.String `tfsdk:"api_timeout"`
 	PersistSession     types.Bool   `tfsdk:"persist_session"`
 	SessionCacheDir    types.String `tfsdk:"session_cache_dir"`
+	Policy             *policyModel `tfsdk:"policy"`
 }
 
 func (p *Provider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -115,6 +116,9 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 				Optional: true,
 			},
 		},
+		Blocks: map[string]schema.Block{
+			"policy": policyBlock(),
+		},
 	}
 }
 
@@ -128,6 +132,7 @@ var (
 // Shutdown closes every client this process opened: sessions that are not persisted are logged out.
 // main calls it when Terraform stops the provider.
 func Shutdown(ctx context.Context) {
+	closePolicy()
 	clientsMu.Lock()
 	defer clientsMu.Unlock()
 	for k, c := range clients {
@@ -168,7 +173,11 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 		}
 		clientsMu.Unlock()
 	}
-	data := &framework.Client{VSphere: c, Version: p.version}
+	engine, ok := configurePolicy(ctx, m.Policy, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	data := &framework.Client{VSphere: c, Policy: engine, Version: p.version}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
