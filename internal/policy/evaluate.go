@@ -41,9 +41,9 @@ type Change struct {
 	// InventoryUnknown names inventory facts that cannot be known at plan time (e.g. "parent" when
 	// the parent is created in the same apply): rules that read them are deferred like unknown values.
 	InventoryUnknown []string
-	Phase     string
-	Principal string
-	Version   string
+	Phase            string
+	Principal        string
+	Version          string
 }
 
 // Outcomes of a finding.
