@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/vmware/govmomi/fault"
@@ -295,13 +296,19 @@ func (r *reservationResource) Create(ctx context.Context, req resource.CreateReq
 	// Record the ID at once: if reading back fails, Terraform keeps the pool in state (tainted)
 	// instead of forgetting it in vCenter.
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
-	pool, err := c.GetPool(ctx, id)
+	r.readBack(ctx, id, "created", &plan, &resp.State, &resp.Diagnostics)
+}
+
+// readBack reads the pool after a change and stores what vCenter reports.
+func (r *reservationResource) readBack(ctx context.Context, id, what string, m *reservationModel, state *tfsdk.State, diags *diag.Diagnostics) {
+	pool, err := r.Client.VSphere.GetPool(ctx, id)
 	if err != nil {
-		framework.AddVSphereError(&resp.Diagnostics, "Resource pool created but cannot be read back", err)
+		framework.AddVSphereError(diags, fmt.Sprintf("Resource pool %s %s but cannot be read back", id, what), err)
 		return
 	}
-	plan.fill(pool)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	m.ID = types.StringValue(id)
+	m.fill(pool)
+	diags.Append(state.Set(ctx, m)...)
 }
 
 func (r *reservationResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -387,14 +394,7 @@ func (r *reservationResource) Update(ctx context.Context, req resource.UpdateReq
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot update resource pool "+id, err)
 		return
 	}
-	pool, err := c.GetPool(ctx, id)
-	if err != nil {
-		framework.AddVSphereError(&resp.Diagnostics, "Resource pool updated but cannot be read back", err)
-		return
-	}
-	plan.ID = state.ID
-	plan.fill(pool)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	r.readBack(ctx, id, "updated", &plan, &resp.State, &resp.Diagnostics)
 }
 
 func (r *reservationResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
