@@ -339,6 +339,7 @@ func (e *Engine) judge(c Change, raw []rawFinding, now time.Time) []Finding {
 			}
 		}
 	}
+	deferredFired := map[string]bool{}
 	for _, r := range raw {
 		f := Finding{Policy: r.policy, Message: r.msg, Level: r.level, Path: r.path}
 		if r.invalid != "" {
@@ -351,6 +352,9 @@ func (e *Engine) judge(c Change, raw []rawFinding, now time.Time) []Finding {
 			// It judges an attribute that is unknown until apply: judged for real then.
 			f.Outcome = OutcomeDeferred
 			f.Unknown = []string{joinPath(r.path)}
+			if r.pkg != nil {
+				deferredFired[r.pkg.path] = true
+			}
 		case (action == "update" || action == "no-op") && e.unchanged(c, r):
 			f.Outcome = OutcomeGrandfathered
 		default:
@@ -369,15 +373,11 @@ func (e *Engine) judge(c Change, raw []rawFinding, now time.Time) []Finding {
 		}
 		out = append(out, f)
 	}
-	// Policies that read unknown values but did not fire are not a pass: say they wait for apply.
-	fired := map[string]bool{}
-	for _, r := range raw {
-		if r.pkg != nil {
-			fired[r.pkg.path] = true
-		}
-	}
+	// Policies that read unknown values are not a pass: say they wait for apply, unless one of
+	// their findings already says so. (A finding on a known attribute does not: the package's
+	// other rules, those that read the unknown values, could not be judged.)
 	for pkgPath, u := range deferredPkgs {
-		if fired[pkgPath] {
+		if deferredFired[pkgPath] {
 			continue
 		}
 		out = append(out, Finding{
