@@ -1,14 +1,17 @@
 // Command terraform-provider-vmgmt is the vmgmt Terraform provider. Run without arguments (as
-// Terraform does) it serves the plugin protocol; operator commands are added as subcommands.
+// Terraform does) it serves the plugin protocol; with a command (policy test, policy eval,
+// version, help) it is an operator tool: see internal/cli.
 package main
 
 import (
 	"context"
 	"flag"
 	"log"
+	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/cli"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/provider"
 )
 
@@ -16,6 +19,11 @@ import (
 var version = "dev"
 
 func main() {
+	if cli.Handles(os.Args[1:]) {
+		cli.Version = version
+		os.Exit(cli.Run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "start the provider with support for debuggers like delve")
 	flag.Parse()

@@ -1,0 +1,320 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy/packs"
+)
+
+// policyTest runs Rego tests in-process, like `opa test`.
+func policyTest(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("policy test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	verbose := fs.Bool("verbose", false, "report every test, not only failures")
+	noPacks := fs.Bool("no-packs", false, "skip the tests of the built-in packs ("+strings.Join(packs.Names(), ", ")+")")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: terraform-provider-vmgmt policy test [--verbose] [--no-packs] [DIR...]\n\n"+
+			"Runs the Rego tests (test_* rules, usually in *_test.rego files) of the built-in packs and of each DIR,\n"+
+			"with the data files found there. Exit 0 when all pass, 1 when some fail, 2 when they cannot be loaded.\n\n")
+		fs.PrintDefaults()
+	}
+	dirs, err := parse(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err != nil {
+			fmt.Fprintf(stderr, "policy test: %v\n", err)
+			return ExitUsage
+		}
+	}
+	var packNames []string // nil: every built-in pack
+	if *noPacks {
+		if len(dirs) == 0 {
+			fmt.Fprintln(stderr, "policy test: nothing to test: --no-packs and no DIR given")
+			return ExitUsage
+		}
+		packNames = []string{}
+	}
+	sum, err := policy.RunTests(context.Background(), stdout, *verbose, packNames, dirs...)
+	if err != nil {
+		fmt.Fprintf(stderr, "policy test: %v\n", err)
+		return ExitUsage
+	}
+	if sum.Passed+sum.Failed+sum.Errors == 0 {
+		fmt.Fprintf(stderr, "policy test: no Rego tests found in %s (tests are rules named test_*)\n", strings.Join(dirs, ", "))
+		return ExitUsage
+	}
+	if sum.Failed+sum.Errors > 0 {
+		return ExitFail
+	}
+	return ExitOK
+}
+
+// evalResult is the decision on one resource change of the plan (the json format prints them).
+type evalResult struct {
+	Address    string           `json:"address"`
+	Type       string           `json:"type"`
+	Name       string           `json:"name,omitempty"`
+	Actions    []string         `json:"actions"`
+	DecisionID string           `json:"decision_id,omitempty"`
+	Blocked    bool             `json:"blocked"`
+	Findings   []policy.Finding `json:"findings"`
+	Error      string           `json:"error,omitempty"`
+}
+
+type evalReport struct {
+	Plan      string       `json:"plan"`
+	Revision  string       `json:"policy_revision"`
+	Packages  []string     `json:"policy_packages"`
+	Blocked   bool         `json:"blocked"`
+	Errors    int          `json:"errors"`
+	Resources []evalResult `json:"resources"`
+	// NotPlanned are vmgmt resources Terraform deferred out of this plan: judged when planned.
+	NotPlanned []string `json:"not_planned,omitempty"`
+}
+
+// policyEval judges the vmgmt_ resource changes of a `terraform show -json` plan file.
+func policyEval(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("policy eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	planPath := fs.String("plan", "", "plan file written by `terraform show -json PLANFILE` (required)")
+	var sources, packNames multi
+	fs.Var(&sources, "source", "Rego file, directory or bundle .tar.gz, as in the provider's policy.sources (repeatable)")
+	fs.Var(&packNames, "pack", "built-in pack ("+strings.Join(packs.Names(), ", ")+"), as in the provider's policy.packs (repeatable)")
+	decisionLog := fs.String("decision-log", "", "append one JSON line per decision to this file")
+	principal := fs.String("principal", os.Getenv("USER"), "principal in the policy context (input.context.principal)")
+	explain := fs.String("explain", policy.ExplainNone, "none, or fails: print a trimmed evaluation trace under blocking findings")
+	format := fs.String("format", "text", "output format: text or json")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: terraform-provider-vmgmt policy eval --plan PLAN.json [--source PATH]... [--pack NAME]... [flags]\n\n"+
+			"Judges every vmgmt_ resource change of a saved plan with the policy engine the provider runs at plan time:\n"+
+			"  terraform plan -out tfplan && terraform show -json tfplan > plan.json\n"+
+			"A saved plan holds no vCenter inventory, so rules that read input.inventory are reported as deferred\n"+
+			"(the provider judges them against vCenter when it plans and applies).\n"+
+			"Exit 0 when nothing blocks, 1 when a mandatory rule blocks, 2 when the plan or policy cannot be\n"+
+			"loaded or evaluated.\n\n")
+		fs.PrintDefaults()
+	}
+	rest, err := parse(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	switch {
+	case len(rest) > 0:
+		fmt.Fprintf(stderr, "policy eval: unexpected arguments %q (the plan is given with --plan)\n", rest)
+		return ExitUsage
+	case *planPath == "":
+		fmt.Fprintln(stderr, "policy eval: --plan is required (a `terraform show -json` plan file)")
+		return ExitUsage
+	case len(sources) == 0 && len(packNames) == 0:
+		fmt.Fprintf(stderr, "policy eval: no policy: give --source and/or --pack, as in the provider's policy block (built-in packs: %s)\n",
+			strings.Join(packs.Names(), ", "))
+		return ExitUsage
+	case *format != "text" && *format != "json":
+		fmt.Fprintf(stderr, "policy eval: --format %q: want text or json\n", *format)
+		return ExitUsage
+	case *explain != policy.ExplainNone && *explain != policy.ExplainFails:
+		fmt.Fprintf(stderr, "policy eval: --explain %q: want none or fails\n", *explain)
+		return ExitUsage
+	}
+
+	plan, err := readPlan(*planPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "policy eval: %v\n", err)
+		return ExitUsage
+	}
+	ctx := context.Background()
+	engine, err := policy.New(ctx, policy.Config{
+		Sources: sources, Packs: packNames, DecisionLog: *decisionLog, Explain: *explain,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "policy eval: loading policy: %v\n", err)
+		return ExitUsage
+	}
+
+	report := evalReport{Plan: *planPath, Revision: engine.Revision(), Packages: engine.Packages(), Resources: []evalResult{}}
+	for _, rc := range plan.ResourceChanges {
+		if !strings.HasPrefix(rc.Type, "vmgmt_") {
+			continue
+		}
+		c := policy.ChangeFromPlan(rc)
+		c.Principal, c.Version = *principal, Version
+		res := evalResult{Address: address(rc), Type: rc.Type, Name: c.Name, Actions: c.Actions, Findings: []policy.Finding{}}
+		if res.Actions == nil {
+			res.Actions = []string{}
+		}
+		d, err := engine.Evaluate(ctx, c)
+		if err != nil {
+			res.Error = err.Error()
+			report.Errors++
+		} else {
+			res.DecisionID = d.ID
+			res.Findings = append(res.Findings, d.Findings...)
+			res.Blocked = d.Blocked()
+			report.Blocked = report.Blocked || res.Blocked
+		}
+		report.Resources = append(report.Resources, res)
+	}
+	for _, dc := range plan.DeferredChanges {
+		if dc.ResourceChange != nil && strings.HasPrefix(dc.ResourceChange.Type, "vmgmt_") {
+			report.NotPlanned = append(report.NotPlanned, fmt.Sprintf("%s (%s)", address(dc.ResourceChange), dc.Reason))
+		}
+	}
+	if err := engine.Close(); err != nil {
+		fmt.Fprintf(stderr, "policy eval: closing the decision log: %v\n", err)
+		report.Errors++
+	}
+
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			fmt.Fprintf(stderr, "policy eval: %v\n", err)
+			return ExitUsage
+		}
+	} else {
+		printText(stdout, report)
+	}
+	switch {
+	case report.Errors > 0:
+		return ExitUsage // fail closed: no verdict is not a pass
+	case report.Blocked:
+		return ExitFail
+	}
+	return ExitOK
+}
+
+// readPlan reads a `terraform show -json` plan, keeping numbers exact.
+func readPlan(path string) (*tfjson.Plan, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the plan: %w", err)
+	}
+	if bytes.HasPrefix(raw, []byte("PK")) {
+		return nil, fmt.Errorf("%s is a binary plan file: convert it with `terraform show -json %s > plan.json`", path, path)
+	}
+	var plan tfjson.Plan
+	plan.UseJSONNumber(true)
+	if err := json.Unmarshal(raw, &plan); err != nil {
+		return nil, fmt.Errorf("%s is not a `terraform show -json` plan: %w", path, err)
+	}
+	return &plan, nil
+}
+
+func address(rc *tfjson.ResourceChange) string {
+	a := rc.Address
+	if a == "" {
+		a = rc.Type + "." + rc.Name
+	}
+	if rc.DeposedKey != "" {
+		a += " (deposed " + rc.DeposedKey + ")"
+	}
+	return a
+}
+
+func printText(w io.Writer, r evalReport) {
+	var blocking, warnings, deferred, other int
+	for _, res := range r.Resources {
+		if res.Error != "" {
+			fmt.Fprintf(w, "%s: ERROR %s\n", res.Address, res.Error)
+			continue
+		}
+		for _, f := range res.Findings {
+			fmt.Fprintf(w, "%s: %s %s\n", res.Address, strings.ToUpper(f.Outcome), describe(f))
+			if f.Trace != "" {
+				fmt.Fprintf(w, "    evaluation trace (trimmed):\n    %s\n", strings.ReplaceAll(f.Trace, "\n", "\n    "))
+			}
+			switch {
+			case f.Blocks():
+				blocking++
+			case f.Outcome == policy.OutcomeWarn:
+				warnings++
+			case f.Outcome == policy.OutcomeDeferred:
+				deferred++
+			default:
+				other++
+			}
+		}
+	}
+	for _, a := range r.NotPlanned {
+		fmt.Fprintf(w, "%s: NOT PLANNED: Terraform deferred it out of this plan; it is judged when it is planned\n", a)
+	}
+	if len(r.Resources) == 0 {
+		fmt.Fprintf(w, "No vmgmt_ resource changes in %s.\n", r.Plan)
+	}
+	fmt.Fprintf(w, "\n%d vmgmt resource change(s), policy revision %s: %d blocking, %d warning(s), %d deferred, %d exempted or grandfathered, %d error(s).\n",
+		len(r.Resources), r.Revision, blocking, warnings, deferred, other, r.Errors)
+	switch {
+	case r.Errors > 0:
+		fmt.Fprintln(w, "ERROR: policy could not be evaluated for every change, so the plan is refused (fail closed).")
+	case r.Blocked:
+		fmt.Fprintln(w, "FAIL: policy blocks this plan.")
+	default:
+		fmt.Fprintln(w, "PASS")
+	}
+}
+
+// describe renders a finding on one line: policy id, message, where, and why it did not block.
+func describe(f policy.Finding) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s]", f.Policy)
+	switch {
+	case f.Outcome == policy.OutcomeDeferred:
+		fmt.Fprintf(&b, " reads %s: judged by the provider against vCenter at plan and apply time", unknownList(f.Unknown))
+		if f.Message != "" && f.Message != "reads values that are unknown until apply" {
+			fmt.Fprintf(&b, "; with the values known now it reports: %s", f.Message)
+		}
+	default:
+		fmt.Fprintf(&b, " %s", f.Message)
+	}
+	if len(f.Path) > 0 {
+		fmt.Fprintf(&b, " (attribute %s)", joinPath(f.Path))
+	}
+	switch f.Outcome {
+	case policy.OutcomeGrandfathered:
+		b.WriteString(" (not blocking: the attributes it judges did not change)")
+	case policy.OutcomeExempted, policy.OutcomeExpired:
+		if f.Exemption != nil {
+			fmt.Fprintf(&b, " (%s)", f.Exemption)
+		}
+	}
+	return b.String()
+}
+
+func unknownList(unknown []string) string {
+	var out []string
+	inventory := false
+	for _, u := range unknown {
+		if u == "inventory" || strings.HasPrefix(u, "inventory.") {
+			if !inventory {
+				out = append(out, "vCenter inventory (not in a saved plan)")
+				inventory = true
+			}
+			continue
+		}
+		out = append(out, u+" (unknown until apply)")
+	}
+	if len(out) == 0 {
+		return "values unknown until apply"
+	}
+	return strings.Join(out, ", ")
+}
+
+func joinPath(p []any) string {
+	parts := make([]string, len(p))
+	for i, e := range p {
+		parts[i] = fmt.Sprint(e)
+	}
+	return strings.Join(parts, ".")
+}
