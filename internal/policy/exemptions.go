@@ -33,7 +33,16 @@ func (e Exemption) String() string {
 	if e.Approver != "" {
 		s += "; approved by " + e.Approver
 	}
-	return s + "; expires " + e.Expires.UTC().Format("2006-01-02") + ")"
+	return s + "; expires " + e.expiryText() + ")"
+}
+
+// expiryText shows a date-only expiry as the date it was written with (valid through that day).
+func (e Exemption) expiryText() string {
+	t := e.Expires.UTC()
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return "end of " + t.Add(-time.Second).Format("2006-01-02")
+	}
+	return t.Format(time.RFC3339)
 }
 
 // matches reports whether the exemption covers this policy and change.
