@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # make demo: builds the provider and the vCenter simulator, serves the seeded inventory on a free
-# loopback port, points terraform at the local build (dev_overrides), applies examples/demo, prints
-# the outputs, and proves that a second plan has no changes. The simulator is always stopped.
+# loopback port, points terraform at the local build (dev_overrides), runs the demo policy's Rego
+# tests, shows one plan that the policy gate rejects (an EXPECTED FAILURE, checked to fail for the
+# right reason), then applies examples/demo, prints the outputs, proves that a second plan has no
+# changes, and counts the policy decisions logged. The simulator is always stopped.
 #
 # Everything it writes lives under .demo/ (ignored by git): the simulator's env file and log, the
-# CLI config, the session cache and a scratch copy of examples/demo with its state. The simulator
-# starts empty each time, so old state is deleted first and the demo can be re-run at will.
+# CLI config, the session cache, a scratch copy of examples/demo with its state and decision log
+# (work/), and the rejected variant (rejected/). The simulator starts empty each time, so old state
+# is deleted first and the demo can be re-run at will.
 #
 # Environment: VERSION (provider version stamp), BIN (default ./bin), VMGMT_SIM_TIMEOUT (seconds to
 # wait for the simulator, default 60).
@@ -16,6 +19,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 bin="${BIN:-$root/bin}"
 demo="$root/.demo"
 work="$demo/work"
+rejected="$demo/rejected"
 version="${VERSION:-dev}"
 timeout="${VMGMT_SIM_TIMEOUT:-60}"
 cd "$root"
@@ -41,8 +45,8 @@ go build -ldflags "-X main.version=$version" -o "$bin/terraform-provider-vmgmt" 
 go build -o "$bin/vmgmt-sim" ./internal/simulator/cmd/vmgmt-sim
 
 # A fresh scratch area: the simulator starts empty, so state from an earlier run is meaningless.
-rm -rf "$work" "$demo/sessions" "$demo/sim.env" "$demo/sim.env.tmp"
-mkdir -p "$work" "$demo/sessions"
+rm -rf "$work" "$rejected" "$demo/sessions" "$demo/sim.env" "$demo/sim.env.tmp"
+mkdir -p "$work" "$rejected" "$demo/sessions"
 chmod 700 "$demo/sessions"
 
 step "starting the vCenter simulator"
@@ -94,12 +98,34 @@ export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0
 # One vCenter session for the whole demo, shared by every provider process; never the user's cache.
 export VSPHERE_VIM_SESSION_PATH="$demo/sessions"
 
-cp examples/demo/*.tf "$work/"
 # No colour codes when the output goes to a log rather than a terminal.
 color=()
 [[ -t 1 ]] || color=(-no-color)
 
-step "terraform apply (examples/demo: the Service & Capacity tiers)"
+step "policy test examples/demo/policy (the built-in packs' Rego tests and the demo's own)"
+"$bin/terraform-provider-vmgmt" policy test examples/demo/policy
+
+# The policy gate at work: the demo plus one reservation that breaks the capacity pack's safety
+# margin (examples/demo/expected-failure). The plan must fail, and fail because of that rule.
+step "EXPECTED FAILURE: policy rejects this plan (tier-4-batch would leave less than 10% of the cluster unreserved)"
+cp examples/demo/*.tf examples/demo/expected-failure/*.tf "$rejected/"
+cp -R examples/demo/policy "$rejected/policy"
+set +e
+"$tf" -chdir="$rejected" plan -target=vmgmt_capacity_reservation.tier4_batch "${color[@]}" 2>&1 | tee "$rejected/plan.log"
+rc=${PIPESTATUS[0]}
+set -e
+if ((rc == 0)); then
+	die "the plan with tier-4-batch succeeded, but policy capacity.headroom should have rejected it"
+fi
+if ! grep -q 'Policy violation: capacity\.headroom' "$rejected/plan.log"; then
+	die "the plan with tier-4-batch failed (exit $rc), but not with policy capacity.headroom (output above, also in $rejected/plan.log)"
+fi
+echo "demo: EXPECTED FAILURE confirmed: policy capacity.headroom rejected the plan (exit $rc); nothing was changed in vCenter"
+
+cp examples/demo/*.tf "$work/"
+cp -R examples/demo/policy "$work/policy"
+
+step "terraform apply (examples/demo: the Service & Capacity tiers, through the policy gate)"
 "$tf" -chdir="$work" apply -auto-approve "${color[@]}"
 
 step "terraform output"
@@ -115,6 +141,15 @@ case $rc in
 2) die "the second plan wants changes: the provider is not idempotent against the simulator (see the plan above)" ;;
 *) die "terraform plan failed (exit $rc)" ;;
 esac
+
+# The decision log (policy block's decision_log; the demo's default is relative to the working
+# directory): one JSON line per decision, at plan time, at apply time and for each data source read.
+log="$work/policy-decisions.jsonl"
+[[ -s "$log" ]] || die "no policy decisions were logged to $log"
+count() { grep -c "$1" "$log" || true; }
+step "policy decision log ($log)"
+echo "demo: the policy gate recorded $(wc -l <"$log") decisions: $(count '"phase":"plan"') at plan time, $(count '"phase":"apply"') at apply time;" \
+	"results: $(count '"result":"allow"') allow, $(count '"result":"warn"') warn, $(count '"result":"deny"') deny, $(count '"result":"error"') error"
 
 end=$(date +%s%N)
 printf '\ndemo: done in %s s (state in %s)\n' "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", (e - s) / 1e9 }')" "$work"

@@ -15,7 +15,10 @@
 #   tier-3  dev/test: nothing guaranteed, a hard limit, low shares — it gives way first
 #
 # Every reservation is admitted at plan time against its parent's unreserved capacity, so a tier
-# that does not fit fails `terraform plan` before anything changes in vCenter.
+# that does not fit fails `terraform plan` before anything changes in vCenter. On top of that, the
+# policy gate judges every change with the built-in capacity pack (10% of each parent stays
+# unreserved, tier naming, tier-1 protected from destroy) and the platform team's own rules in
+# ./policy (tier-1 never expandable, dev/test always capped). See docs/guides/policy.md.
 #
 # The cluster /dc1/host/prod has 4 hosts x 32 cores x 2600 MHz = 332800 MHz of CPU and
 # 4 x 512 GiB = 2097152 MB of memory. This plan reserves 180000 MHz and 1152 GiB of it, and keeps
@@ -30,9 +33,26 @@ terraform {
   }
 }
 
+variable "decision_log" {
+  description = "Where the policy gate writes its decision log (JSON lines), relative to the working directory unless absolute."
+  type        = string
+  default     = "policy-decisions.jsonl"
+}
+
 # Credentials come from the environment, as for hashicorp/vsphere: VSPHERE_SERVER, VSPHERE_USER,
 # VSPHERE_PASSWORD, VSPHERE_ALLOW_UNVERIFIED_SSL (the demo's simulator writes them for us).
-provider "vmgmt" {}
+provider "vmgmt" {
+  # The policy gate: evaluated for every change while planning, and again before anything
+  # changes in vCenter. A mandatory violation fails `terraform plan`.
+  policy {
+    # Built-in pack, parameters in policy/params.json (data.vmgmt.params.capacity).
+    packs = ["capacity"]
+    # Rego (package vmgmt.platform) plus data: pack parameters and exemptions. Tests
+    # (*_test.rego) are not loaded here; run them with `terraform-provider-vmgmt policy test`.
+    sources      = ["${path.module}/policy"]
+    decision_log = var.decision_log
+  }
+}
 
 locals {
   cluster = "/dc1/host/prod"
@@ -40,6 +60,8 @@ locals {
 
 # Tier 1 — business-critical applications. The reservation is the capacity the business has paid
 # for: not expandable (it never depends on what the other tiers leave over) and high shares.
+# Policy: platform.tier1_fixed requires expandable = false here, and policy/params.json lists
+# tier-1 as protected, so `terraform destroy` of it fails at plan time (capacity.protected).
 resource "vmgmt_capacity_reservation" "tier1" {
   name   = "tier-1"
   parent = local.cluster
@@ -57,9 +79,11 @@ resource "vmgmt_capacity_reservation" "tier1" {
 }
 
 # Inside tier 1, one pool per application, so the ERP system cannot starve its own databases.
-# Their reservations are admitted against tier 1's reservation, not the cluster's.
+# Their reservations are admitted against tier 1's reservation, not the cluster's. Tier 1 is
+# created in the same apply, so while planning its capacity is unknown: the capacity pack says it
+# is deferred to apply time (a warning) and judges these pools then, before they are created.
 resource "vmgmt_capacity_reservation" "erp_prod" {
-  name   = "erp-prod"
+  name   = "tier-1-erp"
   parent = vmgmt_capacity_reservation.tier1.id
 
   cpu = {
@@ -75,7 +99,7 @@ resource "vmgmt_capacity_reservation" "erp_prod" {
 }
 
 resource "vmgmt_capacity_reservation" "db_prod" {
-  name   = "db-prod"
+  name   = "tier-1-db"
   parent = vmgmt_capacity_reservation.tier1.id
 
   cpu = {
@@ -109,7 +133,8 @@ resource "vmgmt_capacity_reservation" "tier2" {
 }
 
 # Tier 3 — development and test. Nothing reserved, a hard cap, and low shares: under contention it
-# yields to tiers 1 and 2, and it can never take more than its limit.
+# yields to tiers 1 and 2, and it can never take more than its limit
+# (platform.dev_capped refuses low shares without a limit).
 resource "vmgmt_capacity_reservation" "tier3" {
   name   = "tier-3"
   parent = local.cluster
