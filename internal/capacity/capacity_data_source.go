@@ -116,7 +116,8 @@ func (d *capacityDataSource) Read(ctx context.Context, req datasource.ReadReques
 	resp.Diagnostics.Append(d.Client.CheckPolicy(ctx, framework.Gate{
 		Type: "vmgmt_" + d.TypeSuffix, Phase: policy.PhasePlan, Read: true,
 		Before: tftypes.NewValue(req.Config.Raw.Type(), nil), After: req.Config.Raw,
-		Inventory:       inventory(capa, held{}),
+		Name:            ref,
+		Inventory:       map[string]any{"pool": poolFacts(capa)},
 		AttributeExists: framework.AttributeChecker(ctx, req.Config.Schema),
 	})...)
 	if resp.Diagnostics.HasError() {

@@ -210,7 +210,7 @@ func TestAccPolicyGate_capacityDataSource(t *testing.T) {
 violation contains {"id": "reads.no_root", "level": "mandatory", "path": ["path"], "msg": "reading the whole cluster's capacity is reserved to the platform team; read your own reservation by id"} if {
 	input.type == "vmgmt_capacity"
 	"read" in input.change.actions
-	input.inventory.parent.kind == "cluster"
+	input.inventory.pool.kind == "cluster"
 }
 `})
 	resource.Test(t, resource.TestCase{

@@ -230,6 +230,14 @@ func inventory(capa *vsphere.Capacity, h held) map[string]any {
 	if capa == nil {
 		return nil
 	}
+	return map[string]any{
+		"parent": poolFacts(capa),
+		"held":   map[string]any{"cpu": h.cpu, "memory": h.mem},
+	}
+}
+
+// poolFacts describes a pool's capacity for policy input.
+func poolFacts(capa *vsphere.Capacity) map[string]any {
 	res := func(rc vsphere.ResourceCapacity) map[string]any {
 		return map[string]any{"capacity": rc.Capacity, "reserved": rc.Reserved, "unreserved": rc.Unreserved, "expandable": rc.Expandable, "limit": rc.Limit}
 	}
@@ -238,11 +246,8 @@ func inventory(capa *vsphere.Capacity, h held) map[string]any {
 		children = append(children, map[string]any{"id": ch.ID, "name": ch.Name, "cpu_reservation": ch.CPUReservationMHz, "memory_reservation": ch.MemoryReservationMB})
 	}
 	return map[string]any{
-		"parent": map[string]any{
-			"id": capa.ID, "name": capa.Name, "kind": capa.Kind, "vm_count": capa.VMs, "children": children,
-			"cpu": res(capa.CPU), "memory": res(capa.Memory),
-		},
-		"held": map[string]any{"cpu": h.cpu, "memory": h.mem},
+		"id": capa.ID, "name": capa.Name, "kind": capa.Kind, "vm_count": capa.VMs, "children": children,
+		"cpu": res(capa.CPU), "memory": res(capa.Memory),
 	}
 }
 

@@ -29,6 +29,9 @@ type Gate struct {
 	// be gathered yet (e.g. the parent is created in the same apply).
 	Inventory        map[string]any
 	InventoryUnknown []string
+	// Name identifies the object for exemption selectors and the log when the values have no
+	// name attribute (a data source read names what it reads).
+	Name string
 	// Sensitive lists attributes (dotted paths) masked in the decision log.
 	Sensitive []string
 	// AttributeExists reports whether a path names an attribute of the schema, so findings can be
@@ -62,7 +65,7 @@ func (c *Client) CheckPolicy(ctx context.Context, g Gate) diag.Diagnostics {
 	change := policy.Change{
 		Type: g.Type, Phase: g.Phase, Before: before, After: after, AfterUnknown: afterUnknown,
 		Actions: actions(g), Inventory: g.Inventory, InventoryUnknown: g.InventoryUnknown,
-		Sensitive: g.Sensitive, Principal: c.principalName(ctx), Version: c.Version,
+		Sensitive: g.Sensitive, Principal: c.principalName(ctx), Version: c.Version, Name: g.Name,
 	}
 	for _, doc := range []any{after, before} {
 		if m, ok := doc.(map[string]any); ok {

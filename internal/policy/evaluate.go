@@ -319,7 +319,11 @@ func parsePath(v any) []any {
 
 // judge applies levels, deferral, grandfathering and exemptions.
 func (e *Engine) judge(c Change, raw []rawFinding, now time.Time) []Finding {
-	unknown := unknownPaths(c.AfterUnknown, "")
+	// Unknown values as input paths: change.after.<attr> and inventory.<fact>.
+	var unknown []string
+	for _, u := range unknownPaths(c.AfterUnknown, "") {
+		unknown = append(unknown, "change.after."+u)
+	}
 	for _, p := range c.InventoryUnknown {
 		unknown = append(unknown, "inventory."+p)
 	}
@@ -335,6 +339,10 @@ func (e *Engine) judge(c Change, raw []rawFinding, now time.Time) []Finding {
 				continue
 			}
 			if u := p.readsUnknown(unknown); len(u) > 0 {
+				for i := range u {
+					// Shown as attribute paths (cpu.reservation) and inventory facts (inventory.parent).
+					u[i] = strings.TrimPrefix(u[i], "change.after.")
+				}
 				deferredPkgs[p.path] = u
 			}
 		}
@@ -405,7 +413,7 @@ func pathUnknown(p []any, unknown []string) bool {
 	if len(p) == 0 {
 		return false
 	}
-	ps := strings.Split(joinPath(p), ".")
+	ps := strings.Split("change.after."+joinPath(p), ".")
 	for _, u := range unknown {
 		us := strings.Split(u, ".")
 		if len(us) <= len(ps) && segmentsOverlap(us, ps) {
@@ -429,8 +437,12 @@ func (e *Engine) unchanged(c Change, r rawFinding) bool {
 	if r.pkg == nil || len(r.pkg.refs) == 0 {
 		return reflect.DeepEqual(normalize(c.Before), normalize(c.After))
 	}
-	for _, ref := range r.pkg.refs {
-		if ref == "*" || strings.Contains(ref, "*") {
+	for _, full := range r.pkg.refs {
+		ref, ok := strings.CutPrefix(full, "change.after.")
+		if !ok {
+			continue // inventory facts are not attributes of the resource
+		}
+		if strings.Contains(ref, "*") {
 			base := strings.TrimSuffix(strings.TrimSuffix(ref, "*"), ".")
 			var p []any
 			if base != "" {

@@ -331,13 +331,20 @@ func collectRefs(m *ast.Module, info *pkgInfo) {
 		if len(ref) < 2 || !ref[0].Equal(ast.InputRootDocument) {
 			return false
 		}
+		// Patterns are input paths: "change.after.<attr...>" or "inventory.<fact...>", so a
+		// wildcard in one can never stand for the other.
 		var rest ast.Ref
 		var parts []string
+		literal := false
 		switch s, _ := ref[1].Value.(ast.String); s {
 		case "inventory":
 			// Inventory facts the resource could not gather at plan time count as unknown too.
 			parts = []string{"inventory"}
 			rest = ref[2:]
+			literal = true
+			if len(rest) == 0 {
+				parts = append(parts, "*")
+			}
 		case "change":
 			if len(ref) < 3 {
 				return false
@@ -345,11 +352,11 @@ func collectRefs(m *ast.Module, info *pkgInfo) {
 			if s, ok := ref[2].Value.(ast.String); !ok || (s != "after" && s != "after_unknown") {
 				return false
 			}
+			parts = []string{"change", "after"}
 			rest = ref[3:]
 		default:
 			return false
 		}
-		literal := false
 		for _, t := range rest {
 			s, ok := t.Value.(ast.String)
 			if !ok {
@@ -409,9 +416,6 @@ func (p *pkgInfo) readsUnknown(unknown []string) []string {
 }
 
 func segmentsOverlap(a, b []string) bool {
-	if len(a) == 1 && a[0] == "*" {
-		return true // the whole document is unknown
-	}
 	for i := 0; i < len(a) && i < len(b); i++ {
 		if a[i] == b[i] || a[i] == "*" {
 			continue

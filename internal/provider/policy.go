@@ -117,6 +117,11 @@ func configurePolicy(ctx context.Context, m *policyModel, diags *diag.Diagnostic
 	}
 	cfg.DecisionLog = m.DecisionLog.ValueString()
 	cfg.Explain = m.Explain.ValueString()
+	if r := m.Remote; r != nil && r.URL.IsNull() && (!r.Path.IsNull() || !r.Timeout.IsNull() || !r.Token.IsNull()) {
+		diags.AddAttributeError(path.Root("policy").AtName("remote").AtName("url"), "Missing remote OPA URL",
+			"The remote block needs url (e.g. https://opa.example.com:8181); without it no remote decision would be asked for.")
+		return nil, false
+	}
 	if r := m.Remote; r != nil && !r.URL.IsNull() {
 		rc := &policy.RemoteConfig{URL: r.URL.ValueString(), Path: r.Path.ValueString(), Token: r.Token.ValueString()}
 		if t := r.Timeout.ValueString(); t != "" {
