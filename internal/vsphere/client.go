@@ -66,7 +66,9 @@ type Client struct {
 	dcMu sync.Mutex
 	dc   *object.Datacenter
 
-	views views
+	views  views
+	fields customFields
+	vms    vmCache
 
 	closeOnce sync.Once
 }

@@ -1,0 +1,229 @@
+package vsphere
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// Customization is the guest customization applied to a clone (Linux prep).
+type Customization struct {
+	Hostname string
+	Domain   string
+	// IPv4 is an address with prefix (10.0.0.5/24); empty means DHCP.
+	IPv4       string
+	Gateway    string
+	DNSServers []string
+	DNSSuffix  []string
+}
+
+// CloneSpec describes a VM cloned from a template.
+type CloneSpec struct {
+	TemplateID string
+	Name       string
+	FolderID   string
+	PoolID     string
+	Network    string // network name or path; empty keeps the template's
+	CPUs       int32
+	MemoryMB   int64
+	DiskGB     int64 // grow the first disk to this size; 0 keeps the template's
+	// ExtraConfig stamps (clones do not inherit extraConfig from the template).
+	ExtraConfig   map[string]string
+	Customization *Customization
+	PowerOn       bool
+}
+
+// CloneVM clones a template and returns the new VM's managed object ID. The clone goes into the
+// given pool (vcsim and vCenter both need Location.Pool when the source is a template).
+func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
+	defer cancel()
+	defer c.InvalidateVMs()
+	tmpl := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: s.TemplateID})
+	pool := types.ManagedObjectReference{Type: "ResourcePool", Value: s.PoolID}
+	cfg := &types.VirtualMachineConfigSpec{NumCPUs: s.CPUs, MemoryMB: s.MemoryMB, ExtraConfig: extraConfig(s.ExtraConfig)}
+	var devices object.VirtualDeviceList
+	if s.DiskGB > 0 || s.Network != "" {
+		var err error
+		devices, err = tmpl.Device(ctx)
+		if err != nil {
+			return "", wrapNotFound("template", s.TemplateID, fmt.Errorf("reading the template's devices: %w", err))
+		}
+	}
+	if s.DiskGB > 0 {
+		if disks := devices.SelectByType((*types.VirtualDisk)(nil)); len(disks) > 0 {
+			disk := disks[0].(*types.VirtualDisk)
+			want := s.DiskGB * 1024 * 1024
+			if want < disk.CapacityInKB {
+				return "", fmt.Errorf("disk of %d GB is smaller than the template's %d GB: disks can only grow", s.DiskGB, disk.CapacityInKB/1024/1024)
+			}
+			if want > disk.CapacityInKB {
+				disk.CapacityInKB = want
+				cfg.DeviceChange = append(cfg.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: disk})
+			}
+		}
+	}
+	if s.Network != "" {
+		net, err := c.ResolveNetwork(ctx, s.Network)
+		if err != nil {
+			return "", err
+		}
+		backing, err := net.EthernetCardBackingInfo(ctx)
+		if err != nil {
+			return "", fmt.Errorf("network %s: %w", s.Network, err)
+		}
+		if nics := devices.SelectByType((*types.VirtualEthernetCard)(nil)); len(nics) > 0 {
+			nic := nics[0].(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
+			nic.Backing = backing
+			cfg.DeviceChange = append(cfg.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: nics[0]})
+		}
+	}
+	spec := types.VirtualMachineCloneSpec{
+		Location: types.VirtualMachineRelocateSpec{Pool: &pool},
+		Config:   cfg,
+		PowerOn:  s.PowerOn,
+	}
+	if s.Customization != nil {
+		spec.Customization = s.Customization.toVim()
+	}
+	folder := object.NewFolder(c.vim, types.ManagedObjectReference{Type: "Folder", Value: s.FolderID})
+	task, err := tmpl.Clone(ctx, folder, s.Name, spec)
+	if err != nil {
+		return "", wrapNotFound("template", s.TemplateID, fmt.Errorf("cloning %s: %w", s.Name, err))
+	}
+	info, err := task.WaitForResult(ctx)
+	if err != nil {
+		return "", fmt.Errorf("cloning %s: %w", s.Name, err)
+	}
+	ref, ok := info.Result.(types.ManagedObjectReference)
+	if !ok {
+		return "", fmt.Errorf("cloning %s: the task returned %T, not the new VM", s.Name, info.Result)
+	}
+	return ref.Value, nil
+}
+
+func extraConfig(m map[string]string) []types.BaseOptionValue {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]types.BaseOptionValue, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, &types.OptionValue{Key: k, Value: m[k]})
+	}
+	return out
+}
+
+func (cu *Customization) toVim() *types.CustomizationSpec {
+	ip := types.CustomizationAdapterMapping{Adapter: types.CustomizationIPSettings{DnsServerList: cu.DNSServers}}
+	if cu.IPv4 == "" {
+		ip.Adapter.Ip = &types.CustomizationDhcpIpGenerator{}
+	} else {
+		addr, mask := splitCIDR(cu.IPv4)
+		ip.Adapter.Ip = &types.CustomizationFixedIp{IpAddress: addr}
+		ip.Adapter.SubnetMask = mask
+		if cu.Gateway != "" {
+			ip.Adapter.Gateway = []string{cu.Gateway}
+		}
+	}
+	host := cu.Hostname
+	return &types.CustomizationSpec{
+		Identity: &types.CustomizationLinuxPrep{
+			HostName: &types.CustomizationFixedName{Name: host},
+			Domain:   cu.Domain,
+		},
+		GlobalIPSettings: types.CustomizationGlobalIPSettings{DnsServerList: cu.DNSServers, DnsSuffixList: cu.DNSSuffix},
+		NicSettingMap:    []types.CustomizationAdapterMapping{ip},
+	}
+}
+
+// ReconfigSpec changes a VM in place. Zero values leave a setting alone.
+type ReconfigSpec struct {
+	CPUs        int32
+	MemoryMB    int64
+	ExtraConfig map[string]string
+}
+
+// ReconfigureVM applies a ReconfigSpec.
+func (c *Client) ReconfigureVM(ctx context.Context, id string, s ReconfigSpec) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
+	defer cancel()
+	defer c.InvalidateVMs()
+	vm := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id})
+	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{NumCPUs: s.CPUs, MemoryMB: s.MemoryMB, ExtraConfig: extraConfig(s.ExtraConfig)})
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		return wrapNotFound("virtual machine", id, fmt.Errorf("reconfiguring %s: %w", id, err))
+	}
+	return nil
+}
+
+// SetPower powers a VM on or off (a no-op when it already is).
+func (c *Client) SetPower(ctx context.Context, id string, on bool) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
+	defer cancel()
+	defer c.InvalidateVMs()
+	vm := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id})
+	state, err := vm.PowerState(ctx)
+	if err != nil {
+		return wrapNotFound("virtual machine", id, err)
+	}
+	var task *object.Task
+	switch {
+	case on && state != types.VirtualMachinePowerStatePoweredOn:
+		task, err = vm.PowerOn(ctx)
+	case !on && state == types.VirtualMachinePowerStatePoweredOn:
+		task, err = vm.PowerOff(ctx)
+	default:
+		return nil
+	}
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("powering %s %s: %w", id, map[bool]string{true: "on", false: "off"}[on], err)
+	}
+	return nil
+}
+
+// DestroyVM powers a VM off and destroys it. A VM that is already gone is not an error.
+func (c *Client) DestroyVM(ctx context.Context, id string) error {
+	if err := c.SetPower(ctx, id, false); err != nil {
+		if IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
+	defer cancel()
+	defer c.InvalidateVMs()
+	task, err := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id}).Destroy(ctx)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil && !IsNotFound(err) {
+		return fmt.Errorf("destroying %s: %w", id, err)
+	}
+	return nil
+}
+
+func splitCIDR(s string) (addr, mask string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			var bits int
+			_, _ = fmt.Sscanf(s[i+1:], "%d", &bits)
+			m := uint32(0xffffffff) << (32 - uint(bits))
+			if bits <= 0 {
+				m = 0
+			}
+			return s[:i], fmt.Sprintf("%d.%d.%d.%d", m>>24, m>>16&0xff, m>>8&0xff, m&0xff)
+		}
+	}
+	return s, "255.255.255.0"
+}
