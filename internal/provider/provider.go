@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/capacity"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/catalog"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
@@ -173,6 +174,9 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 		}
 		clientsMu.Unlock()
 	}
+	// A new Terraform command starts from a fresh view of the inventory: the VM snapshot is shared
+	// by the calls of one command only.
+	c.InvalidateVMs()
 	engine, ok := configurePolicy(ctx, m.Policy, &resp.Diagnostics)
 	if !ok {
 		return
@@ -301,12 +305,14 @@ func parseTimeout(s string) (time.Duration, error) {
 func (p *Provider) Resources(context.Context) []func() resource.Resource {
 	var out []func() resource.Resource
 	out = append(out, capacity.Resources()...)
+	out = append(out, catalog.Resources()...)
 	return out
 }
 
 func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 	var out []func() datasource.DataSource
 	out = append(out, capacity.DataSources()...)
+	out = append(out, catalog.DataSources()...)
 	return out
 }
 

@@ -1,0 +1,430 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = (*itemResource)(nil)
+	_ resource.ResourceWithImportState    = (*itemResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*itemResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*itemResource)(nil)
+)
+
+// NewItemResource is the vmgmt_catalog_item resource.
+func NewItemResource() resource.Resource {
+	return &itemResource{ResourceBase: framework.ResourceBase{TypeSuffix: "catalog_item"}}
+}
+
+type itemResource struct {
+	framework.ResourceBase
+}
+
+var (
+	versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?(-[0-9A-Za-z.-]+)?$`)
+	namePattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+)
+
+// Lease defaults when an item does not say.
+const (
+	defaultLeaseDays = 30
+	defaultMaxDays   = 90
+	defaultGraceDays = 7
+)
+
+var leaseAttrTypes = map[string]attr.Type{"default_days": types.Int64Type, "max_days": types.Int64Type, "grace_days": types.Int64Type}
+
+func (r *itemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	ref := func(what string) schema.StringAttribute {
+		return schema.StringAttribute{
+			MarkdownDescription: fmt.Sprintf("ID of the %s that VMs made from this item get by default.", what),
+			Optional:            true,
+		}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A published catalog item: a template VM plus the rules for the VMs made from it (sizes, " +
+			"entitlements, quotas, lease, placement and the defaults they are born with). The definition is stored on the " +
+			"template in vCenter (custom attribute `" + FieldItem + "`), so the catalog is visible outside Terraform state.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "The item's name (items are imported by name).",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Catalog name: lower-case letters, digits and dashes. Changing it publishes a new item.",
+				Required:            true,
+				Validators: []validator.String{stringvalidator.RegexMatches(namePattern,
+					"must be lower-case letters, digits and dashes, starting with a letter or digit, at most 63 characters")},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"version": schema.StringAttribute{
+				MarkdownDescription: "Version of the item, e.g. `1.4.0`. VMs record the version they were built from and keep it " +
+					"when a newer one is published, until they are rebuilt.",
+				Required:   true,
+				Validators: []validator.String{stringvalidator.RegexMatches(versionPattern, "must be a version such as 1.4 or 1.4.2")},
+			},
+			"description": schema.StringAttribute{MarkdownDescription: "What the item is for, shown to catalog users.", Optional: true},
+			"template": schema.StringAttribute{
+				MarkdownDescription: "Template VM the item clones: inventory path (`/dc1/vm/templates/rhel9-base`, or relative to the " +
+					"datacenter's vm folder: `templates/rhel9-base`), managed object ID or UUID. It must be marked as a template.",
+				Required: true,
+			},
+			"template_id": schema.StringAttribute{
+				MarkdownDescription: "Managed object ID of the template.",
+				Computed:            true,
+			},
+			"sizes": schema.MapNestedAttribute{
+				MarkdownDescription: "Sizes catalog users choose from, by name (e.g. `small`, `medium`, `large`).",
+				Required:            true,
+				Validators:          []validator.Map{mapvalidator.SizeAtLeast(1)},
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"cpus":      schema.Int64Attribute{MarkdownDescription: "Virtual CPUs.", Required: true, Validators: []validator.Int64{int64validator.Between(1, 768)}},
+					"memory_mb": schema.Int64Attribute{MarkdownDescription: "Memory in MB.", Required: true, Validators: []validator.Int64{int64validator.Between(256, 24*1024*1024)}},
+					"disk_gb":   schema.Int64Attribute{MarkdownDescription: "Size of the first disk in GB (at least the template's).", Required: true, Validators: []validator.Int64{int64validator.Between(1, 62*1024)}},
+				}},
+			},
+			"allowed_folders": schema.ListAttribute{
+				MarkdownDescription: "VM folders requests may place VMs in (paths as in `vmgmt_catalog_vm.folder`). Empty: any.",
+				ElementType:         types.StringType,
+				Optional:            true,
+			},
+			"allowed_networks": schema.ListAttribute{
+				MarkdownDescription: "Networks (port group names) requests may attach VMs to. Empty: any.",
+				ElementType:         types.StringType,
+				Optional:            true,
+			},
+			"entitled_groups": schema.ListAttribute{
+				MarkdownDescription: "Job functions (groups) that may request the item. Empty: anyone.",
+				ElementType:         types.StringType,
+				Optional:            true,
+				Validators:          []validator.List{listvalidator.UniqueValues()},
+			},
+			"quota": schema.MapNestedAttribute{
+				MarkdownDescription: "Per entitled group: the most instances, vCPUs and memory (MB) it may hold of this item.",
+				Optional:            true,
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"instances": schema.Int64Attribute{MarkdownDescription: "Most VMs. Unset: no limit.", Optional: true, Validators: []validator.Int64{int64validator.AtLeast(1)}},
+					"cpus":      schema.Int64Attribute{MarkdownDescription: "Most vCPUs in total. Unset: no limit.", Optional: true, Validators: []validator.Int64{int64validator.AtLeast(1)}},
+					"memory_mb": schema.Int64Attribute{MarkdownDescription: "Most memory in total (MB). Unset: no limit.", Optional: true, Validators: []validator.Int64{int64validator.AtLeast(1)}},
+				}},
+			},
+			"lease": schema.SingleNestedAttribute{
+				MarkdownDescription: fmt.Sprintf("How long VMs live: `default_days` (default %d), `max_days` a request may ask for (default %d), "+
+					"and `grace_days` after expiry before plans fail (default %d).", defaultLeaseDays, defaultMaxDays, defaultGraceDays),
+				Optional: true,
+				Computed: true,
+				Default: objectdefault.StaticValue(types.ObjectValueMust(leaseAttrTypes, map[string]attr.Value{
+					"default_days": types.Int64Value(defaultLeaseDays), "max_days": types.Int64Value(defaultMaxDays), "grace_days": types.Int64Value(defaultGraceDays),
+				})),
+				Attributes: map[string]schema.Attribute{
+					"default_days": schema.Int64Attribute{MarkdownDescription: "Lease of a VM whose request does not say.", Optional: true, Computed: true,
+						Default: int64default.StaticInt64(defaultLeaseDays), Validators: []validator.Int64{int64validator.Between(1, 3650)}},
+					"max_days": schema.Int64Attribute{MarkdownDescription: "Longest lease a request may ask for.", Optional: true, Computed: true,
+						Default: int64default.StaticInt64(defaultMaxDays), Validators: []validator.Int64{int64validator.Between(1, 3650)}},
+					"grace_days": schema.Int64Attribute{MarkdownDescription: "Days after expiry during which plans only warn.", Optional: true, Computed: true,
+						Default: int64default.StaticInt64(defaultGraceDays), Validators: []validator.Int64{int64validator.Between(0, 365)}},
+				},
+			},
+			"capacity_reservation": schema.StringAttribute{
+				MarkdownDescription: "Capacity reservation (resource pool ID or path) VMs are placed in unless the request overrides it. " +
+					"Default: the template's cluster root pool.",
+				Optional: true,
+			},
+			"config_baseline": ref("configuration baseline"),
+			"security_group":  ref("security group"),
+			"backup_job":      ref("backup job"),
+		},
+	}
+}
+
+// ValidateConfig checks what spans attributes: lease bounds and quota groups.
+func (r *itemResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m itemModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if l, ok := leaseFrom(ctx, m.Lease, &resp.Diagnostics); ok && l.DefaultDays > l.MaxDays && l.MaxDays > 0 {
+		resp.Diagnostics.AddAttributeError(path.Root("lease").AtName("default_days"), "Default lease above maximum",
+			fmt.Sprintf("lease.default_days (%d) is longer than lease.max_days (%d). Lower the default or raise the maximum.", l.DefaultDays, l.MaxDays))
+	}
+	if m.Quota.IsNull() || m.Quota.IsUnknown() || m.EntitledGroups == nil {
+		return
+	}
+	groups := map[string]bool{}
+	for _, g := range m.EntitledGroups {
+		if g.IsUnknown() {
+			return
+		}
+		groups[g.ValueString()] = true
+	}
+	for name := range m.Quota.Elements() {
+		if !groups[name] {
+			resp.Diagnostics.AddAttributeError(path.Root("quota").AtMapKey(name), "Quota for a group that is not entitled",
+				fmt.Sprintf("quota names group %q, which is not in entitled_groups %v. Add it to entitled_groups or remove its quota.", name, sortedKeys(groups)))
+		}
+	}
+}
+
+// ModifyPlan checks at plan time that the template exists and is a template, and puts the change
+// through the policy gate with the template and the published catalog as inventory.
+func (r *itemResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if !r.Configured() {
+		return
+	}
+	inv, unknown := map[string]any{}, []string(nil)
+	if !req.Plan.Raw.IsNull() {
+		var tmpl types.String
+		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("template"), &tmpl)...)
+		if tmpl.IsUnknown() {
+			unknown = []string{"template"}
+		} else if !tmpl.IsNull() {
+			vm, ok := r.template(ctx, tmpl.ValueString(), &resp.Diagnostics)
+			if !ok {
+				return
+			}
+			inv["template"] = map[string]any{"id": vm.ID, "path": vm.Path, "cpus": vm.CPUs, "memory_mb": vm.MemoryMB, "disk_gb": vm.DiskGB}
+			var sizes map[string]sizeModel
+			if d := req.Plan.GetAttribute(ctx, path.Root("sizes"), &sizes); !d.HasError() {
+				for name, s := range sizes {
+					if !s.DiskGB.IsUnknown() && s.DiskGB.ValueInt64() < vm.DiskGB {
+						resp.Diagnostics.AddAttributeError(path.Root("sizes").AtMapKey(name).AtName("disk_gb"), "Disk smaller than the template's",
+							fmt.Sprintf("size %q asks for a %d GB disk, but template %s has %d GB and disks can only grow. Use at least %d.",
+								name, s.DiskGB.ValueInt64(), vm.Path, vm.DiskGB, vm.DiskGB))
+					}
+				}
+			}
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, req.Plan.Raw, inv, unknown, schemaOf(ctx, req.Plan, req.State))...)
+}
+
+func (r *itemResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var plan itemModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	c := r.Client.VSphere
+	vm, ok := r.template(ctx, plan.Template.ValueString(), &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	items, err := Items(ctx, c)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
+		return
+	}
+	if existing := items[plan.Name.ValueString()]; existing != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("name"), "Catalog item already published",
+			fmt.Sprintf("Catalog item %q is already published on template %s. Import it with: terraform import <address> %s",
+				plan.Name.ValueString(), existing.TemplatePath, plan.Name.ValueString()))
+		return
+	}
+	if other := itemOnTemplate(items, vm.ID); other != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("template"), "Template already carries an item",
+			fmt.Sprintf("Template %s already carries catalog item %q; an item needs its own template (clone the template, or change that item).", vm.Path, other.Name))
+		return
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, tftypes.NewValue(req.Plan.Raw.Type(), nil), req.Plan.Raw,
+		map[string]any{"template": map[string]any{"id": vm.ID, "path": vm.Path}}, nil, framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	def, ok := plan.definition(ctx, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	if err := Publish(ctx, c, vm.ID, def); err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot publish catalog item", err)
+		return
+	}
+	plan.ID = types.StringValue(def.Name)
+	plan.TemplateID = types.StringValue(vm.ID)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *itemResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var state itemModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	items, err := Items(ctx, r.Client.VSphere)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
+		return
+	}
+	it := items[state.ID.ValueString()]
+	if it == nil {
+		resp.State.RemoveResource(ctx) // unpublished (or its template deleted) behind Terraform's back
+		return
+	}
+	state.fill(it)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *itemResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var plan, state itemModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	c := r.Client.VSphere
+	vm, ok := r.template(ctx, plan.Template.ValueString(), &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	if vm.ID != state.TemplateID.ValueString() {
+		items, err := Items(ctx, c)
+		if err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
+			return
+		}
+		if other := itemOnTemplate(items, vm.ID); other != nil && other.Name != state.ID.ValueString() {
+			resp.Diagnostics.AddAttributeError(path.Root("template"), "Template already carries an item",
+				fmt.Sprintf("Template %s already carries catalog item %q.", vm.Path, other.Name))
+			return
+		}
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, req.Plan.Raw,
+		map[string]any{"template": map[string]any{"id": vm.ID, "path": vm.Path}}, nil, framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	def, ok := plan.definition(ctx, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	// Publish on the new template first, then remove from the old one: the item is never absent.
+	if err := Publish(ctx, c, vm.ID, def); err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot publish catalog item", err)
+		return
+	}
+	if old := state.TemplateID.ValueString(); old != "" && old != vm.ID {
+		if err := Unpublish(ctx, c, old); err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Published on the new template but cannot remove the item from the old one", err)
+			return
+		}
+	}
+	plan.ID = state.ID
+	plan.TemplateID = types.StringValue(vm.ID)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *itemResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var state itemModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, tftypes.NewValue(req.State.Raw.Type(), nil), nil, nil,
+		framework.AttributeChecker(ctx, req.State.Schema))...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	// VMs made from the item keep running and keep their stamps; only the definition goes.
+	if err := Unpublish(ctx, r.Client.VSphere, state.TemplateID.ValueString()); err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot unpublish catalog item", err)
+	}
+}
+
+// ImportState takes the item's name.
+func (r *itemResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), req.ID)...)
+}
+
+// template resolves and checks the item's template.
+func (r *itemResource) template(ctx context.Context, ref string, diags *diag.Diagnostics) (*vsphere.VM, bool) {
+	vm, err := r.Client.VSphere.FindVM(ctx, ref)
+	if err != nil {
+		if vsphere.IsNotFound(err) {
+			diags.AddAttributeError(path.Root("template"), "Template not found",
+				fmt.Sprintf("No template %q. Give its inventory path (e.g. /dc1/vm/templates/rhel9-base), managed object ID or UUID.", ref))
+			return nil, false
+		}
+		framework.AddVSphereError(diags, "Cannot look up template "+ref, err)
+		return nil, false
+	}
+	if !vm.Template {
+		diags.AddAttributeError(path.Root("template"), "Not a template",
+			fmt.Sprintf("%s is a virtual machine, not a template. Mark it as a template in vCenter (or clone it to one) before publishing it.", vm.Path))
+		return nil, false
+	}
+	return vm, true
+}
+
+func (r *itemResource) gate(ctx context.Context, phase string, before, after tftypes.Value, inv map[string]any, unknown []string, exists func(path.Path) bool) diag.Diagnostics {
+	return r.Client.CheckPolicy(ctx, framework.Gate{
+		Type: "vmgmt_" + r.TypeSuffix, Phase: phase, Before: before, After: after,
+		Inventory: inv, InventoryUnknown: unknown, AttributeExists: exists,
+	})
+}
+
+func schemaOf(ctx context.Context, plan tfsdk.Plan, state tfsdk.State) func(path.Path) bool {
+	if !plan.Raw.IsNull() {
+		return framework.AttributeChecker(ctx, plan.Schema)
+	}
+	return framework.AttributeChecker(ctx, state.Schema)
+}
+
+func itemOnTemplate(items map[string]*Item, templateID string) *Item {
+	for _, it := range items {
+		if it.TemplateID == templateID {
+			return it
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
