@@ -66,14 +66,14 @@ func TestAccCatalogItem(t *testing.T) {
 			{ResourceName: addr, ImportState: true, ImportStateId: "db-server", ImportStateVerify: true},
 			{
 				// A new version and a move to another template are in-place updates.
-				Config: itemConfig(sim, "1.1.0", simulator.TemplateFolder+"/"+simulator.Templates[1], `backup_job = "gold"`),
+				Config:           itemConfig(sim, "1.1.0", simulator.TemplateFolder+"/"+simulator.Templates[1], `backup_job = "gold"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate)}},
-				Check: func(*terraform.State) error { return publishedVersion(t, sim, "db-server", "1.1.0") },
+				Check:            func(*terraform.State) error { return publishedVersion(t, sim, "db-server", "1.1.0") },
 			},
 			{
 				// Unpublished behind Terraform's back: the next plan publishes it again.
-				PreConfig: func() { unpublish(t, sim, "db-server") },
-				Config:    itemConfig(sim, "1.1.0", simulator.TemplateFolder+"/"+simulator.Templates[1], `backup_job = "gold"`),
+				PreConfig:        func() { unpublish(t, sim, "db-server") },
+				Config:           itemConfig(sim, "1.1.0", simulator.TemplateFolder+"/"+simulator.Templates[1], `backup_job = "gold"`),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(addr, plancheck.ResourceActionCreate)}},
 			},
 		},
