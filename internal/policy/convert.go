@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -38,6 +39,10 @@ func FromTerraform(v tftypes.Value) (value any, unknown any, err error) {
 			}
 		}
 		f, _ := n.Float64()
+		if math.IsInf(f, 0) {
+			// Terraform numbers are arbitrary precision; +Inf is neither JSON nor a Rego number.
+			return nil, nil, fmt.Errorf("number out of range for policy input (beyond ±%g)", math.MaxFloat64)
+		}
 		return f, nil, nil
 	case t.Is(tftypes.List{}), t.Is(tftypes.Set{}), t.Is(tftypes.Tuple{}):
 		var elems []tftypes.Value
