@@ -9,6 +9,7 @@ import (
 func Resources() []func() resource.Resource {
 	return []func() resource.Resource{
 		NewItemResource,
+		NewVMResource,
 	}
 }
 

@@ -30,6 +30,9 @@ type VM struct {
 	DiskGB     int64 // capacity of the first disk, rounded up
 	PowerState string
 	IPAddress  string
+	// CPUHotAdd and MemoryHotAdd say whether the VM can grow without a power cycle.
+	CPUHotAdd    bool
+	MemoryHotAdd bool
 	// ExtraConfig holds the vmgmt.* extraConfig keys (vmgmt's stamps).
 	ExtraConfig map[string]string
 	// Custom holds custom attribute values by attribute name.
@@ -116,7 +119,7 @@ func (c *Client) GetVM(ctx context.Context, id string) (*VM, error) {
 var vmProps = []string{
 	"name", "parent", "resourcePool", "config.template", "config.uuid", "config.hardware.numCPU",
 	"config.hardware.memoryMB", "config.hardware.device", "config.extraConfig", "runtime.powerState",
-	"guest.ipAddress", "customValue", "network",
+	"guest.ipAddress", "customValue", "network", "config.cpuHotAddEnabled", "config.memoryHotAddEnabled",
 }
 
 func (c *Client) loadVMs(ctx context.Context) (map[string]*VM, error) {
@@ -149,6 +152,8 @@ func (c *Client) loadVMs(ctx context.Context) (map[string]*VM, error) {
 			vm.UUID = cfg.Uuid
 			vm.CPUs = cfg.Hardware.NumCPU
 			vm.MemoryMB = int64(cfg.Hardware.MemoryMB)
+			vm.CPUHotAdd = cfg.CpuHotAddEnabled != nil && *cfg.CpuHotAddEnabled
+			vm.MemoryHotAdd = cfg.MemoryHotAddEnabled != nil && *cfg.MemoryHotAddEnabled
 			for _, d := range cfg.Hardware.Device {
 				if disk, ok := d.(*types.VirtualDisk); ok {
 					vm.DiskGB = (disk.CapacityInKB + 1024*1024 - 1) / (1024 * 1024)
@@ -302,4 +307,17 @@ func (c *Client) ResolveNetwork(ctx context.Context, ref string) (object.Network
 		return nil, notFound("network", ref, err)
 	}
 	return n, nil
+}
+
+// DefaultPool returns the datacenter's only cluster root pool (an error when there are several).
+func (c *Client) DefaultPool(ctx context.Context) (string, error) {
+	f, err := c.Finder(ctx)
+	if err != nil {
+		return "", err
+	}
+	p, err := f.DefaultResourcePool(ctx)
+	if err != nil {
+		return "", err
+	}
+	return p.Reference().Value, nil
 }

@@ -53,6 +53,7 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 			return "", wrapNotFound("template", s.TemplateID, fmt.Errorf("reading the template's devices: %w", err))
 		}
 	}
+	growDisk := false
 	if s.DiskGB > 0 {
 		if disks := devices.SelectByType((*types.VirtualDisk)(nil)); len(disks) > 0 {
 			disk := disks[0].(*types.VirtualDisk)
@@ -60,10 +61,9 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 			if want < disk.CapacityInKB {
 				return "", fmt.Errorf("disk of %d GB is smaller than the template's %d GB: disks can only grow", s.DiskGB, disk.CapacityInKB/1024/1024)
 			}
-			if want > disk.CapacityInKB {
-				disk.CapacityInKB = want
-				cfg.DeviceChange = append(cfg.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: disk})
-			}
+			// Grown after the clone, on the clone's own disk: an edit in the clone spec would carry
+			// the template's backing file name.
+			growDisk = want > disk.CapacityInKB
 		}
 	}
 	if s.Network != "" {
@@ -84,7 +84,7 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 	spec := types.VirtualMachineCloneSpec{
 		Location: types.VirtualMachineRelocateSpec{Pool: &pool},
 		Config:   cfg,
-		PowerOn:  s.PowerOn,
+		PowerOn:  s.PowerOn && !growDisk,
 	}
 	if s.Customization != nil {
 		spec.Customization = s.Customization.toVim()
@@ -101,6 +101,17 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 	ref, ok := info.Result.(types.ManagedObjectReference)
 	if !ok {
 		return "", fmt.Errorf("cloning %s: the task returned %T, not the new VM", s.Name, info.Result)
+	}
+	if growDisk {
+		// The clone exists: errors from here on return its ID too, so the caller records it.
+		if err := c.ReconfigureVM(ctx, ref.Value, ReconfigSpec{DiskGB: s.DiskGB}); err != nil {
+			return ref.Value, fmt.Errorf("growing the disk of %s: %w", s.Name, err)
+		}
+		if s.PowerOn {
+			if err := c.SetPower(ctx, ref.Value, true); err != nil {
+				return ref.Value, err
+			}
+		}
 	}
 	return ref.Value, nil
 }
@@ -143,8 +154,10 @@ func (cu *Customization) toVim() *types.CustomizationSpec {
 
 // ReconfigSpec changes a VM in place. Zero values leave a setting alone.
 type ReconfigSpec struct {
+	Name        string
 	CPUs        int32
 	MemoryMB    int64
+	DiskGB      int64 // grow the first disk to this size
 	ExtraConfig map[string]string
 }
 
@@ -154,7 +167,25 @@ func (c *Client) ReconfigureVM(ctx context.Context, id string, s ReconfigSpec) e
 	defer cancel()
 	defer c.InvalidateVMs()
 	vm := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id})
-	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{NumCPUs: s.CPUs, MemoryMB: s.MemoryMB, ExtraConfig: extraConfig(s.ExtraConfig)})
+	spec := types.VirtualMachineConfigSpec{Name: s.Name, NumCPUs: s.CPUs, MemoryMB: s.MemoryMB, ExtraConfig: extraConfig(s.ExtraConfig)}
+	if s.DiskGB > 0 {
+		devices, err := vm.Device(ctx)
+		if err != nil {
+			return wrapNotFound("virtual machine", id, fmt.Errorf("reading the devices of %s: %w", id, err))
+		}
+		if disks := devices.SelectByType((*types.VirtualDisk)(nil)); len(disks) > 0 {
+			disk := disks[0].(*types.VirtualDisk)
+			want := s.DiskGB * 1024 * 1024
+			if want < disk.CapacityInKB {
+				return fmt.Errorf("disk of %s cannot shrink from %d GB to %d GB", id, disk.CapacityInKB/1024/1024, s.DiskGB)
+			}
+			if want > disk.CapacityInKB {
+				disk.CapacityInKB = want
+				spec.DeviceChange = append(spec.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: disk})
+			}
+		}
+	}
+	task, err := vm.Reconfigure(ctx, spec)
 	if err == nil {
 		err = task.Wait(ctx)
 	}

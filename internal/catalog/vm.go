@@ -1,0 +1,724 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/vmware/govmomi/fault"
+	vimtypes "github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
+)
+
+var (
+	_ resource.ResourceWithConfigure   = (*vmResource)(nil)
+	_ resource.ResourceWithImportState = (*vmResource)(nil)
+	_ resource.ResourceWithModifyPlan  = (*vmResource)(nil)
+)
+
+// NewVMResource is the vmgmt_catalog_vm resource.
+func NewVMResource() resource.Resource {
+	return &vmResource{ResourceBase: framework.ResourceBase{TypeSuffix: "catalog_vm"}, now: time.Now}
+}
+
+type vmResource struct {
+	framework.ResourceBase
+	now func() time.Time
+}
+
+var vmNamePattern = vmNameRegexp()
+
+func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
+	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A VM requested from the service catalog: cloned from a catalog item's template into the item's " +
+			"capacity reservation, sized from the item's sizes, stamped (extraConfig) with item, version, owner, job function " +
+			"and lease, and customized at birth. A newer item version does not replace the VM: it keeps its version until " +
+			"`rebuild = true`.",
+		Attributes: map[string]schema.Attribute{
+			"id":   schema.StringAttribute{MarkdownDescription: "Managed object ID of the VM, e.g. `vm-42`.", Computed: true, PlanModifiers: keep},
+			"uuid": schema.StringAttribute{MarkdownDescription: "BIOS UUID of the VM.", Computed: true, PlanModifiers: keep},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "VM name, unique in its folder. Renaming is done in place.",
+				Required:            true,
+				Validators:          []validator.String{stringvalidator.RegexMatches(vmNamePattern, "must be 1-80 characters without '/', '\\\\' or '%'")},
+			},
+			"catalog_item": schema.StringAttribute{
+				MarkdownDescription: "Name of the published catalog item (`vmgmt_catalog_item.name`). Changing it replaces the VM.",
+				Required:            true,
+				PlanModifiers:       replace,
+			},
+			"size": schema.StringAttribute{
+				MarkdownDescription: "One of the item's sizes. Changing it resizes in place; when that needs a power cycle the plan says " +
+					"so and apply does it only with `allow_power_cycle = true`.",
+				Required: true,
+			},
+			"folder": schema.StringAttribute{
+				MarkdownDescription: "VM folder (path, or relative to the datacenter's vm folder). Default: the item's first allowed folder, else the datacenter's vm folder.",
+				Optional:            true,
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplaceIfConfigured(), stringplanmodifier.UseStateForUnknown()},
+			},
+			"network": schema.StringAttribute{
+				MarkdownDescription: "Network (port group name) of the first NIC. Default: the item's first allowed network, else the template's.",
+				Optional:            true,
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplaceIfConfigured(), stringplanmodifier.UseStateForUnknown()},
+			},
+			"capacity_reservation": schema.StringAttribute{
+				MarkdownDescription: "Capacity reservation (resource pool ID or path) overriding the item's. Changing it replaces the VM.",
+				Optional:            true,
+				PlanModifiers:       replace,
+			},
+			"owner": schema.StringAttribute{
+				MarkdownDescription: "Person responsible for the VM (a directory user); policy checks their entitlement.",
+				Required:            true,
+				Validators:          []validator.String{stringvalidator.LengthBetween(1, 256)},
+			},
+			"job_function": schema.StringAttribute{
+				MarkdownDescription: "Job function (group) the VM is requested for; must be entitled to the item and counts against its quota.",
+				Required:            true,
+				Validators:          []validator.String{stringvalidator.LengthBetween(1, 256)},
+			},
+			"lease_days": schema.Int64Attribute{
+				MarkdownDescription: "Lease in days from creation, at most the item's `lease.max_days`. Default: the item's `lease.default_days`. " +
+					"Raise it to renew an expiring lease.",
+				Optional:   true,
+				Computed:   true,
+				Validators: []validator.Int64{int64validator.Between(1, 3650)},
+			},
+			"customization": schema.SingleNestedAttribute{
+				MarkdownDescription: "Guest customization at birth (Linux prep). Without `ipv4_address` the NIC uses DHCP. Changing it replaces the VM.",
+				Optional:            true,
+				PlanModifiers:       []planmodifier.Object{objectplanmodifier.RequiresReplace()},
+				Attributes: map[string]schema.Attribute{
+					"hostname":     schema.StringAttribute{MarkdownDescription: "Host name. Default: the VM name.", Optional: true},
+					"domain":       schema.StringAttribute{MarkdownDescription: "DNS domain.", Optional: true},
+					"ipv4_address": schema.StringAttribute{MarkdownDescription: "Static address with prefix, e.g. `10.0.10.15/24`.", Optional: true, Validators: []validator.String{cidrValidator{}}},
+					"ipv4_gateway": schema.StringAttribute{MarkdownDescription: "Default gateway.", Optional: true},
+					"dns_servers":  schema.ListAttribute{MarkdownDescription: "DNS servers.", Optional: true, ElementType: types.StringType},
+				},
+			},
+			"power_on": schema.BoolAttribute{
+				MarkdownDescription: "Keep the VM powered on. Default `true`.",
+				Optional:            true, Computed: true, Default: booldefault.StaticBool(true),
+			},
+			"allow_power_cycle": schema.BoolAttribute{
+				MarkdownDescription: "Let apply power the VM off and on when a resize needs it. Default `false`: such a plan fails, saying why.",
+				Optional:            true, Computed: true, Default: booldefault.StaticBool(false),
+			},
+			"rebuild": schema.BoolAttribute{
+				MarkdownDescription: "Rebuild (replace) the VM when the item has a newer version than the one it runs. Default `false`: the VM keeps its version.",
+				Optional:            true, Computed: true, Default: booldefault.StaticBool(false),
+			},
+			"catalog_item_version": schema.StringAttribute{
+				MarkdownDescription: "Version of the item the VM was built from.",
+				Computed:            true,
+			},
+			"pool":             schema.StringAttribute{MarkdownDescription: "Managed object ID of the resource pool the VM runs in.", Computed: true, PlanModifiers: keep},
+			"cpus":             schema.Int64Attribute{MarkdownDescription: "vCPUs of the size.", Computed: true},
+			"memory_mb":        schema.Int64Attribute{MarkdownDescription: "Memory (MB) of the size.", Computed: true},
+			"disk_gb":          schema.Int64Attribute{MarkdownDescription: "First disk (GB) of the size.", Computed: true},
+			"ip_address":       schema.StringAttribute{MarkdownDescription: "Guest IP address as VMware Tools reports it (empty until known; reads never wait for it).", Computed: true},
+			"created_at":       schema.StringAttribute{MarkdownDescription: "When the VM was created (RFC 3339); the lease counts from here.", Computed: true, PlanModifiers: keep},
+			"lease_expires_at": schema.StringAttribute{MarkdownDescription: "When the lease ends (RFC 3339).", Computed: true},
+		},
+	}
+}
+
+// ModifyPlan resolves the item, plans what is computed from it (size, lease, version), checks the
+// request (size offered, lease within the maximum, expired lease, power cycle, name collision)
+// and puts the change through the policy gate with the item and its live usage as inventory.
+func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if !r.Configured() {
+		return
+	}
+	if req.Plan.Raw.IsNull() {
+		resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, req.Plan.Raw, false, nil, nil, framework.AttributeChecker(ctx, req.State.Schema))...)
+		return
+	}
+	var plan, state vmModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	exists := !req.State.Raw.IsNull()
+	if exists {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	c := r.Client.VSphere
+	var it *Item
+	if !plan.CatalogItem.IsUnknown() {
+		items, err := Items(ctx, c)
+		if err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
+			return
+		}
+		it = items[plan.CatalogItem.ValueString()]
+		if it == nil && exists {
+			resp.Diagnostics.AddAttributeError(path.Root("catalog_item"), "Unknown catalog item",
+				fmt.Sprintf("No catalog item %q is published. Published items: %s.", plan.CatalogItem.ValueString(), itemNames(items)))
+			return
+		}
+	}
+	if it == nil {
+		// The item is published in this same apply (or named by an unknown value): what it
+		// decides (size, lease, version) is known, checked and judged by policy at apply time.
+		if plan.LeaseDays.IsNull() {
+			plan.LeaseDays = types.Int64Unknown()
+		}
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, resp.Plan.Raw, false, nil, []string{"item", "usage"},
+			framework.AttributeChecker(ctx, req.Plan.Schema))...)
+		return
+	}
+	size, sizeOK := it.Sizes[plan.Size.ValueString()]
+	if !plan.Size.IsUnknown() && !sizeOK {
+		resp.Diagnostics.AddAttributeError(path.Root("size"), "Unknown size",
+			fmt.Sprintf("Catalog item %s (version %s) offers sizes %s, not %q.", it.Name, it.Version, strings.Join(it.SizeNames(), ", "), plan.Size.ValueString()))
+		return
+	}
+	if sizeOK {
+		plan.CPUs, plan.MemoryMB, plan.DiskGB = types.Int64Value(int64(size.CPUs)), types.Int64Value(size.MemoryMB), types.Int64Value(size.DiskGB)
+	}
+
+	// Lease: default from the item, never beyond its maximum.
+	if plan.LeaseDays.IsUnknown() {
+		if exists && !state.LeaseDays.IsNull() {
+			plan.LeaseDays = state.LeaseDays
+		} else {
+			plan.LeaseDays = types.Int64Value(it.Lease.DefaultDays)
+		}
+	}
+	if !plan.LeaseDays.IsUnknown() && it.Lease.MaxDays > 0 && plan.LeaseDays.ValueInt64() > it.Lease.MaxDays {
+		resp.Diagnostics.AddAttributeError(path.Root("lease_days"), "Lease longer than the item allows",
+			fmt.Sprintf("lease_days = %d, but catalog item %s allows at most %d days. Lower lease_days.", plan.LeaseDays.ValueInt64(), it.Name, it.Lease.MaxDays))
+	}
+
+	// Version: a new VM gets the item's current version; an existing one keeps its own.
+	if !exists {
+		plan.Version = types.StringValue(it.Version)
+		plan.CreatedAt = types.StringUnknown()
+		plan.LeaseExpiresAt = types.StringUnknown()
+		r.checkNameFree(ctx, plan, it, &resp.Diagnostics)
+	} else {
+		plan.Version = state.Version
+		if state.Version.ValueString() != it.Version {
+			if plan.Rebuild.ValueBool() {
+				plan.Version = types.StringValue(it.Version)
+				resp.RequiresReplace.Append(path.Root("catalog_item_version"))
+			} else {
+				resp.Diagnostics.AddAttributeWarning(path.Root("catalog_item_version"), "Newer catalog item version available",
+					fmt.Sprintf("%s runs %s %s; version %s is published. The VM keeps its version; set rebuild = true to rebuild it from %s.",
+						plan.Name.ValueString(), it.Name, state.Version.ValueString(), it.Version, it.Version))
+			}
+		}
+		plan.CreatedAt = state.CreatedAt
+		plan.LeaseExpiresAt = leaseEnd(state.CreatedAt, plan.LeaseDays)
+		r.checkLease(plan, it, &resp.Diagnostics)
+		if sizeOK && len(resp.RequiresReplace) == 0 {
+			r.checkResize(ctx, plan, state, size, &resp.Diagnostics)
+		}
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	inv, err := r.inventory(ctx, it, state.ID.ValueString())
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read catalog usage", err)
+		return
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, resp.Plan.Raw, len(resp.RequiresReplace) > 0, inv, nil,
+		framework.AttributeChecker(ctx, req.Plan.Schema))...)
+}
+
+func (r *vmResource) checkNameFree(ctx context.Context, plan vmModel, it *Item, diags *diag.Diagnostics) {
+	if plan.Name.IsUnknown() {
+		return
+	}
+	vms, err := r.Client.VSphere.VMs(ctx)
+	if err != nil {
+		return
+	}
+	folder := plan.Folder.ValueString()
+	if plan.Folder.IsUnknown() || plan.Folder.IsNull() {
+		folder = defaultFolder(it)
+	}
+	want := r.absFolder(ctx, folder) + "/" + plan.Name.ValueString()
+	for _, vm := range vms {
+		// A VM of the same item under this name is most likely the one this plan replaces
+		// (a rebuild); a real collision with it is reported by vCenter at apply.
+		if vm.Path == want && vm.ExtraConfig[StampItem] != it.Name {
+			diags.AddAttributeError(path.Root("name"), "VM name taken",
+				fmt.Sprintf("A VM named %q already exists at %s (%s). Choose another name, or bring it under Terraform with: terraform import <address> %s",
+					plan.Name.ValueString(), vm.Path, vm.ID, vm.Path))
+			return
+		}
+	}
+}
+
+// checkLease warns about an expired lease and fails the plan once the grace period is over.
+func (r *vmResource) checkLease(plan vmModel, it *Item, diags *diag.Diagnostics) {
+	end, err := time.Parse(time.RFC3339, plan.LeaseExpiresAt.ValueString())
+	if plan.LeaseExpiresAt.IsUnknown() || err != nil {
+		return
+	}
+	now := r.now()
+	if now.Before(end) {
+		return
+	}
+	graceEnd := end.Add(time.Duration(it.Lease.GraceDays) * 24 * time.Hour)
+	days := int64(now.Sub(mustTime(plan.CreatedAt.ValueString())).Hours()/24) + 1
+	fix := fmt.Sprintf("Renew it by raising lease_days (to at least %d; the item allows %d), or destroy the VM.", days, it.Lease.MaxDays)
+	if now.After(graceEnd) {
+		diags.AddAttributeError(path.Root("lease_days"), "Lease expired",
+			fmt.Sprintf("The lease of %s ended %s and its %d-day grace period ended %s. %s",
+				plan.Name.ValueString(), end.Format("2006-01-02"), it.Lease.GraceDays, graceEnd.Format("2006-01-02"), fix))
+		return
+	}
+	diags.AddAttributeWarning(path.Root("lease_days"), "Lease expired",
+		fmt.Sprintf("The lease of %s ended %s; plans fail after the grace period ends %s. %s",
+			plan.Name.ValueString(), end.Format("2006-01-02"), graceEnd.Format("2006-01-02"), fix))
+}
+
+// checkResize decides whether a size change needs a power cycle, and refuses it unless allowed.
+func (r *vmResource) checkResize(ctx context.Context, plan, state vmModel, size Size, diags *diag.Diagnostics) {
+	if plan.Size.Equal(state.Size) && plan.CPUs.Equal(state.CPUs) && plan.MemoryMB.Equal(state.MemoryMB) && plan.DiskGB.Equal(state.DiskGB) {
+		return
+	}
+	if size.DiskGB < state.DiskGB.ValueInt64() {
+		diags.AddAttributeError(path.Root("size"), "Disk cannot shrink",
+			fmt.Sprintf("Size %q has a %d GB disk but %s has %d GB; disks only grow. Pick a size with at least %d GB.",
+				plan.Size.ValueString(), size.DiskGB, plan.Name.ValueString(), state.DiskGB.ValueInt64(), state.DiskGB.ValueInt64()))
+		return
+	}
+	vm, err := r.Client.VSphere.GetVM(ctx, state.ID.ValueString())
+	if err != nil || vm.PowerState != "poweredOn" {
+		return // powered off (or gone): no power cycle needed
+	}
+	var why []string
+	switch {
+	case int64(size.CPUs) < int64(vm.CPUs):
+		why = append(why, "vCPUs cannot be removed from a running VM")
+	case size.CPUs != vm.CPUs && !vm.CPUHotAdd:
+		why = append(why, "CPU hot add is off")
+	}
+	switch {
+	case size.MemoryMB < vm.MemoryMB:
+		why = append(why, "memory cannot be removed from a running VM")
+	case size.MemoryMB != vm.MemoryMB && !vm.MemoryHotAdd:
+		why = append(why, "memory hot add is off")
+	}
+	if len(why) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("Resizing %s from %s (%d vCPU, %d MB) to %s (%d vCPU, %d MB) needs a power cycle: %s.",
+		plan.Name.ValueString(), state.Size.ValueString(), vm.CPUs, vm.MemoryMB, plan.Size.ValueString(), size.CPUs, size.MemoryMB, strings.Join(why, "; "))
+	if !plan.AllowPowerCycle.ValueBool() {
+		diags.AddAttributeError(path.Root("size"), "Resize needs a power cycle",
+			msg+" Set allow_power_cycle = true to let apply power it off and on again, or resize in a maintenance window.")
+		return
+	}
+	diags.AddAttributeWarning(path.Root("size"), "Resize will power cycle the VM", msg+" allow_power_cycle = true: apply powers it off, resizes and powers it on.")
+}
+
+func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var plan vmModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	c := r.Client.VSphere
+	items, err := Items(ctx, c)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
+		return
+	}
+	it := items[plan.CatalogItem.ValueString()]
+	if it == nil {
+		resp.Diagnostics.AddAttributeError(path.Root("catalog_item"), "Unknown catalog item",
+			fmt.Sprintf("No catalog item %q is published (it was unpublished after the plan?).", plan.CatalogItem.ValueString()))
+		return
+	}
+	size, ok := it.Sizes[plan.Size.ValueString()]
+	if !ok {
+		resp.Diagnostics.AddAttributeError(path.Root("size"), "Unknown size", fmt.Sprintf("Item %s no longer offers size %q.", it.Name, plan.Size.ValueString()))
+		return
+	}
+	if it.Version != plan.Version.ValueString() {
+		resp.Diagnostics.AddAttributeError(path.Root("catalog_item_version"), "Catalog item changed since the plan",
+			fmt.Sprintf("The plan builds %s %s, but %s is now published. Plan again.", it.Name, plan.Version.ValueString(), it.Version))
+		return
+	}
+	folder := plan.Folder.ValueString()
+	if plan.Folder.IsUnknown() || plan.Folder.IsNull() {
+		folder = defaultFolder(it)
+	}
+	f, err := c.ResolveFolder(ctx, folder)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("folder"), "Folder not found", err.Error())
+		return
+	}
+	poolID, err := r.pool(ctx, plan, it)
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(path.Root("capacity_reservation"), "Cannot place the VM", err.Error())
+		return
+	}
+	network := plan.Network.ValueString()
+	if plan.Network.IsUnknown() || plan.Network.IsNull() {
+		network = ""
+		if len(it.AllowedNetworks) > 0 {
+			network = it.AllowedNetworks[0]
+		}
+	}
+	inv, err := r.inventory(ctx, it, "")
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read catalog usage", err)
+		return
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, tftypes.NewValue(req.Plan.Raw.Type(), nil), req.Plan.Raw, false, inv, nil,
+		framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	created := r.now().UTC().Truncate(time.Second)
+	spec := vsphere.CloneSpec{
+		TemplateID: it.TemplateID, Name: plan.Name.ValueString(), FolderID: f.Reference().Value, PoolID: poolID, Network: network,
+		CPUs: size.CPUs, MemoryMB: size.MemoryMB, DiskGB: size.DiskGB, PowerOn: plan.PowerOn.ValueBool(),
+		ExtraConfig: stamps(plan, it.Version, created),
+	}
+	if cu := plan.customization(ctx, &resp.Diagnostics); cu != nil {
+		spec.Customization = cu
+	}
+	id, err := c.CloneVM(ctx, spec)
+	if err != nil && id != "" {
+		// The clone exists but could not be finished: keep it in state (tainted), never orphaned.
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
+		framework.AddVSphereError(&resp.Diagnostics, "VM "+plan.Name.ValueString()+" created but not finished", err)
+		return
+	}
+	if err != nil {
+		if fault.Is(err, &vimtypes.DuplicateName{}) {
+			resp.Diagnostics.AddAttributeError(path.Root("name"), "VM name taken",
+				fmt.Sprintf("A VM named %q already exists in folder %s. Choose another name, or import the existing VM.", plan.Name.ValueString(), folder))
+			return
+		}
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot create VM "+plan.Name.ValueString(), err)
+		return
+	}
+	// Record the ID at once, so a failure below leaves the VM in state (tainted), not orphaned.
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
+	r.readBack(ctx, id, &plan, &resp.State, &resp.Diagnostics)
+}
+
+func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var state vmModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	vm, err := r.Client.VSphere.GetVM(ctx, state.ID.ValueString())
+	if vsphere.IsNotFound(err) {
+		resp.State.RemoveResource(ctx) // deleted behind Terraform's back: the next plan recreates it
+		return
+	}
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read VM "+state.ID.ValueString(), err)
+		return
+	}
+	items, err := Items(ctx, r.Client.VSphere) // same snapshot: no extra round trip
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
+		return
+	}
+	state.fill(r.absFolder(ctx, ""), vm, items)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var plan, state vmModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	c := r.Client.VSphere
+	id := state.ID.ValueString()
+	items, err := Items(ctx, c)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
+		return
+	}
+	it := items[plan.CatalogItem.ValueString()]
+	var inv map[string]any
+	if it != nil {
+		if inv, err = r.inventory(ctx, it, id); err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Cannot read catalog usage", err)
+			return
+		}
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, req.Plan.Raw, false, inv, nil, framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	vm, err := c.GetVM(ctx, id)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read VM "+id, err)
+		return
+	}
+	spec := vsphere.ReconfigSpec{ExtraConfig: stamps(plan, state.Version.ValueString(), mustTime(state.CreatedAt.ValueString()))}
+	if !plan.Name.Equal(state.Name) {
+		spec.Name = plan.Name.ValueString()
+	}
+	resize := plan.CPUs.ValueInt64() != int64(vm.CPUs) || plan.MemoryMB.ValueInt64() != vm.MemoryMB
+	if resize {
+		spec.CPUs, spec.MemoryMB = int32(plan.CPUs.ValueInt64()), plan.MemoryMB.ValueInt64()
+	}
+	if plan.DiskGB.ValueInt64() > vm.DiskGB {
+		spec.DiskGB = plan.DiskGB.ValueInt64()
+	}
+	cycle := resize && vm.PowerState == "poweredOn" && needsCycle(vm, spec)
+	if cycle {
+		if !plan.AllowPowerCycle.ValueBool() {
+			resp.Diagnostics.AddAttributeError(path.Root("size"), "Resize needs a power cycle",
+				fmt.Sprintf("%s is running and cannot be resized without a power cycle; set allow_power_cycle = true.", plan.Name.ValueString()))
+			return
+		}
+		if err := c.SetPower(ctx, id, false); err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Cannot power off "+plan.Name.ValueString()+" for the resize", err)
+			return
+		}
+	}
+	if err := c.ReconfigureVM(ctx, id, spec); err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot reconfigure "+plan.Name.ValueString(), err)
+		if cycle {
+			_ = c.SetPower(ctx, id, true) // leave it running as it was
+		}
+		return
+	}
+	wantOn := plan.PowerOn.ValueBool()
+	if cycle || (vm.PowerState == "poweredOn") != wantOn {
+		if err := c.SetPower(ctx, id, wantOn); err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Cannot change the power state of "+plan.Name.ValueString(), err)
+			return
+		}
+	}
+	r.readBack(ctx, id, &plan, &resp.State, &resp.Diagnostics)
+}
+
+func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var state vmModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, tftypes.NewValue(req.State.Raw.Type(), nil), false, nil, nil,
+		framework.AttributeChecker(ctx, req.State.Schema))...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if err := r.Client.VSphere.DestroyVM(ctx, state.ID.ValueString()); err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot destroy VM "+state.Name.ValueString(), err)
+	}
+}
+
+// ImportState takes an inventory path, a UUID or a managed object ID of a VM made from the catalog.
+func (r *vmResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	vm, err := r.Client.VSphere.FindVM(ctx, req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot import VM", fmt.Sprintf("%v. Give the VM's inventory path (/dc1/vm/workloads/app01), UUID or managed object ID.", err))
+		return
+	}
+	if vm.ExtraConfig[StampItem] == "" {
+		resp.Diagnostics.AddError("Not a catalog VM",
+			fmt.Sprintf("%s carries no catalog stamp (%s); only VMs made from the catalog can be imported as vmgmt_catalog_vm.", vm.Path, StampItem))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), vm.ID)...)
+}
+
+func (r *vmResource) readBack(ctx context.Context, id string, m *vmModel, state *tfsdkState, diags *diag.Diagnostics) {
+	c := r.Client.VSphere
+	vm, err := c.GetVM(ctx, id)
+	if err != nil {
+		framework.AddVSphereError(diags, "VM "+id+" changed but cannot be read back", err)
+		return
+	}
+	items, err := Items(ctx, c)
+	if err != nil {
+		framework.AddVSphereError(diags, "Cannot read the catalog", err)
+		return
+	}
+	m.ID = types.StringValue(id)
+	m.fill(r.absFolder(ctx, ""), vm, items)
+	diags.Append(state.Set(ctx, m)...)
+}
+
+// pool picks the resource pool: the request's override, the item's reservation, else the
+// template's cluster root pool.
+func (r *vmResource) pool(ctx context.Context, plan vmModel, it *Item) (string, error) {
+	c := r.Client.VSphere
+	ref := plan.CapacityReservation.ValueString()
+	if ref == "" {
+		ref = it.CapacityReservation
+	}
+	if ref != "" {
+		p, err := c.ResolvePool(ctx, ref)
+		if err != nil {
+			return "", fmt.Errorf("capacity reservation %q: %w", ref, err)
+		}
+		return p.ID(), nil
+	}
+	if id, err := c.DefaultPool(ctx); err == nil {
+		return id, nil
+	}
+	return "", fmt.Errorf("catalog item %s names no capacity_reservation and the datacenter has several clusters: set capacity_reservation on the item or the VM", it.Name)
+}
+
+// inventory is the policy input's inventory for a catalog VM: the item and what each job
+// function already holds of it (this VM excluded).
+func (r *vmResource) inventory(ctx context.Context, it *Item, selfID string) (map[string]any, error) {
+	vms, err := r.Client.VSphere.VMs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	usage := map[string]map[string]any{}
+	for _, vm := range vms {
+		if vm.ID == selfID || vm.ExtraConfig[StampItem] != it.Name {
+			continue
+		}
+		g := vm.ExtraConfig[StampJobFunction]
+		u := usage[g]
+		if u == nil {
+			u = map[string]any{"instances": int64(0), "cpus": int64(0), "memory_mb": int64(0)}
+			usage[g] = u
+		}
+		u["instances"] = u["instances"].(int64) + 1
+		u["cpus"] = u["cpus"].(int64) + int64(vm.CPUs)
+		u["memory_mb"] = u["memory_mb"].(int64) + vm.MemoryMB
+	}
+	u := map[string]any{}
+	for g, v := range usage {
+		u[g] = v
+	}
+	return map[string]any{"item": definitionDoc(it.Definition), "usage": u}, nil
+}
+
+func (r *vmResource) gate(ctx context.Context, phase string, before, after tftypes.Value, replace bool, inv map[string]any, unknown []string, exists func(path.Path) bool) diag.Diagnostics {
+	return r.Client.CheckPolicy(ctx, framework.Gate{
+		Type: "vmgmt_" + r.TypeSuffix, Phase: phase, Before: before, After: after, Replace: replace,
+		Inventory: inv, InventoryUnknown: unknown, AttributeExists: exists,
+	})
+}
+
+// absFolder makes a folder path absolute ("" is the datacenter's vm folder).
+func (r *vmResource) absFolder(ctx context.Context, folder string) string {
+	if strings.HasPrefix(folder, "/") {
+		return strings.TrimSuffix(folder, "/")
+	}
+	dc, err := r.Client.VSphere.Datacenter(ctx)
+	if err != nil {
+		return folder
+	}
+	base := dc.InventoryPath + "/vm"
+	if folder == "" {
+		return base
+	}
+	return base + "/" + strings.Trim(folder, "/")
+}
+
+func defaultFolder(it *Item) string {
+	if len(it.AllowedFolders) > 0 {
+		return it.AllowedFolders[0]
+	}
+	return ""
+}
+
+func needsCycle(vm *vsphere.VM, s vsphere.ReconfigSpec) bool {
+	cpu := s.CPUs != 0 && (s.CPUs < vm.CPUs || (s.CPUs != vm.CPUs && !vm.CPUHotAdd))
+	mem := s.MemoryMB != 0 && (s.MemoryMB < vm.MemoryMB || (s.MemoryMB != vm.MemoryMB && !vm.MemoryHotAdd))
+	return cpu || mem
+}
+
+// stamps are the extraConfig keys that record where a VM came from and who owns it.
+func stamps(m vmModel, version string, created time.Time) map[string]string {
+	return map[string]string{
+		StampItem:        m.CatalogItem.ValueString(),
+		StampVersion:     version,
+		StampSize:        m.Size.ValueString(),
+		StampOwner:       m.Owner.ValueString(),
+		StampJobFunction: m.JobFunction.ValueString(),
+		StampCreated:     created.UTC().Format(time.RFC3339),
+		StampLeaseDays:   strconv.FormatInt(m.LeaseDays.ValueInt64(), 10),
+	}
+}
+
+func leaseEnd(created types.String, days types.Int64) types.String {
+	if created.IsNull() || created.IsUnknown() || days.IsUnknown() {
+		return types.StringUnknown()
+	}
+	t, err := time.Parse(time.RFC3339, created.ValueString())
+	if err != nil {
+		return types.StringUnknown()
+	}
+	return types.StringValue(t.Add(time.Duration(days.ValueInt64()) * 24 * time.Hour).UTC().Format(time.RFC3339))
+}
+
+func mustTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Now().UTC().Truncate(time.Second)
+	}
+	return t
+}
+
+func itemNames(items map[string]*Item) string {
+	if len(items) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(items))
+	for n := range items {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
