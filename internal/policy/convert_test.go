@@ -219,7 +219,7 @@ func TestFromTerraform_unknown(t *testing.T) {
 	}
 }
 
-func TestFromTerraform_dynamicUnsupported(t *testing.T) {
+func TestFromTerraform_unknownDynamic(t *testing.T) {
 	v := tftypes.NewValue(tftypes.Object{AttributeTypes: map[string]tftypes.Type{"d": tftypes.DynamicPseudoType}},
 		map[string]tftypes.Value{"d": tftypes.NewValue(tftypes.DynamicPseudoType, tftypes.UnknownValue)})
 	// An unknown dynamic value is just unknown.
