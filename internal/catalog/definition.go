@@ -27,6 +27,12 @@ const (
 	StampJobFunction = "vmgmt.job_function"
 	StampCreated     = "vmgmt.lease.created"
 	StampLeaseDays   = "vmgmt.lease.days"
+
+	// Tag categories recording the same on every catalog VM, where vSphere users look.
+	TagItem        = "vmgmt-catalog-item"
+	TagVersion     = "vmgmt-catalog-version"
+	TagOwner       = "vmgmt-owner"
+	TagJobFunction = "vmgmt-job-function"
 )
 
 // Size is one size a catalog item offers.

@@ -435,6 +435,10 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	}
 	// Record the ID at once, so a failure below leaves the VM in state (tainted), not orphaned.
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
+	if err := c.SetTags(ctx, id, vmTags(plan, it.Version)); err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "VM "+plan.Name.ValueString()+" created but cannot be tagged", err)
+		return
+	}
 	r.readBack(ctx, id, &plan, &resp.State, &resp.Diagnostics)
 }
 
@@ -528,6 +532,12 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 			_ = c.SetPower(ctx, id, true) // leave it running as it was
 		}
 		return
+	}
+	if !plan.Owner.Equal(state.Owner) || !plan.JobFunction.Equal(state.JobFunction) {
+		if err := c.SetTags(ctx, id, vmTags(plan, state.Version.ValueString())); err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Cannot retag "+plan.Name.ValueString(), err)
+			return
+		}
 	}
 	wantOn := plan.PowerOn.ValueBool()
 	if cycle || (vm.PowerState == "poweredOn") != wantOn {
@@ -689,6 +699,16 @@ func stamps(m vmModel, version string, created time.Time) map[string]string {
 		StampJobFunction: m.JobFunction.ValueString(),
 		StampCreated:     created.UTC().Format(time.RFC3339),
 		StampLeaseDays:   strconv.FormatInt(m.LeaseDays.ValueInt64(), 10),
+	}
+}
+
+// vmTags are the tags that record, in vCenter, what a catalog VM is and whose it is.
+func vmTags(m vmModel, version string) map[string]string {
+	return map[string]string{
+		TagItem:        m.CatalogItem.ValueString(),
+		TagVersion:     version,
+		TagOwner:       m.Owner.ValueString(),
+		TagJobFunction: m.JobFunction.ValueString(),
 	}
 }
 

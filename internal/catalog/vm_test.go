@@ -80,7 +80,23 @@ func TestAccCatalogVM(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: catalogVMConfig(sim, vmCfg{}),
-				Check:  resource.TestCheckResourceAttrWith(addr, "id", func(v string) error { firstID = v; return nil }),
+				Check: resource.ComposeTestCheckFunc(
+					resource.TestCheckResourceAttrWith(addr, "id", func(v string) error { firstID = v; return nil }),
+					func(*terraform.State) error {
+						// The VM records what it is in tags too, where vSphere users look.
+						got, err := client(t, sim).VMTags(context.Background(), firstID)
+						if err != nil {
+							return err
+						}
+						want := map[string]string{catalog.TagItem: "app-server", catalog.TagVersion: "1.0.0", catalog.TagOwner: "jane.doe", catalog.TagJobFunction: "erp-ops"}
+						for k, v := range want {
+							if got[k] != v {
+								return fmt.Errorf("tag %s = %q, want %q (all: %v)", k, got[k], v, got)
+							}
+						}
+						return nil
+					},
+				),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("cpus"), knownvalue.Int64Exact(2)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("memory_mb"), knownvalue.Int64Exact(4096)),

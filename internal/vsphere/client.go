@@ -69,6 +69,7 @@ type Client struct {
 	views  views
 	fields customFields
 	vms    vmCache
+	rest   restSession
 
 	closeOnce sync.Once
 }
@@ -129,6 +130,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		URL:         &login,
 		Insecure:    cfg.Insecure,
 		DirSOAP:     cfg.SessionCacheDir,
+		DirREST:     restCacheDir(cfg.SessionCacheDir),
 		Passthrough: cfg.SessionCacheDir == "",
 	}
 	configure := func(sc *soap.Client) error {
@@ -235,6 +237,7 @@ func (c *Client) Close(ctx context.Context) error {
 			c.keep.Stop()
 		}
 		c.destroyViews(ctx)
+		c.closeREST(ctx)
 		if c.cfg.SessionCacheDir == "" {
 			ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
@@ -289,4 +292,11 @@ func (c *Client) Finder(ctx context.Context) (*find.Finder, error) {
 	}
 	f.SetDatacenter(dc)
 	return f, nil
+}
+
+func restCacheDir(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	return dir + "/rest"
 }

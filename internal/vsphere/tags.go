@@ -1,0 +1,197 @@
+package vsphere
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"sync"
+
+	"github.com/vmware/govmomi/vapi/rest"
+	"github.com/vmware/govmomi/vapi/tags"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// restSession is the vAPI (REST) session used for tags, opened on first use.
+type restSession struct {
+	mu sync.Mutex
+	c  *rest.Client
+	// categories and tags by name, filled as they are looked up or created.
+	categories map[string]string            // category name -> ID
+	tagIDs     map[string]map[string]string // category name -> tag name -> ID
+}
+
+func (c *Client) restClient(ctx context.Context) (*rest.Client, error) {
+	c.rest.mu.Lock()
+	defer c.rest.mu.Unlock()
+	if c.rest.c != nil {
+		return c.rest.c, nil
+	}
+	rc := rest.NewClient(c.vim)
+	if err := c.cache.Login(ctx, rc, nil); err != nil {
+		// The cache keys REST sessions separately; fall back to a plain login.
+		rc = rest.NewClient(c.vim)
+		if err := rc.Login(ctx, url.UserPassword(c.cfg.User, c.cfg.Password)); err != nil {
+			return nil, fmt.Errorf("logging in to the vAPI (tagging) endpoint: %w", err)
+		}
+	}
+	c.rest.c = rc
+	return rc, nil
+}
+
+// SetTags attaches, on a VM, one tag per category (categories and tags are created on first
+// use, cardinality single) and detaches any other tag it has in those categories. vmgmt uses
+// tags to record what a VM is (catalog item, version, owner, job function) where vSphere
+// users and other tools look.
+func (c *Client) SetTags(ctx context.Context, vmID string, want map[string]string) error {
+	rc, err := c.restClient(ctx)
+	if err != nil {
+		return err
+	}
+	m := tags.NewManager(rc)
+	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: vmID}
+	attached, err := m.GetAttachedTags(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("reading the tags of %s: %w", vmID, err)
+	}
+	cats := make([]string, 0, len(want))
+	for cat := range want {
+		cats = append(cats, cat)
+	}
+	sort.Strings(cats)
+	var attach []string
+	for _, cat := range cats {
+		catID, err := c.category(ctx, m, cat)
+		if err != nil {
+			return err
+		}
+		tagID, err := c.tag(ctx, m, cat, catID, want[cat])
+		if err != nil {
+			return err
+		}
+		have := false
+		for _, t := range attached {
+			if t.CategoryID != catID {
+				continue
+			}
+			if t.ID == tagID {
+				have = true
+				continue
+			}
+			if err := m.DetachTag(ctx, t.ID, ref); err != nil {
+				return fmt.Errorf("detaching tag %s from %s: %w", t.Name, vmID, err)
+			}
+		}
+		if !have {
+			attach = append(attach, tagID)
+		}
+	}
+	for _, id := range attach {
+		if err := m.AttachTag(ctx, id, ref); err != nil {
+			return fmt.Errorf("tagging %s: %w", vmID, err)
+		}
+	}
+	return nil
+}
+
+// VMTags returns the VM's tags as category name -> tag name for the given categories.
+func (c *Client) VMTags(ctx context.Context, vmID string) (map[string]string, error) {
+	rc, err := c.restClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := tags.NewManager(rc)
+	attached, err := m.GetAttachedTags(ctx, types.ManagedObjectReference{Type: "VirtualMachine", Value: vmID})
+	if err != nil {
+		return nil, fmt.Errorf("reading the tags of %s: %w", vmID, err)
+	}
+	names := map[string]string{}
+	cats, err := m.GetCategories(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, cat := range cats {
+		names[cat.ID] = cat.Name
+	}
+	out := map[string]string{}
+	for _, t := range attached {
+		out[names[t.CategoryID]] = t.Name
+	}
+	return out, nil
+}
+
+func (c *Client) category(ctx context.Context, m *tags.Manager, name string) (string, error) {
+	c.rest.mu.Lock()
+	id, ok := c.rest.categories[name]
+	c.rest.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	cat, err := m.GetCategory(ctx, name)
+	if err == nil {
+		id = cat.ID
+	} else {
+		id, err = m.CreateCategory(ctx, &tags.Category{
+			Name: name, Description: "managed by vmgmt", Cardinality: "SINGLE", AssociableTypes: []string{"VirtualMachine"},
+		})
+		if err != nil {
+			// Created by a parallel call in the meantime?
+			if cat, err2 := m.GetCategory(ctx, name); err2 == nil {
+				id, err = cat.ID, nil
+			}
+		}
+		if err != nil {
+			return "", fmt.Errorf("creating tag category %s: %w", name, err)
+		}
+	}
+	c.rest.mu.Lock()
+	if c.rest.categories == nil {
+		c.rest.categories = map[string]string{}
+	}
+	c.rest.categories[name] = id
+	c.rest.mu.Unlock()
+	return id, nil
+}
+
+func (c *Client) tag(ctx context.Context, m *tags.Manager, cat, catID, name string) (string, error) {
+	c.rest.mu.Lock()
+	id, ok := c.rest.tagIDs[cat][name]
+	c.rest.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	t, err := m.GetTagForCategory(ctx, name, catID)
+	if err == nil {
+		id = t.ID
+	} else {
+		id, err = m.CreateTag(ctx, &tags.Tag{Name: name, CategoryID: catID, Description: "managed by vmgmt"})
+		if err != nil {
+			if t, err2 := m.GetTagForCategory(ctx, name, catID); err2 == nil {
+				id, err = t.ID, nil
+			}
+		}
+		if err != nil {
+			return "", fmt.Errorf("creating tag %s/%s: %w", cat, name, err)
+		}
+	}
+	c.rest.mu.Lock()
+	if c.rest.tagIDs == nil {
+		c.rest.tagIDs = map[string]map[string]string{}
+	}
+	if c.rest.tagIDs[cat] == nil {
+		c.rest.tagIDs[cat] = map[string]string{}
+	}
+	c.rest.tagIDs[cat][name] = id
+	c.rest.mu.Unlock()
+	return id, nil
+}
+
+// closeREST logs the REST session out when sessions are not cached.
+func (c *Client) closeREST(ctx context.Context) {
+	c.rest.mu.Lock()
+	defer c.rest.mu.Unlock()
+	if c.rest.c != nil && c.cfg.SessionCacheDir == "" {
+		_ = c.rest.c.Logout(ctx)
+	}
+	c.rest.c = nil
+}
