@@ -184,7 +184,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		e.packages = discover(compiler)
 		query := e.buildQuery()
 		if query != "" {
-			store := inmem.NewFromObject(docs)
+			// AST values on read: data is converted once here, not on every evaluation.
+			store := inmem.NewFromObjectWithOpts(docs, inmem.OptReturnASTValuesOnRead(true))
 			pq, err := rego.New(
 				rego.Compiler(compiler),
 				rego.Store(store),
