@@ -1,0 +1,107 @@
+# The choices this module offers are those of the catalog item it requests. Keep the lists below
+# in step with the item's sizes and lease when the platform team publishes a new version.
+
+variable "catalog_item" {
+  description = "Name of the published catalog item to request. The default is the platform's web front end item."
+  type        = string
+  default     = "web-frontend"
+}
+
+variable "name" {
+  description = "Name of the VM, also its host name: lower-case letters, digits and dashes, at most 63 characters."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{0,62}$", var.name))
+    error_message = "name must be lower-case letters, digits and dashes, starting with a letter or digit, at most 63 characters (it is also the host name)."
+  }
+}
+
+variable "size" {
+  description = "Size of the web front end: small (2 vCPU, 4 GiB, 40 GB) or medium (4 vCPU, 8 GiB, 40 GB)."
+  type        = string
+  default     = "small"
+
+  validation {
+    condition     = contains(["small", "medium"], var.size)
+    error_message = "size must be one of the sizes the web-frontend item offers: small or medium."
+  }
+}
+
+variable "owner" {
+  description = "Person responsible for the VM (a directory user, e.g. li.wei)."
+  type        = string
+
+  validation {
+    condition     = length(var.owner) > 0
+    error_message = "owner must name the person responsible for the VM."
+  }
+}
+
+variable "job_function" {
+  description = "Job function (group) the VM is requested for, e.g. web-ops. It must be entitled to the item, and the VM counts against that group's quota."
+  type        = string
+
+  validation {
+    condition     = length(var.job_function) > 0
+    error_message = "job_function must name the group the VM is requested for."
+  }
+}
+
+variable "lease_days" {
+  description = "Lease in days from creation, 1 to 90. Raise it to renew an expiring lease. Default: the item's default lease (30 days)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.lease_days == null ? true : (var.lease_days >= 1 && var.lease_days <= 90 && floor(var.lease_days) == var.lease_days)
+    error_message = "lease_days must be a whole number of days from 1 to 90 (the web-frontend item's maximum lease)."
+  }
+}
+
+variable "folder" {
+  description = "VM folder, relative to the datacenter's vm folder (e.g. workloads) or absolute. Default: the item's first allowed folder."
+  type        = string
+  default     = null
+}
+
+variable "domain" {
+  description = "DNS domain of the guest, e.g. corp.example."
+  type        = string
+  default     = null
+}
+
+variable "ipv4_address" {
+  description = "Static IPv4 address with prefix length, e.g. 10.0.10.21/24. Default: DHCP."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ipv4_address == null ? true : can(regex("^([0-9]{1,3}\\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$", var.ipv4_address)) && can(cidrhost(var.ipv4_address, 0))
+    error_message = "ipv4_address must be an IPv4 address with prefix length, e.g. 10.0.10.21/24."
+  }
+}
+
+variable "ipv4_gateway" {
+  description = "Default gateway, with ipv4_address."
+  type        = string
+  default     = null
+}
+
+variable "dns_servers" {
+  description = "DNS servers of the guest."
+  type        = list(string)
+  default     = []
+}
+
+variable "allow_power_cycle" {
+  description = "Let a resize power the VM off and on when it has to (a running VM cannot lose vCPUs or memory). Default: such a change fails at plan time, saying why; resize in a maintenance window."
+  type        = bool
+  default     = false
+}
+
+variable "rebuild" {
+  description = "Rebuild (replace) the VM from the item's newest version. Default: the VM keeps the version it was built from when a newer one is published."
+  type        = bool
+  default     = false
+}
