@@ -104,8 +104,8 @@ func Items(ctx context.Context, c *vsphere.Client) (map[string]*Item, error) {
 	out := map[string]*Item{}
 	for _, vm := range vms {
 		raw, ok := vm.Custom[FieldItem]
-		if !ok || raw == "" {
-			continue
+		if !ok || raw == "" || !vm.Template {
+			continue // only templates publish items (a clone may carry a copy of the attribute)
 		}
 		var d Definition
 		if err := json.Unmarshal([]byte(raw), &d); err != nil {

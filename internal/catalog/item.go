@@ -209,7 +209,7 @@ func (r *itemResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 			if !ok {
 				return
 			}
-			inv["template"] = map[string]any{"id": vm.ID, "path": vm.Path, "cpus": vm.CPUs, "memory_mb": vm.MemoryMB, "disk_gb": vm.DiskGB}
+			inv["template"] = templateFacts(vm)
 			var sizes map[string]sizeModel
 			if d := req.Plan.GetAttribute(ctx, path.Root("sizes"), &sizes); !d.HasError() {
 				for name, s := range sizes {
@@ -259,7 +259,7 @@ func (r *itemResource) Create(ctx context.Context, req resource.CreateRequest, r
 		return
 	}
 	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, tftypes.NewValue(req.Plan.Raw.Type(), nil), req.Plan.Raw,
-		map[string]any{"template": map[string]any{"id": vm.ID, "path": vm.Path}}, nil, framework.AttributeChecker(ctx, req.Plan.Schema))...)
+		map[string]any{"template": templateFacts(vm)}, nil, framework.AttributeChecker(ctx, req.Plan.Schema))...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -327,7 +327,7 @@ func (r *itemResource) Update(ctx context.Context, req resource.UpdateRequest, r
 		}
 	}
 	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, req.Plan.Raw,
-		map[string]any{"template": map[string]any{"id": vm.ID, "path": vm.Path}}, nil, framework.AttributeChecker(ctx, req.Plan.Schema))...)
+		map[string]any{"template": templateFacts(vm)}, nil, framework.AttributeChecker(ctx, req.Plan.Schema))...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -402,6 +402,11 @@ func (r *itemResource) gate(ctx context.Context, phase string, before, after tft
 		Type: "vmgmt_" + r.TypeSuffix, Phase: phase, Before: before, After: after,
 		Inventory: inv, InventoryUnknown: unknown, AttributeExists: exists,
 	})
+}
+
+// templateFacts describes the item's template for policy input.
+func templateFacts(vm *vsphere.VM) map[string]any {
+	return map[string]any{"id": vm.ID, "path": vm.Path, "cpus": int64(vm.CPUs), "memory_mb": vm.MemoryMB, "disk_gb": vm.DiskGB}
 }
 
 func schemaOf(ctx context.Context, plan tfsdk.Plan, state tfsdk.State) func(path.Path) bool {

@@ -15,5 +15,7 @@ func Resources() []func() resource.Resource {
 
 // DataSources lists the data sources this package contributes to the provider.
 func DataSources() []func() datasource.DataSource {
-	return nil
+	return []func() datasource.DataSource{
+		NewCatalogDataSource,
+	}
 }
