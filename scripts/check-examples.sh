@@ -27,16 +27,23 @@ export TF_CLI_CONFIG_FILE="$scratch/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTO
 echo "terraform fmt -check -recursive examples"
 "$tf" fmt -check -diff -recursive examples
 
+# Validate a copy: no .terraform or lock file lands in the repository. The copy keeps the layout of
+# examples/, so that local module sources (examples/demo calls ../modules/...) resolve.
+cp -R examples "$scratch/examples"
 failed=0
 while IFS= read -r dir; do
-	# Validate a copy: no .terraform or lock file lands in the repository.
-	work="$scratch/${dir//\//_}"
-	mkdir -p "$work"
-	cp "$dir"/*.tf "$work/"
+	work="$scratch/$dir"
 	# Resource and data source examples are fragments: give them the provider requirement the
 	# registry page leaves out.
 	if ! grep -qs 'required_providers' "$work"/*.tf; then
 		printf 'terraform {\n  required_providers {\n    vmgmt = { source = "vmgmt/vmgmt" }\n  }\n}\n' >"$work/zz_required_providers.tf"
+	fi
+	# Configurations that call modules need them installed (local paths only: `terraform get`).
+	if grep -qs '^module ' "$work"/*.tf && ! out="$("$tf" -chdir="$work" get -no-color 2>&1)"; then
+		echo "FAIL  $dir"
+		echo "$out" | grep -v -e '^$' | sed 's/^/      /'
+		failed=1
+		continue
 	fi
 	if out="$("$tf" -chdir="$work" validate -no-color 2>&1)"; then
 		echo "ok    $dir"

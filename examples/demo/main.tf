@@ -2,7 +2,9 @@
 #
 # "Virtualizing Business Critical Applications – A Reference Architecture" puts five management
 # functions on top of vSphere: Security, Configuration, Service & Capacity, Provisioning &
-# Lifecycle, and Backup & Recovery. This configuration implements the one vmgmt has so far:
+# Lifecycle, and Backup & Recovery. This configuration implements the two vmgmt has so far:
+# Service & Capacity here, and Provisioning & Lifecycle (the service catalog) in catalog.tf, whose
+# VMs run in the tiers below.
 #
 # Service & Capacity management — "automating the distribution of the workloads to ensure that the
 # most important applications deliver the required levels of service to their users". On vSphere
@@ -17,8 +19,9 @@
 # Every reservation is admitted at plan time against its parent's unreserved capacity, so a tier
 # that does not fit fails `terraform plan` before anything changes in vCenter. On top of that, the
 # policy gate judges every change with the built-in capacity pack (10% of each parent stays
-# unreserved, tier naming, tier-1 protected from destroy) and the platform team's own rules in
-# ./policy (tier-1 never expandable, dev/test always capped). See docs/guides/policy.md.
+# unreserved, tier naming, tier-1 protected from destroy), the built-in catalog pack for the VMs
+# of catalog.tf, and the platform team's own rules in ./policy (tier-1 never expandable, dev/test
+# always capped). See docs/guides/policy.md.
 #
 # The cluster /dc1/host/prod has 4 hosts x 32 cores x 2600 MHz = 332800 MHz of CPU and
 # 4 x 512 GiB = 2097152 MB of memory. This plan reserves 180000 MHz and 1152 GiB of it, and keeps
@@ -45,8 +48,10 @@ provider "vmgmt" {
   # The policy gate: evaluated for every change while planning, and again before anything
   # changes in vCenter. A mandatory violation fails `terraform plan`.
   policy {
-    # Built-in pack, parameters in policy/params.json (data.vmgmt.params.capacity).
-    packs = ["capacity"]
+    # Built-in packs, parameters in policy/params.json (data.vmgmt.params.<pack>): capacity
+    # judges the reservations, catalog the VM requests (entitled job function, a size the item
+    # offers, the group's quota, the item's lease maximum, allowed folders and networks).
+    packs = ["capacity", "catalog"]
     # Rego (package vmgmt.platform) plus data: pack parameters and exemptions. Tests
     # (*_test.rego) are not loaded here; run them with `terraform-provider-vmgmt policy test`.
     sources      = ["${path.module}/policy"]

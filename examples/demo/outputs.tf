@@ -44,3 +44,47 @@ output "tier1_headroom" {
     memory_unreserved_mb = data.vmgmt_capacity.tier1.memory_unreserved_mb
   }
 }
+
+locals {
+  # Capacity reservation ID -> name, to show which tier each catalog item's VMs run in.
+  pool_names = {
+    for r in [
+      vmgmt_capacity_reservation.tier1,
+      vmgmt_capacity_reservation.erp_prod,
+      vmgmt_capacity_reservation.db_prod,
+      vmgmt_capacity_reservation.tier2,
+      vmgmt_capacity_reservation.tier3,
+    ] : r.id => r.name
+  }
+}
+
+output "catalog" {
+  description = "The published catalog items: version, sizes on offer, who may request them, the longest lease and the capacity reservation their VMs run in."
+  value = {
+    for it in [
+      vmgmt_catalog_item.db_server,
+      vmgmt_catalog_item.app_server,
+      vmgmt_catalog_item.web_frontend,
+      ] : it.name => {
+      version              = it.version
+      template             = it.template
+      sizes                = { for n, s in it.sizes : n => "${s.cpus} vCPU, ${s.memory_mb / 1024} GiB, ${s.disk_gb} GB" }
+      entitled_groups      = it.entitled_groups
+      lease_max_days       = it.lease.max_days
+      capacity_reservation = lookup(local.pool_names, it.capacity_reservation, it.capacity_reservation)
+    }
+  }
+}
+
+output "catalog_vms" {
+  description = "The VMs requested through the published modules: item and version they were built from, size, the capacity reservation they run in, address and lease expiry."
+  value = {
+    for vm in concat([module.erp_db], values(module.erp_app), [module.web]) : vm.name => {
+      item             = "${vm.catalog_item} ${vm.catalog_item_version}"
+      size             = "${vm.size.name} (${vm.size.cpus} vCPU, ${vm.size.memory_mb / 1024} GiB, ${vm.size.disk_gb} GB)"
+      runs_in          = lookup(local.pool_names, vm.pool, vm.pool)
+      ip_address       = vm.ip_address
+      lease_expires_at = vm.lease_expires_at
+    }
+  }
+}

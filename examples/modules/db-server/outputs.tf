@@ -28,9 +28,19 @@ output "size" {
   }
 }
 
+output "pool" {
+  description = "Managed object ID of the resource pool the VM runs in: the item's capacity reservation."
+  value       = vmgmt_catalog_vm.this.pool
+}
+
 output "lease_expires_at" {
   description = "When the lease ends (RFC 3339). Renew it by raising lease_days."
   value       = vmgmt_catalog_vm.this.lease_expires_at
+}
+
+output "catalog_item" {
+  description = "Catalog item the VM was requested from."
+  value       = vmgmt_catalog_vm.this.catalog_item
 }
 
 output "catalog_item_version" {
