@@ -153,3 +153,14 @@ module "web" {
   ipv4_gateway = "10.0.10.1"
   dns_servers  = local.dns_servers
 }
+
+# --- The catalog as vCenter holds it ----------------------------------------------------------------
+#
+# What the ERP operations team may request, and every VM made from the catalog, read back from the
+# templates and the VMs' stamps (so items and VMs of other configurations show too). depends_on
+# makes Terraform read it once the items and VMs above are in place.
+data "vmgmt_catalog" "erp_ops" {
+  group = "erp-ops"
+
+  depends_on = [module.erp_db, module.erp_app, module.web]
+}

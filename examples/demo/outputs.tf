@@ -88,3 +88,13 @@ output "catalog_vms" {
     }
   }
 }
+
+output "erp_ops_catalog" {
+  description = "What the erp-ops job function may request (read back from vCenter by the vmgmt_catalog data source), and the catalog VMs whose lease has ended."
+  value = {
+    may_request = {
+      for it in data.vmgmt_catalog.erp_ops.items : it.name => "${it.version}: ${join(", ", [for s in it.sizes : s.name])}; lease up to ${it.lease_max_days} days"
+    }
+    expired_leases = data.vmgmt_catalog.erp_ops.expired_vms
+  }
+}
