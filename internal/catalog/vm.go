@@ -110,7 +110,12 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			"customization": schema.SingleNestedAttribute{
 				MarkdownDescription: "Guest customization at birth (Linux prep). Without `ipv4_address` the NIC uses DHCP. Changing it replaces the VM.",
 				Optional:            true,
-				PlanModifiers:       []planmodifier.Object{objectplanmodifier.RequiresReplace()},
+				// Customization is not readable back: after an import the state has none, and
+				// configuring it then is recorded, not a reason to rebuild.
+				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(
+					func(_ context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
+						resp.RequiresReplace = !req.StateValue.IsNull()
+					}, "Replaced when the customization of a VM built by Terraform changes.", "Replaced when the customization of a VM built by Terraform changes.")},
 				Attributes: map[string]schema.Attribute{
 					"hostname":     schema.StringAttribute{MarkdownDescription: "Host name. Default: the VM name.", Optional: true},
 					"domain":       schema.StringAttribute{MarkdownDescription: "DNS domain.", Optional: true},
@@ -126,6 +131,10 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			"allow_power_cycle": schema.BoolAttribute{
 				MarkdownDescription: "Let apply power the VM off and on when a resize needs it. Default `false`: such a plan fails, saying why.",
 				Optional:            true, Computed: true, Default: booldefault.StaticBool(false),
+			},
+			"pin_version": schema.StringAttribute{
+				MarkdownDescription: "Build from exactly this item version. The item must publish it when the VM is (re)built; changing the pin rebuilds the VM.",
+				Optional:            true,
 			},
 			"rebuild": schema.BoolAttribute{
 				MarkdownDescription: "Rebuild (replace) the VM when the item has a newer version than the one it runs. Default `false`: the VM keeps its version.",
@@ -216,6 +225,13 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	}
 
 	// Version: a new VM gets the item's current version; an existing one keeps its own.
+	if pin := plan.PinVersion; !pin.IsNull() && !pin.IsUnknown() && pin.ValueString() != it.Version &&
+		(!exists || !pin.Equal(state.PinVersion) && pin.ValueString() != state.Version.ValueString()) {
+		resp.Diagnostics.AddAttributeError(path.Root("pin_version"), "Pinned version not published",
+			fmt.Sprintf("pin_version = %q, but catalog item %s publishes version %s. Pin %s, or publish %s first.",
+				pin.ValueString(), it.Name, it.Version, it.Version, pin.ValueString()))
+		return
+	}
 	if !exists {
 		plan.Version = types.StringValue(it.Version)
 		plan.CreatedAt = types.StringUnknown()
@@ -223,7 +239,11 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		r.checkNameFree(ctx, plan, it, &resp.Diagnostics)
 	} else {
 		plan.Version = state.Version
-		if state.Version.ValueString() != it.Version {
+		if pin := plan.PinVersion; !pin.IsNull() && !pin.IsUnknown() && pin.ValueString() != state.Version.ValueString() {
+			// A changed pin rebuilds the VM from the pinned (published) version.
+			plan.Version = pin
+			resp.RequiresReplace.Append(path.Root("pin_version"))
+		} else if state.Version.ValueString() != it.Version && plan.PinVersion.IsNull() {
 			if plan.Rebuild.ValueBool() {
 				plan.Version = types.StringValue(it.Version)
 				resp.RequiresReplace.Append(path.Root("catalog_item_version"))

@@ -41,6 +41,7 @@ type vmModel struct {
 	Customization       types.Object `tfsdk:"customization"`
 	PowerOn             types.Bool   `tfsdk:"power_on"`
 	AllowPowerCycle     types.Bool   `tfsdk:"allow_power_cycle"`
+	PinVersion          types.String `tfsdk:"pin_version"`
 	Rebuild             types.Bool   `tfsdk:"rebuild"`
 	Version             types.String `tfsdk:"catalog_item_version"`
 	Pool                types.String `tfsdk:"pool"`

@@ -274,3 +274,36 @@ func backdate(t *testing.T, sim *acctest.Sim, name string, days int) {
 		t.Fatal(err)
 	}
 }
+
+// A version pin keeps the VM on its version while the item moves on; moving the pin rebuilds it.
+func TestAccCatalogVM_pinVersion(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSim(t)
+	addr := "vmgmt_catalog_vm.app01"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: catalogVMConfig(sim, vmCfg{extra: `pin_version = "1.0.0"`})},
+			{
+				Config: catalogVMConfig(sim, vmCfg{version: "1.1.0", extra: `pin_version = "1.0.0"`}),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionNoop),
+				}},
+			},
+			{
+				Config:      catalogVMConfig(sim, vmCfg{version: "1.1.0", extra: `pin_version = "0.9.0"`}),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`Pinned version not published(?s:.*)publishes\s+version\s+1.1.0`),
+			},
+			{
+				Config: catalogVMConfig(sim, vmCfg{version: "1.1.0", extra: `pin_version = "1.1.0"`}),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionDestroyBeforeCreate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(addr, tfjsonpath.New("catalog_item_version"), knownvalue.StringExact("1.1.0")),
+				},
+			},
+		},
+	})
+}
