@@ -613,13 +613,9 @@ func (r *vmResource) readBack(ctx context.Context, id string, m *vmModel, state 
 		framework.AddVSphereError(diags, "VM "+id+" changed but cannot be read back", err)
 		return
 	}
-	items, err := Items(ctx, c)
-	if err != nil {
-		framework.AddVSphereError(diags, "Cannot read the catalog", err)
-		return
-	}
+	// fill takes nothing from the catalog; reading it here would read every VM again after each write.
 	m.ID = types.StringValue(id)
-	m.fill(r.absFolder(ctx, ""), vm, items)
+	m.fill(r.absFolder(ctx, ""), vm, nil)
 	diags.Append(state.Set(ctx, m)...)
 }
 

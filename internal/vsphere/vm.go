@@ -8,7 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -43,52 +45,87 @@ type VM struct {
 
 // vmCache is one bulk snapshot of every VM, shared by concurrent readers.
 type vmCache struct {
-	mu      sync.Mutex
-	at      time.Time
-	byID    map[string]*VM
-	loading chan struct{}
-	err     error
+	mu   sync.Mutex
+	at   time.Time // when byID was read; zero once a write of this client made it stale
+	byID map[string]*VM
+	// names resolves the folders and networks of byID's VMs, for reading one VM on its own.
+	names *vmNames
+	// gen counts the writes of this client (InvalidateVMs); a snapshot read while one happened is
+	// not fresh, and a VM read on its own serves GetVM until the next write.
+	gen     uint64
+	one     map[string]oneVM
+	loading *vmLoad
+
+	// lookups memoizes folder, network and default pool resolutions (key -> result) for the life
+	// of the client: the finder walks the inventory in many round trips and every clone of an
+	// apply asks the same questions. lookupMu makes parallel first lookups wait for one answer.
+	lookupMu sync.Mutex
+	lookups  map[string]any
 }
 
-// InvalidateVMs drops the VM snapshot; every write this client makes to a VM calls it.
+type oneVM struct {
+	vm  *VM
+	gen uint64
+	at  time.Time
+}
+
+// vmLoad is a bulk read in flight; callers that arrive meanwhile share its result.
+type vmLoad struct {
+	done chan struct{}
+	m    map[string]*VM
+	err  error
+}
+
+// InvalidateVMs marks the VM snapshot stale; every write this client makes to a VM calls it.
 func (c *Client) InvalidateVMs() {
 	c.vms.mu.Lock()
 	c.vms.at = time.Time{}
+	c.vms.gen++
 	c.vms.mu.Unlock()
 }
 
-// VMs returns every VM and template of the inventory, read in three round trips (VMs, folders,
-// datacenters) and shared for VMSnapshotMaxAge by all callers of this client: the Read calls of
-// one plan cost the same whatever the number of VMs.
+// VMs returns every VM and template of the inventory, read in one PropertyCollector round trip
+// (VMs, folders, datacenters, networks and custom attribute names together) and shared for
+// VMSnapshotMaxAge by all callers of this client: the Read calls of one plan cost the same
+// whatever the number of VMs.
 func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 	for {
 		c.vms.mu.Lock()
-		if c.vms.byID != nil && time.Since(c.vms.at) < VMSnapshotMaxAge {
+		if c.vms.byID != nil && !c.vms.at.IsZero() && time.Since(c.vms.at) < VMSnapshotMaxAge {
 			m := c.vms.byID
 			c.vms.mu.Unlock()
 			return m, nil
 		}
-		if ch := c.vms.loading; ch != nil {
+		if l := c.vms.loading; l != nil {
 			c.vms.mu.Unlock()
 			select {
-			case <-ch:
-				continue
+			case <-l.done:
+				if l.err != nil {
+					continue
+				}
+				return l.m, nil
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
 		}
-		ch := make(chan struct{})
-		c.vms.loading = ch
+		l := &vmLoad{done: make(chan struct{})}
+		c.vms.loading = l
+		gen := c.vms.gen
 		c.vms.mu.Unlock()
 
-		m, err := c.loadVMs(ctx)
+		m, names, err := c.loadVMs(ctx)
 		c.vms.mu.Lock()
 		c.vms.loading = nil
 		if err == nil {
-			c.vms.byID, c.vms.at = m, time.Now()
+			c.vms.byID, c.vms.names, c.vms.one = m, names, nil
+			c.vms.at = time.Time{}
+			if c.vms.gen == gen { // no write of this client while it was read
+				c.vms.at = time.Now()
+			}
 		}
 		c.vms.mu.Unlock()
-		close(ch)
+		l.m, l.err = m, err
+		close(l.done)
 		if err != nil {
 			return nil, err
 		}
@@ -96,24 +133,53 @@ func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 	}
 }
 
-// GetVM returns one VM from the shared snapshot; a VM missing from a fresh snapshot is NotFound.
+// GetVM returns one VM from the shared snapshot. A VM that is not in it, or that may have changed
+// since (a write of this client made the snapshot stale), is read on its own in one round trip,
+// rather than every VM again: the create and update of each VM read it back. A VM that does not
+// exist is NotFound.
 func (c *Client) GetVM(ctx context.Context, id string) (*VM, error) {
-	m, err := c.VMs(ctx)
+	c.vms.mu.Lock()
+	written := c.vms.byID != nil && c.vms.at.IsZero()
+	if o, ok := c.vms.one[id]; written && ok && o.gen == c.vms.gen && time.Since(o.at) < VMSnapshotMaxAge {
+		c.vms.mu.Unlock()
+		return o.vm, nil
+	}
+	c.vms.mu.Unlock()
+	if !written {
+		m, err := c.VMs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if vm := m[id]; vm != nil {
+			return vm, nil
+		}
+	}
+	c.vms.mu.Lock()
+	names, gen := c.vms.names, c.vms.gen
+	c.vms.mu.Unlock()
+	vm, err := c.readVM(ctx, id, names)
 	if err != nil {
 		return nil, err
 	}
-	if vm := m[id]; vm != nil {
+	if vm == nil {
+		// In a folder or on a network the snapshot does not know: read everything again.
+		c.InvalidateVMs()
+		m, err := c.VMs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if vm = m[id]; vm == nil {
+			return nil, notFound("virtual machine", id, nil)
+		}
 		return vm, nil
 	}
-	// Maybe created after the snapshot was taken: look again, once, with a fresh one.
-	c.InvalidateVMs()
-	if m, err = c.VMs(ctx); err != nil {
-		return nil, err
+	c.vms.mu.Lock()
+	if c.vms.one == nil {
+		c.vms.one = map[string]oneVM{}
 	}
-	if vm := m[id]; vm != nil {
-		return vm, nil
-	}
-	return nil, notFound("virtual machine", id, nil)
+	c.vms.one[id] = oneVM{vm: vm, gen: gen, at: time.Now()}
+	c.vms.mu.Unlock()
+	return vm, nil
 }
 
 var vmProps = []string{
@@ -122,93 +188,182 @@ var vmProps = []string{
 	"guest.ipAddress", "customValue", "network", "config.cpuHotAddEnabled", "config.memoryHotAddEnabled",
 }
 
-func (c *Client) loadVMs(ctx context.Context) (map[string]*VM, error) {
+// vmNames resolves the references a VM holds to names.
+type vmNames struct {
+	folders  map[types.ManagedObjectReference]string // folder -> inventory path
+	networks map[types.ManagedObjectReference]string // network -> name
+}
+
+// snapshotSpec selects, from the root folder down through folders, datacenters and vApps, every
+// VM, folder, datacenter and network, and the custom attribute definitions.
+func (c *Client) snapshotSpec() types.PropertyFilterSpec {
+	trav := func(name, kind, path string, next ...string) types.BaseSelectionSpec {
+		ts := &types.TraversalSpec{SelectionSpec: types.SelectionSpec{Name: name}, Type: kind, Path: path, Skip: types.NewBool(false)}
+		for _, n := range next {
+			ts.SelectSet = append(ts.SelectSet, &types.SelectionSpec{Name: n})
+		}
+		return ts
+	}
+	walk := []types.BaseSelectionSpec{
+		trav("folder", "Folder", "childEntity", "folder", "dcVMs", "dcNets", "vappVMs", "vappChildren"),
+		trav("dcVMs", "Datacenter", "vmFolder", "folder"),
+		trav("dcNets", "Datacenter", "networkFolder", "folder"),
+		trav("vappVMs", "VirtualApp", "vm"),
+		trav("vappChildren", "VirtualApp", "resourcePool", "vappVMs", "vappChildren"),
+	}
+	spec := types.PropertyFilterSpec{
+		ObjectSet: []types.ObjectSpec{{Obj: c.vim.ServiceContent.RootFolder, Skip: types.NewBool(false), SelectSet: walk}},
+		PropSet: []types.PropertySpec{
+			{Type: "VirtualMachine", PathSet: vmProps},
+			{Type: "Folder", PathSet: []string{"name", "parent"}},
+			{Type: "Datacenter", PathSet: []string{"name", "parent"}},
+			{Type: "Network", PathSet: []string{"name"}},
+		},
+	}
+	if cfm := c.vim.ServiceContent.CustomFieldsManager; cfm != nil {
+		spec.ObjectSet = append(spec.ObjectSet, types.ObjectSpec{Obj: *cfm})
+		spec.PropSet = append(spec.PropSet, types.PropertySpec{Type: "CustomFieldsManager", PathSet: []string{"field"}})
+	}
+	return spec
+}
+
+func (c *Client) loadVMs(ctx context.Context) (map[string]*VM, *vmNames, error) {
+	res, err := property.DefaultCollector(c.vim).RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{c.snapshotSpec()}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading all VMs: %w", err)
+	}
 	var vms []mo.VirtualMachine
-	if err := c.RetrieveAll(ctx, "VirtualMachine", vmProps, &vms); err != nil {
-		return nil, err
+	names := &vmNames{networks: map[types.ManagedObjectReference]string{}}
+	tree := map[types.ManagedObjectReference]treeNode{}
+	for _, oc := range res.Returnval {
+		switch oc.Obj.Type {
+		case "VirtualMachine", "Folder", "Datacenter", "CustomFieldsManager":
+			obj, err := mo.ObjectContentToType(oc)
+			if err != nil {
+				return nil, nil, fmt.Errorf("reading all VMs: %s: %w", oc.Obj, err)
+			}
+			switch o := obj.(type) {
+			case mo.VirtualMachine:
+				vms = append(vms, o)
+			case mo.Folder:
+				tree[o.Self] = treeNode{o.Name, o.Parent}
+			case mo.Datacenter:
+				tree[o.Self] = treeNode{o.Name, o.Parent}
+			case mo.CustomFieldsManager:
+				c.learnCustomFields(o.Field)
+			}
+		default: // a network of any kind
+			for _, p := range oc.PropSet {
+				if name, ok := p.Val.(string); ok && p.Name == "name" {
+					names.networks[oc.Obj] = name
+				}
+			}
+		}
 	}
-	paths, err := c.folderPaths(ctx)
-	if err != nil {
-		return nil, err
-	}
-	netNames, err := c.networkNames(ctx)
-	if err != nil {
-		return nil, err
-	}
+	names.folders = folderPaths(tree)
 	fields := c.customFieldNames()
 	out := make(map[string]*VM, len(vms))
 	for i := range vms {
-		v := &vms[i]
-		vm := &VM{ID: v.Self.Value, Name: v.Name, ExtraConfig: map[string]string{}, Custom: map[string]string{}}
-		if v.Parent != nil {
-			vm.FolderPath = paths[*v.Parent]
-			vm.Path = vm.FolderPath + "/" + v.Name
-		}
-		if v.ResourcePool != nil {
-			vm.PoolID = v.ResourcePool.Value
-		}
-		if cfg := v.Config; cfg != nil {
-			vm.Template = cfg.Template
-			vm.UUID = cfg.Uuid
-			vm.CPUs = cfg.Hardware.NumCPU
-			vm.MemoryMB = int64(cfg.Hardware.MemoryMB)
-			vm.CPUHotAdd = cfg.CpuHotAddEnabled != nil && *cfg.CpuHotAddEnabled
-			vm.MemoryHotAdd = cfg.MemoryHotAddEnabled != nil && *cfg.MemoryHotAddEnabled
-			for _, d := range cfg.Hardware.Device {
-				if disk, ok := d.(*types.VirtualDisk); ok {
-					vm.DiskGB = (disk.CapacityInKB + 1024*1024 - 1) / (1024 * 1024)
-					break
-				}
-			}
-			for _, o := range cfg.ExtraConfig {
-				if ov := o.GetOptionValue(); ov != nil && strings.HasPrefix(ov.Key, "vmgmt.") {
-					vm.ExtraConfig[ov.Key] = fmt.Sprint(ov.Value)
-				}
-			}
-		}
-		vm.PowerState = string(v.Runtime.PowerState)
-		if v.Guest != nil {
-			vm.IPAddress = v.Guest.IpAddress
-		}
-		for _, cv := range v.CustomValue {
-			if s, ok := cv.(*types.CustomFieldStringValue); ok {
-				if name, ok := fields[s.Key]; ok {
-					vm.Custom[name] = s.Value
-				}
-			}
-		}
-		for _, n := range v.Network {
-			if name := netNames[n]; name != "" {
-				vm.Networks = append(vm.Networks, name)
-			}
-		}
-		sort.Strings(vm.Networks)
+		vm := names.vm(&vms[i], fields)
 		out[vm.ID] = vm
 	}
-	return out, nil
+	return out, names, nil
 }
 
-// folderPaths computes the inventory path of every folder from two bulk reads.
-func (c *Client) folderPaths(ctx context.Context) (map[types.ManagedObjectReference]string, error) {
-	var folders []mo.Folder
-	if err := c.RetrieveAll(ctx, "Folder", []string{"name", "parent"}, &folders); err != nil {
-		return nil, err
+// readVM reads one VM. It returns nil and no error when the VM sits in a folder or on a network
+// that the snapshot does not know: the caller then reads every VM again.
+func (c *Client) readVM(ctx context.Context, id string, names *vmNames) (*VM, error) {
+	var v mo.VirtualMachine
+	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: id}
+	if err := property.DefaultCollector(c.vim).RetrieveOne(ctx, ref, vmProps, &v); err != nil {
+		return nil, wrapNotFound("virtual machine", id, err)
 	}
-	var dcs []mo.Datacenter
-	if err := c.RetrieveAll(ctx, "Datacenter", []string{"name", "parent"}, &dcs); err != nil {
-		return nil, err
+	if names == nil {
+		return nil, nil
 	}
-	type node struct {
-		name   string
-		parent *types.ManagedObjectReference
+	if v.Parent != nil {
+		if _, ok := names.folders[*v.Parent]; !ok {
+			return nil, nil
+		}
 	}
-	nodes := map[types.ManagedObjectReference]node{}
-	for _, f := range folders {
-		nodes[f.Self] = node{f.Name, f.Parent}
+	for _, n := range v.Network {
+		if _, ok := names.networks[n]; !ok {
+			return nil, nil
+		}
 	}
-	for _, d := range dcs {
-		nodes[d.Self] = node{d.Name, d.Parent}
+	return names.vm(&v, c.customFieldNames()), nil
+}
+
+func (names *vmNames) vm(v *mo.VirtualMachine, fields map[int32]string) *VM {
+	vm := &VM{ID: v.Self.Value, Name: v.Name, ExtraConfig: map[string]string{}, Custom: map[string]string{}}
+	if v.Parent != nil {
+		vm.FolderPath = names.folders[*v.Parent]
+		vm.Path = vm.FolderPath + "/" + v.Name
 	}
+	if v.ResourcePool != nil {
+		vm.PoolID = v.ResourcePool.Value
+	}
+	if cfg := v.Config; cfg != nil {
+		vm.Template = cfg.Template
+		vm.UUID = cfg.Uuid
+		vm.CPUs = cfg.Hardware.NumCPU
+		vm.MemoryMB = int64(cfg.Hardware.MemoryMB)
+		vm.CPUHotAdd = cfg.CpuHotAddEnabled != nil && *cfg.CpuHotAddEnabled
+		vm.MemoryHotAdd = cfg.MemoryHotAddEnabled != nil && *cfg.MemoryHotAddEnabled
+		for _, d := range cfg.Hardware.Device {
+			if disk, ok := d.(*types.VirtualDisk); ok {
+				vm.DiskGB = (disk.CapacityInKB + 1024*1024 - 1) / (1024 * 1024)
+				break
+			}
+		}
+		for _, o := range cfg.ExtraConfig {
+			if ov := o.GetOptionValue(); ov != nil && strings.HasPrefix(ov.Key, "vmgmt.") {
+				vm.ExtraConfig[ov.Key] = fmt.Sprint(ov.Value)
+			}
+		}
+	}
+	vm.PowerState = string(v.Runtime.PowerState)
+	if v.Guest != nil {
+		vm.IPAddress = v.Guest.IpAddress
+	}
+	for _, cv := range v.CustomValue {
+		if s, ok := cv.(*types.CustomFieldStringValue); ok {
+			if name, ok := fields[s.Key]; ok {
+				vm.Custom[name] = s.Value
+			}
+		}
+	}
+	for _, n := range v.Network {
+		if name := names.networks[n]; name != "" {
+			vm.Networks = append(vm.Networks, name)
+		}
+	}
+	sort.Strings(vm.Networks)
+	return vm
+}
+
+// learnCustomFields records the custom attribute definitions on VMs, so that the snapshot names
+// every custom value whatever the attributes this client has looked up so far.
+func (c *Client) learnCustomFields(defs []types.CustomFieldDef) {
+	c.fields.mu.Lock()
+	defer c.fields.mu.Unlock()
+	if c.fields.keys == nil {
+		c.fields.keys = map[string]int32{}
+	}
+	for _, d := range defs {
+		if d.ManagedObjectType == "VirtualMachine" || d.ManagedObjectType == "" {
+			c.fields.keys[d.Name] = d.Key
+		}
+	}
+}
+
+type treeNode struct {
+	name   string
+	parent *types.ManagedObjectReference
+}
+
+// folderPaths computes the inventory path of every folder and datacenter.
+func folderPaths(nodes map[types.ManagedObjectReference]treeNode) map[types.ManagedObjectReference]string {
 	out := map[types.ManagedObjectReference]string{}
 	var resolve func(ref types.ManagedObjectReference, depth int) string
 	resolve = func(ref types.ManagedObjectReference, depth int) string {
@@ -226,19 +381,7 @@ func (c *Client) folderPaths(ctx context.Context) (map[types.ManagedObjectRefere
 	for ref := range nodes {
 		resolve(ref, 0)
 	}
-	return out, nil
-}
-
-func (c *Client) networkNames(ctx context.Context) (map[types.ManagedObjectReference]string, error) {
-	var nets []mo.Network
-	if err := c.RetrieveAll(ctx, "Network", []string{"name"}, &nets); err != nil {
-		return nil, err
-	}
-	out := make(map[types.ManagedObjectReference]string, len(nets))
-	for _, n := range nets {
-		out[n.Self] = n.Name
-	}
-	return out, nil
+	return out
 }
 
 // FindVM resolves a VM or template by managed object ID (vm-42), BIOS UUID or inventory path
@@ -285,39 +428,67 @@ func (c *Client) ResolveFolder(ctx context.Context, ref string) (*object.Folder,
 	if !IsInventoryPath(ref) {
 		return object.NewFolder(c.vim, types.ManagedObjectReference{Type: "Folder", Value: ref}), nil
 	}
-	f, err := c.Finder(ctx)
+	v, err := c.lookup(ctx, "folder:"+ref, func(f *find.Finder) (any, error) {
+		folder, err := f.Folder(ctx, ref)
+		if err != nil {
+			return nil, notFound("folder", ref, err)
+		}
+		return folder, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	folder, err := f.Folder(ctx, ref)
-	if err != nil {
-		return nil, notFound("folder", ref, err)
-	}
-	return folder, nil
+	return v.(*object.Folder), nil
 }
 
 // ResolveNetwork resolves a network or distributed port group by name or path.
 func (c *Client) ResolveNetwork(ctx context.Context, ref string) (object.NetworkReference, error) {
-	f, err := c.Finder(ctx)
+	v, err := c.lookup(ctx, "network:"+ref, func(f *find.Finder) (any, error) {
+		n, err := f.Network(ctx, ref)
+		if err != nil {
+			return nil, notFound("network", ref, err)
+		}
+		return n, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	n, err := f.Network(ctx, ref)
-	if err != nil {
-		return nil, notFound("network", ref, err)
-	}
-	return n, nil
+	return v.(object.NetworkReference), nil
 }
 
 // DefaultPool returns the datacenter's only cluster root pool (an error when there are several).
 func (c *Client) DefaultPool(ctx context.Context) (string, error) {
+	v, err := c.lookup(ctx, "default pool", func(f *find.Finder) (any, error) {
+		p, err := f.DefaultResourcePool(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return p.Reference().Value, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// lookup answers a finder question once per client; failures are not remembered.
+func (c *Client) lookup(ctx context.Context, key string, resolve func(*find.Finder) (any, error)) (any, error) {
+	c.vms.lookupMu.Lock()
+	defer c.vms.lookupMu.Unlock()
+	if v, ok := c.vms.lookups[key]; ok {
+		return v, nil
+	}
 	f, err := c.Finder(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	p, err := f.DefaultResourcePool(ctx)
+	v, err := resolve(f)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return p.Reference().Value, nil
+	if c.vms.lookups == nil {
+		c.vms.lookups = map[string]any{}
+	}
+	c.vms.lookups[key] = v
+	return v, nil
 }
