@@ -1,0 +1,573 @@
+package catalog_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vmware/govmomi"
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vapi/rest"
+	"github.com/vmware/govmomi/vapi/tags"
+	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/catalog"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
+)
+
+// The benchmarks below run the real provider binary through the real terraform CLI (dev_overrides)
+// against the in-process simulator, behind a proxy that counts the vCenter requests of every
+// provider process of a run. They measure and report; they assert nothing on time. Each setup
+// applies its VMs once; run them with -benchtime=1x to keep `make bench` short.
+
+// BenchmarkRefresh100CatalogVMs times `terraform plan` (refresh of every VM, then ModifyPlan) of
+// catalog VMs that exist and match their configuration, and counts the vCenter requests of the
+// whole plan, provider start and session check included. vms=10 is there to show that the
+// requests do not grow with the number of VMs: the Read calls of one plan share one bulk read of
+// every VM. With 100 VMs it also times `plan -refresh=false` (ModifyPlan alone, which must still
+// see the published item) and a plan with terraform-plugin-go's own logging turned off
+// (TF_LOG_SDK*=off), to show what that costs when Terraform discards it anyway.
+func BenchmarkRefresh100CatalogVMs(b *testing.B) {
+	tfb := newTerraformBench(b)
+	for _, n := range []int{10, 100} {
+		f := tfb.fleet(b)
+		f.apply(b, fleetConfig(f.provider, n))
+		if got := f.stamped(b); got != n {
+			b.Fatalf("setup: %d VMs of the item in vCenter after apply, want %d", got, n)
+		}
+		variants := []planVariant{{name: fmt.Sprintf("vms=%d", n)}}
+		if n == 100 {
+			variants = append(variants,
+				planVariant{name: "vms=100/refresh=false", args: []string{"-refresh=false"}},
+				planVariant{name: "vms=100/sdk-logs=off", env: []string{"TF_LOG_SDK=off", "TF_LOG_SDK_PROTO=off", "TF_LOG_SDK_FRAMEWORK=off"}},
+			)
+		}
+		for _, v := range variants {
+			b.Run(v.name, func(b *testing.B) {
+				plan := func() {
+					args := append([]string{"plan", "-input=false", "-no-color", "-lock=false"}, v.args...)
+					if out := f.tfEnv(b, v.env, args...); !strings.Contains(out, "No changes.") {
+						b.Fatalf("terraform %s did not say \"No changes.\":\n%s", strings.Join(args, " "), out)
+					}
+				}
+				plan() // warm-up: the session cache, the OS file cache
+				before := f.proxy.snapshot()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					plan()
+				}
+				b.StopTimer()
+				d := f.proxy.since(before)
+				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/plan")
+				b.ReportMetric(float64(d.soap)/float64(b.N), "vc-roundtrips/plan")
+				b.Logf("%s, per plan: %s", v.name, d.perRun(b.N))
+			})
+		}
+		f.close()
+	}
+}
+
+// planVariant is one way of running `terraform plan`: extra arguments and environment.
+type planVariant struct {
+	name      string
+	args, env []string
+}
+
+// govmomiClone10 is the wall time of BenchmarkGovmomiClone100's 100 clones ten at a time, kept for
+// BenchmarkApply100CatalogVMs (declared after it, so run after it) to report its ratio.
+var govmomiClone10 time.Duration
+
+// BenchmarkGovmomiClone100 is the baseline of BenchmarkApply100CatalogVMs: plain govmomi clones
+// the same 100 VMs from the same template with the clone spec the provider sends (pool, folder,
+// size, NIC on the item's port group, the seven extraConfig stamps, Linux customization, power
+// on), through the same counting proxy, one at a time and ten at a time. Template, folder, pool
+// and port group are resolved once, before the timer starts, as a script would. tags=4 also
+// attaches the four tags the provider attaches to each VM (tags created beforehand), one call
+// per tag as the provider does.
+func BenchmarkGovmomiClone100(b *testing.B) {
+	if os.Getenv("TF_ACC") == "" {
+		b.Skip("runs against the simulator like the terraform benchmarks: set TF_ACC=1 (make bench does)")
+	}
+	const n = 100
+	ctx := context.Background()
+	sim := acctest.NewSim(b)
+	proxy := newSOAPCounter(b, sim.URL.Host)
+	u := *sim.URL
+	u.Host, u.User = proxy.host, url.UserPassword(sim.User, sim.Password)
+	c, err := govmomi.NewClient(ctx, &u, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = c.Logout(ctx) }()
+	fd := find.NewFinder(c.Client, false)
+	dc, err := fd.Datacenter(ctx, simulator.Datacenter)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fd.SetDatacenter(dc)
+	tmpl, err := fd.VirtualMachine(ctx, templatePath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	folder, err := fd.Folder(ctx, simulator.WorkloadFolder)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pool, err := fd.DefaultResourcePool(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	net, err := fd.Network(ctx, simulator.PortGroups[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	backing, err := net.EthernetCardBackingInfo(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	devices, err := tmpl.Device(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	nics := devices.SelectByType((*types.VirtualEthernetCard)(nil))
+	if len(nics) == 0 {
+		b.Fatal("the template has no NIC")
+	}
+	nics[0].(types.BaseVirtualEthernetCard).GetVirtualEthernetCard().Backing = backing
+	poolRef := pool.Reference()
+	created := time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
+	stamps := map[string]string{
+		catalog.StampItem: fleetItem, catalog.StampVersion: "1.0.0", catalog.StampSize: "small", catalog.StampOwner: "jane.doe",
+		catalog.StampJobFunction: "erp-ops", catalog.StampCreated: created, catalog.StampLeaseDays: "30",
+	}
+	keys := make([]string, 0, len(stamps))
+	for k := range stamps {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	spec := func(name string) types.VirtualMachineCloneSpec {
+		var extra []types.BaseOptionValue
+		for _, k := range keys {
+			extra = append(extra, &types.OptionValue{Key: k, Value: stamps[k]})
+		}
+		return types.VirtualMachineCloneSpec{
+			Location: types.VirtualMachineRelocateSpec{Pool: &poolRef},
+			Config: &types.VirtualMachineConfigSpec{
+				NumCPUs: 2, MemoryMB: 4096, ExtraConfig: extra,
+				DeviceChange: []types.BaseVirtualDeviceConfigSpec{&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: nics[0]}},
+			},
+			Customization: &types.CustomizationSpec{
+				Identity:      &types.CustomizationLinuxPrep{HostName: &types.CustomizationFixedName{Name: name}, Domain: "corp.example"},
+				NicSettingMap: []types.CustomizationAdapterMapping{{Adapter: types.CustomizationIPSettings{Ip: &types.CustomizationDhcpIpGenerator{}}}},
+			},
+			PowerOn: true,
+		}
+	}
+
+	// The four tags of a catalog VM, as the provider records them.
+	rc := rest.NewClient(c.Client)
+	if err := rc.Login(ctx, url.UserPassword(sim.User, sim.Password)); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = rc.Logout(ctx) }()
+	tm := tags.NewManager(rc)
+	var tagIDs []string
+	for cat, name := range map[string]string{catalog.TagItem: fleetItem, catalog.TagVersion: "1.0.0", catalog.TagOwner: "jane.doe", catalog.TagJobFunction: "erp-ops"} {
+		catID, err := tm.CreateCategory(ctx, &tags.Category{Name: cat, Cardinality: "SINGLE", AssociableTypes: []string{"VirtualMachine"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		id, err := tm.CreateTag(ctx, &tags.Tag{Name: name, CategoryID: catID})
+		if err != nil {
+			b.Fatal(err)
+		}
+		tagIDs = append(tagIDs, id)
+	}
+
+	clone := func(name string, tagged bool) (types.ManagedObjectReference, error) {
+		task, err := tmpl.Clone(ctx, folder, name, spec(name))
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		info, err := task.WaitForResult(ctx)
+		if err != nil {
+			return types.ManagedObjectReference{}, err
+		}
+		ref := info.Result.(types.ManagedObjectReference)
+		if tagged {
+			for _, id := range tagIDs {
+				if err := tm.AttachTag(ctx, id, ref); err != nil {
+					return ref, err
+				}
+			}
+		}
+		return ref, nil
+	}
+	destroy := func(refs []types.ManagedObjectReference) {
+		for _, ref := range refs {
+			vm := object.NewVirtualMachine(c.Client, ref)
+			if task, err := vm.PowerOff(ctx); err == nil {
+				_ = task.Wait(ctx)
+			}
+			task, err := vm.Destroy(ctx)
+			if err == nil {
+				err = task.Wait(ctx)
+			}
+			if err != nil {
+				b.Fatalf("destroying %s: %v", ref.Value, err)
+			}
+		}
+	}
+
+	for _, v := range []struct {
+		workers int
+		tagged  bool
+	}{{1, false}, {10, false}, {10, true}} {
+		name := fmt.Sprintf("vms=%d/workers=%d", n, v.workers)
+		if v.tagged {
+			name += "/tags=4"
+		}
+		b.Run(name, func(b *testing.B) {
+			var total time.Duration
+			counted := requestCounts{}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				before := proxy.snapshot()
+				refs := make([]types.ManagedObjectReference, n)
+				errs := make([]error, n)
+				next := make(chan int)
+				var wg sync.WaitGroup
+				start := time.Now()
+				for w := 0; w < v.workers; w++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for j := range next {
+							refs[j], errs[j] = clone(fmt.Sprintf("fleet-%03d", j), v.tagged)
+						}
+					}()
+				}
+				for j := 0; j < n; j++ {
+					next <- j
+				}
+				close(next)
+				wg.Wait()
+				total += time.Since(start)
+				b.StopTimer()
+				counted = counted.plus(proxy.since(before))
+				for j, err := range errs {
+					if err != nil {
+						b.Fatalf("cloning fleet-%03d: %v", j, err)
+					}
+				}
+				destroy(refs)
+				b.StartTimer()
+			}
+			b.StopTimer()
+			if v.workers == 10 && !v.tagged {
+				govmomiClone10 = total / time.Duration(b.N)
+			}
+			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/100-clones")
+			b.ReportMetric(float64(counted.soap)/float64(b.N), "vc-roundtrips/100-clones")
+			b.Logf("%s, per 100 clones: %s", name, counted.perRun(b.N))
+		})
+	}
+}
+
+// BenchmarkApply100CatalogVMs times the creation of 100 catalog VMs of one item at Terraform's
+// default -parallelism=10: `terraform plan -out` and `terraform apply` of the saved plan (the
+// two make up ns/op; both are also reported alone). The item is published before the timer
+// starts and the VMs are destroyed after it stops. When BenchmarkGovmomiClone100 ran first (as
+// in `make bench`), it also reports the ratio to plain govmomi's 100 clones ten at a time.
+func BenchmarkApply100CatalogVMs(b *testing.B) {
+	const n = 100
+	tfb := newTerraformBench(b)
+	f := tfb.fleet(b)
+	defer f.close()
+	f.apply(b, fleetConfig(f.provider, 0))
+	b.Run(fmt.Sprintf("vms=%d/parallelism=10", n), func(b *testing.B) {
+		var plan, apply time.Duration
+		counted := requestCounts{}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			f.write(b, fleetConfig(f.provider, n))
+			before := f.proxy.snapshot()
+			start := time.Now()
+			f.tf(b, "plan", "-input=false", "-no-color", "-lock=false", "-parallelism=10", "-out=tfplan")
+			mid := time.Now()
+			f.tf(b, "apply", "-input=false", "-no-color", "-lock=false", "-parallelism=10", "tfplan")
+			plan, apply = plan+mid.Sub(start), apply+time.Since(mid)
+			b.StopTimer()
+			counted = counted.plus(f.proxy.since(before))
+			if got := f.stamped(b); got != n {
+				b.Fatalf("%d VMs of the item in vCenter after apply, want %d", got, n)
+			}
+			f.apply(b, fleetConfig(f.provider, 0)) // destroy the VMs, keep the item
+			b.StartTimer()
+		}
+		b.StopTimer()
+		per := func(d time.Duration) float64 { return float64(d.Milliseconds()) / float64(b.N) }
+		b.ReportMetric(per(plan), "ms/plan")
+		b.ReportMetric(per(apply), "ms/apply")
+		b.ReportMetric(per(plan+apply), "ms/plan+apply")
+		b.ReportMetric(float64(counted.soap)/float64(b.N), "vc-roundtrips/plan+apply")
+		if govmomiClone10 > 0 {
+			b.ReportMetric(per(apply)/float64(govmomiClone10.Milliseconds()), "apply/govmomi10")
+			b.ReportMetric(per(plan+apply)/float64(govmomiClone10.Milliseconds()), "plan+apply/govmomi10")
+		}
+		b.Logf("per plan+apply of %d VMs: %s", n, counted.perRun(b.N))
+	})
+}
+
+// terraformBench is the provider binary and a CLI configuration that points terraform at it.
+type terraformBench struct {
+	terraform string
+	cliConfig string
+}
+
+func newTerraformBench(b *testing.B) *terraformBench {
+	b.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		b.Skip("runs the terraform CLI: set TF_ACC=1 (make bench does)")
+	}
+	tf, err := acctest.TerraformPath()
+	if err != nil {
+		b.Fatal(err)
+	}
+	root, err := acctest.RepoRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	binDir := b.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(binDir, "terraform-provider-vmgmt"), ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	cliConfig := filepath.Join(b.TempDir(), "terraformrc")
+	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/vmgmt/vmgmt\" = %q\n  }\n  direct {}\n}\ndisable_checkpoint = true\n", binDir)
+	if err := os.WriteFile(cliConfig, []byte(rc), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return &terraformBench{terraform: tf, cliConfig: cliConfig}
+}
+
+// fleetBench is one simulator, its counting proxy and a terraform working directory.
+type fleetBench struct {
+	*terraformBench
+	sim      *simulator.Sim
+	proxy    *soapCounter
+	work     string
+	provider string // the provider block, pointing at the proxy
+}
+
+// fleet starts a simulator for one measurement; close stops it (the benchmark's cleanup also does).
+func (t *terraformBench) fleet(b *testing.B) *fleetBench {
+	b.Helper()
+	sim := acctest.NewSim(b)
+	proxy := newSOAPCounter(b, sim.URL.Host)
+	provider := fmt.Sprintf(`terraform {
+  required_providers {
+    vmgmt = { source = "vmgmt/vmgmt" }
+  }
+}
+
+provider "vmgmt" {
+  vsphere_server       = %q
+  user                 = %q
+  password             = %q
+  allow_unverified_ssl = true
+  session_cache_dir    = %q
+}
+`, proxy.host, sim.User, sim.Password, sim.SessionDir)
+	return &fleetBench{terraformBench: t, sim: sim.Sim, proxy: proxy, work: b.TempDir(), provider: provider}
+}
+
+func (f *fleetBench) close() {
+	f.proxy.close()
+	f.sim.Close()
+}
+
+func (f *fleetBench) write(b *testing.B, cfg string) {
+	b.Helper()
+	if err := os.WriteFile(filepath.Join(f.work, "main.tf"), []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func (f *fleetBench) tf(b *testing.B, args ...string) string {
+	b.Helper()
+	return f.tfEnv(b, nil, args...)
+}
+
+// tfEnv runs terraform in the working directory with extra environment variables.
+func (f *fleetBench) tfEnv(b *testing.B, env []string, args ...string) string {
+	b.Helper()
+	cmd := exec.Command(f.terraform, args...)
+	cmd.Dir = f.work
+	cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+f.cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_LOG=")
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func (f *fleetBench) apply(b *testing.B, cfg string) {
+	b.Helper()
+	f.write(b, cfg)
+	f.tf(b, "apply", "-input=false", "-no-color", "-lock=false", "-auto-approve")
+}
+
+func (f *fleetBench) plan(b *testing.B, want string) {
+	b.Helper()
+	if out := f.tf(b, "plan", "-input=false", "-no-color", "-lock=false"); !strings.Contains(out, want) {
+		b.Fatalf("terraform plan did not say %q:\n%s", want, out)
+	}
+}
+
+// stamped counts the VMs of the fleet's item that vCenter holds (read directly, not through the
+// proxy, so that the count is not counted).
+func (f *fleetBench) stamped(b *testing.B) int {
+	b.Helper()
+	vms, err := stampedVMs(context.Background(), &acctest.Sim{Sim: f.sim}, fleetItem)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(vms)
+}
+
+// soapCounter is an HTTPS reverse proxy in front of the simulator that counts the requests it
+// forwards: SOAP calls (POST /sdk) by method, and anything else (the vAPI REST endpoints) by path.
+// It sees every provider process of a terraform run.
+type soapCounter struct {
+	host  string
+	close func()
+
+	mu     sync.Mutex
+	counts requestCounts
+}
+
+type requestCounts struct {
+	soap, other int64
+	methods     map[string]int64
+}
+
+var (
+	soapMethod = regexp.MustCompile(`(?s)Body[^>]*>\s*<(?:\w+:)?(\w+)`)
+	restID     = regexp.MustCompile(`/id:[^/]*`)
+)
+
+func newSOAPCounter(b *testing.B, target string) *soapCounter {
+	p := &soapCounter{counts: requestCounts{methods: map[string]int64{}}}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.Out.URL.Scheme = "https"
+			r.Out.URL.Host = target
+			r.Out.Host = target
+		},
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, MaxIdleConnsPerHost: 64}, //nolint:gosec // the simulator's self-signed certificate
+	}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method := r.Method + " " + restID.ReplaceAllString(r.URL.Path, "/id:*")
+		soap := r.Method == http.MethodPost && r.URL.Path == "/sdk"
+		if soap {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			method = "?"
+			if m := soapMethod.FindSubmatch(body); m != nil {
+				method = string(m[1])
+			}
+		}
+		p.mu.Lock()
+		if soap {
+			p.counts.soap++
+		} else {
+			p.counts.other++
+		}
+		p.counts.methods[method]++
+		p.mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	var once sync.Once
+	p.close = func() { once.Do(srv.Close) }
+	b.Cleanup(p.close)
+	p.host = strings.TrimPrefix(srv.URL, "https://")
+	return p
+}
+
+func (p *soapCounter) snapshot() requestCounts {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.counts
+	c.methods = make(map[string]int64, len(p.counts.methods))
+	for k, v := range p.counts.methods {
+		c.methods[k] = v
+	}
+	return c
+}
+
+// since is what the proxy counted after the snapshot.
+func (p *soapCounter) since(before requestCounts) requestCounts {
+	return p.snapshot().minus(before)
+}
+
+func (c requestCounts) minus(o requestCounts) requestCounts { return c.add(o, -1) }
+
+func (c requestCounts) plus(o requestCounts) requestCounts { return c.add(o, 1) }
+
+func (c requestCounts) add(o requestCounts, sign int64) requestCounts {
+	d := requestCounts{soap: c.soap + sign*o.soap, other: c.other + sign*o.other, methods: map[string]int64{}}
+	for k, v := range c.methods {
+		d.methods[k] += v
+	}
+	for k, v := range o.methods {
+		d.methods[k] += sign * v
+	}
+	for k, v := range d.methods {
+		if v == 0 {
+			delete(d.methods, k)
+		}
+	}
+	return d
+}
+
+// perRun describes the counts divided by the number of runs, by method, most frequent first.
+func (c requestCounts) perRun(n int) string {
+	type kv struct {
+		k string
+		v int64
+	}
+	var all []kv
+	for k, v := range c.methods {
+		all = append(all, kv{k, v})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].k < all[j].k })
+	parts := make([]string, 0, len(all))
+	for _, e := range all {
+		parts = append(parts, fmt.Sprintf("%s %.1f", e.k, float64(e.v)/float64(n)))
+	}
+	return fmt.Sprintf("%.1f SOAP round trips, %.1f other requests (%s)", float64(c.soap)/float64(n), float64(c.other)/float64(n), strings.Join(parts, ", "))
+}
