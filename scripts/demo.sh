@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make demo: builds the provider and the vCenter simulator, serves the seeded inventory on a free
-# loopback port, gives each catalog item its own template (cloned from the seeded rhel9-base),
+# loopback port (with a template for each catalog item),
 # points terraform at the local build (dev_overrides), runs the demo policy's Rego tests, shows one
 # plan that the policy gate rejects (an EXPECTED FAILURE, checked to fail for the right reason),
 # then applies examples/demo (capacity tiers, published catalog items, VMs requested through the
@@ -84,49 +84,6 @@ done
 source "$demo/sim.env"
 echo "simulator pid $sim_pid serving https://$VSPHERE_SERVER/sdk (log: $demo/sim.log)"
 
-# vmgmt stores a catalog item's definition on its template, one item per template, and the
-# simulator seeds one RHEL template. Publish-ready copies of it for the app-server and
-# web-frontend items are what a Packer build would provide in a real vCenter; here they are cloned
-# through the vSphere API (SOAP, with curl: three calls, no extra tools).
-step "platform prep: templates rhel9-app and rhel9-web for the catalog items (cloned from rhel9-base)"
-soap_jar="$demo/soap.cookies"
-soap() {
-	local tls=()
-	[[ "${VSPHERE_ALLOW_UNVERIFIED_SSL:-false}" == true ]] && tls=(-k)
-	curl -sS --fail-with-body "${tls[@]}" -b "$soap_jar" -c "$soap_jar" \
-		-H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: urn:vim25/8.0' \
-		--data-binary "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" xmlns:urn=\"urn:vim25\"><soapenv:Body>$1</soapenv:Body></soapenv:Envelope>" \
-		"https://$VSPHERE_SERVER/sdk"
-}
-xml() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' <<<"$1"; }
-returnval() { sed -n 's:.*<returnval[^>]*>\([^<]*\)</returnval>.*:\1:p'; }
-find_path() {
-	soap "<urn:FindByInventoryPath><urn:_this type=\"SearchIndex\">SearchIndex</urn:_this><urn:inventoryPath>$(xml "$1")</urn:inventoryPath></urn:FindByInventoryPath>" | returnval
-}
-clone_template() { # clone_template SOURCE NAME: a template NAME beside template SOURCE
-	local src folder pool ref
-	src="$(find_path "dc1/vm/templates/$1")" folder="$(find_path dc1/vm/templates)" pool="$(find_path dc1/host/prod/Resources)"
-	[[ -n "$src" && -n "$folder" && -n "$pool" ]] || die "cannot find template $1, folder dc1/vm/templates or pool dc1/host/prod/Resources"
-	if [[ -n "$(find_path "dc1/vm/templates/$2")" ]]; then
-		echo "template $2 exists"
-		return
-	fi
-	soap "<urn:CloneVM_Task><urn:_this type=\"VirtualMachine\">$src</urn:_this><urn:folder type=\"Folder\">$folder</urn:folder><urn:name>$(xml "$2")</urn:name><urn:spec><urn:location><urn:pool type=\"ResourcePool\">$pool</urn:pool></urn:location><urn:template>true</urn:template><urn:powerOn>false</urn:powerOn></urn:spec></urn:CloneVM_Task>" >/dev/null
-	for _ in $(seq 100); do
-		if ref="$(find_path "dc1/vm/templates/$2")" && [[ -n "$ref" ]]; then
-			echo "template $2 ($ref) cloned from $1 ($src)"
-			return
-		fi
-		sleep 0.1
-	done
-	die "template $2 did not appear within 10s of cloning it from $1"
-}
-soap "<urn:Login><urn:_this type=\"SessionManager\">SessionManager</urn:_this><urn:userName>$(xml "$VSPHERE_USER")</urn:userName><urn:password>$(xml "$VSPHERE_PASSWORD")</urn:password></urn:Login>" >/dev/null ||
-	die "cannot log in to the simulator's SDK at https://$VSPHERE_SERVER/sdk"
-clone_template rhel9-base rhel9-app
-clone_template rhel9-base rhel9-web
-soap "<urn:Logout><urn:_this type=\"SessionManager\">SessionManager</urn:_this></urn:Logout>" >/dev/null || true
-rm -f "$soap_jar"
 
 # Terraform runs the provider we just built, not one from a registry. With dev_overrides,
 # `terraform init` is not needed for the provider (and would only warn); `terraform get` installs

@@ -14,8 +14,8 @@
 #   quota (counted from the VMs that exist), a lease within the maximum, allowed folder and network.
 #
 # Each item keeps its definition on its own template, so the platform keeps one copy of its golden
-# image per item: the simulator seeds rhel9-base, and `make demo` clones rhel9-app and rhel9-web
-# from it before applying, as a Packer build would publish them in a real vCenter.
+# image per item: the simulator seeds rhel9-base, rhel9-app and rhel9-web, as a Packer build would
+# publish them in a real vCenter.
 
 locals {
   # Where catalog VMs go, and the guest settings every request in this demo shares.

@@ -154,9 +154,13 @@ func (sd *seeder) vms(ctx context.Context) error {
 		template            bool
 	}
 	var defs []vmDef
-	guests := map[string]string{"rhel9-base": "rhel9_64Guest", "win2022-base": "windows2019srvNext_64Guest"}
+	guests := map[string]string{"win2022-base": "windows2019srvNext_64Guest"}
 	for _, t := range Templates {
-		defs = append(defs, vmDef{name: t, folder: TemplateFolder, guest: guests[t], cpus: 2, memMB: 4096, diskGB: 40, template: true})
+		guest := guests[t]
+		if guest == "" {
+			guest = "rhel9_64Guest"
+		}
+		defs = append(defs, vmDef{name: t, folder: TemplateFolder, guest: guest, cpus: 2, memMB: 4096, diskGB: 40, template: true})
 	}
 	for _, w := range Workloads {
 		defs = append(defs, vmDef{name: w, folder: WorkloadFolder, guest: "rhel9_64Guest", cpus: 4, memMB: 8192, diskGB: 80})

@@ -45,8 +45,9 @@ const (
 	clusterMemByte = int64(ClusterMemMB) * 1024 * 1024
 )
 
-// Templates are the template VMs in the templates folder.
-var Templates = []string{"rhel9-base", "win2022-base"}
+// Templates are the template VMs in the templates folder: golden images, and the builds of them
+// that the demo's catalog items publish on (one item per template).
+var Templates = []string{"rhel9-base", "win2022-base", "rhel9-app", "rhel9-web"}
 
 // PortGroups are the distributed port groups on the DV switch.
 var PortGroups = []string{"pg-app", "pg-db", "pg-web"}
