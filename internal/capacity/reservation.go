@@ -17,12 +17,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/vmware/govmomi/fault"
 	vimtypes "github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
-	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -120,8 +118,7 @@ func (r *reservationResource) ModifyPlan(ctx context.Context, req resource.Modif
 		return // validation without a provider configuration
 	}
 	if req.Plan.Raw.IsNull() {
-		resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, req.Plan.Raw, false, nil, nil,
-			framework.AttributeChecker(ctx, req.State.Schema))...)
+		resp.Diagnostics.Append(r.GatePlan(ctx, req, req.Plan.Raw, false, framework.Facts{})...)
 		return
 	}
 	capa, held, unknownInv := r.admitPlan(ctx, req, resp)
@@ -132,8 +129,8 @@ func (r *reservationResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if unknownInv {
 		unknown = []string{"parent", "held"}
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, req.Plan.Raw, len(resp.RequiresReplace) > 0,
-		inventory(capa, held), unknown, framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	resp.Diagnostics.Append(r.GatePlan(ctx, req, req.Plan.Raw, len(resp.RequiresReplace) > 0,
+		framework.Facts{Inventory: inventory(capa, held), Unknown: unknown})...)
 }
 
 // admitPlan runs the native admission check and returns the parent's capacity (nil when the parent
@@ -199,15 +196,6 @@ func (r *reservationResource) admitPlan(ctx context.Context, req resource.Modify
 	others := r.ledger.record(parent.ID(), want, capa)
 	admit(capa, plan.Parent.ValueString(), want, others, &resp.Diagnostics)
 	return capa, h, false
-}
-
-// gate puts a change of this resource through the policy gate.
-func (r *reservationResource) gate(ctx context.Context, phase string, before, after tftypes.Value, replace bool,
-	inv map[string]any, unknown []string, exists func(path.Path) bool) diag.Diagnostics {
-	return r.Client.CheckPolicy(ctx, framework.Gate{
-		Type: "vmgmt_" + r.TypeSuffix, Phase: phase, Before: before, After: after, Replace: replace,
-		Inventory: inv, InventoryUnknown: unknown, AttributeExists: exists,
-	})
 }
 
 // held is what a reservation already holds in its parent.
@@ -281,8 +269,7 @@ func (r *reservationResource) Create(ctx context.Context, req resource.CreateReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, tftypes.NewValue(req.Plan.Raw.Type(), nil), req.Plan.Raw, false, inventory(capa, heldBy(capa, want)), nil,
-		framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	resp.Diagnostics.Append(r.GateCreate(ctx, req, framework.Facts{Inventory: inventory(capa, heldBy(capa, want))})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -381,8 +368,7 @@ func (r *reservationResource) Update(ctx context.Context, req resource.UpdateReq
 	if capa != nil {
 		h = heldBy(capa, want)
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, req.Plan.Raw, false, inventory(capa, h), nil,
-		framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	resp.Diagnostics.Append(r.GateUpdate(ctx, req, framework.Facts{Inventory: inventory(capa, h)})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -411,8 +397,7 @@ func (r *reservationResource) Delete(ctx context.Context, req resource.DeleteReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, tftypes.NewValue(req.State.Raw.Type(), nil), false, nil, nil,
-		framework.AttributeChecker(ctx, req.State.Schema))...)
+	resp.Diagnostics.Append(r.GateDelete(ctx, req, framework.Facts{})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -20,12 +20,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
-	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -225,7 +222,7 @@ func (r *itemResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, req.Plan.Raw, inv, unknown, schemaOf(ctx, req.Plan, req.State))...)
+	resp.Diagnostics.Append(r.GatePlan(ctx, req, req.Plan.Raw, false, framework.Facts{Inventory: inv, Unknown: unknown})...)
 }
 
 func (r *itemResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -258,8 +255,7 @@ func (r *itemResource) Create(ctx context.Context, req resource.CreateRequest, r
 			fmt.Sprintf("Template %s already carries catalog item %q; an item needs its own template (clone the template, or change that item).", vm.Path, other.Name))
 		return
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, tftypes.NewValue(req.Plan.Raw.Type(), nil), req.Plan.Raw,
-		map[string]any{"template": templateFacts(vm)}, nil, framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	resp.Diagnostics.Append(r.GateCreate(ctx, req, framework.Facts{Inventory: map[string]any{"template": templateFacts(vm)}})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -326,8 +322,7 @@ func (r *itemResource) Update(ctx context.Context, req resource.UpdateRequest, r
 			return
 		}
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, req.Plan.Raw,
-		map[string]any{"template": templateFacts(vm)}, nil, framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	resp.Diagnostics.Append(r.GateUpdate(ctx, req, framework.Facts{Inventory: map[string]any{"template": templateFacts(vm)}})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -360,8 +355,7 @@ func (r *itemResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, tftypes.NewValue(req.State.Raw.Type(), nil), nil, nil,
-		framework.AttributeChecker(ctx, req.State.Schema))...)
+	resp.Diagnostics.Append(r.GateDelete(ctx, req, framework.Facts{})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -397,23 +391,9 @@ func (r *itemResource) template(ctx context.Context, ref string, diags *diag.Dia
 	return vm, true
 }
 
-func (r *itemResource) gate(ctx context.Context, phase string, before, after tftypes.Value, inv map[string]any, unknown []string, exists func(path.Path) bool) diag.Diagnostics {
-	return r.Client.CheckPolicy(ctx, framework.Gate{
-		Type: "vmgmt_" + r.TypeSuffix, Phase: phase, Before: before, After: after,
-		Inventory: inv, InventoryUnknown: unknown, AttributeExists: exists,
-	})
-}
-
 // templateFacts describes the item's template for policy input.
 func templateFacts(vm *vsphere.VM) map[string]any {
 	return map[string]any{"id": vm.ID, "path": vm.Path, "cpus": int64(vm.CPUs), "memory_mb": vm.MemoryMB, "disk_gb": vm.DiskGB}
-}
-
-func schemaOf(ctx context.Context, plan tfsdk.Plan, state tfsdk.State) func(path.Path) bool {
-	if !plan.Raw.IsNull() {
-		return framework.AttributeChecker(ctx, plan.Schema)
-	}
-	return framework.AttributeChecker(ctx, state.Schema)
 }
 
 func itemOnTemplate(items map[string]*Item, templateID string) *Item {

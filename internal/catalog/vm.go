@@ -20,12 +20,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/vmware/govmomi/fault"
 	vimtypes "github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
-	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -163,7 +161,7 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		return
 	}
 	if req.Plan.Raw.IsNull() {
-		resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, req.Plan.Raw, false, nil, nil, framework.AttributeChecker(ctx, req.State.Schema))...)
+		resp.Diagnostics.Append(r.GatePlan(ctx, req, req.Plan.Raw, false, framework.Facts{})...)
 		return
 	}
 	var plan, state vmModel
@@ -197,8 +195,7 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 			plan.LeaseDays = types.Int64Unknown()
 		}
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-		resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, resp.Plan.Raw, false, nil, []string{"item", "usage"},
-			framework.AttributeChecker(ctx, req.Plan.Schema))...)
+		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Unknown: []string{"item", "usage"}})...)
 		return
 	}
 	size, sizeOK := it.Sizes[plan.Size.ValueString()]
@@ -272,8 +269,7 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read catalog usage", err)
 		return
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhasePlan, req.State.Raw, resp.Plan.Raw, len(resp.RequiresReplace) > 0, inv, nil,
-		framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, len(resp.RequiresReplace) > 0, framework.Facts{Inventory: inv})...)
 }
 
 func (r *vmResource) checkNameFree(ctx context.Context, plan vmModel, it *Item, diags *diag.Diagnostics) {
@@ -423,8 +419,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read catalog usage", err)
 		return
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, tftypes.NewValue(req.Plan.Raw.Type(), nil), req.Plan.Raw, false, inv, nil,
-		framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	resp.Diagnostics.Append(r.GateCreate(ctx, req, framework.Facts{Inventory: inv})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -514,7 +509,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 			return
 		}
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, req.Plan.Raw, false, inv, nil, framework.AttributeChecker(ctx, req.Plan.Schema))...)
+	resp.Diagnostics.Append(r.GateUpdate(ctx, req, framework.Facts{Inventory: inv})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -578,8 +573,7 @@ func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	resp.Diagnostics.Append(r.gate(ctx, policy.PhaseApply, req.State.Raw, tftypes.NewValue(req.State.Raw.Type(), nil), false, nil, nil,
-		framework.AttributeChecker(ctx, req.State.Schema))...)
+	resp.Diagnostics.Append(r.GateDelete(ctx, req, framework.Facts{})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -667,13 +661,6 @@ func (r *vmResource) inventory(ctx context.Context, it *Item, selfID string) (ma
 		u[g] = v
 	}
 	return map[string]any{"item": definitionDoc(it.Definition), "usage": u}, nil
-}
-
-func (r *vmResource) gate(ctx context.Context, phase string, before, after tftypes.Value, replace bool, inv map[string]any, unknown []string, exists func(path.Path) bool) diag.Diagnostics {
-	return r.Client.CheckPolicy(ctx, framework.Gate{
-		Type: "vmgmt_" + r.TypeSuffix, Phase: phase, Before: before, After: after, Replace: replace,
-		Inventory: inv, InventoryUnknown: unknown, AttributeExists: exists,
-	})
 }
 
 // absFolder makes a folder path absolute ("" is the datacenter's vm folder).
