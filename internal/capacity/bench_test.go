@@ -2,17 +2,12 @@ package capacity_test
 
 import (
 	"bufio"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,23 +35,9 @@ func BenchmarkPlan100Reservations(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	root, err := acctest.RepoRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	binDir := b.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(binDir, "terraform-provider-vmgmt"), ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	cliConfig := filepath.Join(b.TempDir(), "terraformrc")
-	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/vmgmt/vmgmt\" = %q\n  }\n  direct {}\n}\ndisable_checkpoint = true\n", binDir)
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	cliConfig := acctest.DevOverridesConfig(b, acctest.ProviderBinary(b))
 	sim := acctest.NewSim(b)
-	proxy := newCountingProxy(b, sim.URL.Host)
+	proxy := acctest.NewCountingProxy(b, sim.URL.Host)
 
 	for _, on := range []bool{false, true} {
 		name := "policy=off"
@@ -66,7 +47,7 @@ func BenchmarkPlan100Reservations(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			work := b.TempDir()
 			logPath := filepath.Join(work, "decisions.jsonl")
-			if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(benchConfig(sim, proxy.host, on, logPath)), 0o600); err != nil {
+			if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(benchConfig(sim, proxy.Host, on, logPath)), 0o600); err != nil {
 				b.Fatal(err)
 			}
 			plan := func() {
@@ -83,7 +64,7 @@ func BenchmarkPlan100Reservations(b *testing.B) {
 			}
 			plan() // warm-up: the session cache, the OS file cache, terraform's schema cache
 			_ = os.Remove(logPath)
-			requests := proxy.count.Load()
+			before := proxy.Snapshot()
 			b.ResetTimer()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
@@ -93,7 +74,7 @@ func BenchmarkPlan100Reservations(b *testing.B) {
 			b.StopTimer()
 			meanNs := float64(elapsed.Nanoseconds()) / float64(b.N)
 			b.ReportMetric(meanNs/1e6, "ms/plan")
-			b.ReportMetric(float64(proxy.count.Load()-requests)/float64(b.N), "vc-requests/plan")
+			b.ReportMetric(float64(proxy.Since(before).Total())/float64(b.N), "vc-requests/plan")
 			if !on {
 				planOffNs = meanNs
 				return
@@ -172,30 +153,4 @@ func decisionStats(b *testing.B, path string) (int, float64) {
 		return 0, 0
 	}
 	return n, total / float64(n)
-}
-
-// countingProxy forwards HTTPS to the simulator and counts the requests: the provider's vCenter
-// round trips, across processes.
-type countingProxy struct {
-	host  string
-	count atomic.Int64
-}
-
-func newCountingProxy(b *testing.B, target string) *countingProxy {
-	p := &countingProxy{}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.Out.URL.Scheme = "https"
-			r.Out.URL.Host = target
-			r.Out.Host = target
-		},
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // the simulator's self-signed certificate
-	}
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.count.Add(1)
-		rp.ServeHTTP(w, r)
-	}))
-	b.Cleanup(srv.Close)
-	p.host = strings.TrimPrefix(srv.URL, "https://")
-	return p
 }

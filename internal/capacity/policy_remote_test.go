@@ -1,74 +1,17 @@
 package capacity_test
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"regexp"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-	"github.com/open-policy-agent/opa/v1/logging"
-	"github.com/open-policy-agent/opa/v1/runtime"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 )
-
-// opaServer is a real OPA server (OPA's own runtime, in-process) serving a policy directory.
-type opaServer struct {
-	URL  string
-	stop func()
-}
-
-func startOPA(t *testing.T, dir string) *opaServer {
-	t.Helper()
-	params := runtime.NewParams()
-	addrs := []string{"127.0.0.1:0"}
-	params.Addrs = &addrs
-	params.AddrSetByUser = true
-	params.Paths = []string{dir}
-	params.Logger = logging.NewNoOpLogger()
-	params.ConsoleLogger = logging.NewNoOpLogger()
-	params.Output = io.Discard
-	ctx, cancel := context.WithCancel(context.Background())
-	rt, err := runtime.NewRuntime(ctx, params)
-	if err != nil {
-		cancel()
-		t.Fatalf("starting OPA: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- rt.Serve(ctx) }()
-	var once sync.Once
-	s := &opaServer{stop: func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Errorf("OPA did not stop")
-			}
-		})
-	}}
-	t.Cleanup(s.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(rt.Addrs()) == 0 {
-		select {
-		case err := <-done:
-			t.Fatalf("OPA stopped while starting: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("OPA did not start listening within 10s")
-		}
-	}
-	s.URL = "http://" + rt.Addrs()[0]
-	return s
-}
 
 const centralRego = `package vmgmt.central
 
@@ -87,14 +30,14 @@ deny contains msg if {
 func TestAccPolicyRemote_opaServer(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
-	opa := startOPA(t, policyDir(t, map[string]string{"central.rego": centralRego}))
+	opaURL, stopOPA := acctest.StartOPA(t, policyDir(t, map[string]string{"central.rego": centralRego}))
 	remote := sim.ProviderConfigWith(fmt.Sprintf(`  policy {
     remote {
       url     = %q
       path    = "vmgmt"
       timeout = "2s"
     }
-  }`, opa.URL))
+  }`, opaURL))
 	addr := "vmgmt_capacity_reservation.test"
 
 	resource.Test(t, resource.TestCase{
@@ -115,7 +58,7 @@ func TestAccPolicyRemote_opaServer(t *testing.T) {
 			},
 			{
 				// The decision point is gone: the plan fails closed instead of passing.
-				PreConfig:   opa.stop,
+				PreConfig:   stopOPA,
 				Config:      remote + poolConfig("tier-1", 9000),
 				PlanOnly:    true,
 				ExpectError: regexp.MustCompile(`(?s)Policy could not be evaluated.*fail closed\): remote\s+OPA.*connection\s+refused`),

@@ -1,19 +1,12 @@
 package catalog_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -68,16 +61,16 @@ func BenchmarkRefresh100CatalogVMs(b *testing.B) {
 					}
 				}
 				plan() // warm-up: the session cache, the OS file cache
-				before := f.proxy.snapshot()
+				before := f.proxy.Snapshot()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					plan()
 				}
 				b.StopTimer()
-				d := f.proxy.since(before)
+				d := f.proxy.Since(before)
 				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/plan")
-				b.ReportMetric(float64(d.soap)/float64(b.N), "vc-roundtrips/plan")
-				b.Logf("%s, per plan: %s", v.name, d.perRun(b.N))
+				b.ReportMetric(float64(d.SOAP)/float64(b.N), "vc-roundtrips/plan")
+				b.Logf("%s, per plan: %s", v.name, d.PerRun(b.N))
 			})
 		}
 		f.close()
@@ -108,9 +101,9 @@ func BenchmarkGovmomiClone100(b *testing.B) {
 	const n = 100
 	ctx := context.Background()
 	sim := acctest.NewSim(b)
-	proxy := newSOAPCounter(b, sim.URL.Host)
+	proxy := acctest.NewCountingProxy(b, sim.URL.Host)
 	u := *sim.URL
-	u.Host, u.User = proxy.host, url.UserPassword(sim.User, sim.Password)
+	u.Host, u.User = proxy.Host, url.UserPassword(sim.User, sim.Password)
 	c, err := govmomi.NewClient(ctx, &u, true)
 	if err != nil {
 		b.Fatal(err)
@@ -246,10 +239,10 @@ func BenchmarkGovmomiClone100(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			var total time.Duration
-			counted := requestCounts{}
+			counted := acctest.RequestCounts{}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				before := proxy.snapshot()
+				before := proxy.Snapshot()
 				refs := make([]types.ManagedObjectReference, n)
 				errs := make([]error, n)
 				next := make(chan int)
@@ -271,7 +264,7 @@ func BenchmarkGovmomiClone100(b *testing.B) {
 				wg.Wait()
 				total += time.Since(start)
 				b.StopTimer()
-				counted = counted.plus(proxy.since(before))
+				counted = counted.Plus(proxy.Since(before))
 				for j, err := range errs {
 					if err != nil {
 						b.Fatalf("cloning fleet-%03d: %v", j, err)
@@ -285,8 +278,8 @@ func BenchmarkGovmomiClone100(b *testing.B) {
 				govmomiClone10 = total / time.Duration(b.N)
 			}
 			b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/100-clones")
-			b.ReportMetric(float64(counted.soap)/float64(b.N), "vc-roundtrips/100-clones")
-			b.Logf("%s, per 100 clones: %s", name, counted.perRun(b.N))
+			b.ReportMetric(float64(counted.SOAP)/float64(b.N), "vc-roundtrips/100-clones")
+			b.Logf("%s, per 100 clones: %s", name, counted.PerRun(b.N))
 		})
 	}
 }
@@ -304,18 +297,18 @@ func BenchmarkApply100CatalogVMs(b *testing.B) {
 	f.apply(b, fleetConfig(f.provider, 0))
 	b.Run(fmt.Sprintf("vms=%d/parallelism=10", n), func(b *testing.B) {
 		var plan, apply time.Duration
-		counted := requestCounts{}
+		counted := acctest.RequestCounts{}
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			f.write(b, fleetConfig(f.provider, n))
-			before := f.proxy.snapshot()
+			before := f.proxy.Snapshot()
 			start := time.Now()
 			f.tf(b, "plan", "-input=false", "-no-color", "-lock=false", "-parallelism=10", "-out=tfplan")
 			mid := time.Now()
 			f.tf(b, "apply", "-input=false", "-no-color", "-lock=false", "-parallelism=10", "tfplan")
 			plan, apply = plan+mid.Sub(start), apply+time.Since(mid)
 			b.StopTimer()
-			counted = counted.plus(f.proxy.since(before))
+			counted = counted.Plus(f.proxy.Since(before))
 			if got := f.stamped(b); got != n {
 				b.Fatalf("%d VMs of the item in vCenter after apply, want %d", got, n)
 			}
@@ -327,12 +320,12 @@ func BenchmarkApply100CatalogVMs(b *testing.B) {
 		b.ReportMetric(per(plan), "ms/plan")
 		b.ReportMetric(per(apply), "ms/apply")
 		b.ReportMetric(per(plan+apply), "ms/plan+apply")
-		b.ReportMetric(float64(counted.soap)/float64(b.N), "vc-roundtrips/plan+apply")
+		b.ReportMetric(float64(counted.SOAP)/float64(b.N), "vc-roundtrips/plan+apply")
 		if govmomiClone10 > 0 {
 			b.ReportMetric(per(apply)/float64(govmomiClone10.Milliseconds()), "apply/govmomi10")
 			b.ReportMetric(per(plan+apply)/float64(govmomiClone10.Milliseconds()), "plan+apply/govmomi10")
 		}
-		b.Logf("per plan+apply of %d VMs: %s", n, counted.perRun(b.N))
+		b.Logf("per plan+apply of %d VMs: %s", n, counted.PerRun(b.N))
 	})
 }
 
@@ -351,29 +344,14 @@ func newTerraformBench(b *testing.B) *terraformBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	root, err := acctest.RepoRoot()
-	if err != nil {
-		b.Fatal(err)
-	}
-	binDir := b.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(binDir, "terraform-provider-vmgmt"), ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		b.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	cliConfig := filepath.Join(b.TempDir(), "terraformrc")
-	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/vmgmt/vmgmt\" = %q\n  }\n  direct {}\n}\ndisable_checkpoint = true\n", binDir)
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	return &terraformBench{terraform: tf, cliConfig: cliConfig}
+	return &terraformBench{terraform: tf, cliConfig: acctest.DevOverridesConfig(b, acctest.ProviderBinary(b))}
 }
 
 // fleetBench is one simulator, its counting proxy and a terraform working directory.
 type fleetBench struct {
 	*terraformBench
 	sim      *simulator.Sim
-	proxy    *soapCounter
+	proxy    *acctest.CountingProxy
 	work     string
 	provider string // the provider block, pointing at the proxy
 }
@@ -382,7 +360,7 @@ type fleetBench struct {
 func (t *terraformBench) fleet(b *testing.B) *fleetBench {
 	b.Helper()
 	sim := acctest.NewSim(b)
-	proxy := newSOAPCounter(b, sim.URL.Host)
+	proxy := acctest.NewCountingProxy(b, sim.URL.Host)
 	provider := fmt.Sprintf(`terraform {
   required_providers {
     vmgmt = { source = "vmgmt/vmgmt" }
@@ -396,12 +374,12 @@ provider "vmgmt" {
   allow_unverified_ssl = true
   session_cache_dir    = %q
 }
-`, proxy.host, sim.User, sim.Password, sim.SessionDir)
+`, proxy.Host, sim.User, sim.Password, sim.SessionDir)
 	return &fleetBench{terraformBench: t, sim: sim.Sim, proxy: proxy, work: b.TempDir(), provider: provider}
 }
 
 func (f *fleetBench) close() {
-	f.proxy.close()
+	f.proxy.Close()
 	f.sim.Close()
 }
 
@@ -453,121 +431,4 @@ func (f *fleetBench) stamped(b *testing.B) int {
 		b.Fatal(err)
 	}
 	return len(vms)
-}
-
-// soapCounter is an HTTPS reverse proxy in front of the simulator that counts the requests it
-// forwards: SOAP calls (POST /sdk) by method, and anything else (the vAPI REST endpoints) by path.
-// It sees every provider process of a terraform run.
-type soapCounter struct {
-	host  string
-	close func()
-
-	mu     sync.Mutex
-	counts requestCounts
-}
-
-type requestCounts struct {
-	soap, other int64
-	methods     map[string]int64
-}
-
-var (
-	soapMethod = regexp.MustCompile(`(?s)Body[^>]*>\s*<(?:\w+:)?(\w+)`)
-	restID     = regexp.MustCompile(`/id:[^/]*`)
-)
-
-func newSOAPCounter(b *testing.B, target string) *soapCounter {
-	p := &soapCounter{counts: requestCounts{methods: map[string]int64{}}}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.Out.URL.Scheme = "https"
-			r.Out.URL.Host = target
-			r.Out.Host = target
-		},
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, MaxIdleConnsPerHost: 64}, //nolint:gosec // the simulator's self-signed certificate
-	}
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		method := r.Method + " " + restID.ReplaceAllString(r.URL.Path, "/id:*")
-		soap := r.Method == http.MethodPost && r.URL.Path == "/sdk"
-		if soap {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			method = "?"
-			if m := soapMethod.FindSubmatch(body); m != nil {
-				method = string(m[1])
-			}
-		}
-		p.mu.Lock()
-		if soap {
-			p.counts.soap++
-		} else {
-			p.counts.other++
-		}
-		p.counts.methods[method]++
-		p.mu.Unlock()
-		rp.ServeHTTP(w, r)
-	}))
-	var once sync.Once
-	p.close = func() { once.Do(srv.Close) }
-	b.Cleanup(p.close)
-	p.host = strings.TrimPrefix(srv.URL, "https://")
-	return p
-}
-
-func (p *soapCounter) snapshot() requestCounts {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c := p.counts
-	c.methods = make(map[string]int64, len(p.counts.methods))
-	for k, v := range p.counts.methods {
-		c.methods[k] = v
-	}
-	return c
-}
-
-// since is what the proxy counted after the snapshot.
-func (p *soapCounter) since(before requestCounts) requestCounts {
-	return p.snapshot().minus(before)
-}
-
-func (c requestCounts) minus(o requestCounts) requestCounts { return c.add(o, -1) }
-
-func (c requestCounts) plus(o requestCounts) requestCounts { return c.add(o, 1) }
-
-func (c requestCounts) add(o requestCounts, sign int64) requestCounts {
-	d := requestCounts{soap: c.soap + sign*o.soap, other: c.other + sign*o.other, methods: map[string]int64{}}
-	for k, v := range c.methods {
-		d.methods[k] += v
-	}
-	for k, v := range o.methods {
-		d.methods[k] += sign * v
-	}
-	for k, v := range d.methods {
-		if v == 0 {
-			delete(d.methods, k)
-		}
-	}
-	return d
-}
-
-// perRun describes the counts divided by the number of runs, by method, most frequent first.
-func (c requestCounts) perRun(n int) string {
-	type kv struct {
-		k string
-		v int64
-	}
-	var all []kv
-	for k, v := range c.methods {
-		all = append(all, kv{k, v})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v || all[i].v == all[j].v && all[i].k < all[j].k })
-	parts := make([]string, 0, len(all))
-	for _, e := range all {
-		parts = append(parts, fmt.Sprintf("%s %.1f", e.k, float64(e.v)/float64(n)))
-	}
-	return fmt.Sprintf("%.1f SOAP round trips, %.1f other requests (%s)", float64(c.soap)/float64(n), float64(c.other)/float64(n), strings.Join(parts, ", "))
 }

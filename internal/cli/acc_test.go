@@ -24,22 +24,9 @@ func TestAccPolicyEvalRealPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := acctest.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	binDir := t.TempDir()
-	bin := filepath.Join(binDir, "terraform-provider-vmgmt")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	cliConfig := filepath.Join(t.TempDir(), "terraformrc")
-	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/vmgmt/vmgmt\" = %q\n  }\n  direct {}\n}\n", binDir)
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	binDir := acctest.ProviderBinary(t)
+	bin := filepath.Join(binDir, acctest.ProviderBinaryName)
+	cliConfig := acctest.DevOverridesConfig(t, binDir)
 
 	sim := acctest.NewSim(t)
 	work := t.TempDir()

@@ -8,73 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/open-policy-agent/opa/v1/logging"
-	"github.com/open-policy-agent/opa/v1/runtime"
-
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 )
-
-// opaServer is a real OPA server (OPA's own runtime) serving a policy directory in-process.
-type opaServer struct {
-	URL  string
-	stop func()
-}
-
-// startOPA serves dir on a free loopback port until the test ends or Stop is called.
-func startOPA(t testing.TB, dir string) *opaServer {
-	t.Helper()
-	params := runtime.NewParams()
-	addrs := []string{"127.0.0.1:0"}
-	params.Addrs = &addrs
-	params.AddrSetByUser = true
-	params.Paths = []string{dir}
-	params.Logger = logging.NewNoOpLogger()
-	params.ConsoleLogger = logging.NewNoOpLogger()
-	params.Output = io.Discard
-	ctx, cancel := context.WithCancel(context.Background())
-	rt, err := runtime.NewRuntime(ctx, params)
-	if err != nil {
-		cancel()
-		t.Fatalf("starting OPA: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- rt.Serve(ctx) }()
-	var once sync.Once
-	s := &opaServer{stop: func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				t.Errorf("OPA did not stop")
-			}
-		})
-	}}
-	t.Cleanup(s.stop)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if a := rt.Addrs(); len(a) > 0 {
-			s.URL = "http://" + a[0]
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("OPA stopped while starting: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("OPA did not start listening within 10s")
-		}
-	}
-	return s
-}
-
-// Stop shuts the server down: its address then refuses connections.
-func (s *opaServer) Stop() { s.stop() }
 
 const remoteRego = `package vmgmt.central
 
@@ -91,12 +30,12 @@ violation contains {"id": "central.naming", "level": "advisory", "path": ["name"
 
 // A remote decision point served by a real OPA server allows and denies; stopped, it fails closed.
 func TestRemote_realOPA(t *testing.T) {
-	opa := startOPA(t, writeDir(t, map[string]string{"central.rego": remoteRego}))
+	opaURL, stopOPA := acctest.StartOPA(t, writeDir(t, map[string]string{"central.rego": remoteRego}))
 	ctx := context.Background()
 
 	for _, path := range []string{"vmgmt", "vmgmt/central", "vmgmt.central"} {
 		t.Run("path="+path, func(t *testing.T) {
-			e := newEngine(t, policy.Config{Remote: &policy.RemoteConfig{URL: opa.URL, Path: path, Timeout: 2 * time.Second}})
+			e := newEngine(t, policy.Config{Remote: &policy.RemoteConfig{URL: opaURL, Path: path, Timeout: 2 * time.Second}})
 			if d := evaluate(t, e, create(res("tier-1", 1000))); len(d.Findings) != 0 {
 				t.Errorf("allowed change: findings %+v", d.Findings)
 			}
@@ -115,7 +54,7 @@ func TestRemote_realOPA(t *testing.T) {
 	}
 
 	t.Run("undefined decision", func(t *testing.T) {
-		e := newEngine(t, policy.Config{Remote: &policy.RemoteConfig{URL: opa.URL, Path: "vmgmt/nothing", Timeout: 2 * time.Second}})
+		e := newEngine(t, policy.Config{Remote: &policy.RemoteConfig{URL: opaURL, Path: "vmgmt/nothing", Timeout: 2 * time.Second}})
 		_, err := e.Evaluate(ctx, create(res("tier-1", 1000)))
 		wantEvalError(t, err, "undefined", "vmgmt/nothing")
 	})
@@ -123,7 +62,7 @@ func TestRemote_realOPA(t *testing.T) {
 	t.Run("local and remote together", func(t *testing.T) {
 		e := newEngine(t, policy.Config{
 			Sources: []string{writeDir(t, map[string]string{"l.rego": "package vmgmt.local\n\nwarn contains \"local warns\" if true\n"})},
-			Remote:  &policy.RemoteConfig{URL: opa.URL, Path: "vmgmt", Timeout: 2 * time.Second},
+			Remote:  &policy.RemoteConfig{URL: opaURL, Path: "vmgmt", Timeout: 2 * time.Second},
 		})
 		fs := byPolicy(t, evaluate(t, e, create(res("tier-1", 30000))))
 		wantOutcome(t, fs, "local", policy.OutcomeWarn)
@@ -131,11 +70,11 @@ func TestRemote_realOPA(t *testing.T) {
 	})
 
 	t.Run("server stopped", func(t *testing.T) {
-		e := newEngine(t, policy.Config{Remote: &policy.RemoteConfig{URL: opa.URL, Path: "vmgmt", Timeout: 2 * time.Second}})
+		e := newEngine(t, policy.Config{Remote: &policy.RemoteConfig{URL: opaURL, Path: "vmgmt", Timeout: 2 * time.Second}})
 		evaluate(t, e, create(res("tier-1", 1000)))
-		opa.Stop()
+		stopOPA()
 		_, err := e.Evaluate(ctx, create(res("tier-1", 1000)))
-		wantEvalError(t, err, "remote OPA", opa.URL)
+		wantEvalError(t, err, "remote OPA", opaURL)
 	})
 }
 

@@ -24,21 +24,7 @@ func TestAccSessionsDoNotLeak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := acctest.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	binDir := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(binDir, "terraform-provider-vmgmt"), ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	cliConfig := filepath.Join(t.TempDir(), "terraformrc")
-	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"registry.terraform.io/vmgmt/vmgmt\" = %q\n  }\n  direct {}\n}\n", binDir)
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cliConfig := acctest.DevOverridesConfig(t, acctest.ProviderBinary(t))
 
 	for _, persist := range []bool{true, false} {
 		t.Run(fmt.Sprintf("persist_session=%t", persist), func(t *testing.T) {
