@@ -19,9 +19,10 @@ var (
 )
 
 // ProviderBinary builds the provider binary (`go build` at the repository root) once per test
-// process and returns the directory holding it, named ProviderBinaryName. The directory is a
-// temporary one of the process, shared by every test and benchmark that asks for it: it is not
-// tied to the first caller's cleanup.
+// process and returns the directory holding it, named ProviderBinaryName: ./bin/acctest, ignored
+// by git and reused by every run (nothing accumulates in /tmp). Test processes of several
+// packages build at the same time; each writes a file of its own and renames it into place, so
+// a terraform run never starts a half-written binary.
 func ProviderBinary(tb testing.TB) (binDir string) {
 	tb.Helper()
 	binaryOnce.Do(func() { binaryDir, binaryErr = buildProvider() })
@@ -36,15 +37,20 @@ func buildProvider() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "vmgmt-acctest-provider")
-	if err != nil {
+	dir := filepath.Join(root, "bin", "acctest")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, ProviderBinaryName), ".")
+	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d", ProviderBinaryName, os.Getpid()))
+	build := exec.Command("go", "build", "-o", tmp, ".")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		_ = os.RemoveAll(dir)
+		_ = os.Remove(tmp)
 		return "", fmt.Errorf("building the provider: %v\n%s", err, out)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, ProviderBinaryName)); err != nil {
+		_ = os.Remove(tmp)
+		return "", err
 	}
 	return dir, nil
 }
