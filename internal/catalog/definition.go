@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync"
+	"time"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
@@ -91,9 +93,53 @@ func (d *Definition) SizeNames() []string {
 	return out
 }
 
-// Items reads every published catalog item from the VM snapshot (no extra round trip once the
-// attribute key is known). A template whose definition cannot be decoded is reported, not skipped.
+// itemsCache keeps the published catalog per client: VM creates make the VM snapshot stale, but
+// not the catalog, which changes only when an item is published or unpublished.
+var itemsCache struct {
+	mu sync.Mutex
+	by map[*vsphere.Client]cachedItems
+}
+
+type cachedItems struct {
+	items  map[string]*Item
+	writes uint64
+	at     time.Time
+}
+
+// Items returns every published catalog item. It is read from the VM snapshot (no extra round
+// trip) and then served from a cache until this client publishes or unpublishes an item, or
+// vsphere.VMSnapshotMaxAge passes (changes made elsewhere).
 func Items(ctx context.Context, c *vsphere.Client) (map[string]*Item, error) {
+	itemsCache.mu.Lock()
+	if e, ok := itemsCache.by[c]; ok && e.writes == c.CustomWrites() && time.Since(e.at) < vsphere.VMSnapshotMaxAge {
+		itemsCache.mu.Unlock()
+		return e.items, nil
+	}
+	itemsCache.mu.Unlock()
+	writes := c.CustomWrites()
+	items, err := readItems(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	itemsCache.mu.Lock()
+	if itemsCache.by == nil {
+		itemsCache.by = map[*vsphere.Client]cachedItems{}
+	}
+	itemsCache.by[c] = cachedItems{items: items, writes: writes, at: time.Now()}
+	itemsCache.mu.Unlock()
+	return items, nil
+}
+
+// InvalidateItems drops the cached catalog of a client (a new Terraform command starts fresh).
+func InvalidateItems(c *vsphere.Client) {
+	itemsCache.mu.Lock()
+	delete(itemsCache.by, c)
+	itemsCache.mu.Unlock()
+}
+
+// readItems reads every published catalog item from the VM snapshot. A template whose
+// definition cannot be decoded is reported, not skipped.
+func readItems(ctx context.Context, c *vsphere.Client) (map[string]*Item, error) {
 	if _, err := c.CustomFieldKey(ctx, FieldItem); err != nil {
 		return nil, err
 	}

@@ -450,7 +450,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	}
 	// Record the ID at once, so a failure below leaves the VM in state (tainted), not orphaned.
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
-	if err := c.SetTags(ctx, id, vmTags(plan, it.Version)); err != nil {
+	if err := c.SetTags(ctx, id, vmTags(plan, it.Version), true); err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "VM "+plan.Name.ValueString()+" created but cannot be tagged", err)
 		return
 	}
@@ -549,7 +549,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 		return
 	}
 	if !plan.Owner.Equal(state.Owner) || !plan.JobFunction.Equal(state.JobFunction) {
-		if err := c.SetTags(ctx, id, vmTags(plan, state.Version.ValueString())); err != nil {
+		if err := c.SetTags(ctx, id, vmTags(plan, state.Version.ValueString()), false); err != nil {
 			framework.AddVSphereError(&resp.Diagnostics, "Cannot retag "+plan.Name.ValueString(), err)
 			return
 		}

@@ -296,6 +296,21 @@ func TestAccCatalogVM_pinVersion(t *testing.T) {
 				ExpectError: regexp.MustCompile(`Pinned version not published(?s:.*)publishes\s+version\s+1.1.0`),
 			},
 			{
+				// A new owner is recorded in the stamps and the tags.
+				Config: strings.Replace(catalogVMConfig(sim, vmCfg{version: "1.1.0", extra: `pin_version = "1.0.0"`}), `"jane.doe"`, `"john.roe"`, 1),
+				Check: func(s *terraform.State) error {
+					id := s.RootModule().Resources[addr].Primary.ID
+					got, err := client(t, sim).VMTags(context.Background(), id)
+					if err != nil {
+						return err
+					}
+					if got[catalog.TagOwner] != "john.roe" || got[catalog.TagItem] != "app-server" {
+						return fmt.Errorf("tags after the owner change: %v", got)
+					}
+					return nil
+				},
+			},
+			{
 				Config: catalogVMConfig(sim, vmCfg{version: "1.1.0", extra: `pin_version = "1.1.0"`}),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionDestroyBeforeCreate),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/types"
@@ -13,7 +14,13 @@ import (
 type customFields struct {
 	mu   sync.Mutex
 	keys map[string]int32
+	// writes counts the custom attribute values this client has set.
+	writes atomic.Uint64
 }
+
+// CustomWrites counts the custom attribute values this client has set; a cache of what
+// custom attributes hold (the catalog) is stale when it changed.
+func (c *Client) CustomWrites() uint64 { return c.fields.writes.Load() }
 
 // CustomFieldKey returns the key of a custom attribute (custom field) on VirtualMachine objects,
 // defining it on first use. vmgmt keeps what vSphere has no object for (catalog definitions,
@@ -74,6 +81,7 @@ func (c *Client) SetCustomValue(ctx context.Context, vmID, name, value string) e
 	if err := m.Set(ctx, ref, key, value); err != nil {
 		return wrapNotFound("virtual machine", vmID, fmt.Errorf("setting custom attribute %q on %s: %w", name, vmID, err))
 	}
+	c.fields.writes.Add(1)
 	c.InvalidateVMs()
 	return nil
 }

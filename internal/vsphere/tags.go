@@ -14,8 +14,9 @@ import (
 
 // restSession is the vAPI (REST) session used for tags, opened on first use.
 type restSession struct {
-	mu sync.Mutex
-	c  *rest.Client
+	mu       sync.Mutex
+	lookupMu sync.Mutex
+	c        *rest.Client
 	// categories and tags by name, filled as they are looked up or created.
 	categories map[string]string            // category name -> ID
 	tagIDs     map[string]map[string]string // category name -> tag name -> ID
@@ -43,16 +44,21 @@ func (c *Client) restClient(ctx context.Context) (*rest.Client, error) {
 // use, cardinality single) and detaches any other tag it has in those categories. vmgmt uses
 // tags to record what a VM is (catalog item, version, owner, job function) where vSphere
 // users and other tools look.
-func (c *Client) SetTags(ctx context.Context, vmID string, want map[string]string) error {
+//
+// fresh says the VM was just created and carries none of these tags yet: the tags are then
+// attached in one call, without reading what is attached first.
+func (c *Client) SetTags(ctx context.Context, vmID string, want map[string]string, fresh bool) error {
 	rc, err := c.restClient(ctx)
 	if err != nil {
 		return err
 	}
 	m := tags.NewManager(rc)
 	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: vmID}
-	attached, err := m.GetAttachedTags(ctx, ref)
-	if err != nil {
-		return fmt.Errorf("reading the tags of %s: %w", vmID, err)
+	var attached []tags.Tag
+	if !fresh {
+		if attached, err = m.GetAttachedTags(ctx, ref); err != nil {
+			return fmt.Errorf("reading the tags of %s: %w", vmID, err)
+		}
 	}
 	cats := make([]string, 0, len(want))
 	for cat := range want {
@@ -86,8 +92,8 @@ func (c *Client) SetTags(ctx context.Context, vmID string, want map[string]strin
 			attach = append(attach, tagID)
 		}
 	}
-	for _, id := range attach {
-		if err := m.AttachTag(ctx, id, ref); err != nil {
+	if len(attach) > 0 {
+		if err := m.AttachMultipleTagsToObject(ctx, attach, ref); err != nil {
 			return fmt.Errorf("tagging %s: %w", vmID, err)
 		}
 	}
@@ -121,6 +127,9 @@ func (c *Client) VMTags(ctx context.Context, vmID string) (map[string]string, er
 }
 
 func (c *Client) category(ctx context.Context, m *tags.Manager, name string) (string, error) {
+	// Parallel first lookups of the same names wait for one answer instead of all listing.
+	c.rest.lookupMu.Lock()
+	defer c.rest.lookupMu.Unlock()
 	c.rest.mu.Lock()
 	id, ok := c.rest.categories[name]
 	c.rest.mu.Unlock()
@@ -154,6 +163,8 @@ func (c *Client) category(ctx context.Context, m *tags.Manager, name string) (st
 }
 
 func (c *Client) tag(ctx context.Context, m *tags.Manager, cat, catID, name string) (string, error) {
+	c.rest.lookupMu.Lock()
+	defer c.rest.lookupMu.Unlock()
 	c.rest.mu.Lock()
 	id, ok := c.rest.tagIDs[cat][name]
 	c.rest.mu.Unlock()
