@@ -229,12 +229,10 @@ func poolFacts(capa *vsphere.Capacity) map[string]any {
 	res := func(rc vsphere.ResourceCapacity) map[string]any {
 		return map[string]any{"capacity": rc.Capacity, "reserved": rc.Reserved, "unreserved": rc.Unreserved, "expandable": rc.Expandable, "limit": rc.Limit}
 	}
-	children := make([]any, 0, len(capa.Children))
-	for _, ch := range capa.Children {
-		children = append(children, map[string]any{"id": ch.ID, "name": ch.Name, "cpu_reservation": ch.CPUReservationMHz, "memory_reservation": ch.MemoryReservationMB})
-	}
+	// Counts, not lists: the input of every decision under a parent would otherwise grow with the
+	// number of its siblings (a plan of N pools under one cluster would cost O(N^2)).
 	return map[string]any{
-		"id": capa.ID, "name": capa.Name, "kind": capa.Kind, "vm_count": capa.VMs, "children": children,
+		"id": capa.ID, "name": capa.Name, "kind": capa.Kind, "vm_count": capa.VMs, "child_count": len(capa.Children),
 		"cpu": res(capa.CPU), "memory": res(capa.Memory),
 	}
 }

@@ -22,7 +22,7 @@ cluster := {
 	"name": "Resources",
 	"kind": "cluster",
 	"vm_count": 3,
-	"children": [],
+	"child_count": 0,
 	"cpu": {"capacity": 332800, "reserved": 0, "unreserved": 332800, "expandable": false, "limit": 332800},
 	"memory": {"capacity": 2097152, "reserved": 0, "unreserved": 2097152, "expandable": false, "limit": 2097152},
 }
