@@ -176,7 +176,7 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	}
 	// A new Terraform command starts from a fresh view of the inventory: the VM snapshot is shared
 	// by the calls of one command only.
-	c.InvalidateVMs()
+	c.Refresh()
 	catalog.InvalidateItems(c)
 	engine, ok := configurePolicy(ctx, m.Policy, &resp.Diagnostics)
 	if !ok {

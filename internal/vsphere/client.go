@@ -66,10 +66,11 @@ type Client struct {
 	dcMu sync.Mutex
 	dc   *object.Datacenter
 
-	views  views
-	fields customFields
-	vms    vmCache
-	rest   restSession
+	views      views
+	fields     customFields
+	vms        vmCache
+	capacities capacityCache
+	rest       restSession
 
 	closeOnce sync.Once
 }

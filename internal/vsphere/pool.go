@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vmware/govmomi/find"
@@ -151,11 +152,22 @@ func (c *Client) absPath(ctx context.Context, p string) (string, error) {
 
 // ResolvePool resolves a cluster, host or pool given by inventory path or managed object ID to the
 // resource pool that children are created in (a cluster's root pool for a cluster).
+//
+// Answers are remembered until the next Refresh or pool write of this client: every reservation
+// of a plan under the same cluster names the same parent.
 func (c *Client) ResolvePool(ctx context.Context, ref string) (PoolRef, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		return PoolRef{}, errors.New("empty resource pool or cluster reference")
 	}
+	v, err := c.lookup(ctx, "pool:"+ref, func(*find.Finder) (any, error) { return c.resolvePool(ctx, ref) })
+	if err != nil {
+		return PoolRef{}, err
+	}
+	return v.(PoolRef), nil
+}
+
+func (c *Client) resolvePool(ctx context.Context, ref string) (PoolRef, error) {
 	var mor types.ManagedObjectReference
 	var usedPath string
 	if IsInventoryPath(ref) {
@@ -207,6 +219,7 @@ func (c *Client) collector() *property.Collector { return property.DefaultCollec
 
 // CreatePool creates a resource pool under parent and returns its managed object ID.
 func (c *Client) CreatePool(ctx context.Context, parent PoolRef, name string, spec PoolSpec) (string, error) {
+	defer c.poolsChanged()
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
 	res, err := methods.CreateResourcePool(ctx, c.vim, &types.CreateResourcePool{
@@ -225,6 +238,7 @@ func (c *Client) CreatePool(ctx context.Context, parent PoolRef, name string, sp
 
 // UpdatePool renames a pool (when name is not empty) and replaces its whole allocation.
 func (c *Client) UpdatePool(ctx context.Context, id, name string, spec PoolSpec) error {
+	defer c.poolsChanged()
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
 	ref := refFromID(id)
@@ -267,6 +281,7 @@ func head(s []string, n int) []string {
 // destroyed at the same moment (Terraform destroys siblings in parallel) are waited for briefly.
 // A pool that is already gone is not an error.
 func (c *Client) DestroyPool(ctx context.Context, id string) error {
+	defer c.poolsChanged()
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
 	ref := refFromID(id)
@@ -557,10 +572,40 @@ const bytesPerMB = 1024 * 1024
 
 // PoolCapacity reads the capacity of a pool (a cluster's root pool when given a cluster) with its
 // child pools and VMs in a single PropertyCollector round trip.
+//
+// A read is shared until this client changes a pool or a VM, or VMSnapshotMaxAge passes: the
+// ModifyPlan calls of many reservations under one parent cost one round trip, while an apply
+// always judges against what the previous write left.
 func (c *Client) PoolCapacity(ctx context.Context, pool PoolRef) (*Capacity, error) {
+	gen := c.writeGen()
+	c.capacities.mu.Lock()
+	if e, ok := c.capacities.m[pool.Ref]; ok && e.gen == gen && time.Since(e.at) < VMSnapshotMaxAge {
+		c.capacities.mu.Unlock()
+		return e.capa, nil
+	}
+	c.capacities.mu.Unlock()
 	snap, err := c.snapshot(ctx, pool.Ref, false)
 	if err != nil {
 		return nil, err
 	}
-	return snap.capacity(), nil
+	capa := snap.capacity()
+	c.capacities.mu.Lock()
+	if c.capacities.m == nil {
+		c.capacities.m = map[types.ManagedObjectReference]cachedCapacity{}
+	}
+	c.capacities.m[pool.Ref] = cachedCapacity{capa: capa, gen: gen, at: time.Now()}
+	c.capacities.mu.Unlock()
+	return capa, nil
+}
+
+// capacityCache holds recent PoolCapacity answers.
+type capacityCache struct {
+	mu sync.Mutex
+	m  map[types.ManagedObjectReference]cachedCapacity
+}
+
+type cachedCapacity struct {
+	capa *Capacity
+	gen  uint64
+	at   time.Time
 }

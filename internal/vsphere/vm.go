@@ -84,6 +84,34 @@ func (c *Client) InvalidateVMs() {
 	c.vms.mu.Unlock()
 }
 
+// writeGen counts the writes of this client to VMs and pools; cached reads taken under an older
+// value are stale.
+func (c *Client) writeGen() uint64 {
+	c.vms.mu.Lock()
+	defer c.vms.mu.Unlock()
+	return c.vms.gen
+}
+
+// poolsChanged follows a pool write: pool capacities are stale (VMs' pools may have moved too),
+// and so are remembered path resolutions (a pool may have been renamed or removed).
+func (c *Client) poolsChanged() {
+	c.InvalidateVMs()
+	c.forgetLookups()
+}
+
+// Refresh starts a new Terraform command from a fresh view of the inventory: the VM snapshot,
+// pool capacities and remembered lookups are dropped; the session is kept.
+func (c *Client) Refresh() {
+	c.InvalidateVMs()
+	c.forgetLookups()
+}
+
+func (c *Client) forgetLookups() {
+	c.vms.lookupMu.Lock()
+	c.vms.lookups = nil
+	c.vms.lookupMu.Unlock()
+}
+
 // VMs returns every VM and template of the inventory, read in one PropertyCollector round trip
 // (VMs, folders, datacenters, networks and custom attribute names together) and shared for
 // VMSnapshotMaxAge by all callers of this client: the Read calls of one plan cost the same
