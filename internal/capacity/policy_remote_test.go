@@ -30,7 +30,7 @@ deny contains msg if {
 func TestAccPolicyRemote_opaServer(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
-	opaURL, stopOPA := acctest.StartOPA(t, policyDir(t, map[string]string{"central.rego": centralRego}))
+	opaURL, stopOPA := acctest.StartOPA(t, acctest.WriteFiles(t, map[string]string{"central.rego": centralRego}))
 	remote := sim.ProviderConfigWith(fmt.Sprintf(`  policy {
     remote {
       url     = %q

@@ -18,22 +18,6 @@ import (
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
 )
 
-// policyDir writes a policy source directory (Rego and data files) for one step.
-func policyDir(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func policyProvider(sim *acctest.Sim, sources []string, log string) string {
 	var quoted []string
 	for _, s := range sources {
@@ -102,20 +86,20 @@ func TestAccPolicyGate_capacityReservation(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	logPath := filepath.Join(t.TempDir(), "decisions.jsonl")
-	empty := policyDir(t, map[string]string{"params.json": `{"vmgmt": {"params": {"capacity": {"protected": []}}}}`})
-	exempt := policyDir(t, map[string]string{"exemptions.json": fmt.Sprintf(`{"vmgmt": {"exemptions": [{
+	empty := acctest.WriteFiles(t, map[string]string{"params.json": `{"vmgmt": {"params": {"capacity": {"protected": []}}}}`})
+	exempt := acctest.WriteFiles(t, map[string]string{"exemptions.json": fmt.Sprintf(`{"vmgmt": {"exemptions": [{
 		"policy": "capacity.headroom",
 		"selector": {"type": "vmgmt_capacity_reservation", "name": "tier-1"},
 		"reason": "quarter-end ERP load test, CAB-1234",
 		"approver": "jane.doe@example.com",
 		"expires": %q}]}}`, time.Now().AddDate(0, 1, 0).Format("2006-01-02"))})
-	expired := policyDir(t, map[string]string{"exemptions.json": `{"vmgmt": {"exemptions": [{
+	expired := acctest.WriteFiles(t, map[string]string{"exemptions.json": `{"vmgmt": {"exemptions": [{
 		"policy": "capacity.headroom",
 		"selector": {"type": "vmgmt_capacity_reservation", "name": "tier-1"},
 		"reason": "old load test",
 		"approver": "jane.doe@example.com",
 		"expires": "2020-01-31"}]}}`})
-	custom := policyDir(t, map[string]string{"owner.rego": `package vmgmt.naming
+	custom := acctest.WriteFiles(t, map[string]string{"owner.rego": `package vmgmt.naming
 
 deny contains msg if {
 	input.type == "vmgmt_capacity_reservation"
@@ -124,7 +108,7 @@ deny contains msg if {
 	msg := sprintf("reservation %q: temporary reservations are not allowed in production; drop the -tmp suffix", [input.change.after.name])
 }
 `})
-	protected := policyDir(t, map[string]string{"params.json": `{"vmgmt": {"params": {"capacity": {"protected": ["tier-1"]}}}}`})
+	protected := acctest.WriteFiles(t, map[string]string{"params.json": `{"vmgmt": {"params": {"capacity": {"protected": ["tier-1"]}}}}`})
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -205,7 +189,7 @@ deny contains msg if {
 func TestAccPolicyGate_capacityDataSource(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
-	dir := policyDir(t, map[string]string{"reads.rego": `package vmgmt.reads
+	dir := acctest.WriteFiles(t, map[string]string{"reads.rego": `package vmgmt.reads
 
 violation contains {"id": "reads.no_root", "level": "mandatory", "path": ["path"], "msg": "reading the whole cluster's capacity is reserved to the platform team; read your own reservation by id"} if {
 	input.type == "vmgmt_capacity"
@@ -228,8 +212,8 @@ violation contains {"id": "reads.no_root", "level": "mandatory", "path": ["path"
 func TestAccPolicyGate_loadError(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
-	dir := policyDir(t, map[string]string{"broken.rego": "package vmgmt.broken\n\ndeny contains msg if {\n  msg := \n}\n"})
-	noReason := policyDir(t, map[string]string{"exemptions.json": `{"vmgmt": {"exemptions": [{"policy": "capacity.headroom", "selector": {"name": "x"}, "expires": "2030-01-01"}]}}`})
+	dir := acctest.WriteFiles(t, map[string]string{"broken.rego": "package vmgmt.broken\n\ndeny contains msg if {\n  msg := \n}\n"})
+	noReason := acctest.WriteFiles(t, map[string]string{"exemptions.json": `{"vmgmt": {"exemptions": [{"policy": "capacity.headroom", "selector": {"name": "x"}, "expires": "2030-01-01"}]}}`})
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

@@ -74,7 +74,7 @@ resource "vmgmt_capacity_reservation" "tmp" {
 	if err := os.WriteFile(planPath, planJSON, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	denyDir := writeFiles(t, map[string]string{"naming.rego": denyTmp})
+	denyDir := acctest.WriteFiles(t, map[string]string{"naming.rego": denyTmp})
 
 	// The binary Terraform runs as the provider is the operator tool too.
 	eval := func(args ...string) (string, int) {

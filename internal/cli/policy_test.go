@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/cli"
 )
 
@@ -65,7 +66,7 @@ test_tier_denied if {
 func TestPolicyTestUserDirectory(t *testing.T) {
 	_, builtin, _ := run(t, "policy", "test")
 	nBuiltin := passed(t, builtin)
-	good := writeFiles(t, map[string]string{"naming.rego": userPolicy, "naming_test.rego": userPassingTest})
+	good := acctest.WriteFiles(t, map[string]string{"naming.rego": userPolicy, "naming_test.rego": userPassingTest})
 
 	t.Run("alone", func(t *testing.T) {
 		code, stdout, stderr := run(t, "policy", "test", "--no-packs", good)
@@ -85,7 +86,7 @@ func TestPolicyTestUserDirectory(t *testing.T) {
 		}
 	})
 	t.Run("a failing test", func(t *testing.T) {
-		bad := writeFiles(t, map[string]string{"naming.rego": userPolicy, "naming_test.rego": userPassingTest, "more_test.rego": userFailingTest})
+		bad := acctest.WriteFiles(t, map[string]string{"naming.rego": userPolicy, "naming_test.rego": userPassingTest, "more_test.rego": userFailingTest})
 		code, stdout, stderr := run(t, "policy", "test", bad)
 		if code != cli.ExitFail {
 			t.Fatalf("exit %d, want 1\n%s%s", code, stdout, stderr)
@@ -99,8 +100,8 @@ func TestPolicyTestUserDirectory(t *testing.T) {
 }
 
 func TestPolicyTestLoadErrors(t *testing.T) {
-	broken := writeFiles(t, map[string]string{"broken.rego": "package vmgmt.broken\n\ndeny contains msg if {\n"})
-	noTests := writeFiles(t, map[string]string{"naming.rego": userPolicy})
+	broken := acctest.WriteFiles(t, map[string]string{"broken.rego": "package vmgmt.broken\n\ndeny contains msg if {\n"})
+	noTests := acctest.WriteFiles(t, map[string]string{"naming.rego": userPolicy})
 	for name, args := range map[string][]string{
 		"syntax error":    {broken},
 		"missing dir":     {filepath.Join(t.TempDir(), "nope")},
@@ -144,7 +145,7 @@ func contains(t *testing.T, out string, wants ...string) {
 // default), the user's deny rule blocks. The headroom rule needs vCenter inventory, which a
 // saved plan does not hold: deferred, not passed.
 func TestPolicyEvalBlocksOnUserDenyRule(t *testing.T) {
-	deny := writeFiles(t, map[string]string{"naming.rego": denyTmp})
+	deny := acctest.WriteFiles(t, map[string]string{"naming.rego": denyTmp})
 	code, stdout, stderr := eval(t, "testdata/plan_scratch.json", "--pack", "capacity", "--source", deny)
 	if code != cli.ExitFail {
 		t.Fatalf("exit %d, want 1\n%s%s", code, stdout, stderr)
@@ -170,7 +171,7 @@ func TestPolicyEvalBlocksOnUserDenyRule(t *testing.T) {
 
 // Pack parameters come from policy data in a source: tier naming made mandatory blocks.
 func TestPolicyEvalPackParamsFromData(t *testing.T) {
-	data := writeFiles(t, map[string]string{"data.json": `{"vmgmt": {"params": {"capacity": {"tier_level": "mandatory"}}}}`})
+	data := acctest.WriteFiles(t, map[string]string{"data.json": `{"vmgmt": {"params": {"capacity": {"tier_level": "mandatory"}}}}`})
 	code, stdout, stderr := eval(t, "testdata/plan_scratch.json", "--pack", "capacity", "--source", data)
 	if code != cli.ExitFail {
 		t.Fatalf("exit %d, want 1\n%s%s", code, stdout, stderr)
@@ -180,7 +181,7 @@ func TestPolicyEvalPackParamsFromData(t *testing.T) {
 
 // (b) A clean plan: an unchanged tier-1 and a new tier-1-erp under it.
 func TestPolicyEvalCleanPlan(t *testing.T) {
-	deny := writeFiles(t, map[string]string{"naming.rego": denyTmp})
+	deny := acctest.WriteFiles(t, map[string]string{"naming.rego": denyTmp})
 	code, stdout, stderr := eval(t, "testdata/plan_clean.json", "--pack", "capacity", "--source", deny)
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d, want 0\n%s%s", code, stdout, stderr)
@@ -240,7 +241,7 @@ func planFile(t *testing.T, changes ...obj) string {
 func TestPolicyEvalJudgesLikeTheProvider(t *testing.T) {
 	const res = "vmgmt_capacity_reservation"
 	policyData := func(extra string) string {
-		return writeFiles(t, map[string]string{"naming.rego": denyTmp, "data.json": `{"vmgmt": {` + extra + `}}`})
+		return acctest.WriteFiles(t, map[string]string{"naming.rego": denyTmp, "data.json": `{"vmgmt": {` + extra + `}}`})
 	}
 	exemption := func(expires string) string {
 		return `"exemptions": [{"policy": "naming", "selector": {"type": "` + res + `", "name": "tmp-load-test"},
@@ -320,7 +321,7 @@ func TestPolicyEvalJudgesLikeTheProvider(t *testing.T) {
 }
 
 func TestPolicyEvalJSONAndDecisionLog(t *testing.T) {
-	deny := writeFiles(t, map[string]string{"naming.rego": denyTmp})
+	deny := acctest.WriteFiles(t, map[string]string{"naming.rego": denyTmp})
 	logPath := filepath.Join(t.TempDir(), "decisions.jsonl")
 	secret := "s3cr3t-key-value"
 	job := change("vmgmt_backup_job", "nightly", []string{"create"}, nil,
@@ -410,7 +411,7 @@ func TestPolicyEvalJSONAndDecisionLog(t *testing.T) {
 
 // Policy that cannot be evaluated is no verdict: exit 2, never a pass.
 func TestPolicyEvalFailsClosed(t *testing.T) {
-	bad := writeFiles(t, map[string]string{"bad.rego": "package vmgmt.bad\n\ndeny := \"not a set\"\n"})
+	bad := acctest.WriteFiles(t, map[string]string{"bad.rego": "package vmgmt.bad\n\ndeny := \"not a set\"\n"})
 	code, stdout, stderr := eval(t, "testdata/plan_scratch.json", "--source", bad)
 	if code != cli.ExitUsage {
 		t.Fatalf("exit %d, want 2\n%s%s", code, stdout, stderr)
@@ -419,8 +420,8 @@ func TestPolicyEvalFailsClosed(t *testing.T) {
 }
 
 func TestPolicyEvalUsageErrors(t *testing.T) {
-	deny := writeFiles(t, map[string]string{"naming.rego": denyTmp})
-	broken := writeFiles(t, map[string]string{"broken.rego": "package vmgmt.broken\n\ndeny contains msg if {\n"})
+	deny := acctest.WriteFiles(t, map[string]string{"naming.rego": denyTmp})
+	broken := acctest.WriteFiles(t, map[string]string{"broken.rego": "package vmgmt.broken\n\ndeny contains msg if {\n"})
 	notJSON := filepath.Join(t.TempDir(), "plan.json")
 	binary := filepath.Join(t.TempDir(), "tfplan")
 	noVersion := filepath.Join(t.TempDir(), "plan.json")
@@ -462,7 +463,7 @@ func TestPolicyEvalUsageErrors(t *testing.T) {
 
 // --explain fails prints the trimmed evaluation trace under a blocking finding.
 func TestPolicyEvalExplain(t *testing.T) {
-	deny := writeFiles(t, map[string]string{"naming.rego": denyTmp})
+	deny := acctest.WriteFiles(t, map[string]string{"naming.rego": denyTmp})
 	code, stdout, stderr := eval(t, "testdata/plan_scratch.json", "--source", deny, "--explain", "fails")
 	if code != cli.ExitFail {
 		t.Fatalf("exit %d, want 1\n%s%s", code, stdout, stderr)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 )
 
@@ -52,7 +53,7 @@ func BenchmarkEvaluate_capacityPack(b *testing.B) {
 // Baseline: the same change through a policy whose single rule never applies, i.e. the cost of
 // building the input, one prepared query and judging an empty result.
 func BenchmarkEvaluate_noRules(b *testing.B) {
-	dir := writeDir(b, map[string]string{"none.rego": "package vmgmt.none\n\ndeny contains \"never\" if input.type == \"vmgmt_nothing\"\n"})
+	dir := acctest.WriteFiles(b, map[string]string{"none.rego": "package vmgmt.none\n\ndeny contains \"never\" if input.type == \"vmgmt_nothing\"\n"})
 	benchEvaluate(b, policy.Config{Sources: []string{dir}}, capacityChange("tier-1-erp", 4000))
 }
 

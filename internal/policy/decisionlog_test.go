@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 )
 
@@ -52,7 +53,7 @@ func readLines(t *testing.T, path string) []map[string]any {
 
 func TestDecisionLog(t *testing.T) {
 	logPath := filepath.Join(t.TempDir(), "decisions.jsonl")
-	dir := writeDir(t, map[string]string{
+	dir := acctest.WriteFiles(t, map[string]string{
 		"p.rego": logRego,
 		"exemptions.json": `{"vmgmt": {"exemptions": [{"policy": "logged", "selector": {"name": "bad"}, "reason": "load test",
 			"approver": "jane", "expires": "2999-01-01"}]}}`,

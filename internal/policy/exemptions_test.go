@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 )
 
@@ -108,7 +109,7 @@ func TestExemptions_loadErrors(t *testing.T) {
 		{"not an object", `"p"`, []string{"[0]: must be an object"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := writeDir(t, map[string]string{
+			dir := acctest.WriteFiles(t, map[string]string{
 				"p.rego":          "package vmgmt.p\n\ndeny contains \"no\" if false\n",
 				"exemptions.json": `{"vmgmt": {"exemptions": [` + tc.entry + `]}}`,
 			})
@@ -121,7 +122,7 @@ func TestExemptions_loadErrors(t *testing.T) {
 		})
 	}
 	// Every problem is reported at once.
-	dir := writeDir(t, map[string]string{
+	dir := acctest.WriteFiles(t, map[string]string{
 		"p.rego": "package vmgmt.p\n\ndeny contains \"no\" if false\n",
 		"exemptions.json": `{"vmgmt": {"exemptions": [{"policy": "a", "selector": {"name": "x"}, "expires": "2030-01-01"},
 			{"policy": "b", "selector": {"name": "x"}, "reason": "r"}]}}`,

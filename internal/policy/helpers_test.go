@@ -2,31 +2,14 @@ package policy_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 )
 
 const resType = "vmgmt_capacity_reservation"
-
-// writeDir writes a policy source directory (Rego and data files) and returns its path.
-func writeDir(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 // newEngine prepares an engine and closes it when the test ends.
 func newEngine(t testing.TB, cfg policy.Config) *policy.Engine {
@@ -42,7 +25,7 @@ func newEngine(t testing.TB, cfg policy.Config) *policy.Engine {
 // engineFrom prepares an engine from one source directory made of files.
 func engineFrom(t testing.TB, files map[string]string) *policy.Engine {
 	t.Helper()
-	return newEngine(t, policy.Config{Sources: []string{writeDir(t, files)}})
+	return newEngine(t, policy.Config{Sources: []string{acctest.WriteFiles(t, files)}})
 }
 
 // res is a planned reservation document as FromTerraform produces it.

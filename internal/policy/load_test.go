@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 )
 
@@ -39,7 +40,7 @@ func TestLoad_errorsNameFileAndLine(t *testing.T) {
 		{"v0 syntax outside a bundle", "package vmgmt.broken\n\ndeny[msg] {\n  msg := \"x\"\n}\n", `broken\.rego:\d+`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := writeDir(t, map[string]string{"broken.rego": tc.rego})
+			dir := acctest.WriteFiles(t, map[string]string{"broken.rego": tc.rego})
 			le := loadErr(t, policy.Config{Sources: []string{dir}})
 			if !regexp.MustCompile(tc.want).MatchString(le.Error()) {
 				t.Errorf("error %q does not match %s", le.Error(), tc.want)
@@ -58,7 +59,7 @@ func TestLoad_errorsNameFileAndLine(t *testing.T) {
 		wantErrContains(t, le, `pack nope`, `no built-in policy pack "nope"`, "capacity")
 	})
 	t.Run("no rules", func(t *testing.T) {
-		dir := writeDir(t, map[string]string{"other.rego": "package other\n\nallow := true\n"})
+		dir := acctest.WriteFiles(t, map[string]string{"other.rego": "package other\n\nallow := true\n"})
 		le := loadErr(t, policy.Config{Sources: []string{dir}})
 		wantErrContains(t, le, "no rules found", "vmgmt.<name>")
 	})
@@ -136,26 +137,26 @@ warn[msg] {
 
 // Data files of several sources merge into one document; the same value defined twice is an error.
 func TestLoad_dataMerge(t *testing.T) {
-	rule := writeDir(t, map[string]string{"p.rego": `package vmgmt.merged
+	rule := acctest.WriteFiles(t, map[string]string{"p.rego": `package vmgmt.merged
 
 deny contains sprintf("a=%v b=%v", [data.vmgmt.params.a.x, data.vmgmt.params.b.y]) if true
 `})
-	a := writeDir(t, map[string]string{"data.json": `{"vmgmt": {"params": {"a": {"x": 1}}}}`})
-	b := writeDir(t, map[string]string{"params.yaml": "vmgmt:\n  params:\n    b:\n      y: 2\n"})
+	a := acctest.WriteFiles(t, map[string]string{"data.json": `{"vmgmt": {"params": {"a": {"x": 1}}}}`})
+	b := acctest.WriteFiles(t, map[string]string{"params.yaml": "vmgmt:\n  params:\n    b:\n      y: 2\n"})
 	e := newEngine(t, policy.Config{Sources: []string{rule, a, b}})
 	fs := byPolicy(t, evaluate(t, e, create(res("tier-1", 1))))
 	if f := fs["merged"]; f.Message != "a=1 b=2" {
 		t.Errorf("merged data: %+v", fs)
 	}
 
-	clash := writeDir(t, map[string]string{"data.json": `{"vmgmt": {"params": {"a": {"x": 5}}}}`})
+	clash := acctest.WriteFiles(t, map[string]string{"data.json": `{"vmgmt": {"params": {"a": {"x": 5}}}}`})
 	le := loadErr(t, policy.Config{Sources: []string{rule, a, clash}})
 	wantErrContains(t, le, "defined twice", "x")
 }
 
 // *_test.rego files are for `policy test`, not for the gate.
 func TestLoad_skipsRegoTests(t *testing.T) {
-	dir := writeDir(t, map[string]string{
+	dir := acctest.WriteFiles(t, map[string]string{
 		"rule.rego":          "package vmgmt.rule\n\ndeny contains \"rule fired\" if input.change.after.name == \"x\"\n",
 		"rule_test.rego":     "package vmgmt.rule_test\n\ndeny contains \"test file loaded\" if true\n\ntest_x if true\n",
 		"nested/a_test.rego": "package vmgmt.nested_test\n\ndeny contains \"nested test file loaded\" if true\n",
@@ -172,7 +173,7 @@ func TestLoad_skipsRegoTests(t *testing.T) {
 // The revision of unbundled policy is a hash of its content.
 func TestLoad_revisionHash(t *testing.T) {
 	rev := func(body string) string {
-		return newEngine(t, policy.Config{Sources: []string{writeDir(t, map[string]string{"p.rego": body})}}).Revision()
+		return newEngine(t, policy.Config{Sources: []string{acctest.WriteFiles(t, map[string]string{"p.rego": body})}}).Revision()
 	}
 	r1 := rev("package vmgmt.p\n\ndeny contains \"a\" if false\n")
 	r2 := rev("package vmgmt.p\n\ndeny contains \"b\" if false\n")
@@ -186,7 +187,7 @@ func TestLoad_revisionHash(t *testing.T) {
 func TestPrepareCount(t *testing.T) {
 	for _, cfg := range []policy.Config{
 		{Packs: []string{"capacity"}},
-		{Sources: []string{writeDir(t, map[string]string{"a.rego": "package vmgmt.a\n\ndeny contains \"a\" if false\n", "b.rego": "package vmgmt.b\n\nwarn contains \"b\" if false\n"})}},
+		{Sources: []string{acctest.WriteFiles(t, map[string]string{"a.rego": "package vmgmt.a\n\ndeny contains \"a\" if false\n", "b.rego": "package vmgmt.b\n\nwarn contains \"b\" if false\n"})}},
 	} {
 		before := policy.PrepareCount()
 		e := newEngine(t, cfg)

@@ -30,7 +30,7 @@ violation contains {"id": "central.naming", "level": "advisory", "path": ["name"
 
 // A remote decision point served by a real OPA server allows and denies; stopped, it fails closed.
 func TestRemote_realOPA(t *testing.T) {
-	opaURL, stopOPA := acctest.StartOPA(t, writeDir(t, map[string]string{"central.rego": remoteRego}))
+	opaURL, stopOPA := acctest.StartOPA(t, acctest.WriteFiles(t, map[string]string{"central.rego": remoteRego}))
 	ctx := context.Background()
 
 	for _, path := range []string{"vmgmt", "vmgmt/central", "vmgmt.central"} {
@@ -61,7 +61,7 @@ func TestRemote_realOPA(t *testing.T) {
 
 	t.Run("local and remote together", func(t *testing.T) {
 		e := newEngine(t, policy.Config{
-			Sources: []string{writeDir(t, map[string]string{"l.rego": "package vmgmt.local\n\nwarn contains \"local warns\" if true\n"})},
+			Sources: []string{acctest.WriteFiles(t, map[string]string{"l.rego": "package vmgmt.local\n\nwarn contains \"local warns\" if true\n"})},
 			Remote:  &policy.RemoteConfig{URL: opaURL, Path: "vmgmt", Timeout: 2 * time.Second},
 		})
 		fs := byPolicy(t, evaluate(t, e, create(res("tier-1", 30000))))
