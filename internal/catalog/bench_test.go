@@ -415,13 +415,6 @@ func (f *fleetBench) apply(b *testing.B, cfg string) {
 	f.tf(b, "apply", "-input=false", "-no-color", "-lock=false", "-auto-approve")
 }
 
-func (f *fleetBench) plan(b *testing.B, want string) {
-	b.Helper()
-	if out := f.tf(b, "plan", "-input=false", "-no-color", "-lock=false"); !strings.Contains(out, want) {
-		b.Fatalf("terraform plan did not say %q:\n%s", want, out)
-	}
-}
-
 // stamped counts the VMs of the fleet's item that vCenter holds (read directly, not through the
 // proxy, so that the count is not counted).
 func (f *fleetBench) stamped(b *testing.B) int {

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/vmware/govmomi/fault"
 	vimtypes "github.com/vmware/govmomi/vim25/types"
@@ -475,12 +476,7 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read VM "+state.ID.ValueString(), err)
 		return
 	}
-	items, err := Items(ctx, r.Client.VSphere) // same snapshot: no extra round trip
-	if err != nil {
-		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
-		return
-	}
-	state.fill(r.absFolder(ctx, ""), vm, items)
+	state.fill(r.absFolder(ctx, ""), vm)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -600,21 +596,20 @@ func (r *vmResource) ImportState(ctx context.Context, req resource.ImportStateRe
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), vm.ID)...)
 }
 
-func (r *vmResource) readBack(ctx context.Context, id string, m *vmModel, state *tfsdkState, diags *diag.Diagnostics) {
+func (r *vmResource) readBack(ctx context.Context, id string, m *vmModel, state *tfsdk.State, diags *diag.Diagnostics) {
 	c := r.Client.VSphere
 	vm, err := c.GetVM(ctx, id)
 	if err != nil {
 		framework.AddVSphereError(diags, "VM "+id+" changed but cannot be read back", err)
 		return
 	}
-	// fill takes nothing from the catalog; reading it here would read every VM again after each write.
 	m.ID = types.StringValue(id)
-	m.fill(r.absFolder(ctx, ""), vm, nil)
+	m.fill(r.absFolder(ctx, ""), vm)
 	diags.Append(state.Set(ctx, m)...)
 }
 
-// pool picks the resource pool: the request's override, the item's reservation, else the
-// template's cluster root pool.
+// pool picks the resource pool: the request's override, the item's reservation, else the root
+// pool of the datacenter's only cluster.
 func (r *vmResource) pool(ctx context.Context, plan vmModel, it *Item) (string, error) {
 	c := r.Client.VSphere
 	ref := plan.CapacityReservation.ValueString()

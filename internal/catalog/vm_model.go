@@ -11,14 +11,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
-
-type tfsdkState = tfsdk.State
 
 var customizationAttrTypes = map[string]attr.Type{
 	"hostname": types.StringType, "domain": types.StringType, "ipv4_address": types.StringType, "ipv4_gateway": types.StringType,
@@ -80,7 +77,7 @@ func (m *vmModel) customization(ctx context.Context, diags *diag.Diagnostics) *v
 // fill copies what vCenter reports into the model. vmFolder is the datacenter's vm folder path.
 // The configured hardware (cpus, memory_mb, disk_gb) is read from the VM itself, so a resize
 // behind Terraform's back shows in the next plan.
-func (m *vmModel) fill(vmFolder string, vm *vsphere.VM, items map[string]*Item) {
+func (m *vmModel) fill(vmFolder string, vm *vsphere.VM) {
 	m.Name = types.StringValue(vm.Name)
 	m.UUID = types.StringValue(vm.UUID)
 	st := vm.ExtraConfig
@@ -131,7 +128,6 @@ func (m *vmModel) fill(vmFolder string, vm *vsphere.VM, items map[string]*Item) 
 	if m.Customization.IsUnknown() {
 		m.Customization = types.ObjectNull(customizationAttrTypes)
 	}
-	_ = items
 }
 
 func absFolderPath(vmFolder, f string) string {

@@ -134,9 +134,6 @@ func (s *Sim) Close() {
 	}
 }
 
-// Server returns host:port.
-func (s *Sim) Server() string { return s.URL.Host }
-
 // Env returns the environment variables the provider reads to reach this simulator.
 func (s *Sim) Env() map[string]string {
 	return map[string]string{
@@ -146,10 +143,6 @@ func (s *Sim) Env() map[string]string {
 		"VSPHERE_ALLOW_UNVERIFIED_SSL": "true",
 	}
 }
-
-// Map exposes the simulator's object registry, for tests that change vSphere behind
-// Terraform's back without going through the API.
-func (s *Sim) Map() *simulator.Registry { return s.model.Map() }
 
 // Connect opens a new authenticated govmomi client to the simulator (for tests and seeding).
 // Log it out when done, or it counts as a session.

@@ -15,9 +15,6 @@ import (
 //go:embed */*.rego
 var files embed.FS
 
-// FS exposes the packs for `policy test`.
-func FS() fs.FS { return files }
-
 // Names lists the built-in packs.
 func Names() []string {
 	entries, _ := fs.ReadDir(files, ".")
