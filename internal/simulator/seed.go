@@ -175,15 +175,20 @@ func (sd *seeder) vms(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The keys vCenter gives these devices (vcsim would number them 202, 203, 204...), so that
+		// the simulator's VMs look like real ones to code that reads a device by its key.
+		scsi.GetVirtualDevice().Key = 1000
 		devices = append(devices, scsi)
 		ctrl := devices.PickController(scsi.(types.BaseVirtualController))
 		disk := devices.CreateDisk(ctrl, ds.Reference(), "")
+		disk.Key = 2000
 		disk.CapacityInKB = d.diskGB * 1024 * 1024
 		devices = append(devices, disk)
 		nic, err := devices.CreateEthernetCard("vmxnet3", backing)
 		if err != nil {
 			return err
 		}
+		nic.GetVirtualDevice().Key = 4000
 		devices = append(devices, nic)
 		changes, err := devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
 		if err != nil {

@@ -210,11 +210,26 @@ func (c *Client) GetVM(ctx context.Context, id string) (*VM, error) {
 	return vm, nil
 }
 
-var vmProps = []string{
+// vmProps are the properties of a VM read on its own: everything VM holds, the whole device list
+// included.
+var vmProps = append(vmBulkProps[:len(vmBulkProps)-1:len(vmBulkProps)-1], "config.hardware.device")
+
+// vmBulkProps are the properties of every VM in the snapshot. The device list is the heaviest
+// property of a VM (a dozen devices, each a deep object) and the snapshot needs one device of it,
+// the first disk: it asks for that device alone, by the key vCenter gives the disk at SCSI 0:0
+// (firstDiskKey). VMs whose first disk has another key (IDE, SATA or NVMe boot disks) are read in
+// one more round trip, their device lists only (diskFallback).
+var vmBulkProps = []string{
 	"name", "parent", "resourcePool", "config.template", "config.uuid", "config.hardware.numCPU",
-	"config.hardware.memoryMB", "config.hardware.device", "config.extraConfig", "runtime.powerState",
+	"config.hardware.memoryMB", "config.extraConfig", "runtime.powerState",
 	"guest.ipAddress", "customValue", "network", "config.cpuHotAddEnabled", "config.memoryHotAddEnabled",
+	firstDiskProp,
 }
+
+// firstDiskKey is the device key vCenter gives the first disk on the first SCSI controller.
+const firstDiskKey = 2000
+
+var firstDiskProp = fmt.Sprintf("config.hardware.device[%d]", firstDiskKey)
 
 // vmNames resolves the references a VM holds to names.
 type vmNames struct {
@@ -242,7 +257,7 @@ func (c *Client) snapshotSpec() types.PropertyFilterSpec {
 	spec := types.PropertyFilterSpec{
 		ObjectSet: []types.ObjectSpec{{Obj: c.vim.ServiceContent.RootFolder, Skip: types.NewBool(false), SelectSet: walk}},
 		PropSet: []types.PropertySpec{
-			{Type: "VirtualMachine", PathSet: vmProps},
+			{Type: "VirtualMachine", PathSet: vmBulkProps},
 			{Type: "Folder", PathSet: []string{"name", "parent"}},
 			{Type: "Datacenter", PathSet: []string{"name", "parent"}},
 			{Type: "Network", PathSet: []string{"name"}},
@@ -261,9 +276,13 @@ func (c *Client) loadVMs(ctx context.Context) (map[string]*VM, *vmNames, error) 
 		return nil, nil, fmt.Errorf("reading all VMs: %w", err)
 	}
 	var vms []mo.VirtualMachine
+	disks := map[string]*types.VirtualDisk{}
 	names := &vmNames{networks: map[types.ManagedObjectReference]string{}}
 	tree := map[types.ManagedObjectReference]treeNode{}
 	for _, oc := range res.Returnval {
+		if oc.Obj.Type == "VirtualMachine" {
+			oc.PropSet, disks[oc.Obj.Value] = takeFirstDisk(oc.PropSet)
+		}
 		switch oc.Obj.Type {
 		case "VirtualMachine", "Folder", "Datacenter", "CustomFieldsManager":
 			obj, err := mo.ObjectContentToType(oc)
@@ -291,11 +310,85 @@ func (c *Client) loadVMs(ctx context.Context) (map[string]*VM, *vmNames, error) 
 	names.folders = folderPaths(tree)
 	fields := c.customFieldNames()
 	out := make(map[string]*VM, len(vms))
+	var elsewhere []types.ManagedObjectReference
 	for i := range vms {
 		vm := names.vm(&vms[i], fields)
+		if d := disks[vm.ID]; d != nil {
+			vm.DiskGB = diskGB(d)
+		} else {
+			elsewhere = append(elsewhere, vms[i].Self)
+		}
 		out[vm.ID] = vm
 	}
+	if err := c.diskFallback(ctx, elsewhere, out); err != nil {
+		return nil, nil, err
+	}
 	return out, names, nil
+}
+
+// takeFirstDisk removes the first-disk property (a keyed path that mo.VirtualMachine has no field
+// for) from a VM's properties and returns it.
+func takeFirstDisk(props []types.DynamicProperty) ([]types.DynamicProperty, *types.VirtualDisk) {
+	for i, p := range props {
+		if p.Name != firstDiskProp {
+			continue
+		}
+		rest := append(props[:i:i], props[i+1:]...)
+		switch d := p.Val.(type) {
+		case types.VirtualDisk:
+			return rest, &d
+		case *types.VirtualDisk:
+			return rest, d
+		}
+		return rest, nil // the device with that key is not a disk
+	}
+	return props, nil
+}
+
+// diskFallback reads, in one round trip, the device lists of the VMs whose first disk does not
+// have the SCSI 0:0 key, and sets their DiskGB.
+func (c *Client) diskFallback(ctx context.Context, refs []types.ManagedObjectReference, out map[string]*VM) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	pc := property.DefaultCollector(c.vim)
+	var vms []mo.VirtualMachine
+	err := pc.Retrieve(ctx, refs, []string{"config.hardware.device"}, &vms)
+	if IsNotFound(err) {
+		// One of them was deleted since the snapshot: read the others one by one.
+		vms, err = nil, nil
+		for _, ref := range refs {
+			var v mo.VirtualMachine
+			if err := pc.RetrieveOne(ctx, ref, []string{"config.hardware.device"}, &v); err == nil {
+				vms = append(vms, v)
+			} else if !IsNotFound(err) {
+				return fmt.Errorf("reading the disks of %s: %w", ref.Value, err)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("reading the disks of %d VMs: %w", len(refs), err)
+	}
+	for i := range vms {
+		if vm := out[vms[i].Self.Value]; vm != nil && vms[i].Config != nil {
+			vm.DiskGB = firstDiskGB(vms[i].Config.Hardware.Device)
+		}
+	}
+	return nil
+}
+
+// firstDiskGB is the capacity of the first disk of a device list, in GB rounded up (0: no disk).
+func firstDiskGB(devices []types.BaseVirtualDevice) int64 {
+	for _, d := range devices {
+		if disk, ok := d.(*types.VirtualDisk); ok {
+			return diskGB(disk)
+		}
+	}
+	return 0
+}
+
+func diskGB(d *types.VirtualDisk) int64 {
+	return (d.CapacityInKB + 1024*1024 - 1) / (1024 * 1024)
 }
 
 // readVM reads one VM. It returns nil and no error when the VM sits in a folder or on a network
@@ -338,12 +431,7 @@ func (names *vmNames) vm(v *mo.VirtualMachine, fields map[int32]string) *VM {
 		vm.MemoryMB = int64(cfg.Hardware.MemoryMB)
 		vm.CPUHotAdd = cfg.CpuHotAddEnabled != nil && *cfg.CpuHotAddEnabled
 		vm.MemoryHotAdd = cfg.MemoryHotAddEnabled != nil && *cfg.MemoryHotAddEnabled
-		for _, d := range cfg.Hardware.Device {
-			if disk, ok := d.(*types.VirtualDisk); ok {
-				vm.DiskGB = (disk.CapacityInKB + 1024*1024 - 1) / (1024 * 1024)
-				break
-			}
-		}
+		vm.DiskGB = firstDiskGB(cfg.Hardware.Device)
 		for _, o := range cfg.ExtraConfig {
 			if ov := o.GetOptionValue(); ov != nil && strings.HasPrefix(ov.Key, "vmgmt.") {
 				vm.ExtraConfig[ov.Key] = fmt.Sprint(ov.Value)

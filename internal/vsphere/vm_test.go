@@ -2,7 +2,12 @@ package vsphere
 
 import (
 	"context"
+	"fmt"
 	"testing"
+
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
 )
@@ -120,5 +125,91 @@ func TestVMLifecycle(t *testing.T) {
 	}
 	if err := c.DestroyVM(ctx, id); err != nil {
 		t.Fatalf("destroying a missing VM: %v", err)
+	}
+}
+
+// The snapshot reads each VM's first disk by the key vCenter gives SCSI 0:0 (one round trip for
+// the seeded inventory); a VM whose disk has another key costs one more round trip for all of
+// them together, and still gets its disk size.
+func TestSnapshotFirstDisk(t *testing.T) {
+	ctx := context.Background()
+	sim := newSim(t)
+	c := connect(t, sim)
+
+	c.InvalidateVMs()
+	before := c.Stats().RoundTrips()
+	vms, err := c.VMs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Stats().RoundTrips() - before; n != 1 {
+		t.Fatalf("snapshot of the seeded inventory took %d round trips, want 1", n)
+	}
+	for _, vm := range vms {
+		if want := map[bool]int64{true: 40, false: 80}[vm.Template]; vm.DiskGB != want {
+			t.Fatalf("%s: DiskGB %d, want %d", vm.Path, vm.DiskGB, want)
+		}
+	}
+
+	// Two VMs whose disks vcsim numbers itself (not 2000), one of them with no disk at all.
+	folder, err := c.ResolveFolder(ctx, simulator.WorkloadFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := c.DefaultPool(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := find.NewFinder(c.vim, true)
+	dc, err := fd.Datacenter(ctx, simulator.Datacenter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := fd.SetDatacenter(dc).DefaultDatastore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, diskGB := range []int64{25, 0} {
+		var devices object.VirtualDeviceList
+		if diskGB > 0 {
+			ide, err := devices.CreateIDEController()
+			if err != nil {
+				t.Fatal(err)
+			}
+			devices = append(devices, ide)
+			disk := devices.CreateDisk(ide.(types.BaseVirtualController), ds.Reference(), "")
+			disk.CapacityInKB = diskGB * 1024 * 1024
+			devices = append(devices, disk)
+		}
+		changes, err := devices.ConfigSpec(types.VirtualDeviceConfigSpecOperationAdd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("ide-%d", diskGB)
+		task, err := folder.CreateVM(ctx, types.VirtualMachineConfigSpec{
+			Name: name, GuestId: "otherGuest64", NumCPUs: 1, MemoryMB: 512, DeviceChange: changes,
+			Files: &types.VirtualMachineFileInfo{VmPathName: "[" + ds.Name() + "]"},
+		}, object.NewResourcePool(c.vim, types.ManagedObjectReference{Type: "ResourcePool", Value: pool}), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := task.WaitForResult(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.InvalidateVMs()
+	before = c.Stats().RoundTrips()
+	if vms, err = c.VMs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Stats().RoundTrips() - before; n != 2 {
+		t.Fatalf("snapshot with two VMs off SCSI 0:0 took %d round trips, want 2", n)
+	}
+	got := map[string]int64{}
+	for _, vm := range vms {
+		got[vm.Name] = vm.DiskGB
+	}
+	if got["ide-25"] != 25 || got["ide-0"] != 0 || got[simulator.Workloads[0]] != 80 {
+		t.Fatalf("disk sizes %v", got)
 	}
 }
