@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -167,6 +168,7 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	}
 	var plan, state vmModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	proposed := plan
 	exists := !req.State.Raw.IsNull()
 	if exists {
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -261,9 +263,11 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-	if resp.Diagnostics.HasError() {
-		return
+	if !reflect.DeepEqual(proposed, plan) { // an unchanged VM's plan needs no conversion back
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
 	}
 	inv, err := r.inventory(ctx, it, state.ID.ValueString())
 	if err != nil {
@@ -476,7 +480,11 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read VM "+state.ID.ValueString(), err)
 		return
 	}
+	prior := state
 	state.fill(r.absFolder(ctx, ""), vm)
+	if reflect.DeepEqual(prior, state) {
+		return // resp.State already holds it: converting it back costs more than the read
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
