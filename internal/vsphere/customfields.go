@@ -82,7 +82,7 @@ func (c *Client) SetCustomValue(ctx context.Context, vmID, name, value string) e
 		return wrapNotFound("virtual machine", vmID, fmt.Errorf("setting custom attribute %q on %s: %w", name, vmID, err))
 	}
 	c.fields.writes.Add(1)
-	c.InvalidateVMs()
+	c.vmChanged(vmID)
 	return nil
 }
 

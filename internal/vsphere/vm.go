@@ -2,6 +2,7 @@ package vsphere
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -43,18 +44,22 @@ type VM struct {
 	Networks []string
 }
 
-// vmCache is one bulk snapshot of every VM, shared by concurrent readers.
+// vmCache is one bulk snapshot of every VM, shared by concurrent readers, and kept current with
+// this client's own writes: a VM this client creates, changes or destroys is marked dirty and read
+// again on its own (all dirty VMs together, in one round trip) the next time the snapshot is
+// used, instead of reading every VM again. Changes made by others show after VMSnapshotMaxAge.
 type vmCache struct {
 	mu   sync.Mutex
-	at   time.Time // when byID was read; zero once a write of this client made it stale
+	at   time.Time // when byID was read in bulk; zero when it must be read again
 	byID map[string]*VM
-	// names resolves the folders and networks of byID's VMs, for reading one VM on its own.
+	// names resolves the folders and networks of byID's VMs, for reading VMs on their own.
 	names *vmNames
-	// gen counts the writes of this client (InvalidateVMs); a snapshot read while one happened is
-	// not fresh, and a VM read on its own serves GetVM until the next write.
+	// gen counts the writes of this client to VMs and pools; dirty maps each VM written since
+	// byID was read to the gen of its last write.
 	gen     uint64
-	one     map[string]oneVM
-	loading *vmLoad
+	dirty   map[string]uint64
+	loading *vmLoad // a bulk read in flight
+	merging *vmLoad // a read of the dirty VMs in flight
 
 	// lookups memoizes folder, network and default pool resolutions (key -> result) for the life
 	// of the client: the finder walks the inventory in many round trips and every clone of an
@@ -63,24 +68,41 @@ type vmCache struct {
 	lookups  map[string]any
 }
 
-type oneVM struct {
-	vm  *VM
-	gen uint64
-	at  time.Time
-}
-
-// vmLoad is a bulk read in flight; callers that arrive meanwhile share its result.
+// vmLoad is a read in flight; callers that arrive meanwhile share its result.
 type vmLoad struct {
 	done chan struct{}
 	m    map[string]*VM
 	err  error
 }
 
-// InvalidateVMs marks the VM snapshot stale; every write this client makes to a VM calls it.
+// InvalidateVMs marks the whole snapshot stale: the next use reads every VM again.
 func (c *Client) InvalidateVMs() {
 	c.vms.mu.Lock()
 	c.vms.at = time.Time{}
 	c.vms.gen++
+	c.vms.mu.Unlock()
+}
+
+// vmChanged follows a write of this client to one VM (created, reconfigured, powered, destroyed).
+func (c *Client) vmChanged(id string) {
+	c.vms.mu.Lock()
+	c.vms.gen++
+	if c.vms.dirty == nil {
+		c.vms.dirty = map[string]uint64{}
+	}
+	c.vms.dirty[id] = c.vms.gen
+	c.vms.mu.Unlock()
+}
+
+// reread marks a VM to be read on its own at the next use of the snapshot (it is not in it).
+func (c *Client) reread(id string) {
+	c.vms.mu.Lock()
+	if c.vms.dirty == nil {
+		c.vms.dirty = map[string]uint64{}
+	}
+	if _, ok := c.vms.dirty[id]; !ok {
+		c.vms.dirty[id] = c.vms.gen
+	}
 	c.vms.mu.Unlock()
 }
 
@@ -115,40 +137,68 @@ func (c *Client) forgetLookups() {
 // VMs returns every VM and template of the inventory, read in one PropertyCollector round trip
 // (VMs, folders, datacenters, networks and custom attribute names together) and shared for
 // VMSnapshotMaxAge by all callers of this client: the Read calls of one plan cost the same
-// whatever the number of VMs.
+// whatever the number of VMs. The VMs this client wrote since are read again first, together in
+// one round trip. The map returned is never modified: callers may keep and range over it.
 func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 	for {
 		c.vms.mu.Lock()
-		if c.vms.byID != nil && !c.vms.at.IsZero() && time.Since(c.vms.at) < VMSnapshotMaxAge {
+		fresh := c.vms.byID != nil && !c.vms.at.IsZero() && time.Since(c.vms.at) < VMSnapshotMaxAge
+		if fresh && len(c.vms.dirty) == 0 {
 			m := c.vms.byID
 			c.vms.mu.Unlock()
 			return m, nil
 		}
-		if l := c.vms.loading; l != nil {
+		if l := c.vms.loading; l != nil || (fresh && c.vms.merging != nil) {
+			if l == nil {
+				l = c.vms.merging
+			}
 			c.vms.mu.Unlock()
 			select {
 			case <-l.done:
-				if l.err != nil {
-					continue
+				if l.err != nil && !errors.Is(l.err, errRereadAll) {
+					return nil, l.err
 				}
-				return l.m, nil
+				continue
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
 		}
 		l := &vmLoad{done: make(chan struct{})}
-		c.vms.loading = l
 		gen := c.vms.gen
+		if fresh {
+			c.vms.merging = l
+			dirty := make([]string, 0, len(c.vms.dirty))
+			for id := range c.vms.dirty {
+				dirty = append(dirty, id)
+			}
+			names := c.vms.names
+			c.vms.mu.Unlock()
+			l.err = c.mergeDirty(ctx, dirty, gen, names)
+			c.vms.mu.Lock()
+			c.vms.merging = nil
+			if errors.Is(l.err, errRereadAll) {
+				c.vms.at = time.Time{}
+			}
+			c.vms.mu.Unlock()
+			close(l.done)
+			if l.err != nil && !errors.Is(l.err, errRereadAll) {
+				return nil, l.err
+			}
+			continue
+		}
+		c.vms.loading = l
 		c.vms.mu.Unlock()
 
 		m, names, err := c.loadVMs(ctx)
 		c.vms.mu.Lock()
 		c.vms.loading = nil
 		if err == nil {
-			c.vms.byID, c.vms.names, c.vms.one = m, names, nil
-			c.vms.at = time.Time{}
-			if c.vms.gen == gen { // no write of this client while it was read
-				c.vms.at = time.Now()
+			c.vms.byID, c.vms.names, c.vms.at = m, names, time.Now()
+			// Writes that ended before the read began are in it; later ones stay dirty.
+			for id, g := range c.vms.dirty {
+				if g <= gen {
+					delete(c.vms.dirty, id)
+				}
 			}
 		}
 		c.vms.mu.Unlock()
@@ -157,57 +207,59 @@ func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 		if err != nil {
 			return nil, err
 		}
-		return m, nil
 	}
 }
 
-// GetVM returns one VM from the shared snapshot. A VM that is not in it, or that may have changed
-// since (a write of this client made the snapshot stale), is read on its own in one round trip,
-// rather than every VM again: the create and update of each VM read it back. A VM that does not
-// exist is NotFound.
+// errRereadAll says that VMs read on their own cannot be merged into the snapshot (a folder or
+// network it does not know): every VM must be read again.
+var errRereadAll = errors.New("the VM snapshot must be read again")
+
+// mergeDirty reads the given VMs again (one round trip) and merges them into a copy of the
+// snapshot: a VM that no longer exists leaves it.
+func (c *Client) mergeDirty(ctx context.Context, ids []string, gen uint64, names *vmNames) error {
+	got, err := c.readVMs(ctx, ids, names)
+	if err != nil {
+		return err
+	}
+	c.vms.mu.Lock()
+	defer c.vms.mu.Unlock()
+	m := make(map[string]*VM, len(c.vms.byID)+len(got))
+	for id, vm := range c.vms.byID {
+		m[id] = vm
+	}
+	for _, id := range ids {
+		if vm := got[id]; vm != nil {
+			m[id] = vm
+		} else {
+			delete(m, id)
+		}
+		if c.vms.dirty[id] <= gen {
+			delete(c.vms.dirty, id)
+		}
+	}
+	c.vms.byID = m
+	return nil
+}
+
+// GetVM returns one VM from the shared snapshot (where the VMs this client wrote are read again
+// first). A VM that is not in it, created since by someone else, is read on its own. A VM that
+// does not exist is NotFound.
 func (c *Client) GetVM(ctx context.Context, id string) (*VM, error) {
-	c.vms.mu.Lock()
-	written := c.vms.byID != nil && c.vms.at.IsZero()
-	if o, ok := c.vms.one[id]; written && ok && o.gen == c.vms.gen && time.Since(o.at) < VMSnapshotMaxAge {
-		c.vms.mu.Unlock()
-		return o.vm, nil
-	}
-	c.vms.mu.Unlock()
-	if !written {
-		m, err := c.VMs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if vm := m[id]; vm != nil {
-			return vm, nil
-		}
-	}
-	c.vms.mu.Lock()
-	names, gen := c.vms.names, c.vms.gen
-	c.vms.mu.Unlock()
-	vm, err := c.readVM(ctx, id, names)
+	m, err := c.VMs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if vm == nil {
-		// In a folder or on a network the snapshot does not know: read everything again.
-		c.InvalidateVMs()
-		m, err := c.VMs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if vm = m[id]; vm == nil {
-			return nil, notFound("virtual machine", id, nil)
-		}
+	if vm := m[id]; vm != nil {
 		return vm, nil
 	}
-	c.vms.mu.Lock()
-	if c.vms.one == nil {
-		c.vms.one = map[string]oneVM{}
+	c.reread(id)
+	if m, err = c.VMs(ctx); err != nil {
+		return nil, err
 	}
-	c.vms.one[id] = oneVM{vm: vm, gen: gen, at: time.Now()}
-	c.vms.mu.Unlock()
-	return vm, nil
+	if vm := m[id]; vm != nil {
+		return vm, nil
+	}
+	return nil, notFound("virtual machine", id, nil)
 }
 
 // vmProps are the properties of a VM read on its own: everything VM holds, the whole device list
@@ -391,28 +443,51 @@ func diskGB(d *types.VirtualDisk) int64 {
 	return (d.CapacityInKB + 1024*1024 - 1) / (1024 * 1024)
 }
 
-// readVM reads one VM. It returns nil and no error when the VM sits in a folder or on a network
-// that the snapshot does not know: the caller then reads every VM again.
-func (c *Client) readVM(ctx context.Context, id string, names *vmNames) (*VM, error) {
-	var v mo.VirtualMachine
-	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: id}
-	if err := property.DefaultCollector(c.vim).RetrieveOne(ctx, ref, vmProps, &v); err != nil {
-		return nil, wrapNotFound("virtual machine", id, err)
-	}
+// readVMs reads the given VMs, with every property of VM, in one round trip (one by one when one
+// of them no longer exists). VMs that do not exist are missing from the result. It returns
+// errRereadAll when a VM sits in a folder or on a network that names does not know.
+func (c *Client) readVMs(ctx context.Context, ids []string, names *vmNames) (map[string]*VM, error) {
 	if names == nil {
-		return nil, nil
+		return nil, errRereadAll
 	}
-	if v.Parent != nil {
-		if _, ok := names.folders[*v.Parent]; !ok {
-			return nil, nil
+	refs := make([]types.ManagedObjectReference, len(ids))
+	for i, id := range ids {
+		refs[i] = types.ManagedObjectReference{Type: "VirtualMachine", Value: id}
+	}
+	pc := property.DefaultCollector(c.vim)
+	var vms []mo.VirtualMachine
+	err := pc.Retrieve(ctx, refs, vmProps, &vms)
+	if IsNotFound(err) {
+		vms, err = nil, nil
+		for _, ref := range refs {
+			var v mo.VirtualMachine
+			if err := pc.RetrieveOne(ctx, ref, vmProps, &v); err == nil {
+				vms = append(vms, v)
+			} else if !IsNotFound(err) {
+				return nil, fmt.Errorf("reading VM %s: %w", ref.Value, err)
+			}
 		}
 	}
-	for _, n := range v.Network {
-		if _, ok := names.networks[n]; !ok {
-			return nil, nil
-		}
+	if err != nil {
+		return nil, fmt.Errorf("reading %d VMs: %w", len(ids), err)
 	}
-	return names.vm(&v, c.customFieldNames()), nil
+	fields := c.customFieldNames()
+	out := make(map[string]*VM, len(vms))
+	for i := range vms {
+		v := &vms[i]
+		if v.Parent != nil {
+			if _, ok := names.folders[*v.Parent]; !ok {
+				return nil, errRereadAll
+			}
+		}
+		for _, n := range v.Network {
+			if _, ok := names.networks[n]; !ok {
+				return nil, errRereadAll
+			}
+		}
+		out[v.Self.Value] = names.vm(v, fields)
+	}
+	return out, nil
 }
 
 func (names *vmNames) vm(v *mo.VirtualMachine, fields map[int32]string) *VM {

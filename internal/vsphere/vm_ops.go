@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -41,45 +42,25 @@ type CloneSpec struct {
 func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
-	defer c.InvalidateVMs()
 	tmpl := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: s.TemplateID})
 	pool := types.ManagedObjectReference{Type: "ResourcePool", Value: s.PoolID}
 	cfg := &types.VirtualMachineConfigSpec{NumCPUs: s.CPUs, MemoryMB: s.MemoryMB, ExtraConfig: extraConfig(s.ExtraConfig)}
-	var devices object.VirtualDeviceList
-	if s.DiskGB > 0 || s.Network != "" {
-		var err error
-		devices, err = tmpl.Device(ctx)
-		if err != nil {
-			return "", wrapNotFound("template", s.TemplateID, fmt.Errorf("reading the template's devices: %w", err))
-		}
+	base, err := c.cloneBase(ctx, s.TemplateID, s.Network)
+	if err != nil {
+		return "", err
 	}
 	growDisk := false
-	if s.DiskGB > 0 {
-		if disks := devices.SelectByType((*types.VirtualDisk)(nil)); len(disks) > 0 {
-			disk := disks[0].(*types.VirtualDisk)
-			want := s.DiskGB * 1024 * 1024
-			if want < disk.CapacityInKB {
-				return "", fmt.Errorf("disk of %d GB is smaller than the template's %d GB: disks can only grow", s.DiskGB, disk.CapacityInKB/1024/1024)
-			}
-			// Grown after the clone, on the clone's own disk: an edit in the clone spec would carry
-			// the template's backing file name.
-			growDisk = want > disk.CapacityInKB
+	if s.DiskGB > 0 && base.diskKB > 0 {
+		want := s.DiskGB * 1024 * 1024
+		if want < base.diskKB {
+			return "", fmt.Errorf("disk of %d GB is smaller than the template's %d GB: disks can only grow", s.DiskGB, base.diskKB/1024/1024)
 		}
+		// Grown after the clone, on the clone's own disk: an edit in the clone spec would carry
+		// the template's backing file name.
+		growDisk = want > base.diskKB
 	}
-	if s.Network != "" {
-		net, err := c.ResolveNetwork(ctx, s.Network)
-		if err != nil {
-			return "", err
-		}
-		backing, err := net.EthernetCardBackingInfo(ctx)
-		if err != nil {
-			return "", fmt.Errorf("network %s: %w", s.Network, err)
-		}
-		if nics := devices.SelectByType((*types.VirtualEthernetCard)(nil)); len(nics) > 0 {
-			nic := nics[0].(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
-			nic.Backing = backing
-			cfg.DeviceChange = append(cfg.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: nics[0]})
-		}
+	if base.nic != nil {
+		cfg.DeviceChange = append(cfg.DeviceChange, base.nic)
 	}
 	spec := types.VirtualMachineCloneSpec{
 		Location: types.VirtualMachineRelocateSpec{Pool: &pool},
@@ -96,12 +77,15 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 	}
 	info, err := task.WaitForResult(ctx)
 	if err != nil {
+		c.InvalidateVMs() // a failed clone may leave a VM behind: read everything again
 		return "", fmt.Errorf("cloning %s: %w", s.Name, err)
 	}
 	ref, ok := info.Result.(types.ManagedObjectReference)
 	if !ok {
+		c.InvalidateVMs()
 		return "", fmt.Errorf("cloning %s: the task returned %T, not the new VM", s.Name, info.Result)
 	}
+	c.vmChanged(ref.Value)
 	if growDisk {
 		// The clone exists: errors from here on return its ID too, so the caller records it.
 		if err := c.ReconfigureVM(ctx, ref.Value, ReconfigSpec{DiskGB: s.DiskGB}); err != nil {
@@ -114,6 +98,53 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 		}
 	}
 	return ref.Value, nil
+}
+
+// cloneTemplate is what the clones of one template onto one network need from vCenter: the
+// capacity of the template's first disk and the device edit that puts its first NIC on the
+// network. It is read once per client and shared by the clones of an apply (the edit is only
+// ever serialized, never changed), instead of costing each clone a read of the template's
+// devices and of the network's backing.
+type cloneTemplate struct {
+	diskKB int64                             // 0: the template has no disk
+	nic    types.BaseVirtualDeviceConfigSpec // nil: keep the template's network
+}
+
+func (c *Client) cloneBase(ctx context.Context, templateID, network string) (*cloneTemplate, error) {
+	var net object.NetworkReference
+	if network != "" {
+		var err error
+		if net, err = c.ResolveNetwork(ctx, network); err != nil {
+			return nil, err
+		}
+	}
+	v, err := c.lookup(ctx, "clone:"+templateID+"\x00"+network, func(*find.Finder) (any, error) {
+		tmpl := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: templateID})
+		devices, err := tmpl.Device(ctx)
+		if err != nil {
+			return nil, wrapNotFound("template", templateID, fmt.Errorf("reading the template's devices: %w", err))
+		}
+		base := &cloneTemplate{}
+		if disks := devices.SelectByType((*types.VirtualDisk)(nil)); len(disks) > 0 {
+			base.diskKB = disks[0].(*types.VirtualDisk).CapacityInKB
+		}
+		if net == nil {
+			return base, nil
+		}
+		backing, err := net.EthernetCardBackingInfo(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("network %s: %w", network, err)
+		}
+		if nics := devices.SelectByType((*types.VirtualEthernetCard)(nil)); len(nics) > 0 {
+			nics[0].(types.BaseVirtualEthernetCard).GetVirtualEthernetCard().Backing = backing
+			base.nic = &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: nics[0]}
+		}
+		return base, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*cloneTemplate), nil
 }
 
 func extraConfig(m map[string]string) []types.BaseOptionValue {
@@ -165,7 +196,7 @@ type ReconfigSpec struct {
 func (c *Client) ReconfigureVM(ctx context.Context, id string, s ReconfigSpec) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
-	defer c.InvalidateVMs()
+	defer c.vmChanged(id)
 	vm := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id})
 	spec := types.VirtualMachineConfigSpec{Name: s.Name, NumCPUs: s.CPUs, MemoryMB: s.MemoryMB, ExtraConfig: extraConfig(s.ExtraConfig)}
 	if s.DiskGB > 0 {
@@ -199,7 +230,7 @@ func (c *Client) ReconfigureVM(ctx context.Context, id string, s ReconfigSpec) e
 func (c *Client) SetPower(ctx context.Context, id string, on bool) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
-	defer c.InvalidateVMs()
+	defer c.vmChanged(id)
 	vm := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id})
 	state, err := vm.PowerState(ctx)
 	if err != nil {
@@ -233,7 +264,7 @@ func (c *Client) DestroyVM(ctx context.Context, id string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
-	defer c.InvalidateVMs()
+	defer c.vmChanged(id)
 	task, err := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id}).Destroy(ctx)
 	if err == nil {
 		err = task.Wait(ctx)

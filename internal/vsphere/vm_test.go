@@ -213,3 +213,93 @@ func TestSnapshotFirstDisk(t *testing.T) {
 		t.Fatalf("disk sizes %v", got)
 	}
 }
+
+// The snapshot follows this client's own writes without reading every VM again: a clone, a
+// reconfigure and a destroy each cost one small read of the VMs written, merged into a copy (a
+// map handed out before is never changed). A VM created by someone else is read on its own
+// when asked for by ID.
+func TestSnapshotFollowsOwnWrites(t *testing.T) {
+	ctx := context.Background()
+	sim := newSim(t)
+	c := connect(t, sim)
+	before, err := c.VMs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := c.FindVM(ctx, simulator.TemplateFolder+"/"+simulator.Templates[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder, err := c.ResolveFolder(ctx, simulator.WorkloadFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := c.DefaultPool(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clone := func(name string) string {
+		t.Helper()
+		id, err := c.CloneVM(ctx, CloneSpec{TemplateID: tmpl.ID, Name: name, FolderID: folder.Reference().Value, PoolID: pool, CPUs: 2, MemoryMB: 2048})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	trips := func(f func()) int64 {
+		t.Helper()
+		n := c.Stats().RoundTrips()
+		f()
+		return c.Stats().RoundTrips() - n
+	}
+	a, b := clone("own-a"), clone("own-b")
+	var after map[string]*VM
+	if n := trips(func() { after, err = c.VMs(ctx) }); err != nil || n != 1 {
+		t.Fatalf("snapshot after two clones: %d round trips (%v), want 1", n, err)
+	}
+	if after[a] == nil || after[b] == nil || after[a].Path != "/"+simulator.Datacenter+"/vm/"+simulator.WorkloadFolder+"/own-a" {
+		t.Fatalf("clones missing from the snapshot: %v %v", after[a], after[b])
+	}
+	if before[a] != nil || len(after) != len(before)+2 {
+		t.Fatalf("a snapshot handed out earlier changed, or VMs were lost: %d before, %d after", len(before), len(after))
+	}
+	if n := trips(func() { _, err = c.VMs(ctx) }); err != nil || n != 0 {
+		t.Fatalf("snapshot with nothing written since: %d round trips (%v), want 0", n, err)
+	}
+
+	if err := c.ReconfigureVM(ctx, a, ReconfigSpec{CPUs: 4}); err != nil {
+		t.Fatal(err)
+	}
+	var vm *VM
+	if n := trips(func() { vm, err = c.GetVM(ctx, a) }); err != nil || n != 1 || vm.CPUs != 4 {
+		t.Fatalf("read after reconfigure: %+v, %d round trips (%v); want 4 CPUs in 1", vm, n, err)
+	}
+
+	if err := c.DestroyVM(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetVM(ctx, b); !IsNotFound(err) {
+		t.Fatalf("destroyed VM: %v, want NotFound", err)
+	}
+	if m, _ := c.VMs(ctx); m[b] != nil || m[a] == nil {
+		t.Fatal("the snapshot still holds the destroyed VM, or lost the other")
+	}
+
+	// A VM created behind the client's back is not in its fresh snapshot, but reading it by ID works.
+	task, err := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: tmpl.ID}).
+		Clone(ctx, folder, "elsewhere", types.VirtualMachineCloneSpec{Location: types.VirtualMachineRelocateSpec{Pool: &types.ManagedObjectReference{Type: "ResourcePool", Value: pool}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := task.WaitForResult(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := info.Result.(types.ManagedObjectReference).Value
+	if m, _ := c.VMs(ctx); m[other] != nil {
+		t.Fatal("the snapshot saw a VM created elsewhere before it was asked for (test premise)")
+	}
+	if vm, err := c.GetVM(ctx, other); err != nil || vm.Name != "elsewhere" {
+		t.Fatalf("VM created elsewhere, by ID: %+v %v", vm, err)
+	}
+}
