@@ -47,6 +47,14 @@ type vmResource struct {
 
 var vmNamePattern = vmNameRegexp()
 
+// vmModels reads and writes vmModel for the calls made for every VM on every plan (Read and
+// ModifyPlan), without the framework's reflection.
+var vmModels = framework.NewModel[vmModel](func() schema.Schema {
+	var resp resource.SchemaResponse
+	(&vmResource{}).Schema(context.Background(), resource.SchemaRequest{}, &resp)
+	return resp.Schema
+})
+
 func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
@@ -167,11 +175,11 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		return
 	}
 	var plan, state vmModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(vmModels.Get(ctx, req.Plan.Raw, &plan)...)
 	proposed := plan
 	exists := !req.State.Raw.IsNull()
 	if exists {
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+		resp.Diagnostics.Append(vmModels.Get(ctx, req.State.Raw, &state)...)
 	}
 	if resp.Diagnostics.HasError() {
 		return
@@ -264,8 +272,9 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		return
 	}
 	if !reflect.DeepEqual(proposed, plan) { // an unchanged VM's plan needs no conversion back
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-		if resp.Diagnostics.HasError() {
+		var d diag.Diagnostics
+		resp.Plan.Raw, d = vmModels.Value(ctx, &plan)
+		if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
 			return
 		}
 	}
@@ -467,7 +476,7 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 		return
 	}
 	var state vmModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(vmModels.Get(ctx, req.State.Raw, &state)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -485,7 +494,9 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	if reflect.DeepEqual(prior, state) {
 		return // resp.State already holds it: converting it back costs more than the read
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	var d diag.Diagnostics
+	resp.State.Raw, d = vmModels.Value(ctx, &state)
+	resp.Diagnostics.Append(d...)
 }
 
 func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
