@@ -57,7 +57,7 @@ data "vmgmt_capacity" "tier1" {
 					statecheck.ExpectKnownValue(c, tfjsonpath.New("memory_capacity_mb"), knownvalue.Int64Exact(simulator.ClusterMemMB)),
 					statecheck.ExpectKnownValue(c, tfjsonpath.New("memory_unreserved_mb"), knownvalue.Int64Exact(simulator.ClusterMemMB-196608)),
 					statecheck.ExpectKnownValue(c, tfjsonpath.New("cpu_expandable"), knownvalue.Bool(false)),
-					statecheck.ExpectKnownValue(c, tfjsonpath.New("vm_count"), knownvalue.Int64Exact(int64(len(simulator.Templates)+len(simulator.Workloads)))),
+					statecheck.ExpectKnownValue(c, tfjsonpath.New("vm_count"), knownvalue.Int64Exact(int64(simulator.SeededVMs()))),
 					statecheck.ExpectKnownValue(c, tfjsonpath.New("children"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.ObjectPartial(map[string]knownvalue.Check{"name": knownvalue.StringExact("tier-1"), "cpu_reservation_mhz": knownvalue.Int64Exact(50000)}),
 						knownvalue.ObjectPartial(map[string]knownvalue.Check{"name": knownvalue.StringExact("tier-2"), "memory_reservation_mb": knownvalue.Int64Exact(65536)}),

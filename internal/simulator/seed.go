@@ -10,8 +10,10 @@ import (
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vapi/library"
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vapi/tags"
+	"github.com/vmware/govmomi/vapi/vcenter"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -249,6 +251,64 @@ func (sd *seeder) tags(ctx context.Context) error {
 			if _, err := m.CreateTag(ctx, &tags.Tag{Name: n, CategoryID: id}); err != nil {
 				return fmt.Errorf("creating tag %s: %w", n, err)
 			}
+		}
+	}
+	return nil
+}
+
+// library creates the local content library on the seeded datastore and publishes its vm-template
+// items from the seeded templates, as an administrator would with "New VM Template in Library".
+// vcsim's handler needs a placement folder (it dereferences it) and a resource pool (a template
+// has none to inherit); the item's backing template goes to LibraryFolder.
+func (sd *seeder) library(ctx context.Context) error {
+	f, err := sd.finder(ctx)
+	if err != nil {
+		return err
+	}
+	ds, err := f.DefaultDatastore(ctx)
+	if err != nil {
+		return err
+	}
+	pool, err := f.ResourcePool(ctx, RootPoolPath)
+	if err != nil {
+		return err
+	}
+	vmFolder, err := f.DefaultFolder(ctx)
+	if err != nil {
+		return err
+	}
+	folder, err := vmFolder.CreateFolder(ctx, LibraryFolder)
+	if err != nil {
+		return fmt.Errorf("creating folder %s: %w", LibraryFolder, err)
+	}
+	rc := rest.NewClient(sd.c.Client)
+	if err := rc.Login(ctx, sd.user); err != nil {
+		return fmt.Errorf("logging in to the vAPI endpoint: %w", err)
+	}
+	defer func() { _ = rc.Logout(ctx) }()
+	desc := "vmgmt catalog images (seeded by the vmgmt simulator)"
+	libID, err := library.NewManager(rc).CreateLibrary(ctx, library.Library{
+		Name:        Library,
+		Description: &desc,
+		Type:        "LOCAL",
+		Storage:     []library.StorageBacking{{DatastoreID: ds.Reference().Value, Type: "DATASTORE"}},
+	})
+	if err != nil {
+		return fmt.Errorf("creating content library %s: %w", Library, err)
+	}
+	vcm := vcenter.NewManager(rc)
+	for _, it := range LibraryItems {
+		tmpl, err := f.VirtualMachine(ctx, path.Join("/", Datacenter, "vm", TemplateFolder, it.Template))
+		if err != nil {
+			return err
+		}
+		if _, err := vcm.CreateTemplate(ctx, vcenter.Template{
+			Name:      it.Item,
+			Library:   libID,
+			SourceVM:  tmpl.Reference().Value,
+			Placement: &vcenter.Placement{Folder: folder.Reference().Value, ResourcePool: pool.Reference().Value},
+		}); err != nil {
+			return fmt.Errorf("publishing %s as %s/%s: %w", it.Template, Library, it.Item, err)
 		}
 	}
 	return nil

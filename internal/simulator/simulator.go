@@ -55,6 +55,30 @@ var PortGroups = []string{"pg-app", "pg-db", "pg-web"}
 // Workloads are ordinary powered-on VMs in the workloads folder.
 var Workloads = []string{"erp-db01", "erp-app01", "web01"}
 
+// Library is the local content library on the seeded datastore.
+const Library = "vmgmt-library"
+
+// LibraryFolder is the VM folder that holds the backing templates of Library's vm-template items,
+// apart from the templates folder: an item's backing VM would otherwise clash by name with, or be
+// counted among, the templates there.
+const LibraryFolder = "content-library"
+
+// LibraryTemplate is a vm-template item of Library and the template it was published from.
+type LibraryTemplate struct {
+	Item     string // item name; its path is Library + "/" + Item
+	Template string // the template in TemplateFolder it was made from
+}
+
+// LibraryItems are the vm-template items of Library.
+var LibraryItems = []LibraryTemplate{{Item: "rhel9-base-vmtx", Template: "rhel9-base"}}
+
+// SeededTemplates counts the template VMs of the seeded inventory: Templates, and the templates
+// backing LibraryItems.
+func SeededTemplates() int { return len(Templates) + len(LibraryItems) }
+
+// SeededVMs counts the VMs and templates of the seeded inventory.
+func SeededVMs() int { return SeededTemplates() + len(Workloads) }
+
 // TagCategories maps each seeded tag category to its tags.
 var TagCategories = map[string][]string{
 	"tier":          {"tier-1", "tier-2", "tier-3"},
@@ -250,6 +274,7 @@ func (s *Sim) seed(ctx context.Context) error {
 		sd.network,
 		sd.vms,
 		sd.tags,
+		sd.library,
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {

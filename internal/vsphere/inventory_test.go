@@ -28,7 +28,7 @@ func TestRetrieveAllIsOneRoundTrip(t *testing.T) {
 	if err := c.RetrieveAll(ctx, "VirtualMachine", []string{"name", "config.template"}, &vms); err != nil {
 		t.Fatal(err)
 	}
-	if want := len(simulator.Templates) + len(simulator.Workloads); len(vms) != want {
+	if want := simulator.SeededVMs(); len(vms) != want {
 		t.Fatalf("got %d VMs, want %d", len(vms), want)
 	}
 	templates := 0
@@ -37,8 +37,8 @@ func TestRetrieveAllIsOneRoundTrip(t *testing.T) {
 			templates++
 		}
 	}
-	if templates != len(simulator.Templates) {
-		t.Fatalf("got %d templates, want %d", templates, len(simulator.Templates))
+	if templates != simulator.SeededTemplates() {
+		t.Fatalf("got %d templates, want %d", templates, simulator.SeededTemplates())
 	}
 	before := c.Stats().RoundTrips()
 	vms = nil

@@ -430,7 +430,7 @@ func TestClusterCapacity(t *testing.T) {
 	if before.CPU.Expandable || before.Memory.Expandable {
 		t.Error("a cluster's root pool is reported expandable")
 	}
-	if want := len(simulator.Templates) + len(simulator.Workloads); before.VMs != want {
+	if want := simulator.SeededVMs(); before.VMs != want {
 		t.Errorf("VMs = %d, want the %d seeded VMs", before.VMs, want)
 	}
 	if len(before.Children) != 0 {

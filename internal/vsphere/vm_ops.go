@@ -21,16 +21,17 @@ type Customization struct {
 	DNSSuffix  []string
 }
 
-// CloneSpec describes a VM cloned from a template.
+// CloneSpec describes a VM cloned from a template VM or deployed from a content library item.
 type CloneSpec struct {
-	TemplateID string
-	Name       string
-	FolderID   string
-	PoolID     string
-	Network    string // network name or path; empty keeps the template's
-	CPUs       int32
-	MemoryMB   int64
-	DiskGB     int64 // grow the first disk to this size; 0 keeps the template's
+	TemplateID    string
+	LibraryItemID string // instead of TemplateID: a vm-template or OVF content library item
+	Name          string
+	FolderID      string
+	PoolID        string
+	Network       string // network name or path; empty keeps the template's
+	CPUs          int32
+	MemoryMB      int64
+	DiskGB        int64 // grow the first disk to this size; 0 keeps the template's
 	// ExtraConfig stamps (clones do not inherit extraConfig from the template).
 	ExtraConfig   map[string]string
 	Customization *Customization
@@ -40,6 +41,9 @@ type CloneSpec struct {
 // CloneVM clones a template and returns the new VM's managed object ID. The clone goes into the
 // given pool (vcsim and vCenter both need Location.Pool when the source is a template).
 func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
+	if s.LibraryItemID != "" {
+		return c.deployVM(ctx, s)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
 	tmpl := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: s.TemplateID})
@@ -100,6 +104,45 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 	return ref.Value, nil
 }
 
+// deployVM makes a VM from a content library item: deployed powered off into the folder and pool,
+// then sized, stamped and attached to its network in one reconfigure, customized and powered on.
+// Once the VM exists, errors return its ID too.
+func (c *Client) deployVM(ctx context.Context, s CloneSpec) (string, error) {
+	id, err := c.DeployLibraryItem(ctx, DeploySpec{ItemID: s.LibraryItemID, Name: s.Name, FolderID: s.FolderID, PoolID: s.PoolID, Network: s.Network})
+	if err != nil {
+		return id, err
+	}
+	if err := c.ReconfigureVM(ctx, id, ReconfigSpec{CPUs: s.CPUs, MemoryMB: s.MemoryMB, DiskGB: s.DiskGB, Network: s.Network, ExtraConfig: s.ExtraConfig}); err != nil {
+		return id, fmt.Errorf("sizing %s after the deploy: %w", s.Name, err)
+	}
+	if s.Customization != nil {
+		if err := c.customize(ctx, id, s.Customization); err != nil {
+			return id, err
+		}
+	}
+	if s.PowerOn {
+		if err := c.SetPower(ctx, id, true); err != nil {
+			return id, err
+		}
+	}
+	return id, nil
+}
+
+// customize applies guest customization to a powered-off VM.
+func (c *Client) customize(ctx context.Context, id string, cu *Customization) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
+	defer cancel()
+	defer c.vmChanged(id)
+	task, err := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id}).Customize(ctx, *cu.toVim())
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("customizing the guest of %s: %w", id, err)
+	}
+	return nil
+}
+
 // cloneTemplate is what the clones of one template onto one network need from vCenter: the
 // capacity of the template's first disk and the device edit that puts its first NIC on the
 // network. It is read once per client and shared by the clones of an apply (the edit is only
@@ -111,10 +154,10 @@ type cloneTemplate struct {
 }
 
 func (c *Client) cloneBase(ctx context.Context, templateID, network string) (*cloneTemplate, error) {
-	var net object.NetworkReference
+	var backing types.BaseVirtualDeviceBackingInfo
 	if network != "" {
 		var err error
-		if net, err = c.ResolveNetwork(ctx, network); err != nil {
+		if backing, err = c.networkBacking(ctx, network); err != nil {
 			return nil, err
 		}
 	}
@@ -124,20 +167,10 @@ func (c *Client) cloneBase(ctx context.Context, templateID, network string) (*cl
 		if err != nil {
 			return nil, wrapNotFound("template", templateID, fmt.Errorf("reading the template's devices: %w", err))
 		}
-		base := &cloneTemplate{}
-		if disks := devices.SelectByType((*types.VirtualDisk)(nil)); len(disks) > 0 {
-			base.diskKB = disks[0].(*types.VirtualDisk).CapacityInKB
-		}
-		if net == nil {
-			return base, nil
-		}
-		backing, err := net.EthernetCardBackingInfo(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("network %s: %w", network, err)
-		}
-		if nics := devices.SelectByType((*types.VirtualEthernetCard)(nil)); len(nics) > 0 {
-			nics[0].(types.BaseVirtualEthernetCard).GetVirtualEthernetCard().Backing = backing
-			base.nic = &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: nics[0]}
+		base := &cloneTemplate{diskKB: firstDiskKB(devices)}
+		if nic := firstNIC(devices); nic != nil && backing != nil {
+			nic.GetVirtualEthernetCard().Backing = backing
+			base.nic = &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: nic.(types.BaseVirtualDevice)}
 		}
 		return base, nil
 	})
@@ -145,6 +178,40 @@ func (c *Client) cloneBase(ctx context.Context, templateID, network string) (*cl
 		return nil, err
 	}
 	return v.(*cloneTemplate), nil
+}
+
+// networkBacking is the NIC backing that attaches to a network (name or path), read once per
+// client. The value is shared: callers put it in device edits that are only serialized.
+func (c *Client) networkBacking(ctx context.Context, network string) (types.BaseVirtualDeviceBackingInfo, error) {
+	net, err := c.ResolveNetwork(ctx, network)
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.lookup(ctx, "backing:"+network, func(*find.Finder) (any, error) {
+		b, err := net.EthernetCardBackingInfo(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("network %s: %w", network, err)
+		}
+		return b, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(types.BaseVirtualDeviceBackingInfo), nil
+}
+
+func firstDiskKB(devices object.VirtualDeviceList) int64 {
+	if disks := devices.SelectByType((*types.VirtualDisk)(nil)); len(disks) > 0 {
+		return disks[0].(*types.VirtualDisk).CapacityInKB
+	}
+	return 0
+}
+
+func firstNIC(devices object.VirtualDeviceList) types.BaseVirtualEthernetCard {
+	if nics := devices.SelectByType((*types.VirtualEthernetCard)(nil)); len(nics) > 0 {
+		return nics[0].(types.BaseVirtualEthernetCard)
+	}
+	return nil
 }
 
 func extraConfig(m map[string]string) []types.BaseOptionValue {
@@ -188,7 +255,8 @@ type ReconfigSpec struct {
 	Name        string
 	CPUs        int32
 	MemoryMB    int64
-	DiskGB      int64 // grow the first disk to this size
+	DiskGB      int64  // grow the first disk to this size
+	Network     string // attach the first NIC to this network (name or path)
 	ExtraConfig map[string]string
 }
 
@@ -199,12 +267,12 @@ func (c *Client) ReconfigureVM(ctx context.Context, id string, s ReconfigSpec) e
 	defer c.vmChanged(id)
 	vm := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id})
 	spec := types.VirtualMachineConfigSpec{Name: s.Name, NumCPUs: s.CPUs, MemoryMB: s.MemoryMB, ExtraConfig: extraConfig(s.ExtraConfig)}
-	if s.DiskGB > 0 {
+	if s.DiskGB > 0 || s.Network != "" {
 		devices, err := vm.Device(ctx)
 		if err != nil {
 			return wrapNotFound("virtual machine", id, fmt.Errorf("reading the devices of %s: %w", id, err))
 		}
-		if disks := devices.SelectByType((*types.VirtualDisk)(nil)); len(disks) > 0 {
+		if disks := devices.SelectByType((*types.VirtualDisk)(nil)); s.DiskGB > 0 && len(disks) > 0 {
 			disk := disks[0].(*types.VirtualDisk)
 			want := s.DiskGB * 1024 * 1024
 			if want < disk.CapacityInKB {
@@ -214,6 +282,14 @@ func (c *Client) ReconfigureVM(ctx context.Context, id string, s ReconfigSpec) e
 				disk.CapacityInKB = want
 				spec.DeviceChange = append(spec.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: disk})
 			}
+		}
+		if nic := firstNIC(devices); nic != nil && s.Network != "" {
+			backing, err := c.networkBacking(ctx, s.Network)
+			if err != nil {
+				return err
+			}
+			nic.GetVirtualEthernetCard().Backing = backing
+			spec.DeviceChange = append(spec.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: nic.(types.BaseVirtualDevice)})
 		}
 	}
 	task, err := vm.Reconfigure(ctx, spec)

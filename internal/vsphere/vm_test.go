@@ -303,3 +303,42 @@ func TestSnapshotFollowsOwnWrites(t *testing.T) {
 		t.Fatalf("VM created elsewhere, by ID: %+v %v", vm, err)
 	}
 }
+
+// CloneVM from a content library item: deployed, sized, grown, stamped, put on the requested
+// network, customized and powered on, like a clone of a template VM.
+func TestCloneVMFromLibraryItem(t *testing.T) {
+	ctx := context.Background()
+	sim := newSim(t)
+	c := connect(t, sim)
+	it, err := c.FindLibraryItem(ctx, simulator.Library+"/"+simulator.LibraryItems[0].Item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder, err := c.ResolveFolder(ctx, simulator.WorkloadFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := mustCreatePool(t, c, rootPool(t, c), uniqueName("libvm"), spec(0, 0))
+	id, err := c.CloneVM(ctx, CloneSpec{
+		LibraryItemID: it.ID, Name: "lib-db01", FolderID: folder.Reference().Value, PoolID: pool.ID(),
+		Network: simulator.PortGroups[1], CPUs: 4, MemoryMB: 16384, DiskGB: 60,
+		ExtraConfig:   map[string]string{"vmgmt.catalog.item": "db-server"},
+		Customization: &Customization{Hostname: "lib-db01", Domain: "corp.example"},
+		PowerOn:       true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.DestroyVM(context.Background(), id) })
+	vm, err := c.GetVM(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vm.Template || vm.PoolID != pool.ID() || vm.CPUs != 4 || vm.MemoryMB != 16384 || vm.DiskGB != 60 || vm.PowerState != "poweredOn" ||
+		vm.ExtraConfig["vmgmt.catalog.item"] != "db-server" || len(vm.Networks) != 1 || vm.Networks[0] != simulator.PortGroups[1] {
+		t.Fatalf("VM from the library read as %+v", vm)
+	}
+	if _, err := c.CloneVM(ctx, CloneSpec{LibraryItemID: it.ID, Name: "lib-db01", FolderID: folder.Reference().Value, PoolID: pool.ID()}); err == nil {
+		t.Fatal("a second VM with the same name in the same folder was created")
+	}
+}
