@@ -7,13 +7,16 @@ import (
 	"sync/atomic"
 
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// customFields caches custom attribute keys by name for the life of the client.
+// customFields caches custom attribute keys by name for the life of the client: keys of the
+// attributes on VMs, and of those on datacenters (vSphere defines an attribute per object type).
 type customFields struct {
-	mu   sync.Mutex
-	keys map[string]int32
+	mu     sync.Mutex
+	keys   map[string]int32 // VirtualMachine (and global) attributes
+	dcKeys map[string]int32 // Datacenter (and global) attributes
 	// writes counts the custom attribute values this client has set.
 	writes atomic.Uint64
 }
@@ -26,9 +29,19 @@ func (c *Client) CustomWrites() uint64 { return c.fields.writes.Load() }
 // defining it on first use. vmgmt keeps what vSphere has no object for (catalog definitions,
 // backup jobs) in such attributes, so it is visible outside Terraform state.
 func (c *Client) CustomFieldKey(ctx context.Context, name string) (int32, error) {
+	return c.fieldKey(ctx, name, "VirtualMachine")
+}
+
+func (c *Client) fieldKey(ctx context.Context, name, moType string) (int32, error) {
 	c.fields.mu.Lock()
 	defer c.fields.mu.Unlock()
-	if k, ok := c.fields.keys[name]; ok {
+	keys := func() map[string]int32 {
+		if moType == "Datacenter" {
+			return c.fields.dcKeys
+		}
+		return c.fields.keys
+	}
+	if k, ok := keys()[name]; ok {
 		return k, nil
 	}
 	m, err := object.GetCustomFieldsManager(c.vim)
@@ -39,32 +52,106 @@ func (c *Client) CustomFieldKey(ctx context.Context, name string) (int32, error)
 	if err != nil {
 		return 0, fmt.Errorf("reading custom attribute definitions: %w", err)
 	}
-	if c.fields.keys == nil {
-		c.fields.keys = map[string]int32{}
-	}
-	for _, d := range defs {
-		if d.ManagedObjectType == "VirtualMachine" || d.ManagedObjectType == "" {
-			c.fields.keys[d.Name] = d.Key
-		}
-	}
-	if k, ok := c.fields.keys[name]; ok {
+	c.learnFieldsLocked(defs)
+	if k, ok := keys()[name]; ok {
 		return k, nil
 	}
-	def, err := m.Add(ctx, name, "VirtualMachine", nil, nil)
+	def, err := m.Add(ctx, name, moType, nil, nil)
 	if err != nil {
 		// Another process defined it in the meantime.
 		if defs, err2 := m.Field(ctx); err2 == nil {
-			for _, d := range defs {
-				if d.Name == name {
-					c.fields.keys[name] = d.Key
-					return d.Key, nil
-				}
+			c.learnFieldsLocked(defs)
+			if k, ok := keys()[name]; ok {
+				return k, nil
 			}
 		}
-		return 0, fmt.Errorf("defining custom attribute %q: %w", name, err)
+		return 0, fmt.Errorf("defining custom attribute %q on %s objects: %w", name, moType, err)
 	}
-	c.fields.keys[name] = def.Key
+	c.learnFieldsLocked([]types.CustomFieldDef{*def})
 	return def.Key, nil
+}
+
+// learnCustomFields records custom attribute definitions, so that the snapshot names every custom
+// value whatever the attributes this client has looked up so far.
+func (c *Client) learnCustomFields(defs []types.CustomFieldDef) {
+	c.fields.mu.Lock()
+	defer c.fields.mu.Unlock()
+	c.learnFieldsLocked(defs)
+}
+
+func (c *Client) learnFieldsLocked(defs []types.CustomFieldDef) {
+	if c.fields.keys == nil {
+		c.fields.keys, c.fields.dcKeys = map[string]int32{}, map[string]int32{}
+	}
+	for _, d := range defs {
+		switch d.ManagedObjectType {
+		case "VirtualMachine":
+			c.fields.keys[d.Name] = d.Key
+		case "Datacenter":
+			c.fields.dcKeys[d.Name] = d.Key
+		case "":
+			c.fields.keys[d.Name] = d.Key
+			c.fields.dcKeys[d.Name] = d.Key
+		}
+	}
+}
+
+// DatacenterCustomValue returns a custom attribute of the client's datacenter ("" when unset):
+// from the VM snapshot (no round trip of its own), or read now when fresh is set (one round
+// trip; for a read-modify-write).
+func (c *Client) DatacenterCustomValue(ctx context.Context, name string, fresh bool) (string, error) {
+	dc, err := c.Datacenter(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !fresh {
+		if _, err := c.VMs(ctx); err != nil {
+			return "", err
+		}
+		c.vms.mu.Lock()
+		defer c.vms.mu.Unlock()
+		if c.vms.names != nil {
+			return c.vms.names.dcCustom[dc.Reference().Value][name], nil
+		}
+		return "", nil
+	}
+	key, err := c.fieldKey(ctx, name, "Datacenter")
+	if err != nil {
+		return "", err
+	}
+	var o mo.Datacenter
+	if err := c.retrieveOne(ctx, dc.Reference(), []string{"customValue"}, &o); err != nil {
+		return "", fmt.Errorf("reading custom attribute %q of datacenter %s: %w", name, dc.Name(), err)
+	}
+	for _, cv := range o.CustomValue {
+		if s, ok := cv.(*types.CustomFieldStringValue); ok && s.Key == key {
+			return s.Value, nil
+		}
+	}
+	return "", nil
+}
+
+// SetDatacenterCustomValue sets a custom attribute on the client's datacenter (an empty value
+// clears it), defining the attribute on first use.
+func (c *Client) SetDatacenterCustomValue(ctx context.Context, name, value string) error {
+	dc, err := c.Datacenter(ctx)
+	if err != nil {
+		return err
+	}
+	key, err := c.fieldKey(ctx, name, "Datacenter")
+	if err != nil {
+		return err
+	}
+	m, err := object.GetCustomFieldsManager(c.vim)
+	if err != nil {
+		return err
+	}
+	if err := m.Set(ctx, dc.Reference(), key, value); err != nil {
+		return fmt.Errorf("setting custom attribute %q on datacenter %s: %w", name, dc.Name(), err)
+	}
+	c.fields.writes.Add(1)
+	c.InvalidateVMs() // the snapshot carries the datacenter's custom values
+	return nil
 }
 
 // SetCustomValue sets a custom attribute on a VM (an empty value clears it).
@@ -86,12 +173,17 @@ func (c *Client) SetCustomValue(ctx context.Context, vmID, name, value string) e
 	return nil
 }
 
-// customFieldNames maps keys back to names (only the fields this client has looked up).
-func (c *Client) customFieldNames() map[int32]string {
+// customFieldNames maps keys back to names (only the fields this client knows), for VMs or, with
+// datacenter set, for datacenters.
+func (c *Client) customFieldNames(datacenter ...bool) map[int32]string {
 	c.fields.mu.Lock()
 	defer c.fields.mu.Unlock()
-	out := make(map[int32]string, len(c.fields.keys))
-	for n, k := range c.fields.keys {
+	keys := c.fields.keys
+	if len(datacenter) > 0 && datacenter[0] {
+		keys = c.fields.dcKeys
+	}
+	out := make(map[int32]string, len(keys))
+	for n, k := range keys {
 		out[k] = n
 	}
 	return out

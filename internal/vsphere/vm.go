@@ -287,6 +287,7 @@ var firstDiskProp = fmt.Sprintf("config.hardware.device[%d]", firstDiskKey)
 type vmNames struct {
 	folders  map[types.ManagedObjectReference]string // folder -> inventory path
 	networks map[types.ManagedObjectReference]string // network -> name
+	dcCustom map[string]map[string]string            // datacenter ID -> custom attribute values by name
 }
 
 // snapshotSpec selects, from the root folder down through folders, datacenters and vApps, every
@@ -311,7 +312,7 @@ func (c *Client) snapshotSpec() types.PropertyFilterSpec {
 		PropSet: []types.PropertySpec{
 			{Type: "VirtualMachine", PathSet: vmBulkProps},
 			{Type: "Folder", PathSet: []string{"name", "parent"}},
-			{Type: "Datacenter", PathSet: []string{"name", "parent"}},
+			{Type: "Datacenter", PathSet: []string{"name", "parent", "customValue"}},
 			{Type: "Network", PathSet: []string{"name"}},
 		},
 	}
@@ -329,6 +330,7 @@ func (c *Client) loadVMs(ctx context.Context) (map[string]*VM, *vmNames, error) 
 	}
 	var vms []mo.VirtualMachine
 	disks := map[string]*types.VirtualDisk{}
+	dcValues := map[string][]types.BaseCustomFieldValue{}
 	names := &vmNames{networks: map[types.ManagedObjectReference]string{}}
 	tree := map[types.ManagedObjectReference]treeNode{}
 	for _, oc := range res.Returnval {
@@ -348,6 +350,7 @@ func (c *Client) loadVMs(ctx context.Context) (map[string]*VM, *vmNames, error) 
 				tree[o.Self] = treeNode{o.Name, o.Parent}
 			case mo.Datacenter:
 				tree[o.Self] = treeNode{o.Name, o.Parent}
+				dcValues[o.Self.Value] = o.CustomValue
 			case mo.CustomFieldsManager:
 				c.learnCustomFields(o.Field)
 			}
@@ -360,6 +363,11 @@ func (c *Client) loadVMs(ctx context.Context) (map[string]*VM, *vmNames, error) 
 		}
 	}
 	names.folders = folderPaths(tree)
+	names.dcCustom = map[string]map[string]string{}
+	dcFields := c.customFieldNames(true)
+	for dc, values := range dcValues {
+		names.dcCustom[dc] = customValues(values, dcFields)
+	}
 	fields := c.customFieldNames()
 	out := make(map[string]*VM, len(vms))
 	var elsewhere []types.ManagedObjectReference
@@ -491,7 +499,7 @@ func (c *Client) readVMs(ctx context.Context, ids []string, names *vmNames) (map
 }
 
 func (names *vmNames) vm(v *mo.VirtualMachine, fields map[int32]string) *VM {
-	vm := &VM{ID: v.Self.Value, Name: v.Name, ExtraConfig: map[string]string{}, Custom: map[string]string{}}
+	vm := &VM{ID: v.Self.Value, Name: v.Name, ExtraConfig: map[string]string{}}
 	if v.Parent != nil {
 		vm.FolderPath = names.folders[*v.Parent]
 		vm.Path = vm.FolderPath + "/" + v.Name
@@ -517,13 +525,7 @@ func (names *vmNames) vm(v *mo.VirtualMachine, fields map[int32]string) *VM {
 	if v.Guest != nil {
 		vm.IPAddress = v.Guest.IpAddress
 	}
-	for _, cv := range v.CustomValue {
-		if s, ok := cv.(*types.CustomFieldStringValue); ok {
-			if name, ok := fields[s.Key]; ok {
-				vm.Custom[name] = s.Value
-			}
-		}
-	}
+	vm.Custom = customValues(v.CustomValue, fields)
 	for _, n := range v.Network {
 		if name := names.networks[n]; name != "" {
 			vm.Networks = append(vm.Networks, name)
@@ -533,19 +535,17 @@ func (names *vmNames) vm(v *mo.VirtualMachine, fields map[int32]string) *VM {
 	return vm
 }
 
-// learnCustomFields records the custom attribute definitions on VMs, so that the snapshot names
-// every custom value whatever the attributes this client has looked up so far.
-func (c *Client) learnCustomFields(defs []types.CustomFieldDef) {
-	c.fields.mu.Lock()
-	defer c.fields.mu.Unlock()
-	if c.fields.keys == nil {
-		c.fields.keys = map[string]int32{}
-	}
-	for _, d := range defs {
-		if d.ManagedObjectType == "VirtualMachine" || d.ManagedObjectType == "" {
-			c.fields.keys[d.Name] = d.Key
+// customValues names an object's custom attribute values (those whose attribute fields knows).
+func customValues(values []types.BaseCustomFieldValue, fields map[int32]string) map[string]string {
+	out := map[string]string{}
+	for _, cv := range values {
+		if s, ok := cv.(*types.CustomFieldStringValue); ok {
+			if name, ok := fields[s.Key]; ok {
+				out[name] = s.Value
+			}
 		}
 	}
+	return out
 }
 
 type treeNode struct {

@@ -342,3 +342,45 @@ func TestCloneVMFromLibraryItem(t *testing.T) {
 		t.Fatal("a second VM with the same name in the same folder was created")
 	}
 }
+
+// A datacenter custom attribute is set, read fresh (one round trip) and read from the snapshot
+// (no round trip of its own once the snapshot is read).
+func TestDatacenterCustomValue(t *testing.T) {
+	ctx := context.Background()
+	sim := newSim(t)
+	c := connect(t, sim)
+	if v, err := c.DatacenterCustomValue(ctx, "vmgmt.test", false); err != nil || v != "" {
+		t.Fatalf("unset attribute: %q %v", v, err)
+	}
+	if err := c.SetDatacenterCustomValue(ctx, "vmgmt.test", `{"a":1}`); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Stats().RoundTrips()
+	if v, err := c.DatacenterCustomValue(ctx, "vmgmt.test", true); err != nil || v != `{"a":1}` {
+		t.Fatalf("fresh read: %q %v", v, err)
+	}
+	if n := c.Stats().RoundTrips() - before; n != 1 {
+		t.Fatalf("fresh read took %d round trips, want 1", n)
+	}
+	if _, err := c.VMs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before = c.Stats().RoundTrips()
+	if v, err := c.DatacenterCustomValue(ctx, "vmgmt.test", false); err != nil || v != `{"a":1}` {
+		t.Fatalf("snapshot read: %q %v", v, err)
+	}
+	if n := c.Stats().RoundTrips() - before; n != 0 {
+		t.Fatalf("snapshot read took %d round trips, want 0", n)
+	}
+	// A client that never looked the attribute up names it from the snapshot too.
+	other := connect(t, sim)
+	if v, err := other.DatacenterCustomValue(ctx, "vmgmt.test", false); err != nil || v != `{"a":1}` {
+		t.Fatalf("another client: %q %v", v, err)
+	}
+	if err := c.SetDatacenterCustomValue(ctx, "vmgmt.test", ""); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := c.DatacenterCustomValue(ctx, "vmgmt.test", false); v != "" {
+		t.Fatalf("cleared attribute reads %q", v)
+	}
+}
