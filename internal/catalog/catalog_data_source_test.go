@@ -128,11 +128,12 @@ data "vmgmt_catalog" "web" {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(all, tfjsonpath.New("items"), knownvalue.ListExact([]knownvalue.Check{
 						knownvalue.ObjectExact(map[string]knownvalue.Check{
-							"name":        knownvalue.StringExact("db-server"),
-							"version":     knownvalue.StringExact("1.2.0"),
-							"description": knownvalue.StringExact("Business-critical database server"),
-							"template":    knownvalue.StringExact("/" + simulator.Datacenter + "/vm/" + simulator.TemplateFolder + "/" + simulator.Templates[0]),
-							"template_id": knownvalue.StringRegexp(regexp.MustCompile(`^vm-`)),
+							"name":          knownvalue.StringExact("db-server"),
+							"version":       knownvalue.StringExact("1.2.0"),
+							"description":   knownvalue.StringExact("Business-critical database server"),
+							"template":      knownvalue.StringExact("/" + simulator.Datacenter + "/vm/" + simulator.TemplateFolder + "/" + simulator.Templates[0]),
+							"template_id":   knownvalue.StringRegexp(regexp.MustCompile(`^vm-`)),
+							"template_type": knownvalue.StringExact("template_vm"),
 							"sizes": knownvalue.ListExact([]knownvalue.Check{
 								knownvalue.ObjectExact(map[string]knownvalue.Check{
 									"name": knownvalue.StringExact("large"), "cpus": knownvalue.Int64Exact(16),

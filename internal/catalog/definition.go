@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,14 @@ import (
 const (
 	// FieldItem is the custom attribute on a template holding its catalog item definition (JSON).
 	FieldItem = "vmgmt.catalog.item"
+	// FieldLibraryItems is the custom attribute on the datacenter holding the definitions of the
+	// items made from content library items (JSON, by item name): a library item is not a
+	// managed object and carries no custom attributes of its own.
+	FieldLibraryItems = "vmgmt.catalog.library-items"
+
+	// LibraryPrefix marks a template reference as a content library item: library:<library>/<item>
+	// or library:<item ID>.
+	LibraryPrefix = "library:"
 
 	// Stamps in the extraConfig of every VM made from the catalog.
 	StampItem        = "vmgmt.catalog.item"
@@ -79,8 +88,32 @@ type Definition struct {
 // Item is a published definition together with the template that carries it.
 type Item struct {
 	Definition
-	TemplateID   string
+	// TemplateID is the template VM's managed object ID, or the content library item's ID.
+	TemplateID string
+	// TemplatePath is the template VM's inventory path, or library:<library>/<item>.
 	TemplatePath string
+	// Library says the item deploys a content library item rather than cloning a template VM.
+	Library bool
+}
+
+// TemplateType names the kind of template for users: "template_vm" or "library_item".
+func (it *Item) TemplateType() string {
+	if it.Library {
+		return templateTypeLibrary
+	}
+	return templateTypeVM
+}
+
+const (
+	templateTypeVM      = "template_vm"
+	templateTypeLibrary = "library_item"
+)
+
+// libraryRecord is one entry of FieldLibraryItems.
+type libraryRecord struct {
+	ItemID     string     `json:"library_item_id"`
+	ItemPath   string     `json:"library_item"`
+	Definition Definition `json:"definition"`
 }
 
 // SizeNames lists the item's sizes in order.
@@ -162,23 +195,132 @@ func readItems(ctx context.Context, c *vsphere.Client) (map[string]*Item, error)
 		}
 		out[d.Name] = &Item{Definition: d, TemplateID: vm.ID, TemplatePath: vm.Path}
 	}
+	records, err := libraryRecords(ctx, c, false)
+	if err != nil {
+		return nil, err
+	}
+	for name, rec := range records {
+		if prev, dup := out[name]; dup {
+			return nil, fmt.Errorf("catalog item %q is published on template %s and on content library item %s; remove one", name, prev.TemplatePath, rec.ItemPath)
+		}
+		rec.Definition.Name = name
+		out[name] = &Item{Definition: rec.Definition, TemplateID: rec.ItemID, TemplatePath: LibraryPrefix + rec.ItemPath, Library: true}
+	}
 	return out, nil
 }
 
-// Publish stores a definition on a template.
-func Publish(ctx context.Context, c *vsphere.Client, templateID string, d Definition) error {
+// libraryRecords reads the definitions of the library-backed items from the datacenter: from the
+// VM snapshot, or read now (fresh) before changing them.
+func libraryRecords(ctx context.Context, c *vsphere.Client, fresh bool) (map[string]libraryRecord, error) {
+	raw, err := c.DatacenterCustomValue(ctx, FieldLibraryItems, fresh)
+	if err != nil || raw == "" {
+		return map[string]libraryRecord{}, err
+	}
+	var records map[string]libraryRecord
+	if err := json.Unmarshal([]byte(raw), &records); err != nil {
+		return nil, fmt.Errorf("the datacenter's custom attribute %s is not valid JSON (fix or clear it in vCenter): %w", FieldLibraryItems, err)
+	}
+	if records == nil {
+		records = map[string]libraryRecord{}
+	}
+	return records, nil
+}
+
+// libraryMu serializes this process's changes to FieldLibraryItems (a read-modify-write of one
+// value); the value is read fresh under it.
+var libraryMu sync.Mutex
+
+// changeLibraryRecords applies change to the library-backed definitions and writes them back.
+func changeLibraryRecords(ctx context.Context, c *vsphere.Client, change func(map[string]libraryRecord)) error {
+	libraryMu.Lock()
+	defer libraryMu.Unlock()
+	records, err := libraryRecords(ctx, c, true)
+	if err != nil {
+		return err
+	}
+	change(records)
+	value := ""
+	if len(records) > 0 {
+		raw, err := json.Marshal(records)
+		if err != nil {
+			return err
+		}
+		value = string(raw)
+	}
+	return c.SetDatacenterCustomValue(ctx, FieldLibraryItems, value)
+}
+
+// Publish stores a definition on its template: a template VM's custom attribute, or the
+// datacenter's record of library-backed items.
+func Publish(ctx context.Context, c *vsphere.Client, src *Source, d Definition) error {
+	if src.Library != nil {
+		return changeLibraryRecords(ctx, c, func(records map[string]libraryRecord) {
+			records[d.Name] = libraryRecord{ItemID: src.ID, ItemPath: src.Library.Path, Definition: d}
+		})
+	}
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
-	return c.SetCustomValue(ctx, templateID, FieldItem, string(raw))
+	return c.SetCustomValue(ctx, src.ID, FieldItem, string(raw))
 }
 
-// Unpublish removes the definition from a template.
-func Unpublish(ctx context.Context, c *vsphere.Client, templateID string) error {
+// Unpublish removes item name from its template (a template VM's ID, or a library item's).
+func Unpublish(ctx context.Context, c *vsphere.Client, name, templateID string, library bool) error {
+	if library {
+		return changeLibraryRecords(ctx, c, func(records map[string]libraryRecord) {
+			if rec, ok := records[name]; ok && rec.ItemID == templateID {
+				delete(records, name)
+			}
+		})
+	}
 	err := c.SetCustomValue(ctx, templateID, FieldItem, "")
 	if vsphere.IsNotFound(err) {
 		return nil
 	}
 	return err
+}
+
+// Source is what an item makes VMs from: a template VM, or a content library item.
+type Source struct {
+	ID   string // the template VM's managed object ID, or the library item's ID
+	Path string // the template VM's inventory path, or library:<library>/<item>
+	// VM is the template VM (nil for a library item).
+	VM *vsphere.VM
+	// Library is the content library item (nil for a template VM).
+	Library *vsphere.LibraryItem
+}
+
+// Type is "template_vm" or "library_item".
+func (s *Source) Type() string {
+	if s.Library != nil {
+		return templateTypeLibrary
+	}
+	return templateTypeVM
+}
+
+// Facts describes the source for policy input.
+func (s *Source) Facts() map[string]any {
+	if s.VM == nil {
+		return map[string]any{"id": s.ID, "path": s.Path, "type": s.Type(), "library_item_type": s.Library.Type}
+	}
+	vm := s.VM
+	return map[string]any{"id": vm.ID, "path": vm.Path, "type": s.Type(), "cpus": int64(vm.CPUs), "memory_mb": vm.MemoryMB, "disk_gb": vm.DiskGB}
+}
+
+// FindSource resolves a template reference: a template VM (inventory path, managed object ID or
+// UUID), or with LibraryPrefix a content library item (<library>/<item> or item ID).
+func FindSource(ctx context.Context, c *vsphere.Client, ref string) (*Source, error) {
+	if lib, ok := strings.CutPrefix(strings.TrimSpace(ref), LibraryPrefix); ok {
+		it, err := c.FindLibraryItem(ctx, lib)
+		if err != nil {
+			return nil, err
+		}
+		return &Source{ID: it.ID, Path: LibraryPrefix + it.Path, Library: it}, nil
+	}
+	vm, err := c.FindVM(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{ID: vm.ID, Path: vm.Path, VM: vm}, nil
 }

@@ -64,9 +64,11 @@ func (r *itemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 		}
 	}
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "A published catalog item: a template VM plus the rules for the VMs made from it (sizes, " +
-			"entitlements, quotas, lease, placement and the defaults they are born with). The definition is stored on the " +
-			"template in vCenter (custom attribute `" + FieldItem + "`), so the catalog is visible outside Terraform state.",
+		MarkdownDescription: "A published catalog item: a template (a template VM or a content library item) plus the rules " +
+			"for the VMs made from it (sizes, entitlements, quotas, lease, placement and the defaults they are born with). The " +
+			"definition is stored in vCenter, so the catalog is visible outside Terraform state: on a template VM in its custom " +
+			"attribute `" + FieldItem + "`; for a content library item (which carries no custom attributes) in the datacenter's " +
+			"custom attribute `" + FieldLibraryItems + "`, by item name.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The item's name (items are imported by name).",
@@ -88,12 +90,18 @@ func (r *itemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 			},
 			"description": schema.StringAttribute{MarkdownDescription: "What the item is for, shown to catalog users.", Optional: true},
 			"template": schema.StringAttribute{
-				MarkdownDescription: "Template VM the item clones: inventory path (`/dc1/vm/templates/rhel9-base`, or relative to the " +
-					"datacenter's vm folder: `templates/rhel9-base`), managed object ID or UUID. It must be marked as a template.",
+				MarkdownDescription: "What VMs are made from. A template VM, cloned: inventory path (`/dc1/vm/templates/rhel9-base`, " +
+					"or relative to the datacenter's vm folder: `templates/rhel9-base`), managed object ID or UUID; it must be marked " +
+					"as a template. Or a content library item (`vm-template` or `ovf`), deployed: `" + LibraryPrefix + "<library>/<item>` " +
+					"(e.g. `" + LibraryPrefix + "vmgmt-library/rhel9-base-vmtx`) or `" + LibraryPrefix + "<item ID>`.",
 				Required: true,
 			},
 			"template_id": schema.StringAttribute{
-				MarkdownDescription: "Managed object ID of the template.",
+				MarkdownDescription: "Managed object ID of the template VM, or ID of the content library item.",
+				Computed:            true,
+			},
+			"template_type": schema.StringAttribute{
+				MarkdownDescription: "`template_vm` or `library_item`.",
 				Computed:            true,
 			},
 			"sizes": schema.MapNestedAttribute{
@@ -202,13 +210,14 @@ func (r *itemResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		if tmpl.IsUnknown() {
 			unknown = []string{"template"}
 		} else if !tmpl.IsNull() {
-			vm, ok := r.template(ctx, tmpl.ValueString(), &resp.Diagnostics)
+			src, ok := r.template(ctx, tmpl.ValueString(), &resp.Diagnostics)
 			if !ok {
 				return
 			}
-			inv["template"] = templateFacts(vm)
+			inv["template"] = src.Facts()
 			var sizes map[string]sizeModel
-			if d := req.Plan.GetAttribute(ctx, path.Root("sizes"), &sizes); !d.HasError() {
+			// The disks of a library item are known once deployed: too small a size fails at apply.
+			if vm := src.VM; vm != nil && !req.Plan.GetAttribute(ctx, path.Root("sizes"), &sizes).HasError() {
 				for name, s := range sizes {
 					if !s.DiskGB.IsUnknown() && s.DiskGB.ValueInt64() < vm.DiskGB {
 						resp.Diagnostics.AddAttributeError(path.Root("sizes").AtMapKey(name).AtName("disk_gb"), "Disk smaller than the template's",
@@ -235,7 +244,7 @@ func (r *itemResource) Create(ctx context.Context, req resource.CreateRequest, r
 		return
 	}
 	c := r.Client.VSphere
-	vm, ok := r.template(ctx, plan.Template.ValueString(), &resp.Diagnostics)
+	src, ok := r.template(ctx, plan.Template.ValueString(), &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -250,12 +259,12 @@ func (r *itemResource) Create(ctx context.Context, req resource.CreateRequest, r
 				plan.Name.ValueString(), existing.TemplatePath, plan.Name.ValueString()))
 		return
 	}
-	if other := itemOnTemplate(items, vm.ID); other != nil {
+	if other := itemOnTemplate(items, src.ID); other != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("template"), "Template already carries an item",
-			fmt.Sprintf("Template %s already carries catalog item %q; an item needs its own template (clone the template, or change that item).", vm.Path, other.Name))
+			fmt.Sprintf("Template %s already carries catalog item %q; an item needs its own template (clone the template, or change that item).", src.Path, other.Name))
 		return
 	}
-	resp.Diagnostics.Append(r.GateCreate(ctx, req, framework.Facts{Inventory: map[string]any{"template": templateFacts(vm)}})...)
+	resp.Diagnostics.Append(r.GateCreate(ctx, req, framework.Facts{Inventory: map[string]any{"template": src.Facts()}})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -263,12 +272,12 @@ func (r *itemResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if !ok {
 		return
 	}
-	if err := Publish(ctx, c, vm.ID, def); err != nil {
+	if err := Publish(ctx, c, src, def); err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot publish catalog item", err)
 		return
 	}
 	plan.ID = types.StringValue(def.Name)
-	plan.TemplateID = types.StringValue(vm.ID)
+	plan.TemplateID, plan.TemplateType = types.StringValue(src.ID), types.StringValue(src.Type())
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -306,23 +315,23 @@ func (r *itemResource) Update(ctx context.Context, req resource.UpdateRequest, r
 		return
 	}
 	c := r.Client.VSphere
-	vm, ok := r.template(ctx, plan.Template.ValueString(), &resp.Diagnostics)
+	src, ok := r.template(ctx, plan.Template.ValueString(), &resp.Diagnostics)
 	if !ok {
 		return
 	}
-	if vm.ID != state.TemplateID.ValueString() {
+	if src.ID != state.TemplateID.ValueString() {
 		items, err := Items(ctx, c)
 		if err != nil {
 			framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
 			return
 		}
-		if other := itemOnTemplate(items, vm.ID); other != nil && other.Name != state.ID.ValueString() {
+		if other := itemOnTemplate(items, src.ID); other != nil && other.Name != state.ID.ValueString() {
 			resp.Diagnostics.AddAttributeError(path.Root("template"), "Template already carries an item",
-				fmt.Sprintf("Template %s already carries catalog item %q.", vm.Path, other.Name))
+				fmt.Sprintf("Template %s already carries catalog item %q.", src.Path, other.Name))
 			return
 		}
 	}
-	resp.Diagnostics.Append(r.GateUpdate(ctx, req, framework.Facts{Inventory: map[string]any{"template": templateFacts(vm)}})...)
+	resp.Diagnostics.Append(r.GateUpdate(ctx, req, framework.Facts{Inventory: map[string]any{"template": src.Facts()}})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -331,18 +340,18 @@ func (r *itemResource) Update(ctx context.Context, req resource.UpdateRequest, r
 		return
 	}
 	// Publish on the new template first, then remove from the old one: the item is never absent.
-	if err := Publish(ctx, c, vm.ID, def); err != nil {
+	if err := Publish(ctx, c, src, def); err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot publish catalog item", err)
 		return
 	}
-	if old := state.TemplateID.ValueString(); old != "" && old != vm.ID {
-		if err := Unpublish(ctx, c, old); err != nil {
+	if old := state.TemplateID.ValueString(); old != "" && old != src.ID {
+		if err := Unpublish(ctx, c, state.ID.ValueString(), old, state.library()); err != nil {
 			framework.AddVSphereError(&resp.Diagnostics, "Published on the new template but cannot remove the item from the old one", err)
 			return
 		}
 	}
 	plan.ID = state.ID
-	plan.TemplateID = types.StringValue(vm.ID)
+	plan.TemplateID, plan.TemplateType = types.StringValue(src.ID), types.StringValue(src.Type())
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
@@ -360,7 +369,7 @@ func (r *itemResource) Delete(ctx context.Context, req resource.DeleteRequest, r
 		return
 	}
 	// VMs made from the item keep running and keep their stamps; only the definition goes.
-	if err := Unpublish(ctx, r.Client.VSphere, state.TemplateID.ValueString()); err != nil {
+	if err := Unpublish(ctx, r.Client.VSphere, state.ID.ValueString(), state.TemplateID.ValueString(), state.library()); err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot unpublish catalog item", err)
 	}
 }
@@ -372,28 +381,24 @@ func (r *itemResource) ImportState(ctx context.Context, req resource.ImportState
 }
 
 // template resolves and checks the item's template.
-func (r *itemResource) template(ctx context.Context, ref string, diags *diag.Diagnostics) (*vsphere.VM, bool) {
-	vm, err := r.Client.VSphere.FindVM(ctx, ref)
+func (r *itemResource) template(ctx context.Context, ref string, diags *diag.Diagnostics) (*Source, bool) {
+	src, err := FindSource(ctx, r.Client.VSphere, ref)
 	if err != nil {
 		if vsphere.IsNotFound(err) {
 			diags.AddAttributeError(path.Root("template"), "Template not found",
-				fmt.Sprintf("No template %q. Give its inventory path (e.g. /dc1/vm/templates/rhel9-base), managed object ID or UUID.", ref))
+				fmt.Sprintf("No template %q. Give a template VM's inventory path (e.g. /dc1/vm/templates/rhel9-base), managed object ID "+
+					"or UUID, or a content library item as %s<library>/<item> or %s<item ID>.", ref, LibraryPrefix, LibraryPrefix))
 			return nil, false
 		}
 		framework.AddVSphereError(diags, "Cannot look up template "+ref, err)
 		return nil, false
 	}
-	if !vm.Template {
+	if vm := src.VM; vm != nil && !vm.Template {
 		diags.AddAttributeError(path.Root("template"), "Not a template",
 			fmt.Sprintf("%s is a virtual machine, not a template. Mark it as a template in vCenter (or clone it to one) before publishing it.", vm.Path))
 		return nil, false
 	}
-	return vm, true
-}
-
-// templateFacts describes the item's template for policy input.
-func templateFacts(vm *vsphere.VM) map[string]any {
-	return map[string]any{"id": vm.ID, "path": vm.Path, "cpus": int64(vm.CPUs), "memory_mb": vm.MemoryMB, "disk_gb": vm.DiskGB}
+	return src, true
 }
 
 func itemOnTemplate(items map[string]*Item, templateID string) *Item {

@@ -17,6 +17,7 @@ type itemModel struct {
 	Description         types.String   `tfsdk:"description"`
 	Template            types.String   `tfsdk:"template"`
 	TemplateID          types.String   `tfsdk:"template_id"`
+	TemplateType        types.String   `tfsdk:"template_type"`
 	Sizes               types.Map      `tfsdk:"sizes"`
 	AllowedFolders      []types.String `tfsdk:"allowed_folders"`
 	AllowedNetworks     []types.String `tfsdk:"allowed_networks"`
@@ -127,6 +128,7 @@ func (m *itemModel) fill(it *Item) {
 		m.Template = types.StringValue(it.TemplatePath)
 	}
 	m.TemplateID = types.StringValue(it.TemplateID)
+	m.TemplateType = types.StringValue(it.TemplateType())
 	sizes := map[string]attr.Value{}
 	for name, s := range d.Sizes {
 		sizes[name] = types.ObjectValueMust(sizeAttrTypes, map[string]attr.Value{
@@ -181,3 +183,7 @@ func optList(prev []types.String, v []string) []types.String {
 	}
 	return out
 }
+
+// library says the state's template is a content library item (states written before
+// template_type existed hold template VMs).
+func (m *itemModel) library() bool { return m.TemplateType.ValueString() == templateTypeLibrary }

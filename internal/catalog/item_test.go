@@ -89,6 +89,9 @@ func TestAccCatalogItem_badInput(t *testing.T) {
 	cases := []struct{ name, cfg, want string }{
 		{"template is a VM", itemConfig(sim, "1.0.0", "workloads/"+simulator.Workloads[0], ""), `Not a template(?s:.*)Mark\s+it\s+as\s+a\s+template`},
 		{"missing template", itemConfig(sim, "1.0.0", "templates/nope", ""), `(?s)Template not found`},
+		{"missing library item", itemConfig(sim, "1.0.0", catalog.LibraryPrefix+simulator.Library+"/nope", ""), `(?s)Template not found.*library:<library>/<item>`},
+		{"missing library", itemConfig(sim, "1.0.0", catalog.LibraryPrefix+"nolib/x", ""), `(?s)Template not found`},
+		{"library item ID unknown", itemConfig(sim, "1.0.0", catalog.LibraryPrefix+"6a1b0c3e-1111-2222-3333-444455556666", ""), `(?s)Template not found`},
 		{"bad version", itemConfig(sim, "one", templatePath, ""), `(?s)must be a version such as 1.4`},
 		{"quota for other group", itemConfig(sim, "1.0.0", templatePath, `# extra`)[0:0] + sim.ProviderConfig() + fmt.Sprintf(`
 resource "vmgmt_catalog_item" "x" {
@@ -161,7 +164,7 @@ func unpublish(t *testing.T, sim *acctest.Sim, name string) {
 	if err != nil || items[name] == nil {
 		t.Fatalf("item %s: %v", name, err)
 	}
-	if err := catalog.Unpublish(context.Background(), c, items[name].TemplateID); err != nil {
+	if err := catalog.Unpublish(context.Background(), c, name, items[name].TemplateID, items[name].Library); err != nil {
 		t.Fatal(err)
 	}
 }

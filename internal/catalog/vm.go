@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -194,9 +195,12 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		}
 		it = items[plan.CatalogItem.ValueString()]
 		if it == nil && exists {
-			resp.Diagnostics.AddAttributeError(path.Root("catalog_item"), "Unknown catalog item",
-				fmt.Sprintf("No catalog item %q is published. Published items: %s.", plan.CatalogItem.ValueString(), itemNames(items)))
-			return
+			// The VM exists and keeps running as it is; the item may be published again by this
+			// same plan (unpublished behind Terraform's back), so this is not an error yet.
+			resp.Diagnostics.AddAttributeWarning(path.Root("catalog_item"), "Catalog item not published",
+				fmt.Sprintf("No catalog item %q is published now (published items: %s). %s keeps its version and size; "+
+					"the checks against the item (size, lease, version) wait until it is published again.",
+					plan.CatalogItem.ValueString(), itemNames(items), plan.Name.ValueString()))
 		}
 	}
 	if it == nil {
@@ -439,9 +443,14 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	}
 	created := r.now().UTC().Truncate(time.Second)
 	spec := vsphere.CloneSpec{
-		TemplateID: it.TemplateID, Name: plan.Name.ValueString(), FolderID: f.Reference().Value, PoolID: poolID, Network: network,
+		Name: plan.Name.ValueString(), FolderID: f.Reference().Value, PoolID: poolID, Network: network,
 		CPUs: size.CPUs, MemoryMB: size.MemoryMB, DiskGB: size.DiskGB, PowerOn: plan.PowerOn.ValueBool(),
 		ExtraConfig: stamps(plan, it.Version, created),
+	}
+	if it.Library {
+		spec.LibraryItemID = it.TemplateID
+	} else {
+		spec.TemplateID = it.TemplateID
 	}
 	if cu := plan.customization(ctx, &resp.Diagnostics); cu != nil {
 		spec.Customization = cu
@@ -454,7 +463,8 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		return
 	}
 	if err != nil {
-		if fault.Is(err, &vimtypes.DuplicateName{}) {
+		var taken *vsphere.NameConflictError
+		if fault.Is(err, &vimtypes.DuplicateName{}) || errors.As(err, &taken) {
 			resp.Diagnostics.AddAttributeError(path.Root("name"), "VM name taken",
 				fmt.Sprintf("A VM named %q already exists in folder %s. Choose another name, or import the existing VM.", plan.Name.ValueString(), folder))
 			return

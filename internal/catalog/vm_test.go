@@ -24,6 +24,7 @@ import (
 type vmCfg struct {
 	version, size, extra string
 	leaseDays            int
+	template             string // default: templatePath
 }
 
 func catalogVMConfig(sim *acctest.Sim, v vmCfg) string {
@@ -32,6 +33,9 @@ func catalogVMConfig(sim *acctest.Sim, v vmCfg) string {
 	}
 	if v.size == "" {
 		v.size = "small"
+	}
+	if v.template == "" {
+		v.template = templatePath
 	}
 	lease := ""
 	if v.leaseDays > 0 {
@@ -67,7 +71,7 @@ resource "vmgmt_catalog_vm" "app01" {
   %s
   %s
 }
-`, v.version, templatePath, simulator.WorkloadFolder, simulator.PortGroups[0], v.size, lease, v.extra)
+`, v.version, v.template, simulator.WorkloadFolder, simulator.PortGroups[0], v.size, lease, v.extra)
 }
 
 func TestAccCatalogVM(t *testing.T) {
