@@ -97,6 +97,31 @@ resource "vmgmt_catalog_item" "web_frontend" {
   capacity_reservation = vmgmt_capacity_reservation.tier2.id
 }
 
+# Developer sandboxes, deployed from the platform's content library instead of cloned from a
+# template VM: the library item is the golden image an image pipeline publishes to every vCenter. A
+# library item carries no custom attributes, so vCenter keeps this definition on the datacenter
+# (custom attribute vmgmt.catalog.library-items). Tier 3: no guarantees, capped, short leases.
+resource "vmgmt_catalog_item" "sandbox" {
+  name        = "linux-sandbox"
+  version     = "1.0.0"
+  description = "Linux sandbox (RHEL 9) for developers: tier-3 capacity, application network, two weeks per lease."
+  template    = "library:vmgmt-library/rhel9-base-vmtx"
+
+  sizes = {
+    small  = { cpus = 1, memory_mb = 2048, disk_gb = 40 }
+    medium = { cpus = 2, memory_mb = 4096, disk_gb = 60 }
+  }
+  allowed_folders  = [local.workloads]
+  allowed_networks = ["pg-app"]
+  entitled_groups  = ["app-dev"]
+  quota = {
+    "app-dev" = { instances = 5 }
+  }
+  lease = { default_days = 14, max_days = 30, grace_days = 3 }
+
+  capacity_reservation = vmgmt_capacity_reservation.tier3.id
+}
+
 # --- Catalog users: VMs requested through the published modules ------------------------------------
 #
 # catalog_item passes the item's name from the resource above, which also makes Terraform publish
@@ -154,6 +179,21 @@ module "web" {
   dns_servers  = local.dns_servers
 }
 
+# A developer's sandbox, requested with the resource itself (an item without a published module):
+# DHCP, the item's default lease, folder and network.
+resource "vmgmt_catalog_vm" "dev_sandbox" {
+  name         = "dev-sandbox-01"
+  catalog_item = vmgmt_catalog_item.sandbox.name
+  size         = "small"
+  owner        = "sam.okafor"
+  job_function = "app-dev"
+
+  customization = {
+    domain      = local.domain
+    dns_servers = local.dns_servers
+  }
+}
+
 # --- The catalog as vCenter holds it ----------------------------------------------------------------
 #
 # What the ERP operations team may request, and every VM made from the catalog, read back from the
@@ -162,5 +202,5 @@ module "web" {
 data "vmgmt_catalog" "erp_ops" {
   group = "erp-ops"
 
-  depends_on = [module.erp_db, module.erp_app, module.web]
+  depends_on = [module.erp_db, module.erp_app, module.web, vmgmt_catalog_vm.dev_sandbox]
 }

@@ -65,6 +65,7 @@ output "catalog" {
       vmgmt_catalog_item.db_server,
       vmgmt_catalog_item.app_server,
       vmgmt_catalog_item.web_frontend,
+      vmgmt_catalog_item.sandbox,
       ] : it.name => {
       version              = it.version
       template             = it.template
@@ -86,6 +87,17 @@ output "catalog_vms" {
       ip_address       = vm.ip_address
       lease_expires_at = vm.lease_expires_at
     }
+  }
+}
+
+output "sandbox_vm" {
+  description = "The sandbox deployed from the content library: item and version, size, where it runs and when its lease ends."
+  value = {
+    name             = vmgmt_catalog_vm.dev_sandbox.name
+    item             = "${vmgmt_catalog_vm.dev_sandbox.catalog_item} ${vmgmt_catalog_vm.dev_sandbox.catalog_item_version} (${vmgmt_catalog_item.sandbox.template})"
+    size             = "${vmgmt_catalog_vm.dev_sandbox.size} (${vmgmt_catalog_vm.dev_sandbox.cpus} vCPU, ${vmgmt_catalog_vm.dev_sandbox.memory_mb / 1024} GiB, ${vmgmt_catalog_vm.dev_sandbox.disk_gb} GB)"
+    runs_in          = lookup(local.pool_names, vmgmt_catalog_vm.dev_sandbox.pool, vmgmt_catalog_vm.dev_sandbox.pool)
+    lease_expires_at = vmgmt_catalog_vm.dev_sandbox.lease_expires_at
   }
 }
 

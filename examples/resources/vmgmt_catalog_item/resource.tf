@@ -32,11 +32,12 @@ resource "vmgmt_catalog_item" "db_server" {
 }
 
 # A small item open to every group, in the cluster's default pool, with the default lease
-# (30 days, at most 90, 7 days' grace).
+# (30 days, at most 90, 7 days' grace). Its VMs are deployed from a content library item (a
+# vm-template or OVF item; also library:<item ID>); vCenter keeps the definition on the datacenter.
 resource "vmgmt_catalog_item" "sandbox" {
   name     = "linux-sandbox"
   version  = "1.0"
-  template = "templates/rhel9-sandbox"
+  template = "library:golden-images/rhel9-sandbox"
 
   sizes = {
     small = { cpus = 1, memory_mb = 2048, disk_gb = 40 }
