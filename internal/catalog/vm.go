@@ -60,7 +60,8 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "A VM requested from the service catalog: cloned from a catalog item's template into the item's " +
+		MarkdownDescription: "A VM requested from the service catalog: cloned from a catalog item's template VM (or deployed from its " +
+			"content library item) into the item's " +
 			"capacity reservation, sized from the item's sizes, stamped (extraConfig) with item, version, owner, job function " +
 			"and lease, and customized at birth. A newer item version does not replace the VM: it keeps its version until " +
 			"`rebuild = true`.",
