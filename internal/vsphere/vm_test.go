@@ -152,14 +152,7 @@ func TestSnapshotFirstDisk(t *testing.T) {
 	}
 
 	// Two VMs whose disks vcsim numbers itself (not 2000), one of them with no disk at all.
-	folder, err := c.ResolveFolder(ctx, simulator.WorkloadFolder)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := c.DefaultPool(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	folder, pool := workloadPlacement(t, c)
 	fd := find.NewFinder(c.vim, true)
 	dc, err := fd.Datacenter(ctx, simulator.Datacenter)
 	if err != nil {
@@ -230,14 +223,7 @@ func TestSnapshotFollowsOwnWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	folder, err := c.ResolveFolder(ctx, simulator.WorkloadFolder)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := c.DefaultPool(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	folder, pool := workloadPlacement(t, c)
 	clone := func(name string) string {
 		t.Helper()
 		id, err := c.CloneVM(ctx, CloneSpec{TemplateID: tmpl.ID, Name: name, FolderID: folder.Reference().Value, PoolID: pool, CPUs: 2, MemoryMB: 2048})
@@ -383,4 +369,18 @@ func TestDatacenterCustomValue(t *testing.T) {
 	if v, _ := c.DatacenterCustomValue(ctx, "vmgmt.test", false); v != "" {
 		t.Fatalf("cleared attribute reads %q", v)
 	}
+}
+
+// workloadPlacement resolves the seeded workloads folder and the cluster's root pool.
+func workloadPlacement(t *testing.T, c *Client) (*object.Folder, string) {
+	t.Helper()
+	folder, err := c.ResolveFolder(context.Background(), simulator.WorkloadFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := c.DefaultPool(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return folder, pool
 }
