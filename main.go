@@ -8,7 +8,6 @@ import (
 	"flag"
 	"log"
 	"os"
-	"runtime/debug"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -28,8 +27,7 @@ func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "start the provider with support for debuggers like delve")
 	flag.Parse()
-	quietSDKLogs()
-	lessGC()
+	provider.TuneProcess()
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address:         "registry.terraform.io/vmgmt/vmgmt",
@@ -40,32 +38,5 @@ func main() {
 	provider.Shutdown(context.Background())
 	if err != nil {
 		log.Fatal(err)
-	}
-}
-
-// quietSDKLogs turns off the plugin SDK's own trace logging when nobody asked for logs (TF_LOG
-// and TF_LOG_PROVIDER unset): Terraform then discards those lines anyway, and producing them costs
-// about a quarter of a refresh's CPU. Any TF_LOG* setting leaves logging as Terraform configures it.
-func quietSDKLogs() {
-	for _, k := range []string{"TF_LOG", "TF_LOG_PROVIDER", "TF_LOG_PATH"} {
-		if os.Getenv(k) != "" {
-			return
-		}
-	}
-	for _, k := range []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK"} {
-		if _, set := os.LookupEnv(k); !set {
-			_ = os.Setenv(k, "off")
-		}
-	}
-}
-
-// lessGC lets the heap grow to five times the live data between collections (GOGC=400) unless
-// GOGC says otherwise. The provider lives for one Terraform command and its live heap is small
-// (tens of MB), while the plugin framework allocates heavily on every call: with the default
-// GOGC=100 the collector took a fifth of the CPU of a plan of 100 catalog VMs; at 400 a plan
-// uses about 15 % less CPU for a few tens of MB more memory.
-func lessGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(400)
 	}
 }

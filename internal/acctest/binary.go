@@ -13,9 +13,9 @@ import (
 const ProviderBinaryName = "terraform-provider-vmgmt"
 
 var (
-	binaryOnce sync.Once
-	binaryDir  string
-	binaryErr  error
+	binaryOnce, floorOnce sync.Once
+	binaryDir, floorDir   string
+	binaryErr, floorErr   error
 )
 
 // ProviderBinary builds the provider binary (`go build` at the repository root) once per test
@@ -25,28 +25,40 @@ var (
 // a terraform run never starts a half-written binary.
 func ProviderBinary(tb testing.TB) (binDir string) {
 	tb.Helper()
-	binaryOnce.Do(func() { binaryDir, binaryErr = buildProvider() })
+	binaryOnce.Do(func() { binaryDir, binaryErr = buildBinary(".", "acctest") })
 	if binaryErr != nil {
 		tb.Fatal(binaryErr)
 	}
 	return binaryDir
 }
 
-func buildProvider() (string, error) {
+// FloorProviderBinary builds ./internal/acctest/floorprovider (vmgmt's schemas, no behaviour)
+// into ./bin/acctest-floor, named ProviderBinaryName, once per test process, and returns the
+// directory. Benchmarks plan against it to show what Terraform and the plugin framework cost alone.
+func FloorProviderBinary(tb testing.TB) (binDir string) {
+	tb.Helper()
+	floorOnce.Do(func() { floorDir, floorErr = buildBinary("./internal/acctest/floorprovider", "acctest-floor") })
+	if floorErr != nil {
+		tb.Fatal(floorErr)
+	}
+	return floorDir
+}
+
+func buildBinary(pkg, dirName string) (string, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(root, "bin", "acctest")
+	dir := filepath.Join(root, "bin", dirName)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d", ProviderBinaryName, os.Getpid()))
-	build := exec.Command("go", "build", "-o", tmp, ".")
+	build := exec.Command("go", "build", "-o", tmp, pkg)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		_ = os.Remove(tmp)
-		return "", fmt.Errorf("building the provider: %v\n%s", err, out)
+		return "", fmt.Errorf("building %s: %v\n%s", pkg, err, out)
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, ProviderBinaryName)); err != nil {
 		_ = os.Remove(tmp)

@@ -35,8 +35,11 @@ import (
 // whole plan, provider start and session check included. vms=10 is there to show that the
 // requests do not grow with the number of VMs: the Read calls of one plan share one bulk read of
 // every VM. With 100 VMs it also times `plan -refresh=false` (ModifyPlan alone, which must still
-// see the published item) and a plan with terraform-plugin-go's own logging turned off
-// (TF_LOG_SDK*=off), to show what that costs when Terraform discards it anyway.
+// see the published item), a plan with terraform-plugin-go's own logging turned back on
+// (TF_LOG_SDK*=trace, discarded by Terraform: what the provider saves by turning it off), and
+// the floor: the same configuration planned against a provider with vmgmt's schemas and no
+// behaviour at all (internal/acctest/floorprovider), i.e. what Terraform and
+// terraform-plugin-framework cost alone for 101 resources of this shape.
 func BenchmarkRefresh100CatalogVMs(b *testing.B) {
 	tfb := newTerraformBench(b)
 	for _, n := range []int{10, 100} {
@@ -49,32 +52,41 @@ func BenchmarkRefresh100CatalogVMs(b *testing.B) {
 		if n == 100 {
 			variants = append(variants,
 				planVariant{name: "vms=100/refresh=false", args: []string{"-refresh=false"}},
-				planVariant{name: "vms=100/sdk-logs=off", env: []string{"TF_LOG_SDK=off", "TF_LOG_SDK_PROTO=off", "TF_LOG_SDK_FRAMEWORK=off"}},
+				planVariant{name: "vms=100/sdk-logs=trace", env: []string{"TF_LOG_SDK=trace", "TF_LOG_SDK_PROTO=trace", "TF_LOG_SDK_FRAMEWORK=trace"}},
 			)
 		}
 		for _, v := range variants {
-			b.Run(v.name, func(b *testing.B) {
-				plan := func() {
-					args := append([]string{"plan", "-input=false", "-no-color", "-lock=false"}, v.args...)
-					if out := f.tfEnv(b, v.env, args...); !strings.Contains(out, "No changes.") {
-						b.Fatalf("terraform %s did not say \"No changes.\":\n%s", strings.Join(args, " "), out)
-					}
-				}
-				plan() // warm-up: the session cache, the OS file cache
-				before := f.proxy.Snapshot()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					plan()
-				}
-				b.StopTimer()
-				d := f.proxy.Since(before)
-				b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/plan")
-				b.ReportMetric(float64(d.SOAP)/float64(b.N), "vc-roundtrips/plan")
-				b.Logf("%s, per plan: %s", v.name, d.PerRun(b.N))
-			})
+			b.Run(v.name, func(b *testing.B) { f.timePlans(b, v) })
 		}
 		f.close()
 	}
+	floor := &terraformBench{terraform: tfb.terraform, cliConfig: acctest.DevOverridesConfig(b, acctest.FloorProviderBinary(b))}
+	f := floor.fleet(b)
+	defer f.close()
+	f.apply(b, fleetConfig(f.provider, 100))
+	b.Run("vms=100/floor", func(b *testing.B) { f.timePlans(b, planVariant{name: "vms=100/floor"}) })
+}
+
+// timePlans times `terraform plan` of the fleet as it is (it must report no changes) and reports
+// the wall time and vCenter round trips per plan.
+func (f *fleetBench) timePlans(b *testing.B, v planVariant) {
+	plan := func() {
+		args := append([]string{"plan", "-input=false", "-no-color", "-lock=false"}, v.args...)
+		if out := f.tfEnv(b, v.env, args...); !strings.Contains(out, "No changes.") {
+			b.Fatalf("terraform %s did not say \"No changes.\":\n%s", strings.Join(args, " "), out)
+		}
+	}
+	plan() // warm-up: the session cache, the OS file cache
+	before := f.proxy.Snapshot()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		plan()
+	}
+	b.StopTimer()
+	d := f.proxy.Since(before)
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/plan")
+	b.ReportMetric(float64(d.SOAP)/float64(b.N), "vc-roundtrips/plan")
+	b.Logf("%s, per plan: %s", v.name, d.PerRun(b.N))
 }
 
 // planVariant is one way of running `terraform plan`: extra arguments and environment.
