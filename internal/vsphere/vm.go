@@ -58,6 +58,7 @@ type vmCache struct {
 	// byID was read to the gen of its last write.
 	gen     uint64
 	dirty   map[string]uint64
+	loads   uint64  // bulk reads stored so far; a merge begun before the latest one is dropped
 	loading *vmLoad // a bulk read in flight
 	merging *vmLoad // a read of the dirty VMs in flight
 
@@ -171,9 +172,9 @@ func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 			for id := range c.vms.dirty {
 				dirty = append(dirty, id)
 			}
-			names := c.vms.names
+			names, loads := c.vms.names, c.vms.loads
 			c.vms.mu.Unlock()
-			l.err = c.mergeDirty(ctx, dirty, gen, names)
+			l.err = c.mergeDirty(ctx, dirty, gen, loads, names)
 			c.vms.mu.Lock()
 			c.vms.merging = nil
 			if errors.Is(l.err, errRereadAll) {
@@ -194,6 +195,7 @@ func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 		c.vms.loading = nil
 		if err == nil {
 			c.vms.byID, c.vms.names, c.vms.at = m, names, time.Now()
+			c.vms.loads++
 			// Writes that ended before the read began are in it; later ones stay dirty.
 			for id, g := range c.vms.dirty {
 				if g <= gen {
@@ -215,14 +217,19 @@ func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 var errRereadAll = errors.New("the VM snapshot must be read again")
 
 // mergeDirty reads the given VMs again (one round trip) and merges them into a copy of the
-// snapshot: a VM that no longer exists leaves it.
-func (c *Client) mergeDirty(ctx context.Context, ids []string, gen uint64, names *vmNames) error {
+// snapshot: a VM that no longer exists leaves it. When a bulk read was stored meanwhile, what
+// was read here may be older than it: nothing is merged, and the VMs written after that bulk
+// read began are still dirty.
+func (c *Client) mergeDirty(ctx context.Context, ids []string, gen, loads uint64, names *vmNames) error {
 	got, err := c.readVMs(ctx, ids, names)
 	if err != nil {
 		return err
 	}
 	c.vms.mu.Lock()
 	defer c.vms.mu.Unlock()
+	if c.vms.loads != loads {
+		return nil
+	}
 	m := make(map[string]*VM, len(c.vms.byID)+len(got))
 	for id, vm := range c.vms.byID {
 		m[id] = vm

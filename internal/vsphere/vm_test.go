@@ -384,3 +384,52 @@ func workloadPlacement(t *testing.T, c *Client) (*object.Folder, string) {
 	}
 	return folder, pool
 }
+
+// Parallel clones, reads and snapshot uses of one client (as an apply at -parallelism=10 makes
+// them): every clone is seen with its own size, and the race detector finds nothing.
+func TestSnapshotParallelWrites(t *testing.T) {
+	ctx := context.Background()
+	sim := newSim(t)
+	c := connect(t, sim)
+	tmpl, err := c.FindVM(ctx, simulator.TemplateFolder+"/"+simulator.Templates[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder, pool := workloadPlacement(t, c)
+	const n = 12
+	ids := make([]string, n)
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			id, err := c.CloneVM(ctx, CloneSpec{TemplateID: tmpl.ID, Name: fmt.Sprintf("par-%02d", i), FolderID: folder.Reference().Value, PoolID: pool, CPUs: int32(1 + i%4), MemoryMB: 1024})
+			if err == nil {
+				ids[i] = id
+				if i%3 == 0 {
+					c.InvalidateVMs() // a bulk read racing the merges
+				}
+				_, err = c.VMs(ctx)
+			}
+			if err == nil {
+				var vm *VM
+				if vm, err = c.GetVM(ctx, id); err == nil && vm.CPUs != int32(1+i%4) {
+					err = fmt.Errorf("par-%02d read with %d CPUs, want %d", i, vm.CPUs, 1+i%4)
+				}
+			}
+			errs <- err
+		}(i)
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := c.VMs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		if vm := m[id]; vm == nil || vm.CPUs != int32(1+i%4) {
+			t.Fatalf("par-%02d in the final snapshot: %+v", i, vm)
+		}
+	}
+}
