@@ -149,8 +149,8 @@ func (c *Client) SetDatacenterCustomValue(ctx context.Context, name, value strin
 	if err := m.Set(ctx, dc.Reference(), key, value); err != nil {
 		return fmt.Errorf("setting custom attribute %q on datacenter %s: %w", name, dc.Name(), err)
 	}
+	c.InvalidateVMs() // the snapshot carries the datacenter's custom values; stale before the count moves
 	c.fields.writes.Add(1)
-	c.InvalidateVMs() // the snapshot carries the datacenter's custom values
 	return nil
 }
 
@@ -168,8 +168,8 @@ func (c *Client) SetCustomValue(ctx context.Context, vmID, name, value string) e
 	if err := m.Set(ctx, ref, key, value); err != nil {
 		return wrapNotFound("virtual machine", vmID, fmt.Errorf("setting custom attribute %q on %s: %w", name, vmID, err))
 	}
+	c.vmChanged(vmID) // before the count moves: a catalog read under the new count sees the value
 	c.fields.writes.Add(1)
-	c.vmChanged(vmID)
 	return nil
 }
 

@@ -54,25 +54,30 @@ type vmCache struct {
 	byID map[string]*VM
 	// names resolves the folders and networks of byID's VMs, for reading VMs on their own.
 	names *vmNames
-	// gen counts the writes of this client to VMs and pools; dirty maps each VM written since
-	// byID was read to the gen of its last write.
-	gen     uint64
+	// gen counts the writes of this client to VMs and pools (writeGen: pool capacity caches).
+	gen uint64
+	// inval counts InvalidateVMs calls: a bulk read that began before the latest one is stored
+	// but not fresh.
+	inval uint64
+	// seq numbers the marks in dirty (VM ID -> mark): a read that began after a mark covers it.
+	seq     uint64
 	dirty   map[string]uint64
 	loads   uint64  // bulk reads stored so far; a merge begun before the latest one is dropped
 	loading *vmLoad // a bulk read in flight
 	merging *vmLoad // a read of the dirty VMs in flight
 
-	// lookups memoizes folder, network and default pool resolutions (key -> result) for the life
-	// of the client: the finder walks the inventory in many round trips and every clone of an
-	// apply asks the same questions. lookupMu makes parallel first lookups wait for one answer.
-	lookupMu sync.Mutex
-	lookups  map[string]any
+	// lookups memoizes folder, network, library item and default pool resolutions (key ->
+	// result) for the life of the client: the finder walks the inventory in many round trips and
+	// every clone of an apply asks the same questions. A key is resolved once at a time (lookupCalls).
+	lookupMu    sync.Mutex
+	lookups     map[string]any
+	lookupCalls map[string]*lookupCall
+	lookupGen   uint64 // counts forgetLookups: an answer begun before the latest is not kept
 }
 
-// vmLoad is a read in flight; callers that arrive meanwhile share its result.
+// vmLoad is a read in flight; callers that arrive meanwhile wait for it and then look again.
 type vmLoad struct {
 	done chan struct{}
-	m    map[string]*VM
 	err  error
 }
 
@@ -81,6 +86,7 @@ func (c *Client) InvalidateVMs() {
 	c.vms.mu.Lock()
 	c.vms.at = time.Time{}
 	c.vms.gen++
+	c.vms.inval++
 	c.vms.mu.Unlock()
 }
 
@@ -88,23 +94,23 @@ func (c *Client) InvalidateVMs() {
 func (c *Client) vmChanged(id string) {
 	c.vms.mu.Lock()
 	c.vms.gen++
-	if c.vms.dirty == nil {
-		c.vms.dirty = map[string]uint64{}
-	}
-	c.vms.dirty[id] = c.vms.gen
+	c.markLocked(id)
 	c.vms.mu.Unlock()
 }
 
 // reread marks a VM to be read on its own at the next use of the snapshot (it is not in it).
 func (c *Client) reread(id string) {
 	c.vms.mu.Lock()
+	c.markLocked(id)
+	c.vms.mu.Unlock()
+}
+
+func (c *Client) markLocked(id string) {
 	if c.vms.dirty == nil {
 		c.vms.dirty = map[string]uint64{}
 	}
-	if _, ok := c.vms.dirty[id]; !ok {
-		c.vms.dirty[id] = c.vms.gen
-	}
-	c.vms.mu.Unlock()
+	c.vms.seq++
+	c.vms.dirty[id] = c.vms.seq
 }
 
 // writeGen counts the writes of this client to VMs and pools; cached reads taken under an older
@@ -132,6 +138,7 @@ func (c *Client) Refresh() {
 func (c *Client) forgetLookups() {
 	c.vms.lookupMu.Lock()
 	c.vms.lookups = nil
+	c.vms.lookupGen++
 	c.vms.lookupMu.Unlock()
 }
 
@@ -142,6 +149,9 @@ func (c *Client) forgetLookups() {
 // one round trip. The map returned is never modified: callers may keep and range over it.
 func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		c.vms.mu.Lock()
 		fresh := c.vms.byID != nil && !c.vms.at.IsZero() && time.Since(c.vms.at) < VMSnapshotMaxAge
 		if fresh && len(c.vms.dirty) == 0 {
@@ -154,40 +164,38 @@ func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 				l = c.vms.merging
 			}
 			c.vms.mu.Unlock()
+			// Whatever became of that read, look again: a failure of another caller (its
+			// context canceled, say) is not this caller's.
 			select {
 			case <-l.done:
-				if l.err != nil && !errors.Is(l.err, errRereadAll) {
-					return nil, l.err
-				}
 				continue
 			case <-ctx.Done():
 				return nil, ctx.Err()
 			}
 		}
 		l := &vmLoad{done: make(chan struct{})}
-		gen := c.vms.gen
 		if fresh {
 			c.vms.merging = l
-			dirty := make([]string, 0, len(c.vms.dirty))
+			ids := make([]string, 0, len(c.vms.dirty))
 			for id := range c.vms.dirty {
-				dirty = append(dirty, id)
+				ids = append(ids, id)
 			}
-			names, loads := c.vms.names, c.vms.loads
+			seq, loads, names := c.vms.seq, c.vms.loads, c.vms.names
 			c.vms.mu.Unlock()
-			l.err = c.mergeDirty(ctx, dirty, gen, loads, names)
+			err := c.mergeDirty(ctx, ids, seq, loads, names)
 			c.vms.mu.Lock()
 			c.vms.merging = nil
-			if errors.Is(l.err, errRereadAll) {
+			if err != nil && ctx.Err() == nil {
+				// A VM that cannot be read on its own (or a folder the snapshot does not know):
+				// read everything again instead.
 				c.vms.at = time.Time{}
 			}
 			c.vms.mu.Unlock()
 			close(l.done)
-			if l.err != nil && !errors.Is(l.err, errRereadAll) {
-				return nil, l.err
-			}
 			continue
 		}
 		c.vms.loading = l
+		seq, inval := c.vms.seq, c.vms.inval
 		c.vms.mu.Unlock()
 
 		m, names, err := c.loadVMs(ctx)
@@ -196,15 +204,18 @@ func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 		if err == nil {
 			c.vms.byID, c.vms.names, c.vms.at = m, names, time.Now()
 			c.vms.loads++
-			// Writes that ended before the read began are in it; later ones stay dirty.
-			for id, g := range c.vms.dirty {
-				if g <= gen {
+			if c.vms.inval != inval {
+				c.vms.at = time.Time{} // the whole snapshot was made stale while it was read
+			}
+			// Writes marked before the read began are in it; later ones stay dirty.
+			for id, s := range c.vms.dirty {
+				if s <= seq {
 					delete(c.vms.dirty, id)
 				}
 			}
 		}
 		c.vms.mu.Unlock()
-		l.m, l.err = m, err
+		l.err = err
 		close(l.done)
 		if err != nil {
 			return nil, err
@@ -218,9 +229,9 @@ var errRereadAll = errors.New("the VM snapshot must be read again")
 
 // mergeDirty reads the given VMs again (one round trip) and merges them into a copy of the
 // snapshot: a VM that no longer exists leaves it. When a bulk read was stored meanwhile, what
-// was read here may be older than it: nothing is merged, and the VMs written after that bulk
+// was read here may be older than it: nothing is merged, and the VMs marked after that bulk
 // read began are still dirty.
-func (c *Client) mergeDirty(ctx context.Context, ids []string, gen, loads uint64, names *vmNames) error {
+func (c *Client) mergeDirty(ctx context.Context, ids []string, seq, loads uint64, names *vmNames) error {
 	got, err := c.readVMs(ctx, ids, names)
 	if err != nil {
 		return err
@@ -240,7 +251,7 @@ func (c *Client) mergeDirty(ctx context.Context, ids []string, gen, loads uint64
 		} else {
 			delete(m, id)
 		}
-		if c.vms.dirty[id] <= gen {
+		if c.vms.dirty[id] <= seq {
 			delete(c.vms.dirty, id)
 		}
 	}
@@ -669,24 +680,53 @@ func (c *Client) DefaultPool(ctx context.Context) (string, error) {
 	return v.(string), nil
 }
 
-// lookup answers a finder question once per client; failures are not remembered.
+// lookup answers a finder question once per client; failures are not remembered. Callers asking
+// the same question while it is being answered wait for that answer; other questions are
+// answered meanwhile.
 func (c *Client) lookup(ctx context.Context, key string, resolve func(*find.Finder) (any, error)) (any, error) {
-	c.vms.lookupMu.Lock()
-	defer c.vms.lookupMu.Unlock()
-	if v, ok := c.vms.lookups[key]; ok {
-		return v, nil
+	for {
+		c.vms.lookupMu.Lock()
+		if v, ok := c.vms.lookups[key]; ok {
+			c.vms.lookupMu.Unlock()
+			return v, nil
+		}
+		if call := c.vms.lookupCalls[key]; call != nil {
+			c.vms.lookupMu.Unlock()
+			select {
+			case <-call.done:
+				continue // answered (or failed for that caller: ask again)
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		call := &lookupCall{done: make(chan struct{})}
+		if c.vms.lookupCalls == nil {
+			c.vms.lookupCalls = map[string]*lookupCall{}
+		}
+		c.vms.lookupCalls[key] = call
+		gen := c.vms.lookupGen
+		c.vms.lookupMu.Unlock()
+
+		v, err := func() (any, error) {
+			f, err := c.Finder(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return resolve(f)
+		}()
+		c.vms.lookupMu.Lock()
+		delete(c.vms.lookupCalls, key)
+		if err == nil && gen == c.vms.lookupGen {
+			if c.vms.lookups == nil {
+				c.vms.lookups = map[string]any{}
+			}
+			c.vms.lookups[key] = v
+		}
+		c.vms.lookupMu.Unlock()
+		close(call.done)
+		return v, err
 	}
-	f, err := c.Finder(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v, err := resolve(f)
-	if err != nil {
-		return nil, err
-	}
-	if c.vms.lookups == nil {
-		c.vms.lookups = map[string]any{}
-	}
-	c.vms.lookups[key] = v
-	return v, nil
 }
+
+// lookupCall is a lookup being answered.
+type lookupCall struct{ done chan struct{} }
