@@ -5,6 +5,7 @@
 package catalog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -230,33 +231,54 @@ func libraryRecords(ctx context.Context, c *vsphere.Client, fresh bool) (map[str
 // value); the value is read fresh under it.
 var libraryMu sync.Mutex
 
-// changeLibraryRecords applies change to the library-backed definitions and writes them back.
-func changeLibraryRecords(ctx context.Context, c *vsphere.Client, change func(map[string]libraryRecord)) error {
+// changeLibraryRecords applies change to the library-backed definitions, writes them back and
+// reads them again until applied says the change is there: another process that changes the
+// record at the same moment may write over this change, which is then made again on what it
+// wrote. (A writer that checks before the other's write lands can still lose its change; the
+// next plan then finds its item missing and publishes it again.)
+func changeLibraryRecords(ctx context.Context, c *vsphere.Client, change func(map[string]libraryRecord), applied func(map[string]libraryRecord) bool) error {
 	libraryMu.Lock()
 	defer libraryMu.Unlock()
-	records, err := libraryRecords(ctx, c, true)
-	if err != nil {
-		return err
-	}
-	change(records)
-	value := ""
-	if len(records) > 0 {
-		raw, err := json.Marshal(records)
+	const attempts = 5
+	for i := 0; i < attempts; i++ {
+		records, err := libraryRecords(ctx, c, true)
 		if err != nil {
 			return err
 		}
-		value = string(raw)
+		change(records)
+		value := ""
+		if len(records) > 0 {
+			raw, err := json.Marshal(records)
+			if err != nil {
+				return err
+			}
+			value = string(raw)
+		}
+		if err := c.SetDatacenterCustomValue(ctx, FieldLibraryItems, value); err != nil {
+			return err
+		}
+		if after, err := libraryRecords(ctx, c, true); err != nil {
+			return err
+		} else if applied(after) {
+			return nil
+		}
+		select {
+		case <-time.After(time.Duration(20*(i+1)) * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	return c.SetDatacenterCustomValue(ctx, FieldLibraryItems, value)
+	return fmt.Errorf("the datacenter's custom attribute %s kept changing under another writer (%d attempts); apply again", FieldLibraryItems, attempts)
 }
 
 // Publish stores a definition on its template: a template VM's custom attribute, or the
 // datacenter's record of library-backed items.
 func Publish(ctx context.Context, c *vsphere.Client, src *Source, d Definition) error {
 	if src.Library != nil {
-		return changeLibraryRecords(ctx, c, func(records map[string]libraryRecord) {
-			records[d.Name] = libraryRecord{ItemID: src.ID, ItemPath: src.Library.Path, Definition: d}
-		})
+		rec := libraryRecord{ItemID: src.ID, ItemPath: src.Library.Path, Definition: d}
+		return changeLibraryRecords(ctx, c,
+			func(records map[string]libraryRecord) { records[d.Name] = rec },
+			func(records map[string]libraryRecord) bool { r, ok := records[d.Name]; return ok && sameJSON(r, rec) })
 	}
 	raw, err := json.Marshal(d)
 	if err != nil {
@@ -268,11 +290,17 @@ func Publish(ctx context.Context, c *vsphere.Client, src *Source, d Definition) 
 // Unpublish removes item name from its template (a template VM's ID, or a library item's).
 func Unpublish(ctx context.Context, c *vsphere.Client, name, templateID string, library bool) error {
 	if library {
-		return changeLibraryRecords(ctx, c, func(records map[string]libraryRecord) {
-			if rec, ok := records[name]; ok && rec.ItemID == templateID {
-				delete(records, name)
-			}
-		})
+		ours := func(records map[string]libraryRecord) bool {
+			r, ok := records[name]
+			return ok && r.ItemID == templateID
+		}
+		return changeLibraryRecords(ctx, c,
+			func(records map[string]libraryRecord) {
+				if ours(records) {
+					delete(records, name)
+				}
+			},
+			func(records map[string]libraryRecord) bool { return !ours(records) })
 	}
 	err := c.SetCustomValue(ctx, templateID, FieldItem, "")
 	if vsphere.IsNotFound(err) {
@@ -323,4 +351,12 @@ func FindSource(ctx context.Context, c *vsphere.Client, ref string) (*Source, er
 		return nil, err
 	}
 	return &Source{ID: vm.ID, Path: vm.Path, VM: vm}, nil
+}
+
+// sameJSON says whether two values encode to the same JSON (what is stored is compared as stored:
+// an empty list and no list are the same there).
+func sameJSON(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(ja, jb)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -68,4 +69,48 @@ func TestAccCatalogItem_libraryItem(t *testing.T) {
 	if err := publishedVersion(t, sim, "app-server", ""); err != nil {
 		t.Fatalf("after destroy: %v", err)
 	}
+}
+
+// A VM whose item was unpublished behind Terraform's back (and left the configuration) keeps its
+// version, lease and size: unchanged, the plan is empty (with a warning); a new size cannot be
+// resolved and fails at apply, leaving the VM as it was.
+func TestAccCatalogVM_itemUnpublished(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSim(t)
+	vm := "vmgmt_catalog_vm.app01"
+	full := catalogVMConfig(sim, vmCfg{extra: "allow_power_cycle = true"})
+	vmOnly := func(size string) string {
+		cfg := sim.ProviderConfig() + full[strings.Index(full, `resource "vmgmt_catalog_vm"`):]
+		cfg = strings.Replace(cfg, "vmgmt_catalog_item.app.name", `"app-server"`, 1)
+		return strings.Replace(cfg, `size         = "small"`, fmt.Sprintf(`size         = %q`, size), 1)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: full},
+			{
+				PreConfig:        func() { unpublish(t, sim, "app-server") },
+				Config:           vmOnly("small"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(vm, tfjsonpath.New("lease_days"), knownvalue.Int64Exact(30)),
+					statecheck.ExpectKnownValue(vm, tfjsonpath.New("cpus"), knownvalue.Int64Exact(2)),
+				},
+			},
+			{Config: vmOnly("large"), ExpectError: regexp.MustCompile(`(?s)Catalog item not published.*size "?large`)},
+			{
+				Config: vmOnly("small"),
+				Check: func(*terraform.State) error {
+					vms, err := stampedVMs(context.Background(), sim, "app-server")
+					if err != nil {
+						return err
+					}
+					if got := vms["app01"]; got == nil || got.CPUs != 2 || got.ExtraConfig[catalog.StampSize] != "small" || got.ExtraConfig[catalog.StampLeaseDays] != "30" {
+						return fmt.Errorf("after the failed resize the VM is %+v", got)
+					}
+					return nil
+				},
+			},
+		},
+	})
 }

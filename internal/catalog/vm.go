@@ -197,11 +197,24 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		it = items[plan.CatalogItem.ValueString()]
 		if it == nil && exists {
 			// The VM exists and keeps running as it is; the item may be published again by this
-			// same plan (unpublished behind Terraform's back), so this is not an error yet.
+			// same plan (unpublished behind Terraform's back), so this is not an error yet. What
+			// the item decides stays as the VM has it; a new size is resolved at apply, from the
+			// item as then published.
+			resize := ""
+			plan.Version, plan.CreatedAt = state.Version, state.CreatedAt
+			if plan.LeaseDays.IsUnknown() || plan.LeaseDays.IsNull() {
+				plan.LeaseDays = state.LeaseDays
+			}
+			plan.LeaseExpiresAt = leaseEnd(state.CreatedAt, plan.LeaseDays)
+			if plan.Size.Equal(state.Size) {
+				plan.CPUs, plan.MemoryMB, plan.DiskGB = state.CPUs, state.MemoryMB, state.DiskGB
+			} else {
+				resize = fmt.Sprintf(" The new size %s is resolved when applying, from the item as then published; the apply fails if it is not.", plan.Size)
+			}
 			resp.Diagnostics.AddAttributeWarning(path.Root("catalog_item"), "Catalog item not published",
-				fmt.Sprintf("No catalog item %q is published now (published items: %s). %s keeps its version and size; "+
-					"the checks against the item (size, lease, version) wait until it is published again.",
-					plan.CatalogItem.ValueString(), itemNames(items), plan.Name.ValueString()))
+				fmt.Sprintf("No catalog item %q is published now (published items: %s). %s keeps its version, lease and size; "+
+					"the checks against the item (size, lease, version) wait until it is published again.%s",
+					plan.CatalogItem.ValueString(), itemNames(items), plan.Name.ValueString(), resize))
 		}
 	}
 	if it == nil {
@@ -542,6 +555,13 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	vm, err := c.GetVM(ctx, id)
 	if err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read VM "+id, err)
+		return
+	}
+	if plan.CPUs.IsUnknown() || plan.MemoryMB.IsUnknown() || plan.DiskGB.IsUnknown() || plan.LeaseDays.IsUnknown() {
+		// Only when the item is not published at apply time either (ModifyPlan resolves them).
+		resp.Diagnostics.AddAttributeError(path.Root("catalog_item"), "Catalog item not published",
+			fmt.Sprintf("Catalog item %q is not published, so size %s (or the lease) of %s cannot be resolved. Publish the item, or keep the VM's size.",
+				plan.CatalogItem.ValueString(), plan.Size, plan.Name.ValueString()))
 		return
 	}
 	spec := vsphere.ReconfigSpec{ExtraConfig: stamps(plan, state.Version.ValueString(), mustTime(state.CreatedAt.ValueString()))}
