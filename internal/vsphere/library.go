@@ -60,7 +60,7 @@ func (c *Client) FindLibraryItem(ctx context.Context, ref string) (*LibraryItem,
 	}
 	v, err := c.lookup(ctx, key, func(*find.Finder) (any, error) {
 		var it *LibraryItem
-		err := c.withREST(ctx, func(m *library.Manager) error {
+		err := c.withLibrary(ctx, func(m *library.Manager) error {
 			var err error
 			if byID {
 				it, err = libraryItemByID(ctx, m, ref)
@@ -149,24 +149,9 @@ func newLibraryItem(l *library.Library, item *library.Item) *LibraryItem {
 	}
 }
 
-// withREST runs f with the client's vAPI session. A session that vCenter no longer accepts
-// (401) is replaced once and f run again: the request was refused, so nothing happened.
-func (c *Client) withREST(ctx context.Context, f func(*library.Manager) error) error {
-	for attempt := 0; ; attempt++ {
-		rc, err := c.restClient(ctx)
-		if err != nil {
-			return err
-		}
-		err = f(library.NewManager(rc))
-		if attempt > 0 || !isHTTPStatus(err, http.StatusUnauthorized) {
-			return err
-		}
-		c.rest.mu.Lock()
-		if c.rest.c == rc {
-			c.rest.c = nil
-		}
-		c.rest.mu.Unlock()
-	}
+// withLibrary runs f with a content library manager on the client's vAPI session (withREST).
+func (c *Client) withLibrary(ctx context.Context, f func(*library.Manager) error) error {
+	return c.withREST(ctx, func(rc *rest.Client) error { return f(library.NewManager(rc)) })
 }
 
 // isHTTPStatus reports whether err, or an error it wraps, is a vAPI answer with that status.
@@ -249,7 +234,7 @@ func (c *Client) DeployLibraryItem(ctx context.Context, s DeploySpec) (string, e
 			c.InvalidateVMs()
 		}
 	}()
-	err = c.withREST(ctx, func(m *library.Manager) error {
+	err = c.withLibrary(ctx, func(m *library.Manager) error {
 		var err error
 		vcm := vcenter.NewManager(m.Client)
 		if it.Type == LibraryItemVMTemplate {
@@ -315,7 +300,7 @@ func (c *Client) makeVM(ctx context.Context, id, poolID, hostID string) error {
 func (c *Client) deployError(ctx context.Context, it *LibraryItem, s DeploySpec, host, ds string, err error) error {
 	if isHTTPStatus(err, http.StatusNotFound) {
 		c.forgetLookups()
-		gone := c.withREST(ctx, func(m *library.Manager) error {
+		gone := c.withLibrary(ctx, func(m *library.Manager) error {
 			_, err := m.GetLibraryItem(ctx, it.ID)
 			return err
 		})
@@ -370,7 +355,7 @@ func (c *Client) ovfNetworks(ctx context.Context, it *LibraryItem, s DeploySpec)
 	}
 	v, err := c.lookup(ctx, "ovf networks:"+it.ID, func(*find.Finder) (any, error) {
 		var fr vcenter.FilterResponse
-		err := c.withREST(ctx, func(m *library.Manager) error {
+		err := c.withLibrary(ctx, func(m *library.Manager) error {
 			var err error
 			fr, err = vcenter.NewManager(m.Client).FilterLibraryItem(ctx, it.ID, vcenter.FilterRequest{Target: vcenter.Target{ResourcePoolID: s.PoolID}})
 			return err

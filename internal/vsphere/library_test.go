@@ -77,7 +77,7 @@ func TestFindLibraryItem(t *testing.T) {
 		}
 	}
 
-	if err := c.withREST(ctx, func(m *library.Manager) error {
+	if err := c.withLibrary(ctx, func(m *library.Manager) error {
 		_, err := m.CreateLibraryItem(ctx, library.Item{Name: "tools.iso", Type: library.ItemTypeISO, LibraryID: it.LibraryID})
 		return err
 	}); err != nil {
@@ -383,7 +383,7 @@ func deviceKeys(tb testing.TB, c *Client, id string) map[string]int32 {
 func uploadOVF(tb testing.TB, c *Client, libID, name, ovf string) {
 	tb.Helper()
 	ctx := context.Background()
-	err := c.withREST(ctx, func(m *library.Manager) error {
+	err := c.withLibrary(ctx, func(m *library.Manager) error {
 		id, err := m.CreateLibraryItem(ctx, library.Item{Name: name, Type: library.ItemTypeOVF, LibraryID: libID})
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"sync"
@@ -33,11 +34,34 @@ func (c *Client) restClient(ctx context.Context) (*rest.Client, error) {
 		// The cache keys REST sessions separately; fall back to a plain login.
 		rc = rest.NewClient(c.vim)
 		if err := rc.Login(ctx, url.UserPassword(c.cfg.User, c.cfg.Password)); err != nil {
-			return nil, fmt.Errorf("logging in to the vAPI (tagging) endpoint: %w", err)
+			return nil, fmt.Errorf("logging in to the vAPI endpoint (tags, content library): %w", err)
 		}
 	}
 	c.rest.c = rc
 	return rc, nil
+}
+
+// withREST runs f with the client's vAPI session. A session that vCenter no longer accepts
+// (expired, or logged out elsewhere) is replaced once and f run again; f must be safe to run
+// again (the refused request did nothing, and what f did before it is read or idempotent).
+// Whether the session ended is told by a 401, or, since govmomi's tag calls do not keep the
+// status in the errors they return, by asking vCenter for the session after a failure.
+func (c *Client) withREST(ctx context.Context, f func(*rest.Client) error) error {
+	for attempt := 0; ; attempt++ {
+		rc, err := c.restClient(ctx)
+		if err != nil {
+			return err
+		}
+		err = f(rc)
+		if err == nil || attempt > 0 || !(isHTTPStatus(err, http.StatusUnauthorized) || restSessionGone(ctx, rc)) {
+			return err
+		}
+		c.rest.mu.Lock()
+		if c.rest.c == rc {
+			c.rest.c = nil
+		}
+		c.rest.mu.Unlock()
+	}
 }
 
 // SetTags attaches, on a VM, one tag per category (categories and tags are created on first
@@ -48,14 +72,16 @@ func (c *Client) restClient(ctx context.Context) (*rest.Client, error) {
 // fresh says the VM was just created and carries none of these tags yet: the tags are then
 // attached in one call, without reading what is attached first.
 func (c *Client) SetTags(ctx context.Context, vmID string, want map[string]string, fresh bool) error {
-	rc, err := c.restClient(ctx)
-	if err != nil {
-		return err
-	}
-	m := tags.NewManager(rc)
+	return c.withREST(ctx, func(rc *rest.Client) error { return c.setTags(ctx, tags.NewManager(rc), vmID, want, fresh) })
+}
+
+// setTags is SetTags on one vAPI session. Run again it does nothing more (a tag attached twice
+// is attached once).
+func (c *Client) setTags(ctx context.Context, m *tags.Manager, vmID string, want map[string]string, fresh bool) error {
 	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: vmID}
 	var attached []tags.Tag
 	if !fresh {
+		var err error
 		if attached, err = m.GetAttachedTags(ctx, ref); err != nil {
 			return fmt.Errorf("reading the tags of %s: %w", vmID, err)
 		}
@@ -102,20 +128,21 @@ func (c *Client) SetTags(ctx context.Context, vmID string, want map[string]strin
 
 // VMTags returns the VM's tags as category name -> tag name for the given categories.
 func (c *Client) VMTags(ctx context.Context, vmID string) (map[string]string, error) {
-	rc, err := c.restClient(ctx)
+	var attached []tags.Tag
+	var cats []tags.Category
+	err := c.withREST(ctx, func(rc *rest.Client) error {
+		m := tags.NewManager(rc)
+		var err error
+		if attached, err = m.GetAttachedTags(ctx, types.ManagedObjectReference{Type: "VirtualMachine", Value: vmID}); err != nil {
+			return fmt.Errorf("reading the tags of %s: %w", vmID, err)
+		}
+		cats, err = m.GetCategories(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	m := tags.NewManager(rc)
-	attached, err := m.GetAttachedTags(ctx, types.ManagedObjectReference{Type: "VirtualMachine", Value: vmID})
-	if err != nil {
-		return nil, fmt.Errorf("reading the tags of %s: %w", vmID, err)
 	}
 	names := map[string]string{}
-	cats, err := m.GetCategories(ctx)
-	if err != nil {
-		return nil, err
-	}
 	for _, cat := range cats {
 		names[cat.ID] = cat.Name
 	}
@@ -205,4 +232,11 @@ func (c *Client) closeREST(ctx context.Context) {
 		_ = c.rest.c.Logout(ctx)
 	}
 	c.rest.c = nil
+}
+
+// restSessionGone asks vCenter whether the vAPI session still exists (false when that cannot be
+// told).
+func restSessionGone(ctx context.Context, rc *rest.Client) bool {
+	s, err := rc.Session(ctx)
+	return err == nil && s == nil
 }
