@@ -429,23 +429,9 @@ func (c *Client) diskFallback(ctx context.Context, refs []types.ManagedObjectRef
 	if len(refs) == 0 {
 		return nil
 	}
-	pc := property.DefaultCollector(c.vim)
-	var vms []mo.VirtualMachine
-	err := pc.Retrieve(ctx, refs, []string{"config.hardware.device"}, &vms)
-	if IsNotFound(err) {
-		// One of them was deleted since the snapshot: read the others one by one.
-		vms, err = nil, nil
-		for _, ref := range refs {
-			var v mo.VirtualMachine
-			if err := pc.RetrieveOne(ctx, ref, []string{"config.hardware.device"}, &v); err == nil {
-				vms = append(vms, v)
-			} else if !IsNotFound(err) {
-				return fmt.Errorf("reading the disks of %s: %w", ref.Value, err)
-			}
-		}
-	}
+	vms, err := c.existingVMs(ctx, refs, []string{"config.hardware.device"})
 	if err != nil {
-		return fmt.Errorf("reading the disks of %d VMs: %w", len(refs), err)
+		return fmt.Errorf("reading the disks of VMs: %w", err)
 	}
 	for i := range vms {
 		if vm := out[vms[i].Self.Value]; vm != nil && vms[i].Config != nil {
@@ -453,6 +439,31 @@ func (c *Client) diskFallback(ctx context.Context, refs []types.ManagedObjectRef
 		}
 	}
 	return nil
+}
+
+// existingVMs reads properties of the given VMs in one round trip. vCenter fails the whole call
+// when one of them no longer exists: the rest are then read one by one, and the missing ones are
+// left out of the result.
+func (c *Client) existingVMs(ctx context.Context, refs []types.ManagedObjectReference, props []string) ([]mo.VirtualMachine, error) {
+	pc := property.DefaultCollector(c.vim)
+	var vms []mo.VirtualMachine
+	err := pc.Retrieve(ctx, refs, props, &vms)
+	if !IsNotFound(err) {
+		if err != nil {
+			return nil, fmt.Errorf("reading %d VMs: %w", len(refs), err)
+		}
+		return vms, nil
+	}
+	vms = nil
+	for _, ref := range refs {
+		var v mo.VirtualMachine
+		if err := pc.RetrieveOne(ctx, ref, props, &v); err == nil {
+			vms = append(vms, v)
+		} else if !IsNotFound(err) {
+			return nil, fmt.Errorf("reading VM %s: %w", ref.Value, err)
+		}
+	}
+	return vms, nil
 }
 
 // firstDiskGB is the capacity of the first disk of a device list, in GB rounded up (0: no disk).
@@ -480,22 +491,9 @@ func (c *Client) readVMs(ctx context.Context, ids []string, names *vmNames) (map
 	for i, id := range ids {
 		refs[i] = types.ManagedObjectReference{Type: "VirtualMachine", Value: id}
 	}
-	pc := property.DefaultCollector(c.vim)
-	var vms []mo.VirtualMachine
-	err := pc.Retrieve(ctx, refs, vmProps, &vms)
-	if IsNotFound(err) {
-		vms, err = nil, nil
-		for _, ref := range refs {
-			var v mo.VirtualMachine
-			if err := pc.RetrieveOne(ctx, ref, vmProps, &v); err == nil {
-				vms = append(vms, v)
-			} else if !IsNotFound(err) {
-				return nil, fmt.Errorf("reading VM %s: %w", ref.Value, err)
-			}
-		}
-	}
+	vms, err := c.existingVMs(ctx, refs, vmProps)
 	if err != nil {
-		return nil, fmt.Errorf("reading %d VMs: %w", len(ids), err)
+		return nil, err
 	}
 	fields := c.customFieldNames()
 	out := make(map[string]*VM, len(vms))
