@@ -267,6 +267,10 @@ func (c *Client) Datacenter(ctx context.Context) (*object.Datacenter, error) {
 	if c.dc != nil {
 		return c.dc, nil
 	}
+	if dc := c.snapshotDatacenter(); dc != nil {
+		c.dc = dc
+		return dc, nil
+	}
 	f := find.NewFinder(c.vim, false)
 	if c.cfg.Datacenter != "" {
 		dc, err := f.Datacenter(ctx, c.cfg.Datacenter)

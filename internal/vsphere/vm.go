@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 	"sync"
@@ -567,6 +568,31 @@ func customValues(values []types.BaseCustomFieldValue, fields map[int32]string) 
 type treeNode struct {
 	name   string
 	parent *types.ManagedObjectReference
+}
+
+// snapshotDatacenter finds the client's datacenter in a loaded VM snapshot, which holds every
+// datacenter with its path, without a round trip of its own: the configured one (by name or
+// path), else the only one. Nil when no snapshot is loaded or it does not tell.
+func (c *Client) snapshotDatacenter() *object.Datacenter {
+	c.vms.mu.Lock()
+	names := c.vms.names
+	c.vms.mu.Unlock()
+	if names == nil {
+		return nil
+	}
+	want := strings.Trim(c.cfg.Datacenter, "/")
+	var match []types.ManagedObjectReference
+	for ref, p := range names.folders {
+		if ref.Type == "Datacenter" && (want == "" || strings.TrimPrefix(p, "/") == want || path.Base(p) == want) {
+			match = append(match, ref)
+		}
+	}
+	if len(match) != 1 {
+		return nil
+	}
+	dc := object.NewDatacenter(c.vim, match[0])
+	dc.InventoryPath = names.folders[match[0]]
+	return dc
 }
 
 // folderPaths computes the inventory path of every folder and datacenter.

@@ -433,3 +433,29 @@ func TestSnapshotParallelWrites(t *testing.T) {
 		}
 	}
 }
+
+// Once the VM snapshot is read, the datacenter is found in it (it holds every datacenter with its
+// path): no finder round trips, for the only datacenter or the configured one.
+func TestDatacenterFromSnapshot(t *testing.T) {
+	ctx := context.Background()
+	sim := newSim(t)
+	for name, cfg := range map[string]func(*Config){
+		"only one":   func(*Config) {},
+		"configured": func(c *Config) { c.Datacenter = simulator.Datacenter },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := connect(t, sim, cfg)
+			if _, err := c.VMs(ctx); err != nil {
+				t.Fatal(err)
+			}
+			before := c.Stats().RoundTrips()
+			dc, err := c.Datacenter(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := c.Stats().RoundTrips() - before; n != 0 || dc.InventoryPath != "/"+simulator.Datacenter {
+				t.Fatalf("datacenter %q in %d round trips, want /%s in 0", dc.InventoryPath, n, simulator.Datacenter)
+			}
+		})
+	}
+}
