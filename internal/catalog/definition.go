@@ -98,8 +98,10 @@ type Item struct {
 }
 
 // TemplateType names the kind of template for users: "template_vm" or "library_item".
-func (it *Item) TemplateType() string {
-	if it.Library {
+func (it *Item) TemplateType() string { return templateType(it.Library) }
+
+func templateType(library bool) string {
+	if library {
 		return templateTypeLibrary
 	}
 	return templateTypeVM
@@ -320,12 +322,7 @@ type Source struct {
 }
 
 // Type is "template_vm" or "library_item".
-func (s *Source) Type() string {
-	if s.Library != nil {
-		return templateTypeLibrary
-	}
-	return templateTypeVM
-}
+func (s *Source) Type() string { return templateType(s.Library != nil) }
 
 // Facts describes the source for policy input.
 func (s *Source) Facts() map[string]any {
