@@ -162,6 +162,16 @@ func NewSim(t testing.TB) *Sim {
 	return &Sim{Sim: s, SessionDir: t.TempDir()}
 }
 
+// RequiredProviders is the terraform block that names vmgmt/vmgmt: configurations that the real
+// CLI runs against the built provider (dev_overrides) need it; in-process factories do not.
+const RequiredProviders = `
+terraform {
+  required_providers {
+    vmgmt = { source = "vmgmt/vmgmt" }
+  }
+}
+`
+
 // ProviderConfig is the provider block that points at this simulator.
 func (s *Sim) ProviderConfig() string {
 	return s.ProviderConfigWith("")
@@ -169,9 +179,15 @@ func (s *Sim) ProviderConfig() string {
 
 // ProviderConfigWith is ProviderConfig with extra provider arguments.
 func (s *Sim) ProviderConfigWith(extra string) string {
+	return s.ProviderConfigAt(s.URL.Host, extra)
+}
+
+// ProviderConfigAt is ProviderConfigWith for a provider that reaches the simulator at server (a
+// counting proxy in front of it).
+func (s *Sim) ProviderConfigAt(server, extra string) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "provider %q {\n", ProviderName)
-	fmt.Fprintf(&b, "  vsphere_server       = %q\n", s.URL.Host)
+	fmt.Fprintf(&b, "  vsphere_server       = %q\n", server)
 	fmt.Fprintf(&b, "  user                 = %q\n", s.User)
 	fmt.Fprintf(&b, "  password             = %q\n", s.Password)
 	fmt.Fprintf(&b, "  allow_unverified_ssl = true\n")

@@ -94,23 +94,11 @@ func BenchmarkPlan100Reservations(b *testing.B) {
 
 func benchConfig(sim *acctest.Sim, server string, policy bool, logPath string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `terraform {
-  required_providers {
-    vmgmt = { source = "vmgmt/vmgmt" }
-  }
-}
-
-provider "vmgmt" {
-  vsphere_server       = %q
-  user                 = %q
-  password             = %q
-  allow_unverified_ssl = true
-  session_cache_dir    = %q
-`, server, sim.User, sim.Password, sim.SessionDir)
+	extra := ""
 	if policy {
-		fmt.Fprintf(&b, "  policy {\n    packs        = [\"capacity\"]\n    decision_log = %q\n  }\n", logPath)
+		extra = fmt.Sprintf("  policy {\n    packs        = [\"capacity\"]\n    decision_log = %q\n  }", logPath)
 	}
-	b.WriteString("}\n")
+	b.WriteString(acctest.RequiredProviders + sim.ProviderConfigAt(server, extra))
 	for i := 0; i < benchResources; i++ {
 		fmt.Fprintf(&b, `
 resource "vmgmt_capacity_reservation" "r%03d" {

@@ -373,20 +373,7 @@ func (t *terraformBench) fleet(b *testing.B) *fleetBench {
 	b.Helper()
 	sim := acctest.NewSim(b)
 	proxy := acctest.NewCountingProxy(b, sim.URL.Host)
-	provider := fmt.Sprintf(`terraform {
-  required_providers {
-    vmgmt = { source = "vmgmt/vmgmt" }
-  }
-}
-
-provider "vmgmt" {
-  vsphere_server       = %q
-  user                 = %q
-  password             = %q
-  allow_unverified_ssl = true
-  session_cache_dir    = %q
-}
-`, proxy.Host, sim.User, sim.Password, sim.SessionDir)
+	provider := acctest.RequiredProviders + sim.ProviderConfigAt(proxy.Host, "")
 	return &fleetBench{terraformBench: t, sim: sim.Sim, proxy: proxy, work: b.TempDir(), provider: provider}
 }
 

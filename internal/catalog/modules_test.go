@@ -110,13 +110,7 @@ func moduleConfig(t *testing.T, sim *acctest.Sim, c moduleCase, args string) str
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := `
-terraform {
-  required_providers {
-    vmgmt = { source = "vmgmt/vmgmt" }
-  }
-}
-` + sim.ProviderConfig() + fmt.Sprintf(`
+	cfg := acctest.RequiredProviders + sim.ProviderConfig() + fmt.Sprintf(`
 resource "vmgmt_catalog_item" "this" {
   name     = %q
   version  = "1.0.0"

@@ -32,13 +32,7 @@ func TestAccPolicyEvalRealPlan(t *testing.T) {
 	work := t.TempDir()
 	// tier-1 is clean; tmp-ci breaks the tier naming (advisory) and the custom deny rule, and
 	// its parent is tier-1's ID: unknown until apply.
-	cfg := `
-terraform {
-  required_providers {
-    vmgmt = { source = "vmgmt/vmgmt" }
-  }
-}
-` + sim.ProviderConfig() + fmt.Sprintf(`
+	cfg := acctest.RequiredProviders + sim.ProviderConfig() + fmt.Sprintf(`
 resource "vmgmt_capacity_reservation" "tier1" {
   name   = "tier-1"
   parent = %q

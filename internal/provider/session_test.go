@@ -31,13 +31,7 @@ func TestAccSessionsDoNotLeak(t *testing.T) {
 			sim := acctest.NewSim(t)
 			ctx := context.Background()
 			work := t.TempDir()
-			cfg := fmt.Sprintf(`
-terraform {
-  required_providers {
-    vmgmt = { source = "vmgmt/vmgmt" }
-  }
-}
-
+			cfg := acctest.RequiredProviders + fmt.Sprintf(`
 provider "vmgmt" {
   persist_session   = %t
   session_cache_dir = %q
