@@ -84,6 +84,14 @@ type Definition struct {
 	ConfigBaseline      string `json:"config_baseline,omitempty"`
 	SecurityGroup       string `json:"security_group,omitempty"`
 	BackupJob           string `json:"backup_job,omitempty"`
+	// Request is the token of the request that published the item (vsphere.Request), so that a
+	// create interrupted after publishing adopts it on the rerun.
+	Request string `json:"request,omitempty"`
+}
+
+// itemRequest identifies the publishing of an item: its name on its template.
+func itemRequest(name, templateID string) vsphere.Request {
+	return vsphere.NewRequest("vmgmt_catalog_item", name, templateID)
 }
 
 // Item is a published definition together with the template that carries it.
@@ -95,6 +103,9 @@ type Item struct {
 	TemplatePath string
 	// Library says the item deploys a content library item rather than cloning a template VM.
 	Library bool
+	// reservationUnknown marks an item planned in this process whose capacity reservation is not
+	// known until apply (created in the same apply).
+	reservationUnknown bool
 }
 
 // TemplateType names the kind of template for users: "template_vm" or "library_item".
@@ -276,6 +287,7 @@ func changeLibraryRecords(ctx context.Context, c *vsphere.Client, change func(ma
 // Publish stores a definition on its template: a template VM's custom attribute, or the
 // datacenter's record of library-backed items.
 func Publish(ctx context.Context, c *vsphere.Client, src *Source, d Definition) error {
+	d.Request = itemRequest(d.Name, src.ID).Token
 	if src.Library != nil {
 		rec := libraryRecord{ItemID: src.ID, ItemPath: src.Library.Path, Definition: d}
 		return changeLibraryRecords(ctx, c,

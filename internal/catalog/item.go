@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -21,6 +22,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
@@ -204,14 +206,15 @@ func (r *itemResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 		return
 	}
 	inv, unknown := map[string]any{}, []string(nil)
+	var src *Source
 	if !req.Plan.Raw.IsNull() {
 		var tmpl types.String
 		resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("template"), &tmpl)...)
 		if tmpl.IsUnknown() {
 			unknown = []string{"template"}
 		} else if !tmpl.IsNull() {
-			src, ok := r.template(ctx, tmpl.ValueString(), &resp.Diagnostics)
-			if !ok {
+			var ok bool
+			if src, ok = r.template(ctx, tmpl.ValueString(), &resp.Diagnostics); !ok {
 				return
 			}
 			inv["template"] = src.Facts()
@@ -231,7 +234,86 @@ func (r *itemResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if !req.Plan.Raw.IsNull() {
+		r.notePlanned(ctx, req, src)
+		var plan itemModel
+		if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); !resp.Diagnostics.HasError() {
+			r.checkReferences(ctx, plan, &resp.Diagnostics)
+		}
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
 	resp.Diagnostics.Append(r.GatePlan(ctx, req, req.Plan.Raw, false, framework.Facts{Inventory: inv, Unknown: unknown})...)
+}
+
+// plannedItem is the kind under which an item's plan is noted for the VMs that request it.
+const plannedItem = "catalog item"
+
+// notePlanned tells the VMs planned after this item (those that refer to it) what it publishes:
+// the whole item when every part of it is known now, else only that it is planned.
+func (r *itemResource) notePlanned(ctx context.Context, req resource.ModifyPlanRequest, src *Source) {
+	var plan itemModel
+	if req.Plan.Get(ctx, &plan).HasError() || plan.Name.IsUnknown() {
+		return
+	}
+	var it *Item
+	// The item's reservation is often created in the same apply: VMs then learn their pool at
+	// apply, and everything else about the item now.
+	if src != nil && configKnown(req.Plan.Raw, "id", "template_id", "template_type", "capacity_reservation") {
+		var diags diag.Diagnostics
+		if def, ok := plan.definition(ctx, &diags); ok {
+			it = &Item{Definition: def, TemplateID: src.ID, TemplatePath: src.Path, Library: src.Library != nil,
+				reservationUnknown: plan.CapacityReservation.IsUnknown()}
+		}
+	}
+	r.Client.NotePlanned(plannedItem, plan.Name.ValueString(), it)
+}
+
+// checkReferences fails the plan when the item's capacity reservation, allowed folders or allowed
+// networks do not exist. Values unknown until apply are checked by Create and Update, before the
+// item is published, with the same messages.
+func (r *itemResource) checkReferences(ctx context.Context, plan itemModel, diags *diag.Diagnostics) {
+	c := r.Client.VSphere
+	if v := plan.CapacityReservation; !v.IsUnknown() && v.ValueString() != "" {
+		if _, err := c.ResolvePool(ctx, v.ValueString()); vsphere.IsNotFound(err) {
+			diags.AddAttributeError(path.Root("capacity_reservation"), "Capacity reservation not found",
+				fmt.Sprintf("%v. Give a resource pool's managed object ID (resgroup-42) or inventory path, e.g. vmgmt_capacity_reservation.<name>.id.", err))
+		}
+	}
+	for i, f := range plan.AllowedFolders {
+		if f.IsUnknown() || f.IsNull() {
+			continue
+		}
+		if _, err := c.ResolveFolder(ctx, f.ValueString()); vsphere.IsNotFound(err) {
+			diags.AddAttributeError(path.Root("allowed_folders").AtListIndex(i), "Folder not found",
+				fmt.Sprintf("%v. Give a VM folder's inventory path (/dc1/vm/apps, or apps relative to the datacenter's vm folder) or managed object ID.", err))
+		}
+	}
+	for i, n := range plan.AllowedNetworks {
+		if n.IsUnknown() || n.IsNull() {
+			continue
+		}
+		if _, err := c.ResolveNetwork(ctx, n.ValueString()); vsphere.IsNotFound(err) {
+			diags.AddAttributeError(path.Root("allowed_networks").AtListIndex(i), "Network not found",
+				fmt.Sprintf("%v. Give a network or distributed port group name or inventory path.", err))
+		}
+	}
+}
+
+// configKnown reports whether every attribute of a planned object but the given computed ones is
+// known.
+func configKnown(v tftypes.Value, computed ...string) bool {
+	var attrs map[string]tftypes.Value
+	if v.As(&attrs) != nil {
+		return false
+	}
+	for name, a := range attrs {
+		if !slices.Contains(computed, name) && !a.IsFullyKnown() {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *itemResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -253,13 +335,20 @@ func (r *itemResource) Create(ctx context.Context, req resource.CreateRequest, r
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
 		return
 	}
-	if existing := items[plan.Name.ValueString()]; existing != nil {
+	r.checkReferences(ctx, plan, &resp.Diagnostics) // values unknown at plan time
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	existing := items[plan.Name.ValueString()]
+	adopt := existing != nil && existing.TemplateID == src.ID && existing.Request == itemRequest(existing.Name, src.ID).Token
+	if existing != nil && !adopt {
 		resp.Diagnostics.AddAttributeError(path.Root("name"), "Catalog item already published",
-			fmt.Sprintf("Catalog item %q is already published on template %s. Import it with: terraform import <address> %s",
+			fmt.Sprintf("Catalog item %q is already published on template %s, and vmgmt did not publish it for this request. "+
+				"Choose another name, or bring it under Terraform with: terraform import <address> %s",
 				plan.Name.ValueString(), existing.TemplatePath, plan.Name.ValueString()))
 		return
 	}
-	if other := itemOnTemplate(items, src.ID); other != nil {
+	if other := itemOnTemplate(items, src.ID); other != nil && !adopt {
 		resp.Diagnostics.AddAttributeError(path.Root("template"), "Template already carries an item",
 			fmt.Sprintf("Template %s already carries catalog item %q; an item needs its own template (clone the template, or change that item).", src.Path, other.Name))
 		return
@@ -275,6 +364,9 @@ func (r *itemResource) Create(ctx context.Context, req resource.CreateRequest, r
 	if err := Publish(ctx, c, src, def); err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot publish catalog item", err)
 		return
+	}
+	if adopt {
+		framework.AddAdopted(&resp.Diagnostics, "catalog item", def.Name, vsphere.Created{ID: src.Path, Adopted: true, Finished: []string{"definition published as planned"}})
 	}
 	plan.ID = types.StringValue(def.Name)
 	plan.TemplateID, plan.TemplateType = types.StringValue(src.ID), types.StringValue(src.Type())
@@ -331,6 +423,7 @@ func (r *itemResource) Update(ctx context.Context, req resource.UpdateRequest, r
 			return
 		}
 	}
+	r.checkReferences(ctx, plan, &resp.Diagnostics) // values unknown at plan time
 	resp.Diagnostics.Append(r.GateUpdate(ctx, req, framework.Facts{Inventory: map[string]any{"template": src.Facts()}})...)
 	if resp.Diagnostics.HasError() {
 		return

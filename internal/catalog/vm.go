@@ -23,8 +23,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/vmware/govmomi/fault"
-	vimtypes "github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
@@ -195,6 +193,19 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 			return
 		}
 		it = items[plan.CatalogItem.ValueString()]
+		if it == nil {
+			// Published by this same configuration: its item resource, planned before this VM in
+			// this process, noted the definition it publishes (nil while not all of it is known).
+			v, planned := r.Client.Planned(plannedItem, plan.CatalogItem.ValueString())
+			if !planned && !exists {
+				resp.Diagnostics.AddAttributeError(path.Root("catalog_item"), "Unknown catalog item",
+					fmt.Sprintf("No catalog item %q is published, and this configuration does not publish one (published items: %s). "+
+						"Request a published item, or publish it with a vmgmt_catalog_item resource and refer to it by "+
+						"vmgmt_catalog_item.<name>.name, so that Terraform publishes it first.", plan.CatalogItem.ValueString(), itemNames(items)))
+				return
+			}
+			it, _ = v.(*Item)
+		}
 		if it == nil && exists {
 			// The VM exists and keeps running as it is; the item may be published again by this
 			// same plan (unpublished behind Terraform's back), so this is not an error yet. What
@@ -258,11 +269,13 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 				pin.ValueString(), it.Name, it.Version, it.Version, pin.ValueString()))
 		return
 	}
+	var adopt *vsphere.VM // a VM an interrupted create of this request made
 	if !exists {
 		plan.Version = types.StringValue(it.Version)
 		plan.CreatedAt = types.StringUnknown()
 		plan.LeaseExpiresAt = types.StringUnknown()
-		r.checkNameFree(ctx, plan, it, &resp.Diagnostics)
+		r.checkReferences(ctx, plan, it, &resp.Diagnostics)
+		adopt = r.checkNameFree(ctx, plan, it, &resp.Diagnostics)
 	} else {
 		plan.Version = state.Version
 		if pin := plan.PinVersion; !pin.IsNull() && !pin.IsUnknown() && pin.ValueString() != state.Version.ValueString() {
@@ -296,7 +309,11 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 			return
 		}
 	}
-	inv, err := r.inventory(ctx, it, state.ID.ValueString())
+	self := state.ID.ValueString()
+	if adopt != nil {
+		self = adopt.ID // it is this request: its usage is the request's own, not the group's
+	}
+	inv, err := r.inventory(ctx, it, self)
 	if err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read catalog usage", err)
 		return
@@ -304,27 +321,62 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, len(resp.RequiresReplace) > 0, framework.Facts{Inventory: inv})...)
 }
 
-func (r *vmResource) checkNameFree(ctx context.Context, plan vmModel, it *Item, diags *diag.Diagnostics) {
-	if plan.Name.IsUnknown() {
-		return
+// checkNameFree fails the plan when the VM's name is taken in its folder by a VM that vmgmt did
+// not make for this request. A VM an interrupted create of this same request made is returned:
+// the apply adopts it, and the plan says so.
+func (r *vmResource) checkNameFree(ctx context.Context, plan vmModel, it *Item, diags *diag.Diagnostics) *vsphere.VM {
+	if plan.Name.IsUnknown() || plan.Owner.IsUnknown() || plan.JobFunction.IsUnknown() || plan.Folder.IsUnknown() && !plan.Folder.IsNull() {
+		return nil
 	}
 	vms, err := r.Client.VSphere.VMs(ctx)
 	if err != nil {
-		return
+		return nil
 	}
-	folder := plan.Folder.ValueString()
-	if plan.Folder.IsUnknown() || plan.Folder.IsNull() {
-		folder = defaultFolder(it)
-	}
+	folder, _ := placement(plan, it)
 	want := r.absFolder(ctx, folder) + "/" + plan.Name.ValueString()
+	token := r.request(ctx, plan, it).Token
 	for _, vm := range vms {
+		if vm.Path != want {
+			continue
+		}
+		if vm.ExtraConfig[vsphere.StampRequest] == token {
+			diags.AddAttributeWarning(path.Root("name"), "VM will be adopted",
+				fmt.Sprintf("%s (%s) exists already: an earlier apply of this same request created it and was interrupted before "+
+					"Terraform recorded it. Apply adopts it (finishing what is missing) instead of creating another.", vm.Path, vm.ID))
+			return vm
+		}
 		// A VM of the same item under this name is most likely the one this plan replaces
 		// (a rebuild); a real collision with it is reported by vCenter at apply.
-		if vm.Path == want && vm.ExtraConfig[StampItem] != it.Name {
+		if vm.ExtraConfig[StampItem] != it.Name {
 			diags.AddAttributeError(path.Root("name"), "VM name taken",
-				fmt.Sprintf("A VM named %q already exists at %s (%s). Choose another name, or bring it under Terraform with: terraform import <address> %s",
+				fmt.Sprintf("A VM named %q already exists at %s (%s), and vmgmt did not create it for this request. Choose another "+
+					"name, or bring it under Terraform with: terraform import <address> %s",
 					plan.Name.ValueString(), vm.Path, vm.ID, vm.Path))
-			return
+		}
+		return nil
+	}
+	return nil
+}
+
+// checkReferences fails the plan when what the VM is placed in (capacity reservation, folder,
+// network) does not exist. A reference unknown until apply is checked by Create, before any
+// vCenter write, with the same message.
+func (r *vmResource) checkReferences(ctx context.Context, plan vmModel, it *Item, diags *diag.Diagnostics) {
+	c := r.Client.VSphere
+	if !plan.CapacityReservation.IsUnknown() && (!plan.CapacityReservation.IsNull() || !it.reservationUnknown) {
+		if _, err := r.pool(ctx, plan, it); err != nil && vsphere.IsNotFound(err) {
+			diags.AddAttributeError(path.Root("capacity_reservation"), "Cannot place the VM", err.Error())
+		}
+	}
+	folder, network := placement(plan, it)
+	if !plan.Folder.IsUnknown() || plan.Folder.IsNull() {
+		if _, err := c.ResolveFolder(ctx, folder); err != nil && vsphere.IsNotFound(err) {
+			diags.AddAttributeError(path.Root("folder"), "Folder not found", err.Error())
+		}
+	}
+	if network != "" && (!plan.Network.IsUnknown() || plan.Network.IsNull()) {
+		if _, err := c.ResolveNetwork(ctx, network); err != nil && vsphere.IsNotFound(err) {
+			diags.AddAttributeError(path.Root("network"), "Network not found", err.Error())
 		}
 	}
 }
@@ -425,10 +477,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 			fmt.Sprintf("The plan builds %s %s, but %s is now published. Plan again.", it.Name, plan.Version.ValueString(), it.Version))
 		return
 	}
-	folder := plan.Folder.ValueString()
-	if plan.Folder.IsUnknown() || plan.Folder.IsNull() {
-		folder = defaultFolder(it)
-	}
+	folder, network := placement(plan, it)
 	f, err := c.ResolveFolder(ctx, folder)
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("folder"), "Folder not found", err.Error())
@@ -438,13 +487,6 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	if err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("capacity_reservation"), "Cannot place the VM", err.Error())
 		return
-	}
-	network := plan.Network.ValueString()
-	if plan.Network.IsUnknown() || plan.Network.IsNull() {
-		network = ""
-		if len(it.AllowedNetworks) > 0 {
-			network = it.AllowedNetworks[0]
-		}
 	}
 	inv, err := r.inventory(ctx, it, "")
 	if err != nil {
@@ -456,43 +498,77 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		return
 	}
 	created := r.now().UTC().Truncate(time.Second)
+	cu := plan.customization(ctx, &resp.Diagnostics)
 	spec := vsphere.CloneSpec{
 		Name: plan.Name.ValueString(), FolderID: f.Reference().Value, PoolID: poolID, Network: network,
 		CPUs: size.CPUs, MemoryMB: size.MemoryMB, DiskGB: size.DiskGB, PowerOn: plan.PowerOn.ValueBool(),
-		ExtraConfig: stamps(plan, it.Version, created),
+		ExtraConfig: stamps(plan, it.Version, created), Customization: cu,
+		Request: r.request(ctx, plan, it), Preserve: []string{StampCreated},
 	}
 	if it.Library {
 		spec.LibraryItemID = it.TemplateID
 	} else {
 		spec.TemplateID = it.TemplateID
 	}
-	if cu := plan.customization(ctx, &resp.Diagnostics); cu != nil {
-		spec.Customization = cu
+	res, err := c.CreateVM(ctx, spec)
+	if res.ID != "" {
+		// Record the ID at once, so a failure below leaves the VM in state (tainted), never orphaned.
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), res.ID)...)
 	}
-	id, err := c.CloneVM(ctx, spec)
-	if err != nil && id != "" {
-		// The clone exists but could not be finished: keep it in state (tainted), never orphaned.
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
+	if res.Adopted {
+		framework.AddAdopted(&resp.Diagnostics, "VM", plan.Name.ValueString(), res)
+	}
+	if err != nil && res.ID != "" {
 		framework.AddVSphereError(&resp.Diagnostics, "VM "+plan.Name.ValueString()+" created but not finished", err)
 		return
 	}
 	if err != nil {
-		var taken *vsphere.NameConflictError
-		if fault.Is(err, &vimtypes.DuplicateName{}) || errors.As(err, &taken) {
-			resp.Diagnostics.AddAttributeError(path.Root("name"), "VM name taken",
-				fmt.Sprintf("A VM named %q already exists in folder %s. Choose another name, or import the existing VM.", plan.Name.ValueString(), folder))
+		var foreign *vsphere.ForeignObjectError
+		if errors.As(err, &foreign) {
+			framework.AddForeign(&resp.Diagnostics, path.Root("name"), "VM name taken", foreign, foreign.Path)
 			return
 		}
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot create VM "+plan.Name.ValueString(), err)
 		return
 	}
-	// Record the ID at once, so a failure below leaves the VM in state (tainted), not orphaned.
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
-	if err := c.SetTags(ctx, id, vmTags(plan, it.Version), true); err != nil {
+	if err := c.SetTags(ctx, res.ID, vmTags(plan, it.Version), !res.Adopted); err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "VM "+plan.Name.ValueString()+" created but cannot be tagged", err)
 		return
 	}
-	r.readBack(ctx, id, &plan, &resp.State, &resp.Diagnostics)
+	r.readBack(ctx, res.ID, &plan, &resp.State, &resp.Diagnostics)
+}
+
+// request identifies the create of a catalog VM across runs (see vsphere.Request): what names it
+// and where it lives, what it is built from and whose it is. Size, lease and power are finished
+// on adoption, not part of it.
+func (r *vmResource) request(ctx context.Context, plan vmModel, it *Item) vsphere.Request {
+	folder, network := placement(plan, it)
+	reservation := plan.CapacityReservation.ValueString()
+	if reservation == "" {
+		reservation = it.CapacityReservation
+	}
+	var cu string
+	if c, err := plan.Customization.ToTerraformValue(ctx); err == nil && !plan.Customization.IsNull() {
+		cu = c.String()
+	}
+	return vsphere.NewRequest("vmgmt_catalog_vm", plan.Name.ValueString(), r.absFolder(ctx, folder), it.Name, plan.Version.ValueString(),
+		plan.Owner.ValueString(), plan.JobFunction.ValueString(), reservation, network, cu)
+}
+
+// placement is the folder and network a VM is created in: the request's, else the item's first
+// allowed ones ("" is the datacenter's vm folder, and the template's network).
+func placement(plan vmModel, it *Item) (folder, network string) {
+	folder, network = plan.Folder.ValueString(), plan.Network.ValueString()
+	if plan.Folder.IsUnknown() || plan.Folder.IsNull() {
+		folder = defaultFolder(it)
+	}
+	if plan.Network.IsUnknown() || plan.Network.IsNull() {
+		network = ""
+		if len(it.AllowedNetworks) > 0 {
+			network = it.AllowedNetworks[0]
+		}
+	}
+	return folder, network
 }
 
 func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {

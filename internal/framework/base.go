@@ -5,6 +5,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -23,6 +24,19 @@ type Client struct {
 	Version string
 
 	principal principal
+	planned   sync.Map // kind + "\x00" + name -> what was planned, in this provider process
+}
+
+// NotePlanned records that this provider process plans an object (a catalog item, say) that
+// others may refer to by name before it exists in vCenter, with what is known of it (nil when its
+// planned values are not all known yet).
+func (c *Client) NotePlanned(kind, name string, v any) { c.planned.Store(kind+"\x00"+name, v) }
+
+// Planned reports whether this provider process has planned the object, and what it noted of it.
+// Terraform plans a resource after those it refers to, so an object named through a reference is
+// known here.
+func (c *Client) Planned(kind, name string) (any, bool) {
+	return c.planned.Load(kind + "\x00" + name)
 }
 
 // ResourceBase is embedded by every resource: it implements Metadata and Configure.

@@ -196,6 +196,13 @@ func (c *Client) resolvePool(ctx context.Context, ref string) (PoolRef, error) {
 	}
 	switch mor.Type {
 	case "ResourcePool", "VirtualApp":
+		if usedPath == "" {
+			// Named by ID: make sure it exists, so that a plan naming a pool that is not there fails.
+			var rp mo.ResourcePool
+			if err := c.retrieveOne(ctx, mor, []string{"name"}, &rp); err != nil {
+				return PoolRef{}, wrapNotFound("resource pool", ref, err)
+			}
+		}
 		return PoolRef{Ref: mor, Path: usedPath}, nil
 	case "ClusterComputeResource", "ComputeResource":
 		var cr mo.ComputeResource

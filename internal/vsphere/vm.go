@@ -26,6 +26,7 @@ type VM struct {
 	UUID       string
 	Name       string
 	Path       string // inventory path
+	FolderID   string // managed object ID of the folder it is in
 	FolderPath string
 	PoolID     string
 	Template   bool
@@ -66,6 +67,8 @@ type vmCache struct {
 	loads   uint64  // bulk reads stored so far; a merge begun before the latest one is dropped
 	loading *vmLoad // a bulk read in flight
 	merging *vmLoad // a read of the dirty VMs in flight
+	// tasks holds the IDs of the clone tasks this client started (never another process's).
+	tasks sync.Map
 
 	// lookups memoizes folder, network, library item and default pool resolutions (key ->
 	// result) for the life of the client: the finder walks the inventory in many round trips and
@@ -518,6 +521,7 @@ func (c *Client) readVMs(ctx context.Context, ids []string, names *vmNames) (map
 func (names *vmNames) vm(v *mo.VirtualMachine, fields map[int32]string) *VM {
 	vm := &VM{ID: v.Self.Value, Name: v.Name, ExtraConfig: map[string]string{}}
 	if v.Parent != nil {
+		vm.FolderID = v.Parent.Value
 		vm.FolderPath = names.folders[*v.Parent]
 		vm.Path = vm.FolderPath + "/" + v.Name
 	}
@@ -656,12 +660,30 @@ func (c *Client) FindVM(ctx context.Context, ref string) (*VM, error) {
 }
 
 // ResolveFolder resolves a VM folder by inventory path (absolute, or relative to the datacenter's
-// vm folder) or managed object ID.
+// vm folder) or managed object ID; "" is the datacenter's vm folder. A folder that does not exist
+// is NotFound, whichever way it is named.
 func (c *Client) ResolveFolder(ctx context.Context, ref string) (*object.Folder, error) {
-	if !IsInventoryPath(ref) {
-		return object.NewFolder(c.vim, types.ManagedObjectReference{Type: "Folder", Value: ref}), nil
-	}
+	ref = strings.TrimSpace(ref)
 	v, err := c.lookup(ctx, "folder:"+ref, func(f *find.Finder) (any, error) {
+		switch {
+		case ref == "":
+			dc, err := c.Datacenter(ctx)
+			if err != nil {
+				return nil, err
+			}
+			folders, err := dc.Folders(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("reading the vm folder of datacenter %s: %w", dc.Name(), err)
+			}
+			return folders.VmFolder, nil
+		case !IsInventoryPath(ref):
+			folder := object.NewFolder(c.vim, types.ManagedObjectReference{Type: "Folder", Value: ref})
+			var o mo.Folder
+			if err := c.retrieveOne(ctx, folder.Reference(), []string{"name"}, &o); err != nil {
+				return nil, wrapNotFound("folder", ref, err)
+			}
+			return folder, nil
+		}
 		folder, err := f.Folder(ctx, ref)
 		if err != nil {
 			return nil, notFound("folder", ref, err)

@@ -36,6 +36,12 @@ type CloneSpec struct {
 	ExtraConfig   map[string]string
 	Customization *Customization
 	PowerOn       bool
+	// Request makes CreateVM crash-safe: the VM is stamped with it and, after an interruption,
+	// adopted (see create.go). Zero: no stamp, no adoption.
+	Request Request
+	// Preserve names the ExtraConfig keys whose existing value an adopted VM keeps (when it was
+	// created, say).
+	Preserve []string
 }
 
 // CloneVM clones a template and returns the new VM's managed object ID. The clone goes into the
@@ -79,7 +85,8 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 	if err != nil {
 		return "", wrapNotFound("template", s.TemplateID, fmt.Errorf("cloning %s: %w", s.Name, err))
 	}
-	info, err := task.WaitForResult(ctx)
+	c.noteOwnTask(task)
+	info, err := c.waitTask(ctx, task)
 	if err != nil {
 		c.InvalidateVMs() // a failed clone may leave a VM behind: read everything again
 		return "", fmt.Errorf("cloning %s: %w", s.Name, err)
@@ -104,26 +111,25 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 	return ref.Value, nil
 }
 
-// deployVM makes a VM from a content library item: deployed powered off into the folder and pool,
-// then sized, stamped and attached to its network in one reconfigure, customized and powered on.
-// Once the VM exists, errors return its ID too.
+// deployVM makes a VM from a content library item: deployed powered off into the folder and pool
+// (under the request's pending name: a deploy cannot carry a stamp), then sized, stamped, attached
+// to its network, customized, named and powered on by finishVM. Once the VM exists, errors return
+// its ID too.
 func (c *Client) deployVM(ctx context.Context, s CloneSpec) (string, error) {
-	id, err := c.DeployLibraryItem(ctx, DeploySpec{ItemID: s.LibraryItemID, Name: s.Name, FolderID: s.FolderID, PoolID: s.PoolID, Network: s.Network})
+	name := s.Name
+	if !s.Request.IsZero() {
+		name = s.Request.PendingName()
+	}
+	id, err := c.DeployLibraryItem(ctx, DeploySpec{ItemID: s.LibraryItemID, Name: name, FolderID: s.FolderID, PoolID: s.PoolID, Network: s.Network})
 	if err != nil {
 		return id, err
 	}
-	if err := c.ReconfigureVM(ctx, id, ReconfigSpec{CPUs: s.CPUs, MemoryMB: s.MemoryMB, DiskGB: s.DiskGB, Network: s.Network, ExtraConfig: s.ExtraConfig}); err != nil {
-		return id, fmt.Errorf("sizing %s after the deploy: %w", s.Name, err)
+	vm, err := c.GetVM(ctx, id)
+	if err != nil {
+		return id, fmt.Errorf("reading %s after the deploy: %w", s.Name, err)
 	}
-	if s.Customization != nil {
-		if err := c.customize(ctx, id, s.Customization); err != nil {
-			return id, err
-		}
-	}
-	if s.PowerOn {
-		if err := c.SetPower(ctx, id, true); err != nil {
-			return id, err
-		}
+	if _, err := c.finishVM(ctx, vm, s); err != nil {
+		return id, fmt.Errorf("finishing %s after the deploy: %w", s.Name, err)
 	}
 	return id, nil
 }

@@ -1,0 +1,275 @@
+package vsphere
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/vmware/govmomi/event"
+	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/find"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
+)
+
+// CreateVM makes the VM a CloneSpec describes, crash-safe when the spec carries a Request (see
+// create.go): a VM of that name in that folder made by an interrupted create of the same request
+// is adopted and finished; a clone of it still running in vCenter is waited for; a VM of that
+// name that vmgmt did not make for this request is a ForeignObjectError. Once a VM exists, errors
+// return its ID too, so the caller records it.
+func (c *Client) CreateVM(ctx context.Context, s CloneSpec) (Created, error) {
+	if s.Request.IsZero() {
+		id, err := c.CloneVM(ctx, s)
+		return Created{ID: id}, err
+	}
+	stamps := make(map[string]string, len(s.ExtraConfig)+1)
+	for k, v := range s.ExtraConfig {
+		stamps[k] = v
+	}
+	stamps[StampRequest] = s.Request.Token
+	s.ExtraConfig = stamps
+
+	if vm, err := c.createdVM(ctx, s, false); vm != nil || err != nil {
+		return c.adoptVM(ctx, vm, s, err)
+	}
+	if s.TemplateID != "" {
+		waited, err := c.waitForeignClone(ctx, s)
+		if err != nil {
+			return Created{}, err
+		}
+		if waited {
+			if vm, err := c.createdVM(ctx, s, true); vm != nil || err != nil {
+				return c.adoptVM(ctx, vm, s, err)
+			}
+		}
+	}
+	id, err := c.CloneVM(ctx, s)
+	if err != nil && id == "" && nameTaken(err) {
+		// Made meanwhile (a clone of the interrupted apply that finished just now), or not ours.
+		if vm, ferr := c.createdVM(ctx, s, true); vm != nil || ferr != nil {
+			return c.adoptVM(ctx, vm, s, ferr)
+		}
+	}
+	return Created{ID: id}, err
+}
+
+func nameTaken(err error) bool {
+	var taken *NameConflictError
+	return fault.Is(err, &types.DuplicateName{}) || errors.As(err, &taken)
+}
+
+// createdVM finds the VM a create request may already have made: in the request's folder, under
+// its real name or its pending name. It returns nil when there is none, and a ForeignObjectError
+// when the name is held by a VM not made for this request. With fresh, the VM snapshot is read
+// again first.
+func (c *Client) createdVM(ctx context.Context, s CloneSpec, fresh bool) (*VM, error) {
+	if fresh {
+		c.InvalidateVMs()
+	}
+	vms, err := c.VMs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var pending *VM
+	for _, vm := range vms {
+		if vm.FolderID != s.FolderID {
+			continue
+		}
+		switch vm.Name {
+		case s.Name:
+			if vm.ExtraConfig[StampRequest] != s.Request.Token {
+				return nil, &ForeignObjectError{Kind: "virtual machine", Name: s.Name, ID: vm.ID, Path: vm.Path, Stamped: vm.ExtraConfig[StampRequest] != ""}
+			}
+			return vm, nil
+		case s.Request.PendingName():
+			pending = vm
+		}
+	}
+	return pending, nil
+}
+
+func (c *Client) adoptVM(ctx context.Context, vm *VM, s CloneSpec, err error) (Created, error) {
+	if err != nil {
+		return Created{}, err
+	}
+	done, err := c.finishVM(ctx, vm, s)
+	return Created{ID: vm.ID, Adopted: true, Finished: done}, err
+}
+
+// finishVM brings a VM made for a CloneSpec to what the spec asks, doing only what is missing:
+// size, disk, network, stamps (an existing value of a key in s.Preserve is kept), guest
+// customization of a VM still under its pending name, its real name, and power. It returns what
+// it did, for the adoption warning.
+func (c *Client) finishVM(ctx context.Context, vm *VM, s CloneSpec) ([]string, error) {
+	var done []string
+	spec := ReconfigSpec{ExtraConfig: map[string]string{}}
+	if s.CPUs > 0 && s.CPUs != vm.CPUs {
+		spec.CPUs = s.CPUs
+		done = append(done, fmt.Sprintf("%d vCPUs", s.CPUs))
+	}
+	if s.MemoryMB > 0 && s.MemoryMB != vm.MemoryMB {
+		spec.MemoryMB = s.MemoryMB
+		done = append(done, fmt.Sprintf("%d MB memory", s.MemoryMB))
+	}
+	if s.DiskGB > vm.DiskGB {
+		spec.DiskGB = s.DiskGB
+		done = append(done, fmt.Sprintf("disk grown to %d GB", s.DiskGB))
+	}
+	if s.Network != "" && !slices.Contains(vm.Networks, path.Base(s.Network)) {
+		spec.Network = s.Network
+		done = append(done, "network "+s.Network)
+	}
+	for k, v := range s.ExtraConfig {
+		if have, ok := vm.ExtraConfig[k]; have != v && !(ok && have != "" && slices.Contains(s.Preserve, k)) {
+			spec.ExtraConfig[k] = v
+		}
+	}
+	if len(spec.ExtraConfig) > 0 {
+		done = append(done, "stamps")
+	}
+	pending := vm.Name != s.Name
+	// A clone was customized by the clone call itself; a deploy is customized before it gets its
+	// real name, so a VM still under its pending name may not be.
+	customize := pending && s.Customization != nil
+	if pending && !customize {
+		spec.Name = s.Name
+	}
+	on := vm.PowerState == string(types.VirtualMachinePowerStatePoweredOn)
+	if spec.CPUs != 0 || spec.MemoryMB != 0 || spec.DiskGB != 0 || spec.Network != "" || len(spec.ExtraConfig) > 0 || spec.Name != "" {
+		if on && (spec.CPUs != 0 || spec.MemoryMB != 0) {
+			// A VM of an interrupted create was never handed over: resizing it needs no consent.
+			if err := c.SetPower(ctx, vm.ID, false); err != nil {
+				return done, err
+			}
+			on = false
+		}
+		if err := c.ReconfigureVM(ctx, vm.ID, spec); err != nil {
+			return done, fmt.Errorf("finishing %s: %w", s.Name, err)
+		}
+	}
+	if customize {
+		if err := c.customize(ctx, vm.ID, s.Customization); err != nil {
+			return done, err
+		}
+		if err := c.ReconfigureVM(ctx, vm.ID, ReconfigSpec{Name: s.Name}); err != nil {
+			return done, fmt.Errorf("naming %s: %w", s.Name, err)
+		}
+		done = append(done, "guest customization")
+	}
+	if pending {
+		done = append(done, "renamed from "+vm.Name)
+	}
+	if s.PowerOn && !on {
+		if err := c.SetPower(ctx, vm.ID, true); err != nil {
+			return done, err
+		}
+		if vm.PowerState != string(types.VirtualMachinePowerStatePoweredOn) {
+			done = append(done, "powered on")
+		}
+	}
+	return done, nil
+}
+
+// foreignClones are the clone tasks of one template that were running or queued when this client
+// first looked and that it did not start itself (an interrupted apply's), by destination
+// (folder ID + "/" + VM name) as their VmBeingClonedEvent names it.
+type foreignClones map[string][]types.ManagedObjectReference
+
+// waitForeignClone waits for the clone tasks of another process that make the spec's VM, and
+// reports whether there were any. Their outcome is not this create's: afterwards the VM is
+// looked for again.
+func (c *Client) waitForeignClone(ctx context.Context, s CloneSpec) (bool, error) {
+	v, err := c.lookup(ctx, "clones in flight:"+s.TemplateID, func(*find.Finder) (any, error) {
+		return c.readForeignClones(ctx, s.TemplateID)
+	})
+	if err != nil {
+		return false, err
+	}
+	tasks := v.(foreignClones)[s.FolderID+"/"+s.Name]
+	for _, ref := range tasks {
+		// A failed clone made no VM: that is for the lookup that follows to find out.
+		_, _ = c.waitTask(ctx, object.NewTask(c.vim, ref))
+	}
+	return len(tasks) > 0, nil
+}
+
+// readForeignClones reads the template's recent tasks with their state in one round trip and, when
+// some clone is still running that this client did not start, the template's VmBeingClonedEvents
+// (one more).
+func (c *Client) readForeignClones(ctx context.Context, templateID string) (foreignClones, error) {
+	tmpl := types.ManagedObjectReference{Type: "VirtualMachine", Value: templateID}
+	spec := types.PropertyFilterSpec{
+		ObjectSet: []types.ObjectSpec{{Obj: tmpl, Skip: types.NewBool(true), SelectSet: []types.BaseSelectionSpec{
+			&types.TraversalSpec{Type: "VirtualMachine", Path: "recentTask", Skip: types.NewBool(false)},
+		}}},
+		PropSet: []types.PropertySpec{{Type: "Task", PathSet: []string{"info"}}},
+	}
+	content, err := mo.RetrievePropertiesEx(ctx, c.vim, types.RetrievePropertiesEx{This: c.vim.ServiceContent.PropertyCollector, SpecSet: []types.PropertyFilterSpec{spec}})
+	if err != nil {
+		return nil, wrapNotFound("template", templateID, fmt.Errorf("reading the recent tasks of the template: %w", err))
+	}
+	var running []types.TaskInfo
+	var since time.Time
+	for _, oc := range content {
+		for _, p := range oc.PropSet {
+			info, ok := p.Val.(types.TaskInfo)
+			if !ok || info.DescriptionId != "VirtualMachine.clone" || c.ownTask(info.Task) ||
+				(info.State != types.TaskInfoStateRunning && info.State != types.TaskInfoStateQueued) {
+				continue
+			}
+			running = append(running, info)
+			if since.IsZero() || info.QueueTime.Before(since) {
+				since = info.QueueTime
+			}
+		}
+	}
+	out := foreignClones{}
+	if len(running) == 0 {
+		return out, nil
+	}
+	begin := since.Add(-time.Minute) // the event is posted just before the task is queued
+	events, err := event.NewManager(c.vim).QueryEvents(ctx, types.EventFilterSpec{
+		Entity:      &types.EventFilterSpecByEntity{Entity: tmpl, Recursion: types.EventFilterSpecRecursionOptionSelf},
+		EventTypeId: []string{"VmBeingClonedEvent"},
+		Time:        &types.EventFilterSpecByTime{BeginTime: &begin},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the clone events of the template: %w", err)
+	}
+	for _, e := range events {
+		ev, ok := e.(*types.VmBeingClonedEvent)
+		if !ok || ev.DestFolder.Folder.Value == "" {
+			continue
+		}
+		dest := ev.DestFolder.Folder.Value + "/" + ev.DestName
+		// vCenter chains the event to its task; a server that does not (vcsim) leaves every
+		// running clone of the template as the candidate.
+		var tasks []types.ManagedObjectReference
+		for _, t := range running {
+			if t.EventChainId != 0 && t.EventChainId == ev.ChainId {
+				tasks = []types.ManagedObjectReference{t.Task}
+				break
+			}
+			tasks = append(tasks, t.Task)
+		}
+		out[dest] = tasks
+	}
+	return out, nil
+}
+
+// noteOwnTask records a task this client started, so it is never taken for another process's.
+func (c *Client) noteOwnTask(t *object.Task) { c.vms.tasks.Store(t.Reference().Value, true) }
+
+func (c *Client) ownTask(ref types.ManagedObjectReference) bool {
+	_, ok := c.vms.tasks.Load(ref.Value)
+	return ok
+}
+
+// waitTask waits for a task and returns its info.
+func (c *Client) waitTask(ctx context.Context, t *object.Task) (*types.TaskInfo, error) {
+	return t.WaitForResult(ctx)
+}
