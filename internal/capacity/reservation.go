@@ -188,6 +188,8 @@ func (r *reservationResource) admitPlan(ctx context.Context, req resource.Modify
 	if sameParent {
 		// Renamed in this plan: what it holds is recorded under its current name.
 		want.current = state.Name.ValueString()
+	} else if !adoptable(capa, parent, &want, &resp.Diagnostics) {
+		return nil, held{}, false
 	}
 	h := heldBy(capa, want)
 	if unchanged {
@@ -263,6 +265,9 @@ func (r *reservationResource) Create(ctx context.Context, req resource.CreateReq
 		return
 	}
 	want := planned{name: plan.Name.ValueString(), cpu: spec.CPU.Reservation, mem: spec.Memory.Reservation}
+	if !adoptable(capa, parent, &want, &resp.Diagnostics) {
+		return
+	}
 	admit(capa, plan.Parent.ValueString(), want, nil, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
@@ -271,22 +276,50 @@ func (r *reservationResource) Create(ctx context.Context, req resource.CreateReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	id, err := c.CreatePool(ctx, parent, plan.Name.ValueString(), spec)
+	res, err := c.EnsurePool(ctx, parent, plan.Name.ValueString(), spec, poolRequest(parent, plan.Name.ValueString()))
+	if res.ID != "" {
+		// Record the ID at once: if finishing or reading back fails, Terraform keeps the pool in
+		// state (tainted) instead of forgetting it in vCenter.
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), res.ID)...)
+	}
+	if res.Adopted {
+		framework.AddAdopted(&resp.Diagnostics, "resource pool", plan.Name.ValueString(), res)
+	}
 	if err != nil {
-		if fault.Is(err, &vimtypes.DuplicateName{}) {
-			resp.Diagnostics.AddAttributeError(path.Root("name"), "Resource pool already exists",
-				fmt.Sprintf("A resource pool or vApp named %q already exists under %s. Choose another name, or bring the existing pool "+
-					"under Terraform with: terraform import <address> %s/%s", plan.Name.ValueString(), plan.Parent.ValueString(),
-					strings.TrimSuffix(capaPath(plan.Parent.ValueString(), capa), "/"), plan.Name.ValueString()))
+		var foreign *vsphere.ForeignObjectError
+		if errors.As(err, &foreign) {
+			framework.AddForeign(&resp.Diagnostics, path.Root("name"), "Resource pool already exists", foreign, foreign.ID)
 			return
 		}
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot create resource pool", err)
 		return
 	}
-	// Record the ID at once: if reading back fails, Terraform keeps the pool in state (tainted)
-	// instead of forgetting it in vCenter.
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), id)...)
-	r.readBack(ctx, id, "created", &plan, &resp.State, &resp.Diagnostics)
+	r.readBack(ctx, res.ID, "created", &plan, &resp.State, &resp.Diagnostics)
+}
+
+// poolRequest identifies the create of a reservation across runs: its name under its parent.
+func poolRequest(parent vsphere.PoolRef, name string) vsphere.Request {
+	return vsphere.NewRequest("vmgmt_capacity_reservation", parent.ID(), name)
+}
+
+// adoptable looks, before a reservation is created, for a pool of its name under the parent. One
+// that an interrupted create of this request made is adopted by the apply: want then holds what it
+// holds, and the plan says so. One that vmgmt did not make for this request fails the plan with
+// the import command; adoptable then returns false.
+func adoptable(capa *vsphere.Capacity, parent vsphere.PoolRef, want *planned, diags *diag.Diagnostics) bool {
+	ch, err := capa.CreatedBy(parent, want.name, poolRequest(parent, want.name))
+	var foreign *vsphere.ForeignObjectError
+	switch {
+	case errors.As(err, &foreign):
+		framework.AddForeign(diags, path.Root("name"), "Resource pool already exists", foreign, foreign.ID)
+		return false
+	case ch != nil:
+		want.current = ch.Name
+		diags.AddAttributeWarning(path.Root("name"), "Resource pool will be adopted",
+			fmt.Sprintf("Resource pool %s (%s) exists already: an earlier apply of this same request created it and was interrupted "+
+				"before Terraform recorded it. Apply adopts it (giving it its name and allocation) instead of creating another.", ch.Name, ch.ID))
+	}
+	return true
 }
 
 // readBack reads the pool after a change and stores what vCenter reports.

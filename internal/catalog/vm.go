@@ -272,6 +272,7 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	var adopt *vsphere.VM // a VM an interrupted create of this request made
 	if !exists {
 		plan.Version = types.StringValue(it.Version)
+		r.planPlacement(ctx, req, &plan, it)
 		plan.CreatedAt = types.StringUnknown()
 		plan.LeaseExpiresAt = types.StringUnknown()
 		r.checkReferences(ctx, plan, it, &resp.Diagnostics)
@@ -319,6 +320,22 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		return
 	}
 	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, len(resp.RequiresReplace) > 0, framework.Facts{Inventory: inv})...)
+}
+
+// planPlacement plans the item's default folder and network when the configuration leaves them
+// out, so that the plan (and the policy) sees where the VM goes. A network given by path, or the
+// template's network, is known once the VM exists.
+func (r *vmResource) planPlacement(ctx context.Context, req resource.ModifyPlanRequest, plan *vmModel, it *Item) {
+	var folder, network types.String
+	if req.Config.GetAttribute(ctx, path.Root("folder"), &folder).HasError() || req.Config.GetAttribute(ctx, path.Root("network"), &network).HasError() {
+		return
+	}
+	if folder.IsNull() && plan.Folder.IsUnknown() {
+		plan.Folder = types.StringValue(defaultFolder(it))
+	}
+	if network.IsNull() && plan.Network.IsUnknown() && len(it.AllowedNetworks) > 0 && !strings.Contains(it.AllowedNetworks[0], "/") {
+		plan.Network = types.StringValue(it.AllowedNetworks[0])
+	}
 }
 
 // checkNameFree fails the plan when the VM's name is taken in its folder by a VM that vmgmt did
@@ -525,7 +542,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	if err != nil {
 		var foreign *vsphere.ForeignObjectError
 		if errors.As(err, &foreign) {
-			framework.AddForeign(&resp.Diagnostics, path.Root("name"), "VM name taken", foreign, foreign.Path)
+			framework.AddForeign(&resp.Diagnostics, path.Root("name"), "VM name taken", foreign, foreign.ID)
 			return
 		}
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot create VM "+plan.Name.ValueString(), err)

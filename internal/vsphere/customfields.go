@@ -19,6 +19,8 @@ type customFields struct {
 	dcKeys map[string]int32 // Datacenter (and global) attributes
 	// writes counts the custom attribute values this client has set.
 	writes atomic.Uint64
+	// requestChecked is set once the definitions were read for StampRequest (see requestKey).
+	requestChecked atomic.Bool
 }
 
 // CustomWrites counts the custom attribute values this client has set; a cache of what
@@ -77,6 +79,7 @@ func (c *Client) learnCustomFields(defs []types.CustomFieldDef) {
 	c.fields.mu.Lock()
 	defer c.fields.mu.Unlock()
 	c.learnFieldsLocked(defs)
+	c.fields.requestChecked.Store(true) // every definition is known now
 }
 
 func (c *Client) learnFieldsLocked(defs []types.CustomFieldDef) {

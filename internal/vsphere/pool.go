@@ -374,7 +374,7 @@ func (c *Client) snapshot(ctx context.Context, ref types.ManagedObjectReference,
 		&types.TraversalSpec{Type: "ResourcePool", Path: "vm", Skip: types.NewBool(false)},
 	}
 	props := []types.PropertySpec{
-		{Type: "ResourcePool", PathSet: []string{"name", "parent", "owner", "config.cpuAllocation", "config.memoryAllocation", "runtime"}},
+		{Type: "ResourcePool", PathSet: []string{"name", "parent", "owner", "config.cpuAllocation", "config.memoryAllocation", "runtime", "customValue"}},
 		{Type: "VirtualMachine", PathSet: []string{"name", "resourceConfig"}},
 	}
 	if ancestors {
@@ -387,12 +387,16 @@ func (c *Client) snapshot(ctx context.Context, ref types.ManagedObjectReference,
 		})
 		props = append(props, types.PropertySpec{Type: "ManagedEntity", PathSet: []string{"name", "parent"}})
 	}
+	objects := []types.ObjectSpec{{Obj: ref, Skip: types.NewBool(false), SelectSet: sel}}
+	if cfm := c.vim.ServiceContent.CustomFieldsManager; cfm != nil && !c.fields.requestChecked.Load() {
+		// The custom attribute definitions come along once, so that child pools' stamps can be
+		// named without a round trip of their own.
+		objects = append(objects, types.ObjectSpec{Obj: *cfm})
+		props = append(props, types.PropertySpec{Type: "CustomFieldsManager", PathSet: []string{"field"}})
+	}
 	req := types.RetrievePropertiesEx{
-		This: c.vim.ServiceContent.PropertyCollector,
-		SpecSet: []types.PropertyFilterSpec{{
-			ObjectSet: []types.ObjectSpec{{Obj: ref, Skip: types.NewBool(false), SelectSet: sel}},
-			PropSet:   props,
-		}},
+		This:    c.vim.ServiceContent.PropertyCollector,
+		SpecSet: []types.PropertyFilterSpec{{ObjectSet: objects, PropSet: props}},
 	}
 	content, err := mo.RetrievePropertiesEx(ctx, c.vim, req)
 	if err != nil {
@@ -412,6 +416,9 @@ func (c *Client) snapshot(ctx context.Context, ref types.ManagedObjectReference,
 			rp = &o.ResourcePool
 		case *mo.VirtualMachine:
 			snap.vms = append(snap.vms, *o)
+			continue
+		case *mo.CustomFieldsManager:
+			c.learnCustomFields(o.Field)
 			continue
 		case mo.Entity:
 			me := *o.Entity()
@@ -463,7 +470,9 @@ func (s *poolSnapshot) path() string {
 	return entityPath(chain)
 }
 
-func (s *poolSnapshot) capacity() *Capacity {
+// capacity sums up the snapshot. requestKey is the key of the StampRequest attribute (noKey: not
+// defined, so no child carries it).
+func (s *poolSnapshot) capacity(requestKey int32) *Capacity {
 	self := s.self
 	out := &Capacity{ID: self.Self.Value, Name: self.Name, Kind: "pool", VMs: len(s.vms), OwnerID: self.Owner.Value}
 	cpu := allocationFromVim(self.Config.CpuAllocation)
@@ -482,7 +491,8 @@ func (s *poolSnapshot) capacity() *Capacity {
 		mc := allocationFromVim(ch.Config.MemoryAllocation)
 		out.CPU.Reserved += cc.Reservation
 		out.Memory.Reserved += mc.Reservation
-		out.Children = append(out.Children, ChildPool{ID: ch.Self.Value, Name: ch.Name, CPUReservationMHz: cc.Reservation, MemoryReservationMB: mc.Reservation})
+		out.Children = append(out.Children, ChildPool{ID: ch.Self.Value, Name: ch.Name, CPUReservationMHz: cc.Reservation, MemoryReservationMB: mc.Reservation,
+			Request: customValue(ch.CustomValue, requestKey)})
 	}
 	sort.Slice(out.Children, func(i, j int) bool { return out.Children[i].Name < out.Children[j].Name })
 	for _, vm := range s.vms {
@@ -509,7 +519,7 @@ func (c *Client) GetPool(ctx context.Context, id string) (*Pool, error) {
 		return nil, err
 	}
 	self := snap.self
-	p := &Pool{ID: id, Name: self.Name, Path: snap.path(), Root: snap.isRoot(), Capacity: snap.capacity(), Spec: PoolSpec{
+	p := &Pool{ID: id, Name: self.Name, Path: snap.path(), Root: snap.isRoot(), Capacity: snap.capacity(noKey), Spec: PoolSpec{
 		CPU:    allocationFromVim(self.Config.CpuAllocation),
 		Memory: allocationFromVim(self.Config.MemoryAllocation),
 	}}
@@ -563,6 +573,9 @@ type ChildPool struct {
 	Name                string
 	CPUReservationMHz   int64
 	MemoryReservationMB int64
+	// Request is the token of the request that created the pool ("" when vmgmt did not, or did
+	// before pools were stamped).
+	Request string
 }
 
 // Child returns the child pool with the given name, if any.
@@ -591,11 +604,10 @@ func (c *Client) PoolCapacity(ctx context.Context, pool PoolRef) (*Capacity, err
 		return e.capa, nil
 	}
 	c.capacities.mu.Unlock()
-	snap, err := c.snapshot(ctx, pool.Ref, false)
+	capa, err := c.freshCapacity(ctx, pool)
 	if err != nil {
 		return nil, err
 	}
-	capa := snap.capacity()
 	c.capacities.mu.Lock()
 	if c.capacities.m == nil {
 		c.capacities.m = map[types.ManagedObjectReference]cachedCapacity{}
