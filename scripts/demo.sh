@@ -170,29 +170,27 @@ since() { tail -n +"$(($1 + 1))" "$decisions"; }
 # deferred LINE: the policy checks deferred to apply among the decisions logged after LINE, grouped
 # by policy and missing values, with what makes those values unknown in this demo.
 deferred() {
-	local line type name f policy unknown key why
-	local -A names=()
-	local -a order=()
+	local line type name policy unknown
 	while IFS= read -r line; do
 		type=$(sed -E 's/.*"resource_type":"([^"]*)".*/\1/' <<<"$line")
 		name=$(sed -E 's/.*"resource_name":"([^"]*)".*/\1/' <<<"$line")
-		while IFS= read -r f; do
-			policy=$(sed -E 's/^"policy":"([^"]*)".*/\1/' <<<"$f")
-			unknown=$(sed -E 's/.*"unknown":\[(.*)\]$/\1/; s/"//g; s/,/, /g' <<<"$f")
-			key="$policy|$type|$unknown"
-			[[ -v "names[$key]" ]] || order+=("$key")
-			names[$key]+="${names[$key]:+, }$name"
-		done < <(grep -oE '"policy":"[^"]*"[^{}]*"outcome":"deferred","unknown":\[[^]]*\]' <<<"$line")
-	done < <(since "$1" | grep '"outcome":"deferred"')
-	for key in "${order[@]}"; do
-		IFS='|' read -r policy type unknown <<<"$key"
-		case "$unknown" in
-		*inventory.parent*) why="their parent pool is created by this apply" ;;
-		*inventory.item*) why="their catalog item is published by this apply" ;;
-		*) why="the provider sets them from the catalog item when it creates the VM" ;;
-		esac
-		printf '  %s pack on %s %s\n      reads %s: %s\n' "$policy" "$type" "${names[$key]}" "$unknown" "$why"
-	done
+		grep -oE '"policy":"[^"]*"[^{}]*"outcome":"deferred","unknown":\[[^]]*\]' <<<"$line" |
+			sed -E 's/^"policy":"([^"]*)".*"unknown":\[(.*)\]$/\1|\2/; s/"//g; s/,/, /g' |
+			while IFS='|' read -r policy unknown; do printf '%s|%s|%s|%s\n' "$policy" "$type" "$unknown" "$name"; done
+	done < <(since "$1" | grep '"outcome":"deferred"') |
+		awk -F'|' '
+			{ k = $1 FS $2 FS $3 }
+			!(k in names) { order[++n] = k; names[k] = $4; next }
+			{ names[k] = names[k] ", " $4 }
+			END {
+				for (i = 1; i <= n; i++) {
+					split(order[i], f, FS)
+					why = "the provider sets them from the catalog item when it creates the VM"
+					if (f[3] ~ /inventory\.parent/) why = "their parent pool is created by this apply"
+					else if (f[3] ~ /inventory\.item/) why = "their catalog item is published by this apply"
+					printf "  %s pack on %s %s\n      reads %s: %s\n", f[1], f[2], names[order[i]], f[3], why
+				}
+			}'
 }
 
 # tally LINE PHASE: how many decisions of PHASE were logged after LINE, and their results.
