@@ -44,8 +44,10 @@ tf_block="$(block terraform)"
 # stays the same from run to run, so Go's build cache serves `make build` and `go run`.
 rm -rf "$out"
 mkdir -p "$copy"
-(cd "$root" && git ls-files -z --cached --others --exclude-standard) |
-	(cd "$root" && xargs -0 cp --parents -t "$copy" 2>/dev/null || true)
+# (Files deleted but not yet staged are listed too: skip them.)
+(cd "$root" && git ls-files -z --cached --others --exclude-standard |
+	while IFS= read -r -d '' f; do [[ -e "$f" ]] && printf '%s\0' "$f"; done |
+	tar --null -T - -cf -) | tar -xf - -C "$copy"
 [[ -f "$copy/go.mod" && -f "$copy/README.md" ]] || fail "could not copy the working tree into $copy"
 
 # The reader's environment, minus what would change the recipe's meaning: the recipe sets its own
