@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # make demo: builds the provider and the vCenter simulator, serves the seeded inventory on a free
-# loopback port (with a template for each catalog item),
-# points terraform at the local build (dev_overrides), runs the demo policy's Rego tests, shows one
-# plan that the policy gate rejects (an EXPECTED FAILURE, checked to fail for the right reason),
-# then applies examples/demo (capacity tiers, published catalog items, VMs requested through the
-# modules in examples/modules), prints the outputs, proves that a second plan has no changes, and
-# counts the policy decisions logged. The simulator is always stopped.
+# loopback port (with a template for each catalog item), points terraform at the local build
+# (dev_overrides), runs the demo policy's Rego tests, shows one plan that the policy gate rejects
+# (an EXPECTED FAILURE, checked to fail for the right reason), then plans and applies examples/demo
+# (capacity tiers, published catalog items, VMs requested through the modules in examples/modules),
+# prints the outputs, proves that a second plan has no changes, and counts the policy decisions
+# logged. The simulator is always stopped.
 #
-# Everything it writes lives under .demo/ (ignored by git): the simulator's env file and log, the
-# CLI config, the session cache, a scratch copy of examples/demo and examples/modules with its
-# state and decision log (work/demo, work/modules), and the rejected variant (rejected/). The
-# simulator starts empty each time, so old state is deleted first and the demo can be re-run at
-# will.
+# The terminal shows each step and its result: the plan's summary, the expected failure, the
+# policy checks deferred to apply and why, the outputs, the empty second plan. The whole output of
+# each command is in .demo/logs/ (plan.log, apply.log, ...), named on its step.
+#
+# Everything it writes lives under .demo/ (ignored by git): the logs, the simulator's env file,
+# the CLI config, the session cache, a scratch copy of examples/demo and examples/modules with its
+# state, saved plan and decision log (work/demo, work/modules), and the rejected variant
+# (rejected/). The simulator starts empty each time, so old state is deleted first and the demo
+# can be re-run at will.
 #
 # Environment: VERSION (provider version stamp), BIN (default ./bin), VMGMT_SIM_TIMEOUT (seconds to
 # wait for the simulator, default 60).
@@ -21,6 +25,7 @@ start=$(date +%s%N)
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 bin="${BIN:-$root/bin}"
 demo="$root/.demo"
+logs="$demo/logs"
 work="$demo/work"
 rejected="$demo/rejected"
 version="${VERSION:-dev}"
@@ -32,6 +37,20 @@ die() {
 	printf 'demo: %s\n' "$*" >&2
 	exit 1
 }
+# rel PATH: PATH as the terminal shows it, relative to the repository.
+rel() { printf '%s' "${1#"$root"/}"; }
+
+# run LOG CMD...: runs CMD with its whole output in LOG. When it fails, the terminal gets the
+# error diagnostics (from the first "Error:" on, else the last lines) and the log's path.
+run() {
+	local log=$1 rc=0
+	shift
+	"$@" >"$log" 2>&1 || rc=$?
+	if ((rc != 0)); then
+		if grep -q '^Error: ' "$log"; then sed -n '/^Error: /,$p' "$log" >&2; else tail -n 30 "$log" >&2; fi
+		die "$(basename "$1") failed (exit $rc); its whole output is in $(rel "$log")"
+	fi
+}
 
 # The terraform CLI: from PATH when >= 1.8, else the one `make tools` put in ./bin.
 if ! tf="$(scripts/terraform-cli.sh)"; then
@@ -42,23 +61,29 @@ fi
 
 echo "demo: using $tf ($(TF_CLI_CONFIG_FILE=/dev/null "$tf" version 2>/dev/null | sed -n 1p))"
 
-step "building the provider ($version) and the simulator into $bin"
+step "building the provider ($version) and the simulator into $(rel "$bin")"
 mkdir -p "$bin"
 go build -ldflags "-X main.version=$version" -o "$bin/terraform-provider-vmgmt" .
 go build -o "$bin/vmgmt-sim" ./internal/simulator/cmd/vmgmt-sim
 
 # A fresh scratch area: the simulator starts empty, so state from an earlier run is meaningless.
-rm -rf "$work" "$rejected" "$demo/sessions" "$demo/sim.env" "$demo/sim.env.tmp"
-mkdir -p "$work" "$rejected" "$demo/sessions"
+rm -rf "$work" "$rejected" "$logs" "$demo/sessions" "$demo/sim.env" "$demo/sim.env.tmp"
+mkdir -p "$work" "$rejected" "$logs" "$demo/sessions"
 chmod 700 "$demo/sessions"
 
 step "starting the vCenter simulator"
-"$bin/vmgmt-sim" -listen 127.0.0.1:0 -env-file "$demo/sim.env" >"$demo/sim.log" 2>&1 &
+"$bin/vmgmt-sim" -listen 127.0.0.1:0 -env-file "$demo/sim.env" >"$logs/sim.log" 2>&1 &
 sim_pid=$!
+# The simulator ignores TERM while a request hangs: give it five seconds, then KILL.
 stop_sim() {
-	local rc=$?
+	local rc=$? i
 	if kill -0 "$sim_pid" 2>/dev/null; then
 		kill -TERM "$sim_pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$sim_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$sim_pid" 2>/dev/null || true
 		wait "$sim_pid" 2>/dev/null || true
 		echo "demo: simulator stopped"
 	fi
@@ -71,24 +96,23 @@ trap 'exit 143' TERM
 deadline=$((SECONDS + timeout))
 until [[ -s "$demo/sim.env" ]]; do
 	if ! kill -0 "$sim_pid" 2>/dev/null; then
-		cat "$demo/sim.log" >&2
-		die "the simulator exited before serving (log above, also in $demo/sim.log)"
+		cat "$logs/sim.log" >&2
+		die "the simulator exited before serving (log above, also in $(rel "$logs/sim.log"))"
 	fi
 	if ((SECONDS >= deadline)); then
-		cat "$demo/sim.log" >&2
-		die "the simulator did not write $demo/sim.env within ${timeout}s (raise VMGMT_SIM_TIMEOUT; log in $demo/sim.log)"
+		cat "$logs/sim.log" >&2
+		die "the simulator did not write $(rel "$demo/sim.env") within ${timeout}s (raise VMGMT_SIM_TIMEOUT; log in $(rel "$logs/sim.log"))"
 	fi
 	sleep 0.2
 done
 # shellcheck source=/dev/null
 source "$demo/sim.env"
-echo "simulator pid $sim_pid serving https://$VSPHERE_SERVER/sdk (log: $demo/sim.log)"
-
+echo "simulator pid $sim_pid serving https://$VSPHERE_SERVER/sdk (log: $(rel "$logs/sim.log"))"
 
 # Terraform runs the provider we just built, not one from a registry. With dev_overrides,
 # `terraform init` is not needed for the provider (and would only warn); `terraform get` installs
 # the local catalog modules the demo calls.
-cat >"$demo/terraformrc" <<EOF
+cat >"$demo/terraformrc" <<CFG
 # written by scripts/demo.sh
 disable_checkpoint = true
 provider_installation {
@@ -97,38 +121,37 @@ provider_installation {
   }
   direct {}
 }
-EOF
+CFG
 export TF_CLI_CONFIG_FILE="$demo/terraformrc"
 export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0
 # One vCenter session for the whole demo, shared by every provider process; never the user's cache.
 export VSPHERE_VIM_SESSION_PATH="$demo/sessions"
-
-# No colour codes when the output goes to a log rather than a terminal.
-color=()
-[[ -t 1 ]] || color=(-no-color)
+echo "demo: terraform runs the provider in $(rel "$bin") (dev_overrides in $(rel "$demo/terraformrc")), so each command warns"
+echo "      \"Provider development overrides are in effect\"; that warning is in each command's log in $(rel "$logs")/"
 
 step "policy test examples/demo/policy (the built-in packs' Rego tests and the demo's own)"
-"$bin/terraform-provider-vmgmt" policy test examples/demo/policy
+run "$logs/policy-test.log" "$bin/terraform-provider-vmgmt" policy test examples/demo/policy
+tail -n 1 "$logs/policy-test.log"
 
 # The policy gate at work: the demo plus one reservation that breaks the capacity pack's safety
 # margin (examples/demo/expected-failure). The plan must fail, and fail because of that rule.
-step "EXPECTED FAILURE: policy rejects this plan (tier-4-batch would leave less than 10% of the cluster unreserved)"
+step "EXPECTED FAILURE: policy rejects this plan: tier-4-batch would leave less than 10% of the cluster unreserved (log: $(rel "$logs/rejected-plan.log"))"
 # The copies keep the layout of examples/ so that the demo's module sources (../modules/...) resolve.
 mkdir -p "$rejected/demo"
 cp examples/demo/*.tf examples/demo/expected-failure/*.tf "$rejected/demo/"
 cp -R examples/demo/policy "$rejected/demo/policy"
 cp -R examples/modules "$rejected/modules"
-"$tf" -chdir="$rejected/demo" get "${color[@]}" >/dev/null
-set +e
-"$tf" -chdir="$rejected/demo" plan -target=vmgmt_capacity_reservation.tier4_batch "${color[@]}" 2>&1 | tee "$rejected/plan.log"
-rc=${PIPESTATUS[0]}
-set -e
+run "$logs/rejected-get.log" "$tf" -chdir="$rejected/demo" get -no-color
+rc=0
+"$tf" -chdir="$rejected/demo" plan -target=vmgmt_capacity_reservation.tier4_batch -no-color >"$logs/rejected-plan.log" 2>&1 || rc=$?
 if ((rc == 0)); then
-	die "the plan with tier-4-batch succeeded, but policy capacity.headroom should have rejected it"
+	die "the plan with tier-4-batch succeeded, but policy capacity.headroom should have rejected it (see $(rel "$logs/rejected-plan.log"))"
 fi
-if ! grep -q 'Policy violation: capacity\.headroom' "$rejected/plan.log"; then
-	die "the plan with tier-4-batch failed (exit $rc), but not with policy capacity.headroom (output above, also in $rejected/plan.log)"
+if ! grep -q '^Error: Policy violation: capacity\.headroom' "$logs/rejected-plan.log"; then
+	cat "$logs/rejected-plan.log" >&2
+	die "the plan with tier-4-batch failed (exit $rc), but not with policy capacity.headroom (output above, also in $(rel "$logs/rejected-plan.log"))"
 fi
+sed -n '/^Error: /,$p' "$logs/rejected-plan.log"
 echo "demo: EXPECTED FAILURE confirmed: policy capacity.headroom rejected the plan (exit $rc); nothing was changed in vCenter"
 
 mkdir -p "$work/demo"
@@ -136,35 +159,112 @@ cp examples/demo/*.tf "$work/demo/"
 cp -R examples/demo/policy "$work/demo/policy"
 cp -R examples/modules "$work/modules"
 work="$work/demo" # terraform runs here from now on
-
-step "terraform get (the catalog modules in examples/modules)"
-"$tf" -chdir="$work" get "${color[@]}"
-
-step "terraform apply (examples/demo: the Service & Capacity tiers, the catalog items, and VMs requested through the modules, all through the policy gate)"
-"$tf" -chdir="$work" apply -auto-approve "${color[@]}"
-
-step "terraform output"
-"$tf" -chdir="$work" output "${color[@]}"
-
-step "terraform plan -detailed-exitcode (must report no changes)"
-set +e
-"$tf" -chdir="$work" plan -detailed-exitcode "${color[@]}"
-rc=$?
-set -e
-case $rc in
-0) echo "demo: second plan is empty: vCenter matches the configuration" ;;
-2) die "the second plan wants changes: the provider is not idempotent against the simulator (see the plan above)" ;;
-*) die "terraform plan failed (exit $rc)" ;;
-esac
-
 # The decision log (policy block's decision_log; the demo's default is relative to the working
 # directory): one JSON line per decision, at plan time, at apply time and for each data source read.
-log="$work/policy-decisions.jsonl"
-[[ -s "$log" ]] || die "no policy decisions were logged to $log"
-count() { grep -c "$1" "$log" || true; }
-step "policy decision log ($log)"
-echo "demo: the policy gate recorded $(wc -l <"$log") decisions: $(count '"phase":"plan"') at plan time, $(count '"phase":"apply"') at apply time;" \
+decisions="$work/policy-decisions.jsonl"
+touch "$decisions"
+
+# since LINE: the decisions logged after line LINE of the decision log.
+since() { tail -n +"$(($1 + 1))" "$decisions"; }
+
+# deferred LINE: the policy checks deferred to apply among the decisions logged after LINE, grouped
+# by policy and missing values, with what makes those values unknown in this demo.
+deferred() {
+	local line type name policy unknown
+	while IFS= read -r line; do
+		type=$(sed -E 's/.*"resource_type":"([^"]*)".*/\1/' <<<"$line")
+		name=$(sed -E 's/.*"resource_name":"([^"]*)".*/\1/' <<<"$line")
+		grep -oE '"policy":"[^"]*"[^{}]*"outcome":"deferred","unknown":\[[^]]*\]' <<<"$line" |
+			sed -E 's/^"policy":"([^"]*)".*"unknown":\[(.*)\]$/\1|\2/; s/"//g; s/,/, /g' |
+			while IFS='|' read -r policy unknown; do printf '%s|%s|%s|%s\n' "$policy" "$type" "$unknown" "$name"; done
+	done < <(since "$1" | grep '"outcome":"deferred"') |
+		awk -F'|' '
+			{ k = $1 FS $2 FS $3 }
+			!(k in names) { order[++n] = k; names[k] = $4; next }
+			{ names[k] = names[k] ", " $4 }
+			END {
+				for (i = 1; i <= n; i++) {
+					split(order[i], f, FS)
+					why = "the provider sets them from the catalog item when it creates the VM"
+					if (f[3] ~ /inventory\.parent/) why = "their parent pool is created by this apply"
+					else if (f[3] ~ /inventory\.item/) why = "their catalog item is published by this apply"
+					printf "  %s pack on %s %s\n      reads %s: %s\n", f[1], f[2], names[order[i]], f[3], why
+				}
+			}'
+}
+
+# tally LINE PHASE: how many decisions of PHASE were logged after LINE, and their results.
+tally() {
+	local lines
+	lines=$(since "$1" | grep "\"phase\":\"$2\"" || true)
+	n() { if [[ -z "$lines" ]]; then echo 0; else grep -c "$1" <<<"$lines" || true; fi; }
+	printf '%s decisions (%s allow, %s warn, %s deny)' "$(n .)" "$(n '"result":"allow"')" "$(n '"result":"warn"')" "$(n '"result":"deny"')"
+}
+
+# other_warnings LOG: the warnings of LOG that the terminal has not explained, by summary.
+other_warnings() {
+	local w
+	w=$(grep '^Warning: ' "$1" | grep -v -e 'Provider development overrides' -e 'Policy check deferred to apply' | sort | uniq -c || true)
+	[[ -z "$w" ]] || printf 'demo: more warnings, explained in %s:\n%s\n' "$(rel "$1")" "$w"
+}
+
+step "terraform get: the catalog modules in examples/modules (log: $(rel "$logs/get.log"))"
+run "$logs/get.log" "$tf" -chdir="$work" get -no-color
+sed -n 's/^- \([^ ]*\) in /  module.\1: /p' "$logs/get.log"
+
+step "terraform plan -out=tfplan: examples/demo, through the policy gate (the whole plan: $(rel "$logs/plan.log"))"
+echo 'demo: "Policy check deferred to apply" warnings: a policy rule that reads a value that exists only'
+echo '      once this apply has created something is not skipped. It runs again at apply time with the'
+echo '      real values, before anything changes in vCenter, and fails the apply if it is violated.'
+from=$(wc -l <"$decisions")
+run "$logs/plan.log" "$tf" -chdir="$work" plan -out=tfplan -no-color
+if since "$from" | grep -q '"outcome":"deferred"'; then
+	echo "demo: policy gate at plan time: $(tally "$from" plan); deferred to apply:"
+	deferred "$from"
+else
+	echo "demo: policy gate at plan time: $(tally "$from" plan); none deferred to apply"
+fi
+other_warnings "$logs/plan.log"
+grep '^Plan: ' "$logs/plan.log"
+
+step "terraform apply tfplan: the saved plan (log: $(rel "$logs/apply.log"))"
+from=$(wc -l <"$decisions")
+run "$logs/apply.log" "$tf" -chdir="$work" apply -no-color tfplan
+if since "$from" | grep -q '"outcome":"deferred"'; then
+	echo "demo: while applying, Terraform plans each resource once more, with what exists by then;"
+	echo "      these checks were deferred again then (the warnings in its log), and ran when each VM was created:"
+	deferred "$from"
+fi
+other_warnings "$logs/apply.log"
+echo "demo: policy gate at apply time, before each change in vCenter: $(tally "$from" apply)"
+grep '^Apply complete!' "$logs/apply.log"
+
+step "terraform output"
+"$tf" -chdir="$work" output -no-color | tee "$logs/output.log"
+
+step "terraform plan -detailed-exitcode: must report no changes (log: $(rel "$logs/plan-again.log"))"
+rc=0
+"$tf" -chdir="$work" plan -detailed-exitcode -no-color >"$logs/plan-again.log" 2>&1 || rc=$?
+case $rc in
+0)
+	grep '^No changes\.' "$logs/plan-again.log"
+	echo "demo: second plan is empty: vCenter matches the configuration"
+	;;
+2)
+	grep -E '^  # |^Plan: ' "$logs/plan-again.log" >&2
+	die "the second plan wants changes: the provider is not idempotent against the simulator (the plan is in $(rel "$logs/plan-again.log"))"
+	;;
+*)
+	sed -n '/^Error: /,$p' "$logs/plan-again.log" >&2
+	die "terraform plan failed (exit $rc; its output is in $(rel "$logs/plan-again.log"))"
+	;;
+esac
+
+[[ -s "$decisions" ]] || die "no policy decisions were logged to $(rel "$decisions")"
+count() { grep -c "$1" "$decisions" || true; }
+step "policy decision log ($(rel "$decisions"))"
+echo "demo: the policy gate recorded $(wc -l <"$decisions") decisions: $(count '"phase":"plan"') at plan time, $(count '"phase":"apply"') at apply time;" \
 	"results: $(count '"result":"allow"') allow, $(count '"result":"warn"') warn, $(count '"result":"deny"') deny, $(count '"result":"error"') error"
 
 end=$(date +%s%N)
-printf '\ndemo: done in %s s (state in %s)\n' "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", (e - s) / 1e9 }')" "$work"
+printf '\ndemo: done in %s s (state in %s, logs in %s)\n' "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", (e - s) / 1e9 }')" "$(rel "$work")" "$(rel "$logs")"
