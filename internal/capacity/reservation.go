@@ -33,12 +33,17 @@ var (
 
 // NewReservationResource is the vmgmt_capacity_reservation resource.
 func NewReservationResource() resource.Resource {
-	return &reservationResource{ResourceBase: framework.ResourceBase{TypeSuffix: "capacity_reservation"}, ledger: newLedger()}
+	return &reservationResource{ResourceBase: framework.ResourceBase{TypeSuffix: "capacity_reservation"}}
 }
 
 type reservationResource struct {
 	framework.ResourceBase
-	ledger *ledger
+}
+
+// ledger is the configured client's ledger of the reservations planned in this run (the framework
+// makes a new resource value for every call: one of its own would never see a sibling).
+func (r *reservationResource) ledger() *ledger {
+	return r.Client.Shared("capacity reservations planned", func() any { return newLedger() }).(*ledger)
 }
 
 func (r *reservationResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -195,7 +200,7 @@ func (r *reservationResource) admitPlan(ctx context.Context, req resource.Modify
 	if unchanged {
 		return capa, h, false
 	}
-	others := r.ledger.record(parent.ID(), want, capa)
+	others := r.ledger().record(parent.ID(), want, capa)
 	admit(capa, plan.Parent.ValueString(), want, others, &resp.Diagnostics)
 	return capa, h, false
 }

@@ -24,19 +24,31 @@ type Client struct {
 	Version string
 
 	principal principal
-	planned   sync.Map // kind + "\x00" + name -> what was planned, in this provider process
+	shared    sync.Map // key -> value kept for the life of this client (see Shared)
+}
+
+// Shared returns the value kept under key for the life of this configured client (one provider
+// process of a Terraform command), made by newValue on first use. The framework makes a new
+// resource value for every call, so plan-time state that the calls of several resources share (a
+// ledger of the reservations planned in this run, the items it publishes) lives here.
+func (c *Client) Shared(key string, newValue func() any) any {
+	if v, ok := c.shared.Load(key); ok {
+		return v
+	}
+	v, _ := c.shared.LoadOrStore(key, newValue())
+	return v
 }
 
 // NotePlanned records that this provider process plans an object (a catalog item, say) that
 // others may refer to by name before it exists in vCenter, with what is known of it (nil when its
 // planned values are not all known yet).
-func (c *Client) NotePlanned(kind, name string, v any) { c.planned.Store(kind+"\x00"+name, v) }
+func (c *Client) NotePlanned(kind, name string, v any) { c.shared.Store("planned\x00"+kind+"\x00"+name, v) }
 
 // Planned reports whether this provider process has planned the object, and what it noted of it.
 // Terraform plans a resource after those it refers to, so an object named through a reference is
 // known here.
 func (c *Client) Planned(kind, name string) (any, bool) {
-	return c.planned.Load(kind + "\x00" + name)
+	return c.shared.Load("planned\x00" + kind + "\x00" + name)
 }
 
 // ResourceBase is embedded by every resource: it implements Metadata and Configure.
