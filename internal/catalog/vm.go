@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -314,7 +315,15 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	if adopt != nil {
 		self = adopt.ID // it is this request: its usage is the request's own, not the group's
 	}
-	inv, err := r.inventory(ctx, it, self)
+	var request *claim
+	if !exists && plan.Name.ValueString() != "" && !plan.JobFunction.IsUnknown() {
+		// A new VM claims its size in this run's ledger, so the VMs requested together count
+		// against the quota together.
+		folder, _ := placement(plan, it)
+		request = &claim{path: r.absFolder(ctx, folder) + "/" + plan.Name.ValueString(), jobFunction: plan.JobFunction.ValueString(),
+			cpus: plan.CPUs.ValueInt64(), memoryMB: plan.MemoryMB.ValueInt64()}
+	}
+	inv, err := r.inventory(ctx, it, self, request)
 	if err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read catalog usage", err)
 		return
@@ -505,7 +514,8 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		resp.Diagnostics.AddAttributeError(path.Root("capacity_reservation"), "Cannot place the VM", err.Error())
 		return
 	}
-	inv, err := r.inventory(ctx, it, "")
+	inv, err := r.inventory(ctx, it, "", &claim{path: r.absFolder(ctx, folder) + "/" + plan.Name.ValueString(),
+		jobFunction: plan.JobFunction.ValueString(), cpus: int64(size.CPUs), memoryMB: size.MemoryMB})
 	if err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read catalog usage", err)
 		return
@@ -636,7 +646,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	it := items[plan.CatalogItem.ValueString()]
 	var inv map[string]any
 	if it != nil {
-		if inv, err = r.inventory(ctx, it, id); err != nil {
+		if inv, err = r.inventory(ctx, it, id, nil); err != nil {
 			framework.AddVSphereError(&resp.Diagnostics, "Cannot read catalog usage", err)
 			return
 		}
@@ -773,32 +783,81 @@ func (r *vmResource) pool(ctx context.Context, plan vmModel, it *Item) (string, 
 }
 
 // inventory is the policy input's inventory for a catalog VM: the item and what each job
-// function already holds of it (this VM excluded).
-func (r *vmResource) inventory(ctx context.Context, it *Item, selfID string) (map[string]any, error) {
+// function already holds of it (this VM excluded): the VMs vCenter holds, and the new VMs this run
+// claimed that vCenter does not hold yet. A new VM passes its own claim (request), recorded first.
+func (r *vmResource) inventory(ctx context.Context, it *Item, selfID string, request *claim) (map[string]any, error) {
 	vms, err := r.Client.VSphere.VMs(ctx)
 	if err != nil {
 		return nil, err
 	}
+	claims := r.claims()
+	if request != nil {
+		claims.record(it.Name, *request)
+	}
 	usage := map[string]map[string]any{}
-	for _, vm := range vms {
-		if vm.ID == selfID || vm.ExtraConfig[StampItem] != it.Name {
-			continue
-		}
-		g := vm.ExtraConfig[StampJobFunction]
-		u := usage[g]
+	add := func(group string, cpus, memoryMB int64) {
+		u := usage[group]
 		if u == nil {
 			u = map[string]any{"instances": int64(0), "cpus": int64(0), "memory_mb": int64(0)}
-			usage[g] = u
+			usage[group] = u
 		}
 		u["instances"] = u["instances"].(int64) + 1
-		u["cpus"] = u["cpus"].(int64) + int64(vm.CPUs)
-		u["memory_mb"] = u["memory_mb"].(int64) + vm.MemoryMB
+		u["cpus"] = u["cpus"].(int64) + cpus
+		u["memory_mb"] = u["memory_mb"].(int64) + memoryMB
+	}
+	held := map[string]bool{}
+	for _, vm := range vms {
+		held[vm.Path] = true
+		if vm.ID == selfID || vm.ExtraConfig[StampItem] != it.Name || request != nil && vm.Path == request.path {
+			continue
+		}
+		add(vm.ExtraConfig[StampJobFunction], int64(vm.CPUs), vm.MemoryMB)
+	}
+	for _, cl := range claims.of(it.Name) {
+		if !held[cl.path] && (request == nil || cl.path != request.path) {
+			add(cl.jobFunction, cl.cpus, cl.memoryMB)
+		}
 	}
 	u := map[string]any{}
 	for g, v := range usage {
 		u[g] = v
 	}
 	return map[string]any{"item": definitionDoc(it.Definition), "usage": u}, nil
+}
+
+// claim is a new VM of an item that this run plans or creates, by inventory path.
+type claim struct {
+	path, jobFunction string
+	cpus, memoryMB    int64
+}
+
+// claimLedger holds the claims of one run, per item.
+type claimLedger struct {
+	mu     sync.Mutex
+	byItem map[string]map[string]claim // item -> path -> claim
+}
+
+func (r *vmResource) claims() *claimLedger {
+	return r.Client.Shared("catalog VMs planned", func() any { return &claimLedger{byItem: map[string]map[string]claim{}} }).(*claimLedger)
+}
+
+func (l *claimLedger) record(item string, c claim) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byItem[item] == nil {
+		l.byItem[item] = map[string]claim{}
+	}
+	l.byItem[item][c.path] = c
+}
+
+func (l *claimLedger) of(item string) []claim {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]claim, 0, len(l.byItem[item]))
+	for _, c := range l.byItem[item] {
+		out = append(out, c)
+	}
+	return out
 }
 
 // absFolder makes a folder path absolute ("" is the datacenter's vm folder).
