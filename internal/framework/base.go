@@ -42,7 +42,9 @@ func (c *Client) Shared(key string, newValue func() any) any {
 // NotePlanned records that this provider process plans an object (a catalog item, say) that
 // others may refer to by name before it exists in vCenter, with what is known of it (nil when its
 // planned values are not all known yet).
-func (c *Client) NotePlanned(kind, name string, v any) { c.shared.Store("planned\x00"+kind+"\x00"+name, v) }
+func (c *Client) NotePlanned(kind, name string, v any) {
+	c.shared.Store("planned\x00"+kind+"\x00"+name, v)
+}
 
 // Planned reports whether this provider process has planned the object, and what it noted of it.
 // Terraform plans a resource after those it refers to, so an object named through a reference is
