@@ -5,9 +5,11 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
 	vmsim "github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
@@ -230,6 +232,7 @@ func TestCreateVMWaitsForAForeignCloneInFlight(t *testing.T) {
 	t.Cleanup(func() { simulator.TaskDelay.MethodDelay = nil })
 
 	// The killed run's clone: started by another client, not waited for.
+	start := time.Now()
 	s.ExtraConfig = map[string]string{"vmgmt.catalog.item": "app", StampRequest: req.Token}
 	pool := types.ManagedObjectReference{Type: "ResourcePool", Value: f.poolID}
 	folder := object.NewFolder(f.c.vim, types.ManagedObjectReference{Type: "Folder", Value: f.folderID})
@@ -253,6 +256,25 @@ func TestCreateVMWaitsForAForeignCloneInFlight(t *testing.T) {
 	t.Cleanup(func() { _ = rerun.DestroyVM(context.Background(), want) })
 	if !got.Adopted || got.ID != want {
 		t.Fatalf("rerun = %+v, want the adoption of %s, the VM of the clone in flight", got, want)
+	}
+	// Waited for, not raced: the rerun started no clone of its own (a second clone of the name
+	// would have failed in vCenter, or, where names are checked late, made a duplicate).
+	var tmpl mo.VirtualMachine
+	if err := rerun.retrieveOne(ctx, types.ManagedObjectReference{Type: "VirtualMachine", Value: f.template.ID}, []string{"recentTask"}, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	var infos []mo.Task
+	if err := rerun.collector().Retrieve(ctx, tmpl.RecentTask, []string{"info"}, &infos); err != nil {
+		t.Fatal(err)
+	}
+	clones := 0
+	for _, task := range infos {
+		if isCloneTask(task.Info) && task.Info.QueueTime.After(start) {
+			clones++
+		}
+	}
+	if clones != 1 {
+		t.Errorf("%d clones of the template since the test began, want 1 (the interrupted run's)", clones)
 	}
 	vms, _ := rerun.VMs(ctx)
 	n := 0

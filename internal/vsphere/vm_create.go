@@ -217,7 +217,7 @@ func (c *Client) readForeignClones(ctx context.Context, templateID string) (fore
 	for _, oc := range content {
 		for _, p := range oc.PropSet {
 			info, ok := p.Val.(types.TaskInfo)
-			if !ok || info.DescriptionId != "VirtualMachine.clone" || c.ownTask(info.Task) ||
+			if !ok || !isCloneTask(info) || c.ownTask(info.Task) ||
 				(info.State != types.TaskInfoStateRunning && info.State != types.TaskInfoStateQueued) {
 				continue
 			}
@@ -259,6 +259,12 @@ func (c *Client) readForeignClones(ctx context.Context, templateID string) (fore
 		out[dest] = tasks
 	}
 	return out, nil
+}
+
+// isCloneTask tells a clone task by its description ID: VirtualMachine.clone in vCenter,
+// VirtualMachine.cloneVm in vcsim.
+func isCloneTask(info types.TaskInfo) bool {
+	return info.DescriptionId == "VirtualMachine.clone" || info.DescriptionId == "VirtualMachine.cloneVm"
 }
 
 // noteOwnTask records a task this client started, so it is never taken for another process's.
