@@ -79,7 +79,7 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 	if err != nil {
 		return "", wrapNotFound("template", s.TemplateID, fmt.Errorf("cloning %s: %w", s.Name, err))
 	}
-	info, err := task.WaitForResult(ctx)
+	info, err := c.waitTask(ctx, task)
 	if err != nil {
 		c.InvalidateVMs() // a failed clone may leave a VM behind: read everything again
 		return "", fmt.Errorf("cloning %s: %w", s.Name, err)
@@ -135,7 +135,7 @@ func (c *Client) customize(ctx context.Context, id string, cu *Customization) er
 	defer c.vmChanged(id)
 	task, err := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id}).Customize(ctx, *cu.toVim())
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = c.waitTask(ctx, task)
 	}
 	if err != nil {
 		return fmt.Errorf("customizing the guest of %s: %w", id, err)
@@ -294,7 +294,7 @@ func (c *Client) ReconfigureVM(ctx context.Context, id string, s ReconfigSpec) e
 	}
 	task, err := vm.Reconfigure(ctx, spec)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = c.waitTask(ctx, task)
 	}
 	if err != nil {
 		return wrapNotFound("virtual machine", id, fmt.Errorf("reconfiguring %s: %w", id, err))
@@ -322,7 +322,7 @@ func (c *Client) SetPower(ctx context.Context, id string, on bool) error {
 		return nil
 	}
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = c.waitTask(ctx, task)
 	}
 	if err != nil {
 		return fmt.Errorf("powering %s %s: %w", id, map[bool]string{true: "on", false: "off"}[on], err)
@@ -343,7 +343,7 @@ func (c *Client) DestroyVM(ctx context.Context, id string) error {
 	defer c.vmChanged(id)
 	task, err := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id}).Destroy(ctx)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = c.waitTask(ctx, task)
 	}
 	if err != nil && !IsNotFound(err) {
 		return fmt.Errorf("destroying %s: %w", id, err)
