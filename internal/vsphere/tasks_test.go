@@ -12,6 +12,7 @@ import (
 	"github.com/vmware/govmomi/object"
 	govsim "github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/task"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -271,5 +272,54 @@ func TestCollectorGone(t *testing.T) {
 				t.Errorf("collectorGone(%v) = %v, want %v", tt.err, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestViewsSurviveSessionLoss: the container views behind bulk reads belong to the session that
+// made them; after the session ended, reads make new views in the session that replaced it,
+// whether this read or another call found the session dead first.
+func TestViewsSurviveSessionLoss(t *testing.T) {
+	t.Parallel()
+	sim := newSim(t)
+	ctx := context.Background()
+	c := connect(t, sim)
+	want, err := c.Refs(ctx, "VirtualMachine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != simulator.SeededVMs() {
+		t.Fatalf("Refs found %d VMs, want the %d seeded ones", len(want), simulator.SeededVMs())
+	}
+	reads := map[string]func() (int, error){
+		"Refs": func() (int, error) {
+			refs, err := c.Refs(ctx, "VirtualMachine")
+			return len(refs), err
+		},
+		"RetrieveAll": func() (int, error) {
+			var vms []mo.VirtualMachine
+			err := c.RetrieveAll(ctx, "VirtualMachine", []string{"name"}, &vms)
+			return len(vms), err
+		},
+	}
+	for _, name := range []string{"Refs", "RetrieveAll"} {
+		for _, other := range []bool{false, true} {
+			if _, err := reads[name](); err != nil { // the view exists
+				t.Fatal(err)
+			}
+			terminate(t, sim, sessionKey(t, c))
+			if other {
+				// Another call logs in again first: this read then finds its view gone, not the session.
+				if _, err := c.Principal(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n, err := reads[name]()
+			if err != nil || n != len(want) {
+				t.Errorf("%s after the session was terminated (re-login by another call: %v) = %d objects, %v; want %d", name, other, n, err, len(want))
+			}
+		}
+	}
+	if got := c.Stats().Relogins(); got != 4 {
+		t.Errorf("Relogins() = %d, want 4", got)
 	}
 }
