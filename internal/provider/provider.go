@@ -85,7 +85,8 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 				Optional:            true,
 			},
 			"password": schema.StringAttribute{
-				MarkdownDescription: "Password for vCenter. Falls back to `" + EnvPassword + "`. Never logged or stored in state.",
+				MarkdownDescription: "Password for vCenter. Falls back to `" + EnvPassword + "`. Never logged or stored in state. " +
+					"From a variable, declare it `ephemeral = true` (Terraform >= 1.10) so that saved plan files do not hold it.",
 				Optional:            true,
 				Sensitive:           true,
 			},
