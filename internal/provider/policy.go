@@ -86,8 +86,8 @@ func policyBlock() schema.SingleNestedBlock {
 					"token": schema.StringAttribute{
 						MarkdownDescription: "Bearer token sent to the server. Pass it from an `ephemeral = true` variable " +
 							"(Terraform >= 1.10) so that saved plan files do not hold it.",
-						Optional:            true,
-						Sensitive:           true,
+						Optional:  true,
+						Sensitive: true,
 					},
 				},
 			},

@@ -87,8 +87,8 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 			"password": schema.StringAttribute{
 				MarkdownDescription: "Password for vCenter. Falls back to `" + EnvPassword + "`. Never logged or stored in state. " +
 					"From a variable, declare it `ephemeral = true` (Terraform >= 1.10) so that saved plan files do not hold it.",
-				Optional:            true,
-				Sensitive:           true,
+				Optional:  true,
+				Sensitive: true,
 			},
 			"allow_unverified_ssl": schema.BoolAttribute{
 				MarkdownDescription: "Skip verification of vCenter's TLS certificate. Only for labs and simulators. " +
