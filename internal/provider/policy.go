@@ -84,9 +84,10 @@ func policyBlock() schema.SingleNestedBlock {
 						Validators:          []validator.String{durationValidator{}},
 					},
 					"token": schema.StringAttribute{
-						MarkdownDescription: "Bearer token sent to the server.",
-						Optional:            true,
-						Sensitive:           true,
+						MarkdownDescription: "Bearer token sent to the server. Pass it from an `ephemeral = true` variable " +
+							"(Terraform >= 1.10) so that saved plan files do not hold it.",
+						Optional:  true,
+						Sensitive: true,
 					},
 				},
 			},

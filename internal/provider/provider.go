@@ -32,6 +32,7 @@ const (
 	EnvUser            = "VSPHERE_USER"
 	EnvPassword        = "VSPHERE_PASSWORD"
 	EnvAllowUnverified = "VSPHERE_ALLOW_UNVERIFIED_SSL"
+	EnvCAFile          = "VSPHERE_CA_FILE"
 	EnvDatacenter      = "VSPHERE_DATACENTER"
 	EnvAPITimeout      = "VSPHERE_API_TIMEOUT"
 	EnvPersistSession  = "VSPHERE_PERSIST_SESSION"
@@ -55,6 +56,7 @@ type providerModel struct {
 	User               types.String `tfsdk:"user"`
 	Password           types.String `tfsdk:"password"`
 	AllowUnverifiedSSL types.Bool   `tfsdk:"allow_unverified_ssl"`
+	CAFile             types.String `tfsdk:"ca_file"`
 	Datacenter         types.String `tfsdk:"datacenter"`
 	APITimeout         types.String `tfsdk:"api_timeout"`
 	PersistSession     types.Bool   `tfsdk:"persist_session"`
@@ -83,14 +85,23 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 				Optional:            true,
 			},
 			"password": schema.StringAttribute{
-				MarkdownDescription: "Password for vCenter. Falls back to `" + EnvPassword + "`. Never logged or stored in state.",
-				Optional:            true,
-				Sensitive:           true,
+				MarkdownDescription: "Password for vCenter. Falls back to `" + EnvPassword + "`. Never logged or stored in state. " +
+					"From a variable, declare it `ephemeral = true` (Terraform >= 1.10) so that saved plan files do not hold it.",
+				Optional:  true,
+				Sensitive: true,
 			},
 			"allow_unverified_ssl": schema.BoolAttribute{
 				MarkdownDescription: "Skip verification of vCenter's TLS certificate. Only for labs and simulators. " +
 					"Defaults to `false`; falls back to `" + EnvAllowUnverified + "`.",
 				Optional: true,
+			},
+			"ca_file": schema.StringAttribute{
+				MarkdownDescription: "Path of a PEM file with the certificate authorities that vCenter's TLS certificate is checked " +
+					"against, instead of the system's: for a vCenter signed by a private CA (the VMCA's root, or a company CA). " +
+					"The file must hold at least one `CERTIFICATE` block. Ignored when `allow_unverified_ssl` is `true`. " +
+					"Falls back to `" + EnvCAFile + "`.",
+				Optional:   true,
+				Validators: []validator.String{caFileValidator{}},
 			},
 			"datacenter": schema.StringAttribute{
 				MarkdownDescription: "Datacenter used to resolve relative inventory paths (e.g. `prod/Resources/tier-1` means " +
@@ -105,14 +116,17 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 				Validators: []validator.String{durationValidator{}},
 			},
 			"persist_session": schema.BoolAttribute{
-				MarkdownDescription: "Persist the vCenter session on disk (one file per server and user, mode 0600) so the " +
-					"several provider processes of a Terraform run, and the next run, reuse one session instead of " +
-					"logging in each time. Default `true`; falls back to `" + EnvPersistSession + "`. When `false`, " +
+				MarkdownDescription: "Persist the vCenter session on disk (one file per server, user and password, mode 0600) " +
+					"so the several provider processes of a Terraform run, and the next run, reuse one session instead of " +
+					"logging in each time. A cached session is used only with the password it was opened with. The file is " +
+					"a credential: whoever can read it acts as the user until vCenter ends the session. " +
+					"Default `true`; falls back to `" + EnvPersistSession + "`. When `false`, " +
 					"the provider logs its session out when Terraform stops it.",
 				Optional: true,
 			},
 			"session_cache_dir": schema.StringAttribute{
-				MarkdownDescription: "Directory for persisted sessions. Default: the user's cache directory + `/vmgmt/sessions`. " +
+				MarkdownDescription: "Directory for persisted sessions; keep it private to the user that runs Terraform " +
+					"(the provider creates it with mode 0700). Default: the user's cache directory + `/vmgmt/sessions`. " +
 					"Falls back to `" + EnvSessionPath + "`.",
 				Optional: true,
 			},
@@ -152,7 +166,7 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	if !ok {
 		return
 	}
-	key := strings.Join([]string{cfg.Server, cfg.User, cfg.Password, strconv.FormatBool(cfg.Insecure), cfg.Datacenter,
+	key := strings.Join([]string{cfg.Server, cfg.User, cfg.Password, strconv.FormatBool(cfg.Insecure), cfg.CAFile, cfg.Datacenter,
 		cfg.APITimeout.String(), cfg.SessionCacheDir}, "\x00")
 
 	clientsMu.Lock()
@@ -201,7 +215,7 @@ func (p *Provider) resolveConfig(m providerModel, resp *provider.ConfigureRespon
 		return false
 	}
 	for attr, v := range map[string]interface{ IsUnknown() bool }{
-		"vsphere_server": m.VSphereServer, "user": m.User, "password": m.Password, "allow_unverified_ssl": m.AllowUnverifiedSSL,
+		"vsphere_server": m.VSphereServer, "user": m.User, "password": m.Password, "allow_unverified_ssl": m.AllowUnverifiedSSL, "ca_file": m.CAFile,
 		"datacenter": m.Datacenter, "api_timeout": m.APITimeout, "persist_session": m.PersistSession, "session_cache_dir": m.SessionCacheDir,
 	} {
 		unknown(attr, v)
@@ -255,6 +269,14 @@ func (p *Provider) resolveConfig(m providerModel, resp *provider.ConfigureRespon
 		return b
 	}
 	cfg.Insecure = boolSetting("allow_unverified_ssl", m.AllowUnverifiedSSL, EnvAllowUnverified, false)
+	cfg.CAFile = strings.TrimSpace(str(m.CAFile, EnvCAFile))
+	if cfg.CAFile != "" && m.CAFile.IsNull() {
+		// The attribute's validator checked a value from the block; one from the environment is checked here.
+		if err := vsphere.CheckCAFile(cfg.CAFile); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("ca_file"), "Invalid "+EnvCAFile,
+				fmt.Sprintf("%s=%q: %v. Point it at a PEM file holding the CA certificate that signed vCenter's certificate (it stands in for ca_file), or unset it.", EnvCAFile, cfg.CAFile, err))
+		}
+	}
 	persist := boolSetting("persist_session", m.PersistSession, EnvPersistSession, true)
 
 	if s := str(m.APITimeout, EnvAPITimeout); s != "" {
@@ -315,6 +337,25 @@ func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 	out = append(out, capacity.DataSources()...)
 	out = append(out, catalog.DataSources()...)
 	return out
+}
+
+// caFileValidator checks at plan time that ca_file names a readable file holding at least one PEM
+// certificate, so that a wrong path is reported on the attribute rather than as a TLS failure.
+type caFileValidator struct{}
+
+func (caFileValidator) Description(context.Context) string {
+	return "value must be the path of a readable PEM file holding at least one certificate"
+}
+func (v caFileValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (caFileValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := vsphere.CheckCAFile(strings.TrimSpace(req.ConfigValue.ValueString())); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid CA file",
+			fmt.Sprintf("%v. Set ca_file to a PEM file holding the CA certificate that signed vCenter's certificate, "+
+				"e.g. the VMCA root certificates that vCenter serves at https://<vcenter>/certs/download.zip.", err))
+	}
 }
 
 type durationValidator struct{}

@@ -23,7 +23,7 @@ data "vmgmt_capacity" "c" {
 
 func clearEnv(t *testing.T) {
 	for _, k := range []string{provider.EnvServer, provider.EnvUser, provider.EnvPassword, provider.EnvAllowUnverified,
-		provider.EnvDatacenter, provider.EnvAPITimeout, provider.EnvPersistSession, provider.EnvSessionPath} {
+		provider.EnvDatacenter, provider.EnvAPITimeout, provider.EnvPersistSession, provider.EnvSessionPath, provider.EnvCAFile} {
 		t.Setenv(k, "")
 	}
 }

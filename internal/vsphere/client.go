@@ -5,9 +5,17 @@ package vsphere
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -31,14 +39,17 @@ type Config struct {
 	Password string
 	// Insecure skips TLS certificate verification.
 	Insecure bool
+	// CAFile is a PEM file of the certificate authorities that vCenter's certificate is checked
+	// against instead of the system's (a vCenter signed by a private CA). Empty uses the system's.
+	CAFile string
 	// Datacenter is the default datacenter used to resolve relative inventory paths.
 	// Empty means the only datacenter of the inventory.
 	Datacenter string
 	// APITimeout bounds every single vCenter call and task wait. Zero means five minutes.
 	APITimeout time.Duration
-	// SessionCacheDir is where sessions are persisted (one file per server and user, mode 0600)
-	// so that the many short-lived provider processes of a Terraform run share one session.
-	// Empty disables the cache: the session is then logged out by Close.
+	// SessionCacheDir is where sessions are persisted (one file per server, user and password,
+	// mode 0600) so that the many short-lived provider processes of a Terraform run share one
+	// session. Empty disables the cache: the session is then logged out by Close.
 	SessionCacheDir string
 	// KeepAlive is the idle interval after which a no-op call keeps the session alive.
 	// Zero means five minutes.
@@ -102,7 +113,7 @@ func ParseServer(server string) (*url.URL, error) {
 }
 
 // Connect returns a logged-in client. With a session cache directory it first tries the cached
-// session for this server and user; a stale one is replaced transparently.
+// session for this server, user and password; a stale one is replaced transparently.
 func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.APITimeout <= 0 {
 		cfg.APITimeout = DefaultAPITimeout
@@ -123,21 +134,27 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.User == "" {
 		return nil, errors.New("no user given")
 	}
+	if cfg.CAFile != "" && !cfg.Insecure {
+		if err := CheckCAFile(cfg.CAFile); err != nil {
+			return nil, err
+		}
+	}
 	login := *u
 	login.User = url.UserPassword(cfg.User, cfg.Password)
+	dir, err := sessionCacheDir(cfg.SessionCacheDir, u, cfg.User, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
 
 	c := &Client{cfg: cfg, url: u, stats: &Stats{}}
 	c.cache = &cache.Session{
 		URL:         &login,
 		Insecure:    cfg.Insecure,
-		DirSOAP:     cfg.SessionCacheDir,
-		DirREST:     restCacheDir(cfg.SessionCacheDir),
+		DirSOAP:     dir,
+		DirREST:     restCacheDir(dir),
 		Passthrough: cfg.SessionCacheDir == "",
 	}
-	configure := func(sc *soap.Client) error {
-		sc.Timeout = cfg.APITimeout
-		return nil
-	}
+	configure := c.configureSOAP
 
 	ctx, cancel := context.WithTimeout(ctx, cfg.APITimeout)
 	defer cancel()
@@ -156,9 +173,10 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		fresh := *c.cache
 		fresh.Reauth = true
 		if err := fresh.Login(ctx, vc, configure); err != nil {
-			return nil, classifyLoginError(u, cfg.User, err)
+			return nil, c.loginError(err)
 		}
 		c.created = true
+		forgetOtherPasswords(dir)
 	}
 	c.vim = vc
 
@@ -177,7 +195,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 func (c *Client) relogin(ctx context.Context) error {
 	m := session.NewManager(&vim25.Client{Client: c.vim.Client, ServiceContent: c.vim.ServiceContent, RoundTripper: c.vim.Client})
 	if err := m.Login(ctx, c.cache.URL.User); err != nil {
-		return classifyLoginError(c.url, c.cfg.User, err)
+		return c.loginError(err)
 	}
 	c.created = true
 	if err := c.cache.Save(c.vim); err != nil {
@@ -186,17 +204,69 @@ func (c *Client) relogin(ctx context.Context) error {
 	return nil
 }
 
-func classifyLoginError(u *url.URL, user string, err error) error {
+// configureSOAP applies the settings of this client to a SOAP client (a new one, or one loaded
+// from the session cache): the call timeout and the CAs its certificate is checked against.
+func (c *Client) configureSOAP(sc *soap.Client) error {
+	sc.Timeout = c.cfg.APITimeout
+	if c.cfg.CAFile != "" && !c.cfg.Insecure {
+		if err := sc.SetRootCAs(c.cfg.CAFile); err != nil {
+			return fmt.Errorf("ca_file %s: %w", c.cfg.CAFile, err)
+		}
+	}
+	return nil
+}
+
+func (c *Client) loginError(err error) error {
+	return classifyLoginError(c.url, c.cfg.User, c.cfg.CAFile, err)
+}
+
+func classifyLoginError(u *url.URL, user, caFile string, err error) error {
 	msg := err.Error()
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	le := &LoginError{Server: u.Host, User: user, Err: err}
 	switch {
 	case fault.Is(err, &types.InvalidLogin{}) || strings.Contains(msg, "InvalidLogin") ||
 		strings.Contains(strings.ToLower(msg), "incorrect user name or password") || strings.Contains(msg, "Login failure"):
-		return &LoginError{Server: u.Host, User: user, Reason: "vCenter rejected the user name or password", Err: err}
-	case strings.Contains(msg, "x509:") || strings.Contains(msg, "certificate"):
-		return &LoginError{Server: u.Host, User: user, Reason: "the server's TLS certificate is not trusted (install its CA, or set allow_unverified_ssl = true for a lab)", Err: err}
+		le.Reason = "vCenter rejected the user name or password"
+	case errors.As(err, &badHost):
+		le.Reason = fmt.Sprintf("the server's TLS certificate is not valid for %s (connect by a name the certificate holds)", u.Hostname())
+	case errors.As(err, &unknownCA) && caFile != "":
+		le.Reason = fmt.Sprintf("the server's TLS certificate is not trusted: it is not signed by a CA in ca_file %s", caFile)
+	case errors.As(err, &unknownCA) || errors.As(err, &invalid) || strings.Contains(msg, "x509:") || strings.Contains(msg, "certificate"):
+		le.Reason = "the server's TLS certificate is not trusted (set ca_file to the CA bundle that signed it, or allow_unverified_ssl = true for a lab)"
 	default:
-		return &LoginError{Server: u.Host, User: user, Reason: "cannot reach the vCenter SDK", Err: err}
+		le.Reason = "cannot reach the vCenter SDK"
 	}
+	return le
+}
+
+// CheckCAFile reports whether path is a readable file holding at least one PEM certificate.
+func CheckCAFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading the CA file: %w", err)
+	}
+	n := 0
+	for rest := data; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			return fmt.Errorf("CA file %s: certificate %d is not valid: %w", path, n+1, err)
+		}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("CA file %s holds no PEM certificate (-----BEGIN CERTIFICATE----- blocks)", path)
+	}
+	return nil
 }
 
 // LoginError says why a session could not be established.
@@ -303,5 +373,99 @@ func restCacheDir(dir string) string {
 	if dir == "" {
 		return ""
 	}
-	return dir + "/rest"
+	return filepath.Join(dir, "rest")
+}
+
+// The session cache holds, under the configured directory, one directory per server and user,
+// and in it one per password:
+//
+//	<dir>/key                        random HMAC key, made once (mode 0600)
+//	<dir>/<server+user>/<password>/  SOAP session file (govmomi's session cache), and rest/
+//
+// Both names are HMAC-SHA256 digests under the key, so a session logged in with one password is
+// never reused with another (a wrong password fails with vCenter's login error, whatever the
+// cache holds), and the names tell nothing of the password to whoever cannot read the key.
+const cacheKeyFile = "key"
+
+// sessionCacheDir is the cache directory of one server, user and password ("" without a cache).
+func sessionCacheDir(dir string, u *url.URL, user, password string) (string, error) {
+	if dir == "" {
+		return "", nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("creating the session cache directory: %w", err)
+	}
+	key, err := cacheKey(dir)
+	if err != nil {
+		return "", fmt.Errorf("session cache key in %s: %w", dir, err)
+	}
+	digest := func(parts ...string) string {
+		mac := hmac.New(sha256.New, key)
+		for _, p := range parts {
+			mac.Write([]byte(p))
+			mac.Write([]byte{0})
+		}
+		return hex.EncodeToString(mac.Sum(nil))[:32]
+	}
+	server := u.String()
+	return filepath.Join(dir, digest(server, user), digest(server, user, password)), nil
+}
+
+// cacheKey returns the HMAC key of a cache directory, making it on first use. Processes that
+// start together agree on one key: the first to link its new file in place wins.
+func cacheKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, cacheKeyFile)
+	valid := func() ([]byte, bool) {
+		k, err := os.ReadFile(path)
+		return k, err == nil && len(k) == sha256.Size
+	}
+	if k, ok := valid(); ok {
+		return k, nil
+	}
+	k := make([]byte, sha256.Size)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(dir, ".key-*") // mode 0600
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	if _, err := tmp.Write(k); err != nil {
+		_ = tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); err == nil {
+		return k, nil
+	}
+	if k, ok := valid(); ok { // another process made it first
+		return k, nil
+	}
+	// The key file is unreadable or corrupt: the sessions under it cannot be found again anyway.
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// forgetOtherPasswords removes the cached sessions of the same server and user opened with
+// another password, once this one was accepted: after a password change, sessions opened with
+// the old one do not stay on disk.
+func forgetOtherPasswords(dir string) {
+	if dir == "" {
+		return
+	}
+	parent, self := filepath.Dir(dir), filepath.Base(dir)
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.Name() != self {
+			_ = os.RemoveAll(filepath.Join(parent, e.Name()))
+		}
+	}
 }

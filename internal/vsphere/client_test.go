@@ -2,14 +2,25 @@ package vsphere
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"io/fs"
+	"math/big"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	govsim "github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
@@ -328,27 +339,39 @@ func TestSessionCacheReuse(t *testing.T) {
 		}
 	}
 
-	// One cache file, readable by its owner only.
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
+	// One session file and the cache's key, readable by their owner only, in directories
+	// only the owner can enter.
+	files := sessionFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("cache dir holds %d session files (%v), want 1", len(files), files)
 	}
-	if len(entries) != 1 {
-		t.Fatalf("cache dir holds %d entries, want 1", len(entries))
+	for _, f := range append(files, filepath.Join(dir, cacheKeyFile)) {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s: mode = %o, want 600", f, mode)
+		}
+		content, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(content), sim.Password) {
+			t.Errorf("%s holds the password", f)
+		}
 	}
-	fi, err := os.Stat(filepath.Join(dir, entries[0].Name()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mode := fi.Mode().Perm(); mode != 0o600 {
-		t.Errorf("cache file mode = %o, want 600", mode)
-	}
-	content, err := os.ReadFile(filepath.Join(dir, entries[0].Name()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(content), sim.Password) {
-		t.Error("the cache file holds the password")
+	for d := filepath.Dir(files[0]); d != dir; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o700 {
+			t.Errorf("%s: mode = %o, want 700", d, mode)
+		}
+		if strings.Contains(d, sim.Password) || strings.Contains(d, "administrator") {
+			t.Errorf("cache path %s shows the user or password", d)
+		}
 	}
 
 	// Closing a client of a cached session keeps the session for the next process.
@@ -474,12 +497,11 @@ func TestCorruptCacheFileReplaced(t *testing.T) {
 	if err := c1.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) != 1 {
-		t.Fatalf("cache dir: %v entries, %v", len(entries), err)
+	files := sessionFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("cache dir holds %d session files, want 1", len(files))
 	}
-	file := filepath.Join(dir, entries[0].Name())
-	if err := os.WriteFile(file, []byte("{this is not json"), 0o600); err != nil {
+	if err := os.WriteFile(files[0], []byte("{this is not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	terminate(t, sim, key) // nobody can use it any more
@@ -618,5 +640,388 @@ func TestConnectDefaults(t *testing.T) {
 	}
 	if c2.url.Path != vim25.Path {
 		t.Errorf("SDK path = %q, want %q", c2.url.Path, vim25.Path)
+	}
+}
+
+// sessionFiles lists the session files of a cache directory (not its key).
+func sessionFiles(tb testing.TB, dir string) []string {
+	tb.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && path != filepath.Join(dir, cacheKeyFile) {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("listing the session cache: %v", err)
+	}
+	return files
+}
+
+// TestSessionCacheKeyedByPassword: a cached session is reused only with the password it was
+// opened with. A wrong password fails with vCenter's login error although a valid session for
+// the same server and user is cached, and it neither uses nor spoils that session.
+func TestSessionCacheKeyedByPassword(t *testing.T) {
+	t.Parallel()
+	sim := newSim(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	good := connect(t, sim, withCache(dir))
+	key := sessionKey(t, good)
+
+	cfg := simConfig(sim)
+	cfg.SessionCacheDir = dir
+	cfg.Password = "wrong-password"
+	c, err := Connect(ctx, cfg)
+	if err == nil {
+		_ = c.Close(ctx)
+		t.Fatalf("Connect with a wrong password succeeded (SessionCreated=%v): it reused the cached session", c.SessionCreated())
+	}
+	var le *LoginError
+	if !errors.As(err, &le) || !strings.Contains(le.Reason, "user name or password") {
+		t.Fatalf("Connect with a wrong password: %v, want the LoginError of vCenter rejecting it", err)
+	}
+	if files := sessionFiles(t, dir); len(files) != 1 {
+		t.Errorf("the cache holds %d session files after the failed login, want the 1 valid one: %v", len(files), files)
+	}
+
+	again := connect(t, sim, withCache(dir))
+	if again.SessionCreated() || sessionKey(t, again) != key {
+		t.Error("the right password no longer finds the cached session")
+	}
+}
+
+// TestSessionCacheForgetsOtherPasswords: once a password is accepted by a new login, the cached
+// sessions of the same server and user opened with another password are removed; a wrong
+// password removes nothing, and other users' sessions are kept.
+func TestSessionCacheForgetsOtherPasswords(t *testing.T) {
+	t.Parallel()
+	sim := newSim(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	c1 := connect(t, sim, withCache(dir))
+	own := filepath.Dir(sessionFiles(t, dir)[0])
+	// What an earlier password and another user left in the cache.
+	oldPassword := filepath.Join(filepath.Dir(own), "0123456789abcdef0123456789abcdef")
+	otherUser := filepath.Join(dir, "fedcba9876543210fedcba9876543210", "0123456789abcdef0123456789abcdef")
+	for _, d := range []string{oldPassword, otherUser} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "session"), []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+
+	cfg := simConfig(sim)
+	cfg.SessionCacheDir = dir
+	cfg.Password = "wrong-password"
+	if c, err := Connect(ctx, cfg); err == nil {
+		_ = c.Close(ctx)
+		t.Fatal("Connect with a wrong password succeeded")
+	}
+	if !exists(oldPassword) || !exists(own) {
+		t.Fatal("a failed login removed cached sessions")
+	}
+
+	// The cached session ends: the next process logs in again with the accepted password.
+	terminate(t, sim, sessionKey(t, c1))
+	c2 := connect(t, sim, withCache(dir))
+	if !c2.SessionCreated() {
+		t.Fatal("the next client did not log in again")
+	}
+	if exists(oldPassword) {
+		t.Error("the session of the earlier password is still cached after a login with the new one")
+	}
+	if !exists(own) || !exists(otherUser) {
+		t.Error("the login removed the current password's or another user's cache entry")
+	}
+}
+
+func TestCacheKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// Processes that start together agree on one key.
+	const n = 8
+	keys := make(chan []byte, n)
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			k, err := cacheKey(dir)
+			keys <- k
+			errs <- err
+		}()
+	}
+	var first []byte
+	for i := 0; i < n; i++ {
+		k, err := <-keys, <-errs
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(k) != 32 {
+			t.Fatalf("key of %d bytes, want 32", len(k))
+		}
+		if first == nil {
+			first = k
+		} else if string(k) != string(first) {
+			t.Fatal("concurrent first uses of a cache directory made different keys")
+		}
+	}
+	path := filepath.Join(dir, cacheKeyFile)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v; want mode 600", fi, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the cache directory holds %d entries after making the key, want only the key", len(entries))
+	}
+	// A corrupt key is replaced.
+	if err := os.WriteFile(path, []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := cacheKey(dir)
+	if err != nil || len(k) != 32 {
+		t.Fatalf("cacheKey after corruption = %d bytes, %v", len(k), err)
+	}
+	if k2, _ := cacheKey(dir); string(k2) != string(k) {
+		t.Error("the replaced key is not kept")
+	}
+
+	// The directory of a session depends on each of server, user and password.
+	u, _ := ParseServer("vc.example.com")
+	u2, _ := ParseServer("vc2.example.com")
+	base, _ := sessionCacheDir(dir, u, "u", "p")
+	for name, got := range map[string]func() (string, error){
+		"server":   func() (string, error) { return sessionCacheDir(dir, u2, "u", "p") },
+		"user":     func() (string, error) { return sessionCacheDir(dir, u, "v", "p") },
+		"password": func() (string, error) { return sessionCacheDir(dir, u, "u", "q") },
+		// The separator keeps the parts apart.
+		"split": func() (string, error) { return sessionCacheDir(dir, u, "up", "") },
+	} {
+		d, err := got()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d == base {
+			t.Errorf("another %s gives the same cache directory %s", name, d)
+		}
+	}
+	same, _ := sessionCacheDir(dir, u, "u", "p")
+	if same != base {
+		t.Error("the cache directory of one server, user and password is not stable")
+	}
+}
+
+// testCA is a private certificate authority and a server certificate it signed for 127.0.0.1.
+type testCA struct {
+	File string // the CA certificate, PEM
+	Leaf tls.Certificate
+}
+
+func newTestCA(t *testing.T, name string) testCA {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: name + " private CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "vcenter.test"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), name+"-ca.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return testCA{File: file, Leaf: tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}}
+}
+
+// startTLSSim starts a bare vCenter simulator that serves the given certificate.
+func startTLSSim(t *testing.T, cert tls.Certificate) *url.URL {
+	t.Helper()
+	model := govsim.VPX()
+	model.Datacenter = 1
+	model.Machine = 0
+	if err := model.Create(); err != nil {
+		t.Fatal(err)
+	}
+	model.Service.RegisterEndpoints = true
+	model.Service.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	model.Service.Listen = &url.URL{Host: "127.0.0.1:0", User: url.UserPassword(simulator.DefaultUser, simulator.DefaultPassword)}
+	server := model.Service.NewServer()
+	t.Cleanup(func() {
+		server.Close()
+		model.Remove()
+	})
+	u := *server.URL
+	u.User = nil
+	return &u
+}
+
+// TestConnectPrivateCA: a vCenter whose certificate a private CA signed is trusted with ca_file
+// (for SOAP, a cached session and the vAPI endpoint), refused without it with a clear reason,
+// and reached with allow_unverified_ssl too.
+func TestConnectPrivateCA(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ca := newTestCA(t, "corp")
+	other := newTestCA(t, "other")
+	u := startTLSSim(t, ca.Leaf)
+	cfg := func(edit func(*Config)) Config {
+		c := Config{Server: u.Host, User: simulator.DefaultUser, Password: simulator.DefaultPassword}
+		edit(&c)
+		return c
+	}
+	refused := func(t *testing.T, c Config, want string) {
+		t.Helper()
+		cl, err := Connect(ctx, c)
+		if err == nil {
+			_ = cl.Close(ctx)
+			t.Fatal("Connect trusted a certificate it should not")
+		}
+		var le *LoginError
+		if !errors.As(err, &le) || !strings.Contains(le.Reason, want) {
+			t.Fatalf("Connect error = %v, want a LoginError saying %q", err, want)
+		}
+	}
+
+	t.Run("system roots only", func(t *testing.T) {
+		refused(t, cfg(func(*Config) {}), "certificate is not trusted (set ca_file")
+	})
+	t.Run("another CA", func(t *testing.T) {
+		refused(t, cfg(func(c *Config) { c.CAFile = other.File }), "not signed by a CA in ca_file "+other.File)
+	})
+	t.Run("ca_file", func(t *testing.T) {
+		dir := t.TempDir()
+		c := cfg(func(c *Config) { c.CAFile = ca.File; c.SessionCacheDir = dir })
+		cl, err := Connect(ctx, c)
+		if err != nil {
+			t.Fatalf("Connect with ca_file: %v", err)
+		}
+		t.Cleanup(func() { _ = cl.Close(ctx) })
+		if p, err := cl.Principal(ctx); err != nil || p != simulator.DefaultUser {
+			t.Fatalf("Principal() = %q, %v", p, err)
+		}
+		rc, err := cl.restClient(ctx)
+		if err != nil {
+			t.Fatalf("vAPI login with ca_file: %v", err)
+		}
+		if s, err := rc.Session(ctx); err != nil || s == nil {
+			t.Fatalf("vAPI session with ca_file = %v, %v", s, err)
+		}
+		restCached := false
+		for _, f := range sessionFiles(t, dir) {
+			restCached = restCached || filepath.Base(filepath.Dir(f)) == "rest"
+		}
+		if !restCached {
+			t.Error("the vAPI session was not cached")
+		}
+		// A session loaded from the cache is checked against the same CAs.
+		cl2, err := Connect(ctx, c)
+		if err != nil {
+			t.Fatalf("second Connect with ca_file: %v", err)
+		}
+		t.Cleanup(func() { _ = cl2.Close(ctx) })
+		if cl2.SessionCreated() {
+			t.Error("the second client did not reuse the cached session")
+		}
+		if _, err := cl2.Principal(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// The same cached session, read with another CA, is refused.
+		refused(t, cfg(func(c *Config) { c.CAFile = other.File; c.SessionCacheDir = dir }), "not signed by a CA in ca_file")
+	})
+	t.Run("allow_unverified_ssl", func(t *testing.T) {
+		cl, err := Connect(ctx, cfg(func(c *Config) { c.Insecure = true }))
+		if err != nil {
+			t.Fatalf("Connect with allow_unverified_ssl: %v", err)
+		}
+		_ = cl.Close(ctx)
+	})
+}
+
+func TestCheckCAFile(t *testing.T) {
+	t.Parallel()
+	ca := newTestCA(t, "check")
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	caPEM, err := os.ReadFile(ca.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(ca.Leaf.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	tests := []struct {
+		name    string
+		path    string
+		wantErr string
+	}{
+		{"a CA", ca.File, ""},
+		{"a bundle with a key first", write("bundle.pem", append(append([]byte("# corp roots\n"), keyPEM...), caPEM...)), ""},
+		{"missing", filepath.Join(dir, "nope.pem"), "reading the CA file"},
+		{"empty", write("empty.pem", nil), "holds no PEM certificate"},
+		{"not PEM", write("der.crt", ca.Leaf.Certificate[0]), "holds no PEM certificate"},
+		{"only a key", write("key.pem", keyPEM), "holds no PEM certificate"},
+		{"a broken certificate", write("broken.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("nope")})), "certificate 1 is not valid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckCAFile(tt.path)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("CheckCAFile: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("CheckCAFile = %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+	// Connect checks the file before it dials.
+	if _, err := Connect(context.Background(), Config{Server: "127.0.0.1:1", User: "u", Password: "p", CAFile: filepath.Join(dir, "nope.pem")}); err == nil || !strings.Contains(err.Error(), "reading the CA file") {
+		t.Errorf("Connect with a missing ca_file = %v", err)
 	}
 }

@@ -37,26 +37,34 @@ func (c *Client) containerView(ctx context.Context, kind string) (*view.Containe
 // (a pointer to a slice of mo types, e.g. *[]mo.VirtualMachine) in one round trip once the view
 // exists. Objects deleted since the view was created are simply absent.
 func (c *Client) RetrieveAll(ctx context.Context, kind string, props []string, dst any) error {
+	err := c.withView(ctx, kind, func(v *view.ContainerView) error { return v.Retrieve(ctx, []string{kind}, props, dst) })
+	if err != nil {
+		return fmt.Errorf("reading all %s objects: %w", kind, err)
+	}
+	return nil
+}
+
+// withView runs f on the container view of kind. A view belongs to the session that made it: when
+// that session was replaced (a re-login), the view is gone, and f runs once more on a new one.
+func (c *Client) withView(ctx context.Context, kind string, f func(*view.ContainerView) error) error {
+	gen := c.reauth.generation()
 	v, err := c.containerView(ctx, kind)
 	if err != nil {
 		return err
 	}
-	if err := v.Retrieve(ctx, []string{kind}, props, dst); err != nil {
-		if isNotAuthenticated(err) || IsNotFound(err) {
-			// The view belonged to a session that was replaced: make a new one once.
-			c.views.mu.Lock()
-			delete(c.views.m, kind)
-			c.views.mu.Unlock()
-			if v, err = c.containerView(ctx, kind); err != nil {
-				return err
-			}
-			err = v.Retrieve(ctx, []string{kind}, props, dst)
-		}
-		if err != nil {
-			return fmt.Errorf("reading all %s objects: %w", kind, err)
-		}
+	err = f(v)
+	if err == nil || !(isNotAuthenticated(err) || IsNotFound(err) || c.reauth.generation() != gen) {
+		return err
 	}
-	return nil
+	c.views.mu.Lock()
+	if c.views.m[kind] == v {
+		delete(c.views.m, kind)
+	}
+	c.views.mu.Unlock()
+	if v, err = c.containerView(ctx, kind); err != nil {
+		return err
+	}
+	return f(v)
 }
 
 // destroyViews removes the container views this client made (they belong to its session).
@@ -71,9 +79,11 @@ func (c *Client) destroyViews(ctx context.Context) {
 
 // Refs returns the references of every object of one type, in one round trip once the view exists.
 func (c *Client) Refs(ctx context.Context, kind string) ([]types.ManagedObjectReference, error) {
-	v, err := c.containerView(ctx, kind)
-	if err != nil {
-		return nil, err
-	}
-	return v.Find(ctx, []string{kind}, nil)
+	var refs []types.ManagedObjectReference
+	err := c.withView(ctx, kind, func(v *view.ContainerView) error {
+		var err error
+		refs, err = v.Find(ctx, []string{kind}, nil)
+		return err
+	})
+	return refs, err
 }

@@ -325,7 +325,7 @@ func (c *Client) DestroyPool(ctx context.Context, id string) error {
 	}
 	task, err := object.NewResourcePool(c.vim, ref).Destroy(ctx)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = c.waitTask(ctx, task)
 	}
 	if err != nil {
 		if IsNotFound(err) {

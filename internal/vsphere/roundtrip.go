@@ -3,8 +3,11 @@ package vsphere
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/url"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,8 +45,9 @@ func (c *countingRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasF
 	return c.next.RoundTrip(ctx, req, res)
 }
 
-// retryRoundTripper retries calls that failed for a transient reason, with exponential backoff
-// that honours the caller's context. Faults that describe the request itself are never retried.
+// retryRoundTripper retries calls that failed for a transient reason and are safe to send again
+// (retryable), with exponential backoff that honours the caller's context. Faults that describe
+// the request itself are never retried.
 type retryRoundTripper struct {
 	next     soap.RoundTripper
 	attempts int
@@ -62,7 +66,7 @@ func (r *retryRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFaul
 			resetResponse(res)
 		}
 		err := r.next.RoundTrip(ctx, req, res)
-		if err == nil || attempt >= r.attempts || !IsTransient(err) || ctx.Err() != nil {
+		if err == nil || attempt >= r.attempts || !retryable(req, err) || ctx.Err() != nil {
 			return err
 		}
 		if r.stats != nil {
@@ -79,8 +83,71 @@ func (r *retryRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFaul
 	}
 }
 
-// IsTransient reports whether a failed call may succeed if sent again unchanged:
-// network errors and the vCenter faults that mean "busy, try later".
+// retryable reports whether a call that failed with err may be sent again. A read (told by its
+// SOAP method) may, after any transient fault. A write may only when it provably did nothing: it
+// never left this process (the connection to vCenter could not be opened), or vCenter answered
+// that the object was busy. A write whose connection broke after it was sent (a reset, a
+// timeout) is not sent again: vCenter may have done it, and a CloneVM_Task sent twice makes two
+// VMs.
+func retryable(req soap.HasFault, err error) bool {
+	if !IsTransient(err) {
+		return false
+	}
+	if isReadMethod(soapMethod(req)) {
+		return true
+	}
+	return notSent(err) || fault.Is(err, &types.TaskInProgress{}) || fault.Is(err, &types.ResourceInUse{})
+}
+
+// notSent reports whether err proves that the request never reached vCenter: the connection
+// could not be opened (refused, unreachable, unknown host, dial timeout, proxy refused).
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect")
+}
+
+// readPrefixes are the prefixes of the vSphere API methods that only read: sent twice, they
+// change nothing in vCenter.
+var readPrefixes = []string{"Retrieve", "ContinueRetrieve", "Find", "Query", "Fetch", "Browse", "Has"}
+
+// readMethods are the other methods that only read.
+var readMethods = map[string]bool{
+	"CurrentTime":      true,
+	"SessionIsActive":  true,
+	"CheckForUpdates":  true,
+	"WaitForUpdates":   true,
+	"WaitForUpdatesEx": true,
+}
+
+// isReadMethod reports whether a SOAP method only reads.
+func isReadMethod(method string) bool {
+	if readMethods[method] {
+		return true
+	}
+	for _, p := range readPrefixes {
+		if strings.HasPrefix(method, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// soapMethod is the vSphere API method of a request: govmomi's request bodies are named after
+// it (methods.RetrievePropertiesExBody, methods.CloneVM_TaskBody).
+func soapMethod(req soap.HasFault) string {
+	t := reflect.TypeOf(req)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return ""
+	}
+	return strings.TrimSuffix(t.Name(), "Body")
+}
+
+// IsTransient reports whether a failed call may succeed if sent again unchanged: network
+// errors and the vCenter faults that mean "busy, try later". Whether it is safe to send again is
+// retryable's question.
 func IsTransient(err error) bool {
 	if err == nil {
 		return false
@@ -97,6 +164,11 @@ func IsTransient(err error) bool {
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) {
+		return true
+	}
+	// The server (or a load balancer) closed the connection without an answer.
+	var uerr *url.Error
+	if errors.As(err, &uerr) && (errors.Is(uerr.Err, io.EOF) || errors.Is(uerr.Err, io.ErrUnexpectedEOF)) {
 		return true
 	}
 	return fault.Is(err, &types.HostCommunication{}) ||
@@ -143,6 +215,14 @@ func (r *reauthRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFau
 	r.mu.Unlock()
 	resetResponse(res)
 	return r.next.RoundTrip(ctx, req, res)
+}
+
+// generation counts the re-logins so far: a caller that notes it before a call can tell
+// afterwards whether the session was replaced meanwhile (and its session-scoped objects lost).
+func (r *reauthRoundTripper) generation() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gen
 }
 
 func isNotAuthenticated(err error) bool {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"runtime"
@@ -44,6 +46,8 @@ func TestIsTransient(t *testing.T) {
 		{"nil", nil, false},
 		{"plain error", errors.New("boom"), false},
 		{"EOF", io.EOF, false},
+		{"server hung up (EOF of the HTTP call)", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: io.EOF}, true},
+		{"server hung up mid-answer", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: io.ErrUnexpectedEOF}, true},
 		{"connection refused", refused, true},
 		{"wrapped connection refused", fmt.Errorf("calling vCenter: %w", refused), true},
 		{"url error around a reset", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: &net.OpError{Op: "read", Err: syscall.ECONNRESET}}, true},
@@ -109,10 +113,15 @@ func fail(err error) step { return func(soap.HasFault) error { return err } }
 // faultStep decodes a SOAP fault into the response, as soap.Client does for an HTTP 500 answer.
 func faultStep(f types.BaseMethodFault) step {
 	return func(res soap.HasFault) error {
-		body := res.(*methods.CreateResourcePoolBody)
-		body.Fault_ = &soap.Fault{Code: "ServerFaultCode", String: fmt.Sprintf("%T", f)}
-		body.Fault_.Detail.Fault = f
-		return soap.WrapSoapFault(body.Fault_)
+		sf := &soap.Fault{Code: "ServerFaultCode", String: fmt.Sprintf("%T", f)}
+		sf.Detail.Fault = f
+		switch body := res.(type) {
+		case *methods.CreateResourcePoolBody:
+			body.Fault_ = sf
+		case *methods.FindByInventoryPathBody:
+			body.Fault_ = sf
+		}
+		return soap.WrapSoapFault(sf)
 	}
 }
 
@@ -120,8 +129,13 @@ func faultStep(f types.BaseMethodFault) step {
 // the same value) it reports a fault still present in the response.
 func okStep(id string) step {
 	return func(res soap.HasFault) error {
-		body := res.(*methods.CreateResourcePoolBody)
-		body.Res = &types.CreateResourcePoolResponse{Returnval: types.ManagedObjectReference{Type: "ResourcePool", Value: id}}
+		ref := types.ManagedObjectReference{Type: "ResourcePool", Value: id}
+		switch body := res.(type) {
+		case *methods.CreateResourcePoolBody:
+			body.Res = &types.CreateResourcePoolResponse{Returnval: ref}
+		case *methods.FindByInventoryPathBody:
+			body.Res = &types.FindByInventoryPathResponse{Returnval: &ref}
+		}
 		if f := res.Fault(); f != nil {
 			return soap.WrapSoapFault(f)
 		}
@@ -129,36 +143,74 @@ func okStep(id string) step {
 	}
 }
 
+// answer is the object ID a scripted response carries, "" for none.
+func answer(res soap.HasFault) string {
+	switch body := res.(type) {
+	case *methods.CreateResourcePoolBody:
+		if body.Res != nil {
+			return body.Res.Returnval.Value
+		}
+	case *methods.FindByInventoryPathBody:
+		if body.Res != nil && body.Res.Returnval != nil {
+			return body.Res.Returnval.Value
+		}
+	}
+	return ""
+}
+
+// createReq is a write: CreateResourcePool.
 func createReq() (*methods.CreateResourcePoolBody, *methods.CreateResourcePoolBody) {
 	return &methods.CreateResourcePoolBody{Req: &types.CreateResourcePool{Name: "p"}}, &methods.CreateResourcePoolBody{}
 }
 
+// findReq is a read: FindByInventoryPath.
+func findReq() (*methods.FindByInventoryPathBody, *methods.FindByInventoryPathBody) {
+	return &methods.FindByInventoryPathBody{Req: &types.FindByInventoryPath{InventoryPath: "/dc1/host/prod"}}, &methods.FindByInventoryPathBody{}
+}
+
+// transientErr is a connection reset while the call was in flight: vCenter may have received it.
 var transientErr = &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+
+// refusedErr is a connection that could not be opened: the call never left this process.
+var refusedErr = &url.Error{Op: "Post", URL: "https://vc/sdk", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
 
 func TestRetryRoundTripper(t *testing.T) {
 	tests := []struct {
 		name        string
+		write       bool // CreateResourcePool rather than FindByInventoryPath
 		attempts    int
 		steps       []step
 		wantCalls   int
 		wantRetries int64
 		wantErr     bool
 	}{
-		{"success first time", 3, []step{okStep("resgroup-1")}, 1, 0, false},
-		{"two network errors then success", 3, []step{fail(transientErr), fail(transientErr), okStep("resgroup-1")}, 3, 2, false},
-		{"busy faults then success", 3, []step{faultStep(&types.TaskInProgress{}), faultStep(&types.HostCommunication{}), okStep("resgroup-1")}, 3, 2, false},
-		{"gives up after the attempts", 2, []step{fail(transientErr)}, 3, 2, true},
-		{"retries disabled", 0, []step{fail(transientErr), okStep("resgroup-1")}, 1, 0, true},
-		{"non-transient error", 3, []step{fail(errors.New("bad request")), okStep("resgroup-1")}, 1, 0, true},
-		{"non-transient fault", 3, []step{faultStep(&types.InvalidArgument{}), okStep("resgroup-1")}, 1, 0, true},
-		{"not authenticated is for the re-login, not the retry", 3, []step{faultStep(&types.NotAuthenticated{}), okStep("resgroup-1")}, 1, 0, true},
+		{"success first time", false, 3, []step{okStep("resgroup-1")}, 1, 0, false},
+		{"read: two network errors then success", false, 3, []step{fail(transientErr), fail(transientErr), okStep("resgroup-1")}, 3, 2, false},
+		{"read: timeouts then success", false, 3, []step{fail(timeoutErr{}), fail(&url.Error{Op: "Post", Err: timeoutErr{}}), okStep("resgroup-1")}, 3, 2, false},
+		{"read: busy faults then success", false, 3, []step{faultStep(&types.HostCommunication{}), faultStep(&types.SystemError{}), okStep("resgroup-1")}, 3, 2, false},
+		{"read: gives up after the attempts", false, 2, []step{fail(transientErr)}, 3, 2, true},
+		{"read: retries disabled", false, 0, []step{fail(transientErr), okStep("resgroup-1")}, 1, 0, true},
+		{"read: non-transient error", false, 3, []step{fail(errors.New("bad request")), okStep("resgroup-1")}, 1, 0, true},
+		{"read: non-transient fault", false, 3, []step{faultStep(&types.InvalidArgument{}), okStep("resgroup-1")}, 1, 0, true},
+		{"not authenticated is for the re-login, not the retry", false, 3, []step{faultStep(&types.NotAuthenticated{}), okStep("resgroup-1")}, 1, 0, true},
+		{"write: connection refused then success", true, 3, []step{fail(refusedErr), fail(refusedErr), okStep("resgroup-1")}, 3, 2, false},
+		{"write: the object was busy, then success", true, 3, []step{faultStep(&types.TaskInProgress{}), faultStep(&types.ResourceInUse{}), okStep("resgroup-1")}, 3, 2, false},
+		{"write: connection reset after sending is not resent", true, 3, []step{fail(transientErr), okStep("resgroup-1")}, 1, 0, true},
+		{"write: timeout after sending is not resent", true, 3, []step{fail(&url.Error{Op: "Post", Err: timeoutErr{}}), okStep("resgroup-1")}, 1, 0, true},
+		{"write: a system error may have done part of it", true, 3, []step{faultStep(&types.SystemError{}), okStep("resgroup-1")}, 1, 0, true},
+		{"write: non-transient fault", true, 3, []step{faultStep(&types.InvalidArgument{}), okStep("resgroup-1")}, 1, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := &fakeRT{steps: tt.steps}
 			stats := &Stats{}
 			rt := &retryRoundTripper{next: fake, attempts: tt.attempts, stats: stats, base: 1}
-			req, res := createReq()
+			var req, res soap.HasFault
+			if tt.write {
+				req, res = createReq()
+			} else {
+				req, res = findReq()
+			}
 			err := rt.RoundTrip(context.Background(), req, res)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("RoundTrip error = %v, want error: %v", err, tt.wantErr)
@@ -169,8 +221,8 @@ func TestRetryRoundTripper(t *testing.T) {
 			if got := stats.Retries(); got != tt.wantRetries {
 				t.Errorf("Retries() = %d, want %d", got, tt.wantRetries)
 			}
-			if !tt.wantErr && (res.Res == nil || res.Res.Returnval.Value != "resgroup-1") {
-				t.Errorf("response = %+v, want the successful answer", res.Res)
+			if !tt.wantErr && answer(res) != "resgroup-1" {
+				t.Errorf("response = %+v, want the successful answer", res)
 			}
 			if !tt.wantErr && res.Fault() != nil {
 				t.Errorf("the successful response still carries the fault of an earlier attempt: %v", res.Fault())
@@ -187,7 +239,7 @@ func TestRetryStopsWhenContextCanceled(t *testing.T) {
 			return transientErr
 		}}}
 		rt := &retryRoundTripper{next: fake, attempts: 5, stats: &Stats{}, base: 1}
-		req, res := createReq()
+		req, res := findReq()
 		if err := rt.RoundTrip(ctx, req, res); err == nil {
 			t.Fatal("RoundTrip succeeded")
 		}
@@ -208,7 +260,7 @@ func TestRetryStopsWhenContextCanceled(t *testing.T) {
 			}
 			cancel()
 		}()
-		req, res := createReq()
+		req, res := findReq()
 		err := rt.RoundTrip(ctx, req, res)
 		if !errors.Is(err, transientErr) {
 			t.Fatalf("RoundTrip error = %v, want the last call's error", err)
@@ -224,7 +276,7 @@ func TestCountingRoundTripper(t *testing.T) {
 	stats := &Stats{}
 	// As in Connect: the counter sits below the retry, so retries are counted as round trips.
 	rt := &retryRoundTripper{next: &countingRoundTripper{next: fake, stats: stats}, attempts: 3, stats: stats, base: 1}
-	req, res := createReq()
+	req, res := findReq()
 	if err := rt.RoundTrip(context.Background(), req, res); err != nil {
 		t.Fatal(err)
 	}
@@ -455,4 +507,161 @@ func TestWrapNotFound(t *testing.T) {
 	if wrapNotFound("resource pool", "x", nil) != nil {
 		t.Error("wrapNotFound(nil) != nil")
 	}
+}
+
+func TestSoapMethod(t *testing.T) {
+	tests := []struct {
+		req  soap.HasFault
+		want string
+	}{
+		{&methods.RetrievePropertiesExBody{}, "RetrievePropertiesEx"},
+		{&methods.ContinueRetrievePropertiesExBody{}, "ContinueRetrievePropertiesEx"},
+		{&methods.CloneVM_TaskBody{}, "CloneVM_Task"},
+		{&methods.CreateResourcePoolBody{}, "CreateResourcePool"},
+		{&methods.WaitForUpdatesExBody{}, "WaitForUpdatesEx"},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := soapMethod(tt.req); got != tt.want {
+			t.Errorf("soapMethod(%T) = %q, want %q", tt.req, got, tt.want)
+		}
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	reset := fmt.Errorf("calling vCenter: %w", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: transientErr})
+	timeout := &url.Error{Op: "Post", URL: "https://vc/sdk", Err: timeoutErr{}}
+	dialTimeout := &url.Error{Op: "Post", URL: "https://vc/sdk", Err: &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}}
+	noHost := &url.Error{Op: "Post", URL: "https://vc/sdk", Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "vc", IsNotFound: true}}}
+	proxy := &url.Error{Op: "Post", URL: "https://vc/sdk", Err: &net.OpError{Op: "proxyconnect", Net: "tcp", Err: syscall.ECONNREFUSED}}
+	reads := []soap.HasFault{
+		&methods.RetrievePropertiesExBody{}, &methods.ContinueRetrievePropertiesExBody{}, &methods.RetrievePropertiesBody{},
+		&methods.FindByInventoryPathBody{}, &methods.FindChildBody{}, &methods.QueryPerfBody{}, &methods.FetchUserPrivilegeOnEntitiesBody{},
+		&methods.BrowseDiagnosticLogBody{}, &methods.HasPrivilegeOnEntitiesBody{}, &methods.RetrieveUserGroupsBody{},
+		&methods.WaitForUpdatesExBody{}, &methods.CurrentTimeBody{}, &methods.SessionIsActiveBody{},
+	}
+	writes := []soap.HasFault{
+		&methods.CloneVM_TaskBody{}, &methods.CreateResourcePoolBody{}, &methods.ReconfigVM_TaskBody{}, &methods.Destroy_TaskBody{},
+		&methods.SetCustomValueBody{}, &methods.CreatePropertyCollectorBody{}, &methods.CreateFilterBody{},
+		&methods.DestroyPropertyCollectorBody{}, &methods.LoginBody{}, &methods.ReadNextEventsBody{},
+	}
+	tests := []struct {
+		name             string
+		err              error
+		wantRead, wantWr bool
+	}{
+		{"connection reset in flight", reset, true, false},
+		{"timeout in flight", timeout, true, false},
+		{"server hung up", &url.Error{Op: "Post", URL: "https://vc/sdk", Err: io.EOF}, true, false},
+		{"bare timeout", timeoutErr{}, true, false},
+		{"connection refused", refusedErr, true, true},
+		{"dial timeout", dialTimeout, true, true},
+		{"unknown host", noHost, true, true},
+		{"proxy refused", proxy, true, true},
+		{"TaskInProgress fault", soapFault(&types.TaskInProgress{}), true, true},
+		{"ResourceInUse fault", soapFault(&types.ResourceInUse{}), true, true},
+		{"SystemError fault", soapFault(&types.SystemError{}), true, false},
+		{"HostCommunication fault", soapFault(&types.HostCommunication{}), true, false},
+		{"RequestCanceled fault", soapFault(&types.RequestCanceled{}), true, false},
+		{"InvalidArgument fault", soapFault(&types.InvalidArgument{}), false, false},
+		{"DuplicateName fault", soapFault(&types.DuplicateName{}), false, false},
+		{"context canceled", &url.Error{Op: "Post", Err: context.Canceled}, false, false},
+		{"deadline during the dial", &url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Err: context.DeadlineExceeded}}, false, false},
+		{"plain error", errors.New("boom"), false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, req := range reads {
+				if got := retryable(req, tt.err); got != tt.wantRead {
+					t.Errorf("retryable(%s, %v) = %v, want %v", soapMethod(req), tt.err, got, tt.wantRead)
+				}
+			}
+			for _, req := range writes {
+				if got := retryable(req, tt.err); got != tt.wantWr {
+					t.Errorf("retryable(%s, %v) = %v, want %v", soapMethod(req), tt.err, got, tt.wantWr)
+				}
+			}
+		})
+	}
+}
+
+// hangUpServer is an SDK endpoint that reads each request whole and then drops the connection
+// without an answer, as a vCenter or a load balancer that fails mid-call does. It counts the
+// requests that reached it.
+func hangUpServer(t *testing.T) (*url.URL, *atomic.Int32) {
+	t.Helper()
+	var got atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got.Add(1)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	u, err := url.Parse(srv.URL + "/sdk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, &got
+}
+
+// TestRetryOverTheWire sends calls through a real SOAP client: a write that reached the server
+// before the connection broke is sent once; a read is sent again; a write that could not connect
+// is sent again.
+func TestRetryOverTheWire(t *testing.T) {
+	ctx := context.Background()
+	const attempts = 2
+	t.Run("write reached the server", func(t *testing.T) {
+		u, got := hangUpServer(t)
+		rt := &retryRoundTripper{next: soap.NewClient(u, true), attempts: attempts, stats: &Stats{}, base: 1}
+		req := &methods.CloneVM_TaskBody{Req: &types.CloneVM_Task{This: types.ManagedObjectReference{Type: "VirtualMachine", Value: "vm-1"}, Name: "web01"}}
+		if err := rt.RoundTrip(ctx, req, &methods.CloneVM_TaskBody{}); err == nil {
+			t.Fatal("CloneVM_Task succeeded against a server that hangs up")
+		}
+		if n := got.Load(); n != 1 {
+			t.Errorf("the server received CloneVM_Task %d times, want 1: a clone sent again can make a second VM", n)
+		}
+	})
+	t.Run("read reached the server", func(t *testing.T) {
+		u, got := hangUpServer(t)
+		rt := &retryRoundTripper{next: soap.NewClient(u, true), attempts: attempts, stats: &Stats{}, base: 1}
+		req := &methods.RetrievePropertiesExBody{Req: &types.RetrievePropertiesEx{}}
+		if err := rt.RoundTrip(ctx, req, &methods.RetrievePropertiesExBody{}); err == nil {
+			t.Fatal("RetrievePropertiesEx succeeded against a server that hangs up")
+		}
+		if n := got.Load(); n != attempts+1 {
+			t.Errorf("the server received RetrievePropertiesEx %d times, want %d", n, attempts+1)
+		}
+	})
+	t.Run("write could not connect", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		u := &url.URL{Scheme: "http", Host: addr, Path: "/sdk"}
+		fake := &countingSender{next: soap.NewClient(u, true)}
+		stats := &Stats{}
+		rt := &retryRoundTripper{next: fake, attempts: attempts, stats: stats, base: 1}
+		err = rt.RoundTrip(ctx, &methods.CloneVM_TaskBody{Req: &types.CloneVM_Task{Name: "web01"}}, &methods.CloneVM_TaskBody{})
+		if !notSent(err) {
+			t.Fatalf("error %v (%T) of a refused connection is not recognised as never sent", err, err)
+		}
+		if fake.n != attempts+1 || stats.Retries() != attempts {
+			t.Errorf("sent %d times with %d retries, want %d and %d", fake.n, stats.Retries(), attempts+1, attempts)
+		}
+	})
+}
+
+type countingSender struct {
+	next soap.RoundTripper
+	n    int
+}
+
+func (c *countingSender) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
+	c.n++
+	return c.next.RoundTrip(ctx, req, res)
 }

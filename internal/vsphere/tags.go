@@ -30,7 +30,7 @@ func (c *Client) restClient(ctx context.Context) (*rest.Client, error) {
 		return c.rest.c, nil
 	}
 	rc := rest.NewClient(c.vim)
-	if err := c.cache.Login(ctx, rc, nil); err != nil {
+	if err := c.cache.Login(ctx, rc, c.configureSOAP); err != nil {
 		// The cache keys REST sessions separately; fall back to a plain login.
 		rc = rest.NewClient(c.vim)
 		if err := rc.Login(ctx, url.UserPassword(c.cfg.User, c.cfg.Password)); err != nil {

@@ -275,7 +275,3 @@ func (c *Client) ownTask(ref types.ManagedObjectReference) bool {
 	return ok
 }
 
-// waitTask waits for a task and returns its info.
-func (c *Client) waitTask(ctx context.Context, t *object.Task) (*types.TaskInfo, error) {
-	return t.WaitForResult(ctx)
-}

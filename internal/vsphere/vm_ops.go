@@ -141,7 +141,7 @@ func (c *Client) customize(ctx context.Context, id string, cu *Customization) er
 	defer c.vmChanged(id)
 	task, err := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id}).Customize(ctx, *cu.toVim())
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = c.waitTask(ctx, task)
 	}
 	if err != nil {
 		return fmt.Errorf("customizing the guest of %s: %w", id, err)
@@ -300,7 +300,7 @@ func (c *Client) ReconfigureVM(ctx context.Context, id string, s ReconfigSpec) e
 	}
 	task, err := vm.Reconfigure(ctx, spec)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = c.waitTask(ctx, task)
 	}
 	if err != nil {
 		return wrapNotFound("virtual machine", id, fmt.Errorf("reconfiguring %s: %w", id, err))
@@ -328,7 +328,7 @@ func (c *Client) SetPower(ctx context.Context, id string, on bool) error {
 		return nil
 	}
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = c.waitTask(ctx, task)
 	}
 	if err != nil {
 		return fmt.Errorf("powering %s %s: %w", id, map[bool]string{true: "on", false: "off"}[on], err)
@@ -349,7 +349,7 @@ func (c *Client) DestroyVM(ctx context.Context, id string) error {
 	defer c.vmChanged(id)
 	task, err := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id}).Destroy(ctx)
 	if err == nil {
-		err = task.Wait(ctx)
+		_, err = c.waitTask(ctx, task)
 	}
 	if err != nil && !IsNotFound(err) {
 		return fmt.Errorf("destroying %s: %w", id, err)
