@@ -47,6 +47,10 @@ while IFS= read -r dir; do
 	fi
 	if out="$("$tf" -chdir="$work" validate -no-color 2>&1)"; then
 		echo "ok    $dir"
+	elif grep -q 'Unsupported Terraform Core version' <<<"$out"; then
+		# The fallback CLI (terraform 1.8.5) is older than an example's required_version (the
+		# provider example's ephemeral variables need 1.10).
+		echo "skip  $dir (needs a newer terraform than $("$tf" version | sed -n 1p))"
 	else
 		echo "FAIL  $dir"
 		echo "$out" | grep -v -e '^$' -e 'development overrides' | sed 's/^/      /'

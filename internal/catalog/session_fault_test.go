@@ -17,8 +17,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 )
@@ -96,18 +98,25 @@ func (st *sessionTerminator) observe(method string) (end string) {
 		st.logins++
 	case "WaitForUpdatesEx":
 		if len(st.after) > 0 && st.clones >= st.after[0] {
-			st.after = st.after[1:]
 			return method
 		}
 	}
 	return ""
 }
 
+// record notes a termination. A session that is gone already (a wait still in flight on a
+// session ended a moment ago carries its cookie) leaves the trigger for the next wait.
 func (st *sessionTerminator) record(key string, err error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if fault.Is(err, &types.NotFound{}) {
+		return
+	}
 	if err != nil && st.failure == nil {
 		st.failure = fmt.Errorf("terminating session %s: %w", key, err)
+	}
+	if len(st.after) > 0 {
+		st.after = st.after[1:]
 	}
 	st.ended = append(st.ended, key)
 }

@@ -503,6 +503,10 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 			fmt.Sprintf("The plan builds %s %s, but %s is now published. Plan again.", it.Name, plan.Version.ValueString(), it.Version))
 		return
 	}
+	// What was unknown at plan time is checked now, before any write, as the plan checks it.
+	if r.checkReferences(ctx, plan, it, &resp.Diagnostics); resp.Diagnostics.HasError() {
+		return
+	}
 	folder, network := placement(plan, it)
 	f, err := c.ResolveFolder(ctx, folder)
 	if err != nil {
