@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy/packs"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/provider"
 )
 
 // policyTest runs Rego tests in-process, like `opa test`.
@@ -46,7 +47,14 @@ func policyTest(args []string, stdout, stderr io.Writer) int {
 		}
 		packNames = []string{}
 	}
-	sum, err := policy.RunTests(context.Background(), stdout, *verbose, packNames, dirs...)
+	ctx := context.Background()
+	schemas, err := provider.PolicyInputSchemas(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "policy test: %v\n", err)
+		return ExitUsage
+	}
+	// Type-checked as the provider loads policy: a rule that reads a field no input has fails here.
+	sum, err := policy.RunTests(ctx, stdout, policy.TestConfig{Verbose: *verbose, Packs: packNames, Dirs: dirs, Schemas: schemas})
 	if err != nil {
 		fmt.Fprintf(stderr, "policy test: %v\n", err)
 		return ExitUsage
@@ -135,8 +143,13 @@ func policyEval(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	ctx := context.Background()
+	schemas, err := provider.PolicyInputSchemas(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "policy eval: %v\n", err)
+		return ExitUsage
+	}
 	engine, err := policy.New(ctx, policy.Config{
-		Sources: sources, Packs: packNames, DecisionLog: *decisionLog, Explain: *explain,
+		Sources: sources, Packs: packNames, DecisionLog: *decisionLog, Explain: *explain, Schemas: schemas,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "policy eval: loading policy: %v\n", err)
