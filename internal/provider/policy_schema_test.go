@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/loader"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
@@ -86,19 +88,55 @@ func TestPolicyInputSchemas_committed(t *testing.T) {
 	}
 }
 
+// The shipped files work as `opa check` reads them: --schema <dir> resolves the packs'
+// schema.<type> annotations, and --schema <dir>/input.json is the input schema of policies that
+// declare none; both refuse a misspelt field with the file and line.
+func TestPolicyInputSchemas_opaCheck(t *testing.T) {
+	annotated := acctest.WriteFiles(t, map[string]string{"a.rego": "# METADATA\n# schemas:\n#   - input: schema.input\npackage vmgmt.a\n\n" +
+		"deny contains \"no\" if {\n  input.change.aftr.name == \"x\"\n}\n"})
+	plain := acctest.WriteFiles(t, map[string]string{"p.rego": "package vmgmt.p\n\ndeny contains \"no\" if {\n  input.change.after.nmae == \"x\"\n}\n"})
+	check := func(schemaPath string, dirs ...string) error {
+		t.Helper()
+		ss, err := loader.Schemas(schemaPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := loader.NewFileLoader().WithRegoVersion(ast.RegoV1).WithProcessAnnotation(true).All(dirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		modules := map[string]*ast.Module{}
+		for name, m := range res.Modules {
+			modules[name] = m.Parsed
+		}
+		c := ast.NewCompiler().WithSchemas(ss).WithUseTypeCheckAnnotations(true)
+		if c.Compile(modules); c.Failed() {
+			return c.Errors
+		}
+		return nil
+	}
+	if err := check(schemaDir, "../policy/packs", "../../examples/demo/policy"); err != nil {
+		t.Errorf("opa check --schema %s on the packs and the demo policy: %v", schemaDir, err)
+	}
+	if err := check(schemaDir, annotated); err == nil || !strings.Contains(err.Error(), "a.rego:7: rego_type_error: undefined ref: input.change.aftr.name") {
+		t.Errorf("opa check --schema %s on a misspelt annotated policy: %v", schemaDir, err)
+	}
+	union := filepath.Join(schemaDir, "input.json")
+	if err := check(union, "../../examples/demo/policy"); err != nil {
+		t.Errorf("opa check --schema %s on the demo policy: %v", union, err)
+	}
+	if err := check(union, plain); err == nil || !strings.Contains(err.Error(), "p.rego:4: rego_type_error: undefined ref: input.change.after.nmae") {
+		t.Errorf("opa check --schema %s on a misspelt policy: %v", union, err)
+	}
+}
+
 // Every resource and data source has a schema, and the union covers them all.
 func TestPolicyInputSchemas_everyType(t *testing.T) {
 	ss := inputSchemas(t)
 	p := provider.New("test")()
-	var want []string
-	for range p.Resources(context.Background()) {
-		want = append(want, "")
-	}
-	for range p.DataSources(context.Background()) {
-		want = append(want, "")
-	}
-	if len(ss) != len(want) {
-		t.Errorf("schemas for %v, want one per resource and data source (%d)", ss.Types(), len(want))
+	want := len(p.Resources(context.Background())) + len(p.DataSources(context.Background()))
+	if len(ss) != want {
+		t.Errorf("schemas for %v, want one per resource and data source (%d)", ss.Types(), want)
 	}
 	union := ss.Union()
 	if got := union.Properties["type"].Enum; strings.Join(got, ",") != strings.Join(ss.Types(), ",") {
