@@ -271,9 +271,10 @@ func compileErrors(errs ast.Errors) error {
 		lines = append(lines, line)
 	}
 	if inputRef {
-		lines = append(lines, "A rule that reads a field no policy input has would never fire, so the policy is refused. "+
-			"The input of each resource and data source type is described by the JSON Schemas in schemas/policy-input "+
-			"(see the policy guide); fix the field name, or declare which type the rule judges with a METADATA schemas annotation.")
+		lines = append(lines, "\nA rule that reads a field no policy input has would never fire, so the policy is refused. "+
+			"The fields of each resource and data source type are in the policy input schemas (schemas/policy-input; "+
+			"see \"Checking field names\" in the policy guide). Fix the name; a rule about one type can declare it "+
+			"with a METADATA schemas annotation (input: schema.<type>) to be checked against that type only.")
 	}
 	return errors.New(strings.Join(lines, "\n"))
 }
