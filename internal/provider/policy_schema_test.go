@@ -164,6 +164,25 @@ func TestPolicyInputSchemas_existingPolicyLoads(t *testing.T) {
 	}
 }
 
+// The Rego examples of the policy guide compile against the schemas (each on its own).
+func TestPolicyInputSchemas_guideExamplesCompile(t *testing.T) {
+	guide, err := os.ReadFile("../../templates/guides/policy.md.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```rego\n(.*?)```").FindAllSubmatch(guide, -1)
+	if len(blocks) < 3 {
+		t.Fatalf("%d rego blocks in the guide", len(blocks))
+	}
+	for i, b := range blocks {
+		dir := acctest.WriteFiles(t, map[string]string{"example.rego": string(b[1])})
+		var out bytes.Buffer
+		if _, err := policy.RunTests(context.Background(), &out, policy.TestConfig{Packs: []string{}, Dirs: []string{dir}, Schemas: inputSchemas(t)}); err != nil {
+			t.Errorf("rego block %d of the guide:\n%s\n%v", i+1, b[1], err)
+		}
+	}
+}
+
 // A rule that reads a field no input has is a load error naming the file and line, whatever part
 // of the input it misspells; fields that exist load.
 func TestPolicyInputSchemas_misspeltFieldIsALoadError(t *testing.T) {
