@@ -26,7 +26,9 @@ func policyTest(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: terraform-provider-vmgmt policy test [--verbose] [--no-packs] [DIR...]\n\n"+
 			"Runs the Rego tests (test_* rules, usually in *_test.rego files) of the built-in packs and of each DIR,\n"+
-			"with the data files found there. Exit 0 when all pass, 1 when some fail, 2 when they cannot be loaded.\n\n")
+			"with the data files found there. The policy and its tests are type-checked against the policy input\n"+
+			"schemas as the provider loads policy: a rule that reads a field no input has fails to load.\n"+
+			"Exit 0 when all pass, 1 when some fail, 2 when they cannot be loaded.\n\n")
 		fs.PrintDefaults()
 	}
 	dirs, err := parse(fs, args)
