@@ -257,7 +257,8 @@ func Merge(a, b *Schema) *Schema {
 	if a.equal(b) {
 		return a.clone()
 	}
-	out := &Schema{Schema: a.Schema, Description: mergeDescription(a.Description, b.Description)}
+	out := &Schema{Schema: a.Schema, ID: mergeDescription(a.ID, b.ID), Title: mergeDescription(a.Title, b.Title),
+		Description: mergeDescription(a.Description, b.Description)}
 	switch ka, kb := a.kind(), b.kind(); {
 	case ka == "object" && kb == "object":
 		out.Type = mergeTypes(a.Type, b.Type)
@@ -332,8 +333,8 @@ func mergeTypes(a, b any) any {
 	return names
 }
 
-// mergeDescription keeps a description both agree on; what differs per type is described in the
-// per-type schemas.
+// mergeDescription keeps a description (or title, or id) both agree on; what differs per type is
+// described in the per-type schemas.
 func mergeDescription(a, b string) string {
 	if a == b {
 		return a
