@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy/packs"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/provider"
 )
 
 // policyTest runs Rego tests in-process, like `opa test`.
@@ -25,7 +26,9 @@ func policyTest(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: terraform-provider-vmgmt policy test [--verbose] [--no-packs] [DIR...]\n\n"+
 			"Runs the Rego tests (test_* rules, usually in *_test.rego files) of the built-in packs and of each DIR,\n"+
-			"with the data files found there. Exit 0 when all pass, 1 when some fail, 2 when they cannot be loaded.\n\n")
+			"with the data files found there. The policy and its tests are type-checked against the policy input\n"+
+			"schemas as the provider loads policy: a rule that reads a field no input has fails to load.\n"+
+			"Exit 0 when all pass, 1 when some fail, 2 when they cannot be loaded.\n\n")
 		fs.PrintDefaults()
 	}
 	dirs, err := parse(fs, args)
@@ -46,7 +49,14 @@ func policyTest(args []string, stdout, stderr io.Writer) int {
 		}
 		packNames = []string{}
 	}
-	sum, err := policy.RunTests(context.Background(), stdout, *verbose, packNames, dirs...)
+	ctx := context.Background()
+	schemas, err := provider.PolicyInputSchemas(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "policy test: %v\n", err)
+		return ExitUsage
+	}
+	// Type-checked as the provider loads policy: a rule that reads a field no input has fails here.
+	sum, err := policy.RunTests(ctx, stdout, policy.TestConfig{Verbose: *verbose, Packs: packNames, Dirs: dirs, Schemas: schemas})
 	if err != nil {
 		fmt.Fprintf(stderr, "policy test: %v\n", err)
 		return ExitUsage
@@ -135,8 +145,13 @@ func policyEval(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	ctx := context.Background()
+	schemas, err := provider.PolicyInputSchemas(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "policy eval: %v\n", err)
+		return ExitUsage
+	}
 	engine, err := policy.New(ctx, policy.Config{
-		Sources: sources, Packs: packNames, DecisionLog: *decisionLog, Explain: *explain,
+		Sources: sources, Packs: packNames, DecisionLog: *decisionLog, Explain: *explain, Schemas: schemas,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "policy eval: loading policy: %v\n", err)

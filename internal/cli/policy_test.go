@@ -126,6 +126,31 @@ func TestPolicyTestLoadErrors(t *testing.T) {
 	}
 }
 
+// A rule that reads a field no policy input has fails `policy test` and `policy eval` as it fails
+// the provider, with the file and line: before, it loaded and silently never fired.
+func TestPolicyMisspeltInputField(t *testing.T) {
+	misspelt := acctest.WriteFiles(t, map[string]string{
+		"naming.rego":      strings.Replace(userPolicy, "input.change.after.name", "input.change.aftr.name", 1),
+		"naming_test.rego": userPassingTest,
+	})
+	want := regexp.MustCompile(regexp.QuoteMeta(filepath.Join(misspelt, "naming.rego")) +
+		`:4: rego_type_error: undefined ref: input.change.aftr.name: input.change has no "aftr"; did you mean "after"\?`)
+	code, stdout, stderr := run(t, "policy", "test", misspelt)
+	if code != cli.ExitUsage || !want.MatchString(stderr) {
+		t.Errorf("policy test: exit %d, want 2 and an error matching %s\n%s%s", code, want, stdout, stderr)
+	}
+	code, stdout, stderr = eval(t, "testdata/plan_clean.json", "--source", misspelt)
+	if code != cli.ExitUsage || !want.MatchString(stderr) {
+		t.Errorf("policy eval: exit %d, want 2 and an error matching %s\n%s%s", code, want, stdout, stderr)
+	}
+	// Spelt right, the same policy and test pass.
+	if code, stdout, stderr := run(t, "policy", "test", "--no-packs", acctest.WriteFiles(t, map[string]string{
+		"naming.rego": userPolicy, "naming_test.rego": userPassingTest,
+	})); code != cli.ExitOK {
+		t.Errorf("spelt right: exit %d\n%s%s", code, stdout, stderr)
+	}
+}
+
 // eval runs `policy eval` over a plan file.
 func eval(t *testing.T, plan string, args ...string) (int, string, string) {
 	t.Helper()

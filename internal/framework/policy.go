@@ -39,6 +39,14 @@ type Gate struct {
 	AttributeExists func(path.Path) bool
 }
 
+// PolicyInventory is implemented by the resources and data sources that give the policy gate
+// inventory facts (Facts.Inventory, Gate.Inventory): it describes input.inventory fact by fact,
+// so that the policy input schemas include it and rules reading a fact no type gathers fail to
+// load. Keep it next to the code that builds the facts, with a test that the facts conform.
+type PolicyInventory interface {
+	PolicyInventory() map[string]*policy.Schema
+}
+
 // principal caches the session's user name for the policy context.
 type principal struct {
 	once sync.Once

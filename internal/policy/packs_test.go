@@ -14,7 +14,7 @@ func TestBuiltinPacks(t *testing.T) {
 	for _, name := range packs.Names() {
 		t.Run(name, func(t *testing.T) {
 			var out bytes.Buffer
-			sum, err := policy.RunTests(context.Background(), &out, true, []string{name})
+			sum, err := policy.RunTests(context.Background(), &out, policy.TestConfig{Verbose: true, Packs: []string{name}})
 			if err != nil {
 				t.Fatal(err)
 			}

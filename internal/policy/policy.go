@@ -54,6 +54,11 @@ type Config struct {
 	Explain string
 	// Remote, when set, asks an OPA server as well.
 	Remote *RemoteConfig
+	// Schemas, when set, are the input schemas policy is type-checked against at load time:
+	// a rule that reads a field no input has (input.change.aftr.name) is a load error naming
+	// the file and line. Rules that declare no input schema are checked against the union of
+	// all types; a METADATA schemas annotation (input: schema.vmgmt_catalog_vm) narrows it.
+	Schemas Schemas `json:"-"`
 }
 
 // Enabled reports whether the configuration asks for any policy at all.
@@ -176,7 +181,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e.exemptions = exemptions
 
 	if len(modules) > 0 {
-		compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+		compiler := newCompiler(cfg.Schemas)
 		compiler.Compile(modules)
 		if compiler.Failed() {
 			return nil, &LoadError{Err: compileErrors(compiler.Errors)}
@@ -240,16 +245,87 @@ func (e *Engine) Close() error {
 	return nil
 }
 
+// newCompiler is the compiler policy is loaded with: type-checked against the input schemas when
+// there are any.
+func newCompiler(schemas Schemas) *ast.Compiler {
+	c := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	if len(schemas) == 0 {
+		return c
+	}
+	return c.WithSchemas(schemas.schemaSet()).WithUseTypeCheckAnnotations(true)
+}
+
 func compileErrors(errs ast.Errors) error {
 	var lines []string
+	inputRef := false
 	for _, err := range errs {
 		loc := ""
 		if err.Location != nil {
 			loc = fmt.Sprintf("%s:%d: ", err.Location.File, err.Location.Row)
 		}
-		lines = append(lines, fmt.Sprintf("%s%s: %s", loc, err.Code, err.Message))
+		line := fmt.Sprintf("%s%s: %s", loc, err.Code, err.Message)
+		if d, ok := err.Details.(*ast.RefErrInvalidDetail); ok && d.Ref.HasPrefix(ast.InputRootRef) && d.Pos > 0 && d.Pos < len(d.Ref) {
+			inputRef = true
+			line += fmt.Sprintf(": %v has no %v", d.Ref[:d.Pos], d.Ref[d.Pos]) + suggest(d.Ref[d.Pos], d.OneOf)
+		}
+		lines = append(lines, line)
+	}
+	if inputRef {
+		lines = append(lines, "\nA rule that reads a field no policy input has would never fire, so the policy is refused. "+
+			"The fields of each resource and data source type are in the policy input schemas (schemas/policy-input; "+
+			"see \"Checking field names\" in the policy guide). Fix the name; a rule about one type can declare it "+
+			"with a METADATA schemas annotation (input: schema.<type>) to be checked against that type only.")
 	}
 	return errors.New(strings.Join(lines, "\n"))
+}
+
+// suggest names the closest of the keys a misspelt one could have meant, or lists them when
+// they are few.
+func suggest(have *ast.Term, keys []ast.Value) string {
+	h, ok := have.Value.(ast.String)
+	if !ok || len(keys) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(keys))
+	best, bestDist := "", -1
+	for _, k := range keys {
+		s, ok := k.(ast.String)
+		if !ok {
+			continue
+		}
+		names = append(names, string(s))
+		if d := editDistance(string(h), string(s)); bestDist < 0 || d < bestDist {
+			best, bestDist = string(s), d
+		}
+	}
+	if bestDist >= 0 && bestDist <= max(2, len(h)/3) {
+		return fmt.Sprintf("; did you mean %q?", best)
+	}
+	if len(names) <= 12 {
+		return " (it has " + strings.Join(names, ", ") + ")"
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance of two strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func mergeDocs(dst, src map[string]any) error {

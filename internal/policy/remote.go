@@ -29,7 +29,9 @@ type RemoteConfig struct {
 type remoteClient struct {
 	cfg      RemoteConfig
 	endpoint string
-	http     *http.Client
+	// pkg is the decision document asked for, as a package path (vmgmt.capacity).
+	pkg  string
+	http *http.Client
 }
 
 func newRemoteClient(cfg RemoteConfig) (*remoteClient, error) {
@@ -45,7 +47,7 @@ func newRemoteClient(cfg RemoteConfig) (*remoteClient, error) {
 		cfg.Timeout = 5 * time.Second
 	}
 	u.Path = strings.TrimRight(u.Path, "/") + "/v1/data/" + p
-	return &remoteClient{cfg: cfg, endpoint: u.String(), http: &http.Client{Timeout: cfg.Timeout}}, nil
+	return &remoteClient{cfg: cfg, endpoint: u.String(), pkg: strings.ReplaceAll(p, "/", "."), http: &http.Client{Timeout: cfg.Timeout}}, nil
 }
 
 // decide asks the server. The document at the path is either one package's {deny, warn, violation}
@@ -89,16 +91,14 @@ func (r *remoteClient) decide(ctx context.Context, input map[string]any) ([]rawF
 		return nil, fmt.Errorf("remote OPA %s: the answer is not JSON: %w", r.endpoint, err)
 	}
 	if doc.Result == nil {
-		return nil, fmt.Errorf("remote OPA %s: the decision at %q is undefined (is the policy loaded on the server?)", r.endpoint, r.cfg.Path)
+		return nil, fmt.Errorf("remote OPA %s: the decision data.%s is undefined: the server has no document at that path (is the policy loaded on the server, under package %s?)",
+			r.endpoint, r.pkg, r.pkg)
 	}
 	obj, ok := (*doc.Result).(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("remote OPA %s: the decision must be an object with deny, warn or violation, got %T", r.endpoint, *doc.Result)
 	}
-	pkg := strings.Trim(strings.ReplaceAll(r.cfg.Path, "/", "."), ".")
-	if pkg == "" {
-		pkg = Root
-	}
+	pkg := r.pkg
 	var out []rawFinding
 	if hasDecisionRule(obj) {
 		return remoteFindings(pkg, obj)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,4 +179,21 @@ func TestRemote_request(t *testing.T) {
 	wantOutcome(t, fs, "a", policy.OutcomeBlock)
 	wantOutcome(t, fs, "b", policy.OutcomeWarn)
 	wantOutcome(t, fs, "b.v", policy.OutcomeWarn)
+}
+
+// An undefined decision names the document it asked for, also when the path is the default.
+func TestRemote_undefinedNamesThePath(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, `{}`) }))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct{ path, doc, endpoint string }{
+		{"", "data.vmgmt ", "/v1/data/vmgmt:"},
+		{"vmgmt.platform", "data.vmgmt.platform ", "/v1/data/vmgmt/platform:"},
+		{"/vmgmt/platform/", "data.vmgmt.platform ", "/v1/data/vmgmt/platform:"},
+	} {
+		t.Run("path="+tc.path, func(t *testing.T) {
+			e := newEngine(t, policy.Config{Remote: &policy.RemoteConfig{URL: srv.URL, Path: tc.path, Timeout: time.Second}})
+			_, err := e.Evaluate(context.Background(), create(res("tier-1", 1000)))
+			wantEvalError(t, err, "the decision "+tc.doc+"is undefined", srv.URL+tc.endpoint, "under package "+strings.TrimPrefix(strings.TrimSpace(tc.doc), "data.")+"?")
+		})
+	}
 }

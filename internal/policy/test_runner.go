@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -17,11 +18,26 @@ type TestSummary struct {
 	Passed, Failed, Errors int
 }
 
-// RunTests runs Rego tests in-process, like `opa test`: the built-in packs' tests (when packNames
-// is nil, all packs) plus the tests under the given directories. Results are written to w.
-func RunTests(ctx context.Context, w io.Writer, verbose bool, packNames []string, dirs ...string) (TestSummary, error) {
+// TestConfig says which Rego tests RunTests runs, and how.
+type TestConfig struct {
+	// Verbose reports every test, not only failures.
+	Verbose bool
+	// Packs are the built-in packs whose tests run; nil runs every pack's.
+	Packs []string
+	// Dirs are directories of policy, tests and data.
+	Dirs []string
+	// Schemas type-check the policy and its tests as the provider does when it loads policy
+	// (Config.Schemas).
+	Schemas Schemas
+}
+
+// RunTests runs Rego tests in-process, like `opa test`: the built-in packs' tests plus the tests
+// under the directories. Results are written to w. Policy that does not compile is an error
+// naming the file and line.
+func RunTests(ctx context.Context, w io.Writer, cfg TestConfig) (TestSummary, error) {
 	var sum TestSummary
 	modules := map[string]*ast.Module{}
+	packNames, dirs := cfg.Packs, cfg.Dirs
 	if packNames == nil {
 		packNames = packs.Names()
 	}
@@ -55,18 +71,22 @@ func RunTests(ctx context.Context, w io.Writer, verbose bool, packNames []string
 	}
 	defer store.Abort(ctx, txn)
 	ch, err := tester.NewRunner().
-		SetCompiler(ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)).
+		SetCompiler(newCompiler(cfg.Schemas)).
 		SetStore(store).
 		SetModules(modules).
 		RaiseBuiltinErrors(true).
 		RunTests(ctx, txn)
 	if err != nil {
+		var errs ast.Errors
+		if errors.As(err, &errs) {
+			return sum, compileErrors(errs)
+		}
 		return sum, err
 	}
 	results := make(chan *tester.Result)
 	done := make(chan error, 1)
 	go func() {
-		done <- tester.PrettyReporter{Output: w, Verbose: verbose, FailureLine: true}.Report(results)
+		done <- tester.PrettyReporter{Output: w, Verbose: cfg.Verbose, FailureLine: true}.Report(results)
 	}()
 	for r := range ch {
 		switch {

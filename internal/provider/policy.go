@@ -11,11 +11,17 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy/packs"
@@ -140,6 +146,12 @@ func configurePolicy(ctx context.Context, m *policyModel, diags *diag.Diagnostic
 			"The policy block names no sources, packs or remote decision point. Add at least one, or remove the block.")
 		return nil, false
 	}
+	schemas, err := PolicyInputSchemas(ctx)
+	if err != nil {
+		diags.AddError("Cannot build the policy input schemas", fmt.Sprintf("%v. This is a bug in the vmgmt provider; please report it.", err))
+		return nil, false
+	}
+	cfg.Schemas = schemas
 	keyBytes, _ := json.Marshal(cfg)
 	key := string(keyBytes)
 	enginesMu.Lock()
@@ -160,6 +172,104 @@ func configurePolicy(ctx context.Context, m *policyModel, diags *diag.Diagnostic
 	}
 	engines[key] = e
 	return e, true
+}
+
+var (
+	inputSchemasOnce sync.Once
+	inputSchemas     policy.Schemas
+	inputSchemasErr  error
+)
+
+// PolicyInputSchemas are the JSON Schemas of the policy input of every resource and data source
+// of the provider, derived from their schemas and the inventory facts they describe
+// (framework.PolicyInventory). Policy is type-checked against them when it loads, and
+// schemas/policy-input holds them as files for `opa check --schema`.
+func PolicyInputSchemas(ctx context.Context) (policy.Schemas, error) {
+	inputSchemasOnce.Do(func() { inputSchemas, inputSchemasErr = buildInputSchemas(ctx) })
+	return inputSchemas, inputSchemasErr
+}
+
+func buildInputSchemas(ctx context.Context) (policy.Schemas, error) {
+	p := &Provider{}
+	out := policy.Schemas{}
+	// A resource and a data source may share a type name: the input of either conforms.
+	add := func(typ string, s *policy.Schema) { out[typ] = policy.Merge(out[typ], s) }
+	for _, f := range p.Resources(ctx) {
+		r := f()
+		var meta resource.MetadataResponse
+		r.Metadata(ctx, resource.MetadataRequest{ProviderTypeName: "vmgmt"}, &meta)
+		var sr resource.SchemaResponse
+		r.Schema(ctx, resource.SchemaRequest{}, &sr)
+		if sr.Diagnostics.HasError() {
+			return nil, fmt.Errorf("schema of %s: %v", meta.TypeName, sr.Diagnostics)
+		}
+		add(meta.TypeName, policy.InputSchema(meta.TypeName, policy.KindResource, sr.Schema.Type().TerraformType(ctx),
+			describer(ctx, sr.Schema), inventoryOf(r)))
+	}
+	for _, f := range p.DataSources(ctx) {
+		d := f()
+		var meta datasource.MetadataResponse
+		d.Metadata(ctx, datasource.MetadataRequest{ProviderTypeName: "vmgmt"}, &meta)
+		var sr datasource.SchemaResponse
+		d.Schema(ctx, datasource.SchemaRequest{}, &sr)
+		if sr.Diagnostics.HasError() {
+			return nil, fmt.Errorf("schema of data source %s: %v", meta.TypeName, sr.Diagnostics)
+		}
+		add(meta.TypeName, policy.InputSchema(meta.TypeName, policy.KindDataSource, sr.Schema.Type().TerraformType(ctx),
+			describer(ctx, sr.Schema), inventoryOf(d)))
+	}
+	return out, nil
+}
+
+func inventoryOf(v any) map[string]*policy.Schema {
+	if pi, ok := v.(framework.PolicyInventory); ok {
+		return pi.PolicyInventory()
+	}
+	return nil
+}
+
+// describer reads attribute descriptions (and whether a number is whole) from a resource or data
+// source schema.
+func describer[A interface {
+	GetMarkdownDescription() string
+	GetType() attr.Type
+}](ctx context.Context, s interface {
+	AttributeAtPath(context.Context, path.Path) (A, diag.Diagnostics)
+}) policy.Describe {
+	return func(tp *tftypes.AttributePath) (string, bool) {
+		p, ok := frameworkPath(tp)
+		if !ok {
+			return "", false
+		}
+		a, d := s.AttributeAtPath(ctx, p)
+		if d.HasError() {
+			return "", false // a block, or an element of a set
+		}
+		t := a.GetType()
+		return a.GetMarkdownDescription(), t.Equal(types.Int64Type) || t.Equal(types.Int32Type)
+	}
+}
+
+// frameworkPath converts an attribute path; steps into a set cannot be (they need the value).
+func frameworkPath(tp *tftypes.AttributePath) (path.Path, bool) {
+	var p path.Path
+	for i, step := range tp.Steps() {
+		switch x := step.(type) {
+		case tftypes.AttributeName:
+			if i == 0 {
+				p = path.Root(string(x))
+			} else {
+				p = p.AtName(string(x))
+			}
+		case tftypes.ElementKeyInt:
+			p = p.AtListIndex(int(x))
+		case tftypes.ElementKeyString:
+			p = p.AtMapKey(string(x))
+		default:
+			return path.Path{}, false
+		}
+	}
+	return p, true
 }
 
 // closePolicy flushes decision logs at shutdown.

@@ -274,4 +274,3 @@ func (c *Client) ownTask(ref types.ManagedObjectReference) bool {
 	_, ok := c.vms.tasks.Load(ref.Value)
 	return ok
 }
-

@@ -5,6 +5,8 @@
 #   safety_margin_pct (default 10): share of the parent's capacity that must stay unreserved;
 #   tier_pattern (default ^tier-[0-9]+(-[a-z0-9-]+)?$) and tier_level (default advisory): naming;
 #   protected (default []): names of reservations that may not be destroyed.
+# schemas:
+#   - input: schema.vmgmt_capacity_reservation
 package vmgmt.capacity
 
 default_params := {

@@ -9,6 +9,8 @@
 #   session user) must be listed under the VM's job_function;
 #   levels (default every rule mandatory): {<rule>: "mandatory" | "advisory"} for entitlement,
 #   size, quota, lease and placement.
+# schemas:
+#   - input: schema.vmgmt_catalog_vm
 package vmgmt.catalog
 
 default_params := {"levels": {
