@@ -202,13 +202,22 @@ func TestCreateVMAdoptsAPendingDeploy(t *testing.T) {
 	}
 
 	// A deploy that is not interrupted goes through the pending name too, and ends named.
-	fresh, err := f.c.CreateVM(ctx, f.libSpec(it.ID, "lib-fresh"))
+	freshSpec := f.libSpec(it.ID, "lib-fresh")
+	freshSpec.Customization = &Customization{Hostname: "lib-fresh-host", Domain: "corp.example"}
+	fresh, err := f.c.CreateVM(ctx, freshSpec)
 	if err != nil || fresh.Adopted {
 		t.Fatalf("deploy = %+v, %v", fresh, err)
 	}
 	t.Cleanup(func() { _ = f.c.DestroyVM(context.Background(), fresh.ID) })
 	if vm, _ := f.c.GetVM(ctx, fresh.ID); vm.Name != "lib-fresh" || vm.ExtraConfig[StampRequest] == "" {
 		t.Fatalf("deployed VM read as %+v", vm)
+	}
+	var guest mo.VirtualMachine
+	if err := f.c.retrieveOne(ctx, types.ManagedObjectReference{Type: "VirtualMachine", Value: fresh.ID}, []string{"guest.hostName"}, &guest); err != nil {
+		t.Fatal(err)
+	}
+	if guest.Guest == nil || guest.Guest.HostName != "lib-fresh-host" {
+		t.Errorf("the deployed VM was not customized: guest %+v", guest.Guest)
 	}
 }
 

@@ -96,15 +96,15 @@ func (c *Client) adoptVM(ctx context.Context, vm *VM, s CloneSpec, err error) (C
 	if err != nil {
 		return Created{}, err
 	}
-	done, err := c.finishVM(ctx, vm, s)
+	done, err := c.finishVM(ctx, vm, s, false)
 	return Created{ID: vm.ID, Adopted: true, Finished: done}, err
 }
 
 // finishVM brings a VM made for a CloneSpec to what the spec asks, doing only what is missing:
 // size, disk, network, stamps (an existing value of a key in s.Preserve is kept), guest
-// customization of a VM still under its pending name, its real name, and power. It returns what
-// it did, for the adoption warning.
-func (c *Client) finishVM(ctx context.Context, vm *VM, s CloneSpec) ([]string, error) {
+// customization of a deployed VM (deployed just now, or still under its pending name), its real
+// name, and power. It returns what it did, for the adoption warning.
+func (c *Client) finishVM(ctx context.Context, vm *VM, s CloneSpec, deployed bool) ([]string, error) {
 	var done []string
 	spec := ReconfigSpec{ExtraConfig: map[string]string{}}
 	if s.CPUs > 0 && s.CPUs != vm.CPUs {
@@ -134,7 +134,7 @@ func (c *Client) finishVM(ctx context.Context, vm *VM, s CloneSpec) ([]string, e
 	pending := vm.Name != s.Name
 	// A clone was customized by the clone call itself; a deploy is customized before it gets its
 	// real name, so a VM still under its pending name may not be.
-	customize := pending && s.Customization != nil
+	customize := s.Customization != nil && s.LibraryItemID != "" && (pending || deployed)
 	if pending && !customize {
 		spec.Name = s.Name
 	}
@@ -155,8 +155,10 @@ func (c *Client) finishVM(ctx context.Context, vm *VM, s CloneSpec) ([]string, e
 		if err := c.customize(ctx, vm.ID, s.Customization); err != nil {
 			return done, err
 		}
-		if err := c.ReconfigureVM(ctx, vm.ID, ReconfigSpec{Name: s.Name}); err != nil {
-			return done, fmt.Errorf("naming %s: %w", s.Name, err)
+		if pending {
+			if err := c.ReconfigureVM(ctx, vm.ID, ReconfigSpec{Name: s.Name}); err != nil {
+				return done, fmt.Errorf("naming %s: %w", s.Name, err)
+			}
 		}
 		done = append(done, "guest customization")
 	}

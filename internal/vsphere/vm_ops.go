@@ -128,7 +128,7 @@ func (c *Client) deployVM(ctx context.Context, s CloneSpec) (string, error) {
 	if err != nil {
 		return id, fmt.Errorf("reading %s after the deploy: %w", s.Name, err)
 	}
-	if _, err := c.finishVM(ctx, vm, s); err != nil {
+	if _, err := c.finishVM(ctx, vm, s, true); err != nil {
 		return id, fmt.Errorf("finishing %s after the deploy: %w", s.Name, err)
 	}
 	return id, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
@@ -323,6 +324,13 @@ func TestCloneVMFromLibraryItem(t *testing.T) {
 	if vm.Template || vm.PoolID != pool.ID() || vm.CPUs != 4 || vm.MemoryMB != 16384 || vm.DiskGB != 60 || vm.PowerState != "poweredOn" ||
 		vm.ExtraConfig["vmgmt.catalog.item"] != "db-server" || len(vm.Networks) != 1 || vm.Networks[0] != simulator.PortGroups[1] {
 		t.Fatalf("VM from the library read as %+v", vm)
+	}
+	var guest mo.VirtualMachine
+	if err := c.retrieveOne(ctx, types.ManagedObjectReference{Type: "VirtualMachine", Value: id}, []string{"guest.hostName"}, &guest); err != nil {
+		t.Fatal(err)
+	}
+	if guest.Guest == nil || guest.Guest.HostName != "lib-db01" {
+		t.Errorf("the VM from the library was not customized: guest %+v", guest.Guest)
 	}
 	if _, err := c.CloneVM(ctx, CloneSpec{LibraryItemID: it.ID, Name: "lib-db01", FolderID: folder.Reference().Value, PoolID: pool.ID()}); err == nil {
 		t.Fatal("a second VM with the same name in the same folder was created")
