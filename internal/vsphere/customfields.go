@@ -141,16 +141,8 @@ func (c *Client) SetDatacenterCustomValue(ctx context.Context, name, value strin
 	if err != nil {
 		return err
 	}
-	key, err := c.fieldKey(ctx, name, "Datacenter")
-	if err != nil {
-		return err
-	}
-	m, err := object.GetCustomFieldsManager(c.vim)
-	if err != nil {
-		return err
-	}
-	if err := m.Set(ctx, dc.Reference(), key, value); err != nil {
-		return fmt.Errorf("setting custom attribute %q on datacenter %s: %w", name, dc.Name(), err)
+	if err := c.setField(ctx, dc.Reference(), "Datacenter", name, value); err != nil {
+		return fmt.Errorf("on datacenter %s: %w", dc.Name(), err)
 	}
 	c.InvalidateVMs() // the snapshot carries the datacenter's custom values; stale before the count moves
 	c.fields.writes.Add(1)
@@ -159,7 +151,19 @@ func (c *Client) SetDatacenterCustomValue(ctx context.Context, name, value strin
 
 // SetCustomValue sets a custom attribute on a VM (an empty value clears it).
 func (c *Client) SetCustomValue(ctx context.Context, vmID, name, value string) error {
-	key, err := c.CustomFieldKey(ctx, name)
+	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: vmID}
+	if err := c.setField(ctx, ref, "VirtualMachine", name, value); err != nil {
+		return wrapNotFound("virtual machine", vmID, err)
+	}
+	c.vmChanged(vmID) // before the count moves: a catalog read under the new count sees the value
+	c.fields.writes.Add(1)
+	return nil
+}
+
+// setField sets custom attribute name on an entity, defining it for moType objects ("" for every
+// type) on first use.
+func (c *Client) setField(ctx context.Context, ref types.ManagedObjectReference, moType, name, value string) error {
+	key, err := c.fieldKey(ctx, name, moType)
 	if err != nil {
 		return err
 	}
@@ -167,12 +171,9 @@ func (c *Client) SetCustomValue(ctx context.Context, vmID, name, value string) e
 	if err != nil {
 		return err
 	}
-	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: vmID}
 	if err := m.Set(ctx, ref, key, value); err != nil {
-		return wrapNotFound("virtual machine", vmID, fmt.Errorf("setting custom attribute %q on %s: %w", name, vmID, err))
+		return fmt.Errorf("setting custom attribute %q on %s: %w", name, ref.Value, err)
 	}
-	c.vmChanged(vmID) // before the count moves: a catalog read under the new count sees the value
-	c.fields.writes.Add(1)
 	return nil
 }
 

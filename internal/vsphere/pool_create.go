@@ -104,28 +104,11 @@ func (c *Client) adoptPool(ctx context.Context, ch *ChildPool, name string, spec
 // finishPool stamps a pool (when asked) and gives it its name and allocation.
 func (c *Client) finishPool(ctx context.Context, id, name string, spec PoolSpec, req Request, stamp bool) error {
 	if stamp {
-		if err := c.setEntityCustomValue(ctx, refFromID(id), StampRequest, req.Token); err != nil {
-			return fmt.Errorf("stamping resource pool %s: %w", id, err)
+		if err := c.setField(ctx, refFromID(id), "", StampRequest, req.Token); err != nil {
+			return fmt.Errorf("stamping resource pool %s: %w", id, wrapNotFound("resource pool", id, err))
 		}
 	}
 	return c.UpdatePool(ctx, id, name, spec)
-}
-
-// setEntityCustomValue sets a global custom attribute on any managed entity.
-func (c *Client) setEntityCustomValue(ctx context.Context, ref types.ManagedObjectReference, name, value string) error {
-	key, err := c.fieldKey(ctx, name, "")
-	if err != nil {
-		return err
-	}
-	m, err := object.GetCustomFieldsManager(c.vim)
-	if err != nil {
-		return err
-	}
-	if err := m.Set(ctx, ref, key, value); err != nil {
-		return wrapNotFound(ref.Type, ref.Value, fmt.Errorf("setting custom attribute %q on %s: %w", name, ref.Value, err))
-	}
-	c.fields.writes.Add(1)
-	return nil
 }
 
 // noKey stands for a custom attribute that is not defined (vcsim numbers keys from 0).

@@ -67,10 +67,14 @@ func nameTaken(err error) bool {
 // when the name is held by a VM not made for this request. With fresh, the VM snapshot is read
 // again first.
 func (c *Client) createdVM(ctx context.Context, s CloneSpec, fresh bool) (*VM, error) {
+	var vms map[string]*VM
+	var err error
 	if fresh {
 		c.InvalidateVMs()
+		vms, err = c.VMs(ctx)
+	} else {
+		vms, err = c.loadedVMs(ctx)
 	}
-	vms, err := c.VMs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -90,6 +94,19 @@ func (c *Client) createdVM(ctx context.Context, s CloneSpec, fresh bool) (*VM, e
 		}
 	}
 	return pending, nil
+}
+
+// loadedVMs is the VM snapshot as last read, without reading again the VMs this client wrote
+// since (VMs does): enough to find what an earlier process made, which this client's own writes
+// cannot have changed, and no round trip while the parallel creates of an apply keep marking VMs.
+func (c *Client) loadedVMs(ctx context.Context) (map[string]*VM, error) {
+	c.vms.mu.Lock()
+	m, fresh := c.vms.byID, !c.vms.at.IsZero() && time.Since(c.vms.at) < VMSnapshotMaxAge
+	c.vms.mu.Unlock()
+	if m != nil && fresh {
+		return m, nil
+	}
+	return c.VMs(ctx)
 }
 
 func (c *Client) adoptVM(ctx context.Context, vm *VM, s CloneSpec, err error) (Created, error) {
