@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -34,6 +34,8 @@ var (
 	_ resource.ResourceWithConfigure   = (*vmResource)(nil)
 	_ resource.ResourceWithImportState = (*vmResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*vmResource)(nil)
+
+	_ resource.ResourceWithValidateConfig = (*vmResource)(nil)
 )
 
 // NewVMResource is the vmgmt_catalog_vm resource.
@@ -46,7 +48,8 @@ type vmResource struct {
 	now func() time.Time
 }
 
-var vmNamePattern = vmNameRegexp()
+// maxDNSServers is the most name servers a Linux guest uses (glibc's MAXNS).
+const maxDNSServers = 3
 
 // vmModels reads and writes vmModel for the calls made for every VM on every plan (Read and
 // ModifyPlan), without the framework's reflection.
@@ -56,7 +59,7 @@ var vmModels = framework.NewModel[vmModel](func() schema.Schema {
 	return resp.Schema
 })
 
-func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
@@ -69,53 +72,65 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			"id":   schema.StringAttribute{MarkdownDescription: "Managed object ID of the VM, e.g. `vm-42`.", Computed: true, PlanModifiers: keep},
 			"uuid": schema.StringAttribute{MarkdownDescription: "BIOS UUID of the VM.", Computed: true, PlanModifiers: keep},
 			"name": schema.StringAttribute{
-				MarkdownDescription: "VM name, unique in its folder. Renaming is done in place.",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.RegexMatches(vmNamePattern, "must be 1-80 characters without '/', '\\\\' or '%'")},
+				MarkdownDescription: "VM name, unique in its folder: " + framework.ObjectName().Description(ctx) + ". Renaming is done in place. " +
+					"It is also the guest host name unless `customization.hostname` is set.",
+				Required:   true,
+				Validators: []validator.String{framework.ObjectName()},
 			},
 			"catalog_item": schema.StringAttribute{
 				MarkdownDescription: "Name of the published catalog item (`vmgmt_catalog_item.name`). Changing it replaces the VM.",
 				Required:            true,
+				Validators:          []validator.String{stringvalidator.RegexMatches(namePattern, itemNameRule)},
 				PlanModifiers:       replace,
 			},
 			"size": schema.StringAttribute{
 				MarkdownDescription: "One of the item's sizes. Changing it resizes in place; when that needs a power cycle the plan says " +
 					"so and apply does it only with `allow_power_cycle = true`.",
-				Required: true,
+				Required:   true,
+				Validators: []validator.String{framework.ObjectName()},
 			},
 			"folder": schema.StringAttribute{
 				MarkdownDescription: "VM folder (path, or relative to the datacenter's vm folder). Default: the item's first allowed folder, else the datacenter's vm folder.",
 				Optional:            true,
 				Computed:            true,
+				Validators:          []validator.String{framework.InventoryPath()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplaceIfConfigured(), stringplanmodifier.UseStateForUnknown()},
 			},
 			"network": schema.StringAttribute{
 				MarkdownDescription: "Network (port group name) of the first NIC. Default: the item's first allowed network, else the template's.",
 				Optional:            true,
 				Computed:            true,
+				Validators:          []validator.String{framework.Name(vsphere.MaxNameLength)},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplaceIfConfigured(), stringplanmodifier.UseStateForUnknown()},
 			},
 			"capacity_reservation": schema.StringAttribute{
 				MarkdownDescription: "Capacity reservation (resource pool ID or path) overriding the item's. Changing it replaces the VM.",
 				Optional:            true,
+				Validators:          []validator.String{framework.InventoryPath()},
 				PlanModifiers:       replace,
 			},
 			"owner": schema.StringAttribute{
-				MarkdownDescription: "Person responsible for the VM (a directory user); policy checks their entitlement.",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthBetween(1, 256)},
+				MarkdownDescription: "Person responsible for the VM (a directory user), recorded on the VM as a tag and a stamp: " +
+					framework.Name(vsphere.MaxTagNameLength).Description(ctx) + ". That the owner is a member of `job_function` is " +
+					"checked only by policy: the built-in `catalog` pack (`packs = [\"catalog\"]` in the provider's `policy` block) or a rule of your own.",
+				Required:   true,
+				Validators: []validator.String{framework.Name(vsphere.MaxTagNameLength)},
 			},
 			"job_function": schema.StringAttribute{
-				MarkdownDescription: "Job function (group) the VM is requested for; must be entitled to the item and counts against its quota.",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthBetween(1, 256)},
+				MarkdownDescription: "Job function (group) the VM is requested for, recorded on the VM as a tag and a stamp: " +
+					framework.Name(vsphere.MaxTagNameLength).Description(ctx) + ". It must be one of the item's `entitled_groups` and " +
+					"counts against the item's `quota`, but both are enforced only by policy: with the built-in `catalog` pack " +
+					"(`packs = [\"catalog\"]` in the provider's `policy` block) or a rule of your own. Without one, any job function is accepted and no quota is counted.",
+				Required:   true,
+				Validators: []validator.String{framework.Name(vsphere.MaxTagNameLength)},
 			},
 			"lease_days": schema.Int64Attribute{
-				MarkdownDescription: "Lease in days from creation, at most the item's `lease.max_days`. Default: the item's `lease.default_days`. " +
-					"Raise it to renew an expiring lease.",
+				MarkdownDescription: "Lease in days from creation, at most the item's `lease.max_days`: " + framework.Int64Between(1, maxLeaseDays).Description(ctx) +
+					". Default: the item's `lease.default_days`. Raise it to renew an expiring lease.",
 				Optional:   true,
 				Computed:   true,
-				Validators: []validator.Int64{int64validator.Between(1, 3650)},
+				CustomType: framework.Int64Type{},
+				Validators: []validator.Int64{framework.Int64Between(1, maxLeaseDays)},
 			},
 			"customization": schema.SingleNestedAttribute{
 				MarkdownDescription: "Guest customization at birth (Linux prep). Without `ipv4_address` the NIC uses DHCP. Changing it replaces the VM.",
@@ -127,11 +142,33 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 						resp.RequiresReplace = !req.StateValue.IsNull()
 					}, "Replaced when the customization of a VM built by Terraform changes.", "Replaced when the customization of a VM built by Terraform changes.")},
 				Attributes: map[string]schema.Attribute{
-					"hostname":     schema.StringAttribute{MarkdownDescription: "Host name. Default: the VM name.", Optional: true},
-					"domain":       schema.StringAttribute{MarkdownDescription: "DNS domain.", Optional: true},
-					"ipv4_address": schema.StringAttribute{MarkdownDescription: "Static address with prefix, e.g. `10.0.10.15/24`.", Optional: true, Validators: []validator.String{cidrValidator{}}},
-					"ipv4_gateway": schema.StringAttribute{MarkdownDescription: "Default gateway.", Optional: true},
-					"dns_servers":  schema.ListAttribute{MarkdownDescription: "DNS servers.", Optional: true, ElementType: types.StringType},
+					"hostname": schema.StringAttribute{
+						MarkdownDescription: "Host name, " + framework.HostName().Description(ctx) + ". Default: the VM name, which must then be a valid host name.",
+						Optional:            true,
+						Validators:          []validator.String{framework.HostName()},
+					},
+					"domain": schema.StringAttribute{
+						MarkdownDescription: "DNS domain, " + framework.DomainName().Description(ctx) + ".",
+						Optional:            true,
+						Validators:          []validator.String{framework.DomainName()},
+					},
+					"ipv4_address": schema.StringAttribute{
+						MarkdownDescription: "Static address: " + framework.IPv4Prefix().Description(ctx) + ".",
+						Optional:            true,
+						Validators:          []validator.String{framework.IPv4Prefix()},
+					},
+					"ipv4_gateway": schema.StringAttribute{
+						MarkdownDescription: "Default gateway: an IPv4 address inside the network of `ipv4_address` (which it needs; with DHCP the gateway comes from DHCP).",
+						Optional:            true,
+						Validators:          []validator.String{framework.IPv4Address()},
+					},
+					"dns_servers": schema.ListAttribute{
+						MarkdownDescription: fmt.Sprintf("DNS servers: at most %d distinct IPv4 addresses (a Linux guest's resolver reads no more).", maxDNSServers),
+						Optional:            true,
+						ElementType:         types.StringType,
+						Validators: []validator.List{listvalidator.SizeAtMost(maxDNSServers), listvalidator.UniqueValues(),
+							listvalidator.ValueStringsAre(framework.IPv4Address())},
+					},
 				},
 			},
 			"power_on": schema.BoolAttribute{
@@ -145,6 +182,7 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			"pin_version": schema.StringAttribute{
 				MarkdownDescription: "Build from exactly this item version. The item must publish it when the VM is (re)built; changing the pin rebuilds the VM.",
 				Optional:            true,
+				Validators:          []validator.String{stringvalidator.RegexMatches(versionPattern, versionRule)},
 			},
 			"rebuild": schema.BoolAttribute{
 				MarkdownDescription: "Rebuild (replace) the VM when the item has a newer version than the one it runs. Default `false`: the VM keeps its version.",
@@ -162,6 +200,51 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			"created_at":       schema.StringAttribute{MarkdownDescription: "When the VM was created (RFC 3339); the lease counts from here.", Computed: true, PlanModifiers: keep},
 			"lease_expires_at": schema.StringAttribute{MarkdownDescription: "When the lease ends (RFC 3339).", Computed: true},
 		},
+	}
+}
+
+// ValidateConfig checks the customization as a whole: the gateway belongs to the static address's
+// network, and the host name (the VM name when not given) is one a guest can take.
+func (r *vmResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var name types.String
+	var cust types.Object
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("name"), &name)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("customization"), &cust)...)
+	if resp.Diagnostics.HasError() || cust.IsNull() || cust.IsUnknown() {
+		return
+	}
+	// Attribute by attribute: the other attributes (dns_servers) may be unknown.
+	str := func(name string) types.String {
+		v, _ := cust.Attributes()[name].(types.String)
+		return v
+	}
+	cm := customizationModel{Hostname: str("hostname"), IPv4: str("ipv4_address"), Gateway: str("ipv4_gateway")}
+	at := path.Root("customization")
+	if cm.Hostname.IsNull() && !name.IsNull() && !name.IsUnknown() {
+		if problem := framework.CheckHostName(name.ValueString()); problem != "" {
+			resp.Diagnostics.AddAttributeError(at.AtName("hostname"), "VM name is not a host name",
+				fmt.Sprintf("customization.hostname is not set, so the VM name is the guest's host name, but %s. "+
+					"Set customization.hostname to a host name (RFC 1123: letters, digits and hyphens, e.g. app01).", problem))
+		}
+	}
+	if cm.Gateway.IsNull() || cm.Gateway.IsUnknown() || cm.IPv4.IsUnknown() {
+		return
+	}
+	if cm.IPv4.IsNull() {
+		resp.Diagnostics.AddAttributeError(at.AtName("ipv4_gateway"), "Gateway without a static address",
+			"customization.ipv4_gateway is set but ipv4_address is not: the NIC then uses DHCP, which also gives the gateway, and "+
+				"this one would be ignored. Set ipv4_address (e.g. 10.0.10.15/24) or remove ipv4_gateway.")
+		return
+	}
+	p, problem := framework.ParseIPv4Prefix(cm.IPv4.ValueString())
+	gw, gwProblem := framework.ParseIPv4(cm.Gateway.ValueString())
+	if problem != "" || gwProblem != "" {
+		return // each is reported on its own attribute
+	}
+	if problem := framework.CheckGateway(p, gw); problem != "" {
+		resp.Diagnostics.AddAttributeError(at.AtName("ipv4_gateway"), "Invalid gateway",
+			fmt.Sprintf("customization: %s. Give the address of the router on network %s (often %s), or correct ipv4_address.",
+				problem, p.Masked(), p.Masked().Addr().Next()))
 	}
 }
 
