@@ -223,8 +223,8 @@ func (r *vmResource) ValidateConfig(ctx context.Context, req resource.ValidateCo
 	if cm.Hostname.IsNull() && !name.IsNull() && !name.IsUnknown() {
 		if problem := framework.CheckHostName(name.ValueString()); problem != "" {
 			resp.Diagnostics.AddAttributeError(at.AtName("hostname"), "VM name is not a host name",
-				fmt.Sprintf("customization.hostname is not set, so the VM name is the guest's host name, but %s. "+
-					"Set customization.hostname to a host name (RFC 1123: letters, digits and hyphens, e.g. app01).", problem))
+				fmt.Sprintf("Attribute %s: not set, so the VM name is the guest's host name, but %s. "+
+					"Set customization.hostname to a host name (RFC 1123: letters, digits and hyphens, e.g. app01).", at.AtName("hostname"), problem))
 		}
 	}
 	if cm.Gateway.IsNull() || cm.Gateway.IsUnknown() || cm.IPv4.IsUnknown() {
@@ -232,8 +232,8 @@ func (r *vmResource) ValidateConfig(ctx context.Context, req resource.ValidateCo
 	}
 	if cm.IPv4.IsNull() {
 		resp.Diagnostics.AddAttributeError(at.AtName("ipv4_gateway"), "Gateway without a static address",
-			"customization.ipv4_gateway is set but ipv4_address is not: the NIC then uses DHCP, which also gives the gateway, and "+
-				"this one would be ignored. Set ipv4_address (e.g. 10.0.10.15/24) or remove ipv4_gateway.")
+			fmt.Sprintf("Attribute %s: set, but ipv4_address is not: the NIC then uses DHCP, which also gives the gateway, and "+
+				"this one would be ignored. Set ipv4_address (e.g. 10.0.10.15/24) or remove ipv4_gateway.", at.AtName("ipv4_gateway")))
 		return
 	}
 	p, problem := framework.ParseIPv4Prefix(cm.IPv4.ValueString())
@@ -243,8 +243,8 @@ func (r *vmResource) ValidateConfig(ctx context.Context, req resource.ValidateCo
 	}
 	if problem := framework.CheckGateway(p, gw); problem != "" {
 		resp.Diagnostics.AddAttributeError(at.AtName("ipv4_gateway"), "Invalid gateway",
-			fmt.Sprintf("customization: %s. Give the address of the router on network %s (often %s), or correct ipv4_address.",
-				problem, p.Masked(), p.Masked().Addr().Next()))
+			fmt.Sprintf("Attribute %s: %s. Give the address of the router on network %s (often %s), or correct ipv4_address.",
+				at.AtName("ipv4_gateway"), problem, p.Masked(), p.Masked().Addr().Next()))
 	}
 }
 
