@@ -143,12 +143,12 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 					}, "Replaced when the customization of a VM built by Terraform changes.", "Replaced when the customization of a VM built by Terraform changes.")},
 				Attributes: map[string]schema.Attribute{
 					"hostname": schema.StringAttribute{
-						MarkdownDescription: "Host name, " + framework.HostName().Description(ctx) + ". Default: the VM name, which must then be a valid host name.",
+						MarkdownDescription: "Host name: " + framework.HostName().Description(ctx) + ". Default: the VM name, which must then be a valid host name.",
 						Optional:            true,
 						Validators:          []validator.String{framework.HostName()},
 					},
 					"domain": schema.StringAttribute{
-						MarkdownDescription: "DNS domain, " + framework.DomainName().Description(ctx) + ".",
+						MarkdownDescription: "DNS domain: " + framework.DomainName().Description(ctx) + ".",
 						Optional:            true,
 						Validators:          []validator.String{framework.DomainName()},
 					},

@@ -160,7 +160,7 @@ type HostNameValidator struct{}
 func HostName() HostNameValidator { return HostNameValidator{} }
 
 func (HostNameValidator) Description(context.Context) string {
-	return "a host name per RFC 1123: 1 to 63 letters, digits and hyphens, not starting or ending with a hyphen, without the domain"
+	return "1 to 63 letters, digits and hyphens, not starting or ending with a hyphen (an RFC 1123 host name, without the domain)"
 }
 
 func (v HostNameValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
@@ -208,7 +208,7 @@ type DomainNameValidator struct{}
 func DomainName() DomainNameValidator { return DomainNameValidator{} }
 
 func (DomainNameValidator) Description(context.Context) string {
-	return "a DNS domain per RFC 1123, e.g. `corp.example`: labels of letters, digits and hyphens separated by dots, at most 253 characters, without a trailing dot"
+	return "labels of letters, digits and hyphens separated by dots (RFC 1123), e.g. `corp.example`, at most 253 characters, without a trailing dot"
 }
 
 func (v DomainNameValidator) MarkdownDescription(ctx context.Context) string {
