@@ -3,9 +3,13 @@ package catalog_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/catalog"
@@ -191,4 +195,26 @@ func TestAccCatalog_badInput(t *testing.T) {
 		items, err := catalog.Items(ctx, c)
 		return len(items), err
 	}})
+}
+
+// A VM whose name is its guest's host name is checked when it is created; once it exists its
+// guest is customized, so renaming it to a name that is no host name is an update like any other.
+func TestAccCatalogVM_vmNameAsHostNameAtBirth(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSim(t)
+	cfg := func(name string) string {
+		return sim.ProviderConfig() + hclBlock(`resource "vmgmt_catalog_item" "app"`, badItemDefaults, nil) +
+			hclBlock(`resource "vmgmt_catalog_vm" "app01"`, badVMDefaults, map[string]string{"name": fmt.Sprintf("%q", name)})
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: cfg("App 01"), PlanOnly: true, ExpectError: regexp.MustCompile(`VM name is not a host name`)},
+			{Config: cfg("app01")},
+			{
+				Config:           cfg("App 01"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("vmgmt_catalog_vm.app01", plancheck.ResourceActionUpdate)}},
+			},
+		},
+	})
 }

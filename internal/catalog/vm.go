@@ -140,7 +140,8 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(
 					func(_ context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
 						resp.RequiresReplace = !req.StateValue.IsNull()
-					}, "Replaced when the customization of a VM built by Terraform changes.", "Replaced when the customization of a VM built by Terraform changes.")},
+					}, "Replaced when the customization of a VM built by Terraform changes.", "Replaced when the customization of a VM built by Terraform changes."),
+					vmNameAsHostName{}},
 				Attributes: map[string]schema.Attribute{
 					"hostname": schema.StringAttribute{
 						MarkdownDescription: "Host name: " + framework.HostName().Description(ctx) + ". Default: the VM name, which must then be a valid host name.",
@@ -204,29 +205,15 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 }
 
 // ValidateConfig checks the customization as a whole: the gateway belongs to the static address's
-// network, and the host name (the VM name when not given) is one a guest can take.
+// network.
 func (r *vmResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var name types.String
 	var cust types.Object
-	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("name"), &name)...)
 	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("customization"), &cust)...)
 	if resp.Diagnostics.HasError() || cust.IsNull() || cust.IsUnknown() {
 		return
 	}
-	// Attribute by attribute: the other attributes (dns_servers) may be unknown.
-	str := func(name string) types.String {
-		v, _ := cust.Attributes()[name].(types.String)
-		return v
-	}
-	cm := customizationModel{Hostname: str("hostname"), IPv4: str("ipv4_address"), Gateway: str("ipv4_gateway")}
+	cm := customizationModel{IPv4: objectString(cust, "ipv4_address"), Gateway: objectString(cust, "ipv4_gateway")}
 	at := path.Root("customization")
-	if cm.Hostname.IsNull() && !name.IsNull() && !name.IsUnknown() {
-		if problem := framework.CheckHostName(name.ValueString()); problem != "" {
-			resp.Diagnostics.AddAttributeError(at.AtName("hostname"), "VM name is not a host name",
-				fmt.Sprintf("Attribute %s: not set, so the VM name is the guest's host name, but %s. "+
-					"Set customization.hostname to a host name (RFC 1123: letters, digits and hyphens, e.g. app01).", at.AtName("hostname"), problem))
-		}
-	}
 	if cm.Gateway.IsNull() || cm.Gateway.IsUnknown() || cm.IPv4.IsUnknown() {
 		return
 	}
@@ -245,6 +232,41 @@ func (r *vmResource) ValidateConfig(ctx context.Context, req resource.ValidateCo
 		resp.Diagnostics.AddAttributeError(at.AtName("ipv4_gateway"), "Invalid gateway",
 			fmt.Sprintf("Attribute %s: %s. Give the address of the router on network %s (often %s), or correct ipv4_address.",
 				at.AtName("ipv4_gateway"), problem, p.Masked(), p.Masked().Addr().Next()))
+	}
+}
+
+// objectString is one string attribute of an object, read alone: the others (a list) may be
+// unknown.
+func objectString(o types.Object, name string) types.String {
+	v, _ := o.Attributes()[name].(types.String)
+	return v
+}
+
+// vmNameAsHostName refuses, when the VM is created, a customization without a host name on a VM
+// whose name is not one: the guest would be given the VM name. A VM that exists was customized
+// already, so its plans are not blocked by a name that no longer matters to its guest.
+type vmNameAsHostName struct{}
+
+func (vmNameAsHostName) Description(context.Context) string {
+	return "without hostname, the VM name must be a host name when the VM is created"
+}
+
+func (m vmNameAsHostName) MarkdownDescription(ctx context.Context) string { return m.Description(ctx) }
+
+func (vmNameAsHostName) PlanModifyObject(ctx context.Context, req planmodifier.ObjectRequest, resp *planmodifier.ObjectResponse) {
+	if !req.State.Raw.IsNull() || req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() || !objectString(req.ConfigValue, "hostname").IsNull() {
+		return
+	}
+	var name types.String
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
+	if name.IsNull() || name.IsUnknown() {
+		return
+	}
+	if problem := framework.CheckHostName(name.ValueString()); problem != "" {
+		at := req.Path.AtName("hostname")
+		resp.Diagnostics.AddAttributeError(at, "VM name is not a host name",
+			fmt.Sprintf("Attribute %s: not set, so the VM name is the guest's host name, but %s. "+
+				"Set customization.hostname to a host name (RFC 1123: letters, digits and hyphens, e.g. app01).", at, problem))
 	}
 }
 
