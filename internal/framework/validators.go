@@ -86,7 +86,11 @@ func (v NameValidator) Check(s string) (problem, fix string) {
 	}
 	for i, r := range s {
 		if forbiddenRune(r, v.Multiline) {
-			return fmt.Sprintf("%q contains the control character %U at byte %d", s, r, i),
+			kind := "control character"
+			if !unicode.IsControl(r) {
+				kind = "invisible formatting character"
+			}
+			return fmt.Sprintf("%q contains the %s %U at byte %d", s, kind, r, i),
 				"Remove it: vCenter would store it or drop it, and the name read back would differ."
 		}
 	}
