@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -18,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -39,11 +39,11 @@ type allocationModel struct {
 }
 
 var allocationAttrTypes = map[string]attr.Type{
-	"reservation":  types.Int64Type,
-	"limit":        types.Int64Type,
+	"reservation":  framework.Int64Type{},
+	"limit":        framework.Int64Type{},
 	"expandable":   types.BoolType,
 	"shares_level": types.StringType,
-	"shares":       types.Int64Type,
+	"shares":       framework.Int64Type{},
 }
 
 func defaultAllocationObject() basetypes.ObjectValue {
@@ -56,8 +56,9 @@ func defaultAllocationObject() basetypes.ObjectValue {
 	})
 }
 
-// allocationAttribute is the schema of cpu or memory; unit is "MHz" or "MB".
-func allocationAttribute(resourceName, unit string) schema.SingleNestedAttribute {
+// allocationAttribute is the schema of cpu or memory; unit is "MHz" or "MB", max the most vCenter
+// takes for a reservation or limit.
+func allocationAttribute(resourceName, unit string, max int64) schema.SingleNestedAttribute {
 	return schema.SingleNestedAttribute{
 		MarkdownDescription: fmt.Sprintf("%s allocation of the pool. Omitted: no reservation, no limit, expandable, normal shares.", resourceName),
 		Optional:            true,
@@ -65,18 +66,22 @@ func allocationAttribute(resourceName, unit string) schema.SingleNestedAttribute
 		PlanModifiers:       []planmodifier.Object{omittedAllocation{}},
 		Attributes: map[string]schema.Attribute{
 			"reservation": schema.Int64Attribute{
-				MarkdownDescription: fmt.Sprintf("Guaranteed %s in %s. Must fit the parent's unreserved capacity when the parent is not expandable (checked at plan time). Default `0`.", resourceName, unit),
-				Optional:            true,
-				Computed:            true,
-				Default:             int64default.StaticInt64(defaultReservation),
-				Validators:          []validator.Int64{int64validator.AtLeast(0)},
+				MarkdownDescription: fmt.Sprintf("Guaranteed %s in %s, %s. Must fit the parent's unreserved capacity when the parent is not expandable (checked at plan time). Default `0`.",
+					resourceName, unit, framework.Int64Between(0, max).Description(context.Background())),
+				Optional:   true,
+				Computed:   true,
+				CustomType: framework.Int64Type{},
+				Default:    int64default.StaticInt64(defaultReservation),
+				Validators: []validator.Int64{framework.Int64Between(0, max)},
 			},
 			"limit": schema.Int64Attribute{
-				MarkdownDescription: fmt.Sprintf("Upper bound of %s in %s; `-1` means unlimited. Must be at least `reservation`. Default `-1`.", resourceName, unit),
-				Optional:            true,
-				Computed:            true,
-				Default:             int64default.StaticInt64(defaultLimit),
-				Validators:          []validator.Int64{int64validator.AtLeast(-1)},
+				MarkdownDescription: fmt.Sprintf("Upper bound of %s in %s, %s; `-1` means unlimited. Must be at least `reservation`. Default `-1`.",
+					resourceName, unit, framework.Int64Between(-1, max).Description(context.Background())),
+				Optional:   true,
+				Computed:   true,
+				CustomType: framework.Int64Type{},
+				Default:    int64default.StaticInt64(defaultLimit),
+				Validators: []validator.Int64{framework.Int64Between(-1, max)},
 			},
 			"expandable": schema.BoolAttribute{
 				MarkdownDescription: "Whether the pool may borrow unreserved capacity from its parent when its own reservation is used up (vSphere's expandable reservation). Default `true`.",
@@ -92,11 +97,13 @@ func allocationAttribute(resourceName, unit string) schema.SingleNestedAttribute
 				Validators:          []validator.String{stringvalidator.OneOf(vsphere.SharesLevels...)},
 			},
 			"shares": schema.Int64Attribute{
-				MarkdownDescription: "Number of shares. Required with `shares_level = \"custom\"` and not allowed otherwise; for the other levels vCenter computes it and it is read back.",
-				Optional:            true,
-				Computed:            true,
-				Validators:          []validator.Int64{int64validator.Between(0, 1<<31-1)},
-				PlanModifiers:       []planmodifier.Int64{sharesPlanModifier{}},
+				MarkdownDescription: "Number of shares, " + framework.Int64Between(0, vsphere.MaxShares).Description(context.Background()) +
+					". Required with `shares_level = \"custom\"` and not allowed otherwise; for the other levels vCenter computes it and it is read back.",
+				Optional:      true,
+				Computed:      true,
+				CustomType:    framework.Int64Type{},
+				Validators:    []validator.Int64{framework.Int64Between(0, vsphere.MaxShares)},
+				PlanModifiers: []planmodifier.Int64{sharesPlanModifier{}},
 			},
 		},
 	}

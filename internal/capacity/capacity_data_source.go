@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
@@ -47,11 +48,13 @@ func (d *capacityDataSource) Schema(_ context.Context, _ datasource.SchemaReques
 			"path": schema.StringAttribute{
 				MarkdownDescription: "Inventory path of a cluster (`/dc1/host/prod`) or resource pool, absolute or relative to the datacenter's host folder. Exactly one of `path` and `id`.",
 				Optional:            true,
+				Validators:          []validator.String{framework.InventoryPath()},
 			},
 			"id": schema.StringAttribute{
 				MarkdownDescription: "Managed object ID of the pool (`resgroup-42`) or cluster (`domain-c7`). Exactly one of `path` and `id`; when `path` is given, this is set to the ID of the pool it resolves to (a cluster's root pool).",
 				Optional:            true,
 				Computed:            true,
+				Validators:          []validator.String{framework.InventoryPath()},
 			},
 			"name":                 schema.StringAttribute{MarkdownDescription: "Name of the pool (`Resources` for a cluster's root pool).", Computed: true},
 			"kind":                 schema.StringAttribute{MarkdownDescription: "`cluster` for a cluster's root pool, `pool` otherwise.", Computed: true},

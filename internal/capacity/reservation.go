@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -59,23 +58,18 @@ func (r *reservationResource) Schema(_ context.Context, _ resource.SchemaRequest
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"name": schema.StringAttribute{
-				MarkdownDescription: "Name of the resource pool, unique among its siblings. Renaming is done in place.",
-				Required:            true,
-				Validators: []validator.String{
-					stringvalidator.LengthBetween(1, 80),
-					stringvalidator.NoneOf(".", ".."),
-					noSlash{},
-				},
+				MarkdownDescription: "Name of the resource pool, unique among its siblings: " + framework.ObjectName().Description(context.Background()) +
+					". Renaming is done in place.",
+				Required:   true,
+				Validators: []validator.String{framework.ObjectName()},
 			},
 			"parent": schema.StringAttribute{
 				MarkdownDescription: "Where the pool lives: a cluster or a resource pool, by inventory path (`/dc1/host/prod`, " +
 					"`/dc1/host/prod/Resources/tier-1`, or relative to the datacenter's host folder: `prod/Resources/tier-1`) " +
 					"or by managed object ID (`domain-c7`, `resgroup-42`). Changing it to a different pool replaces the reservation; " +
 					"changing only how the same parent is written does not.",
-				Required: true,
-				Validators: []validator.String{
-					stringvalidator.LengthAtLeast(1),
-				},
+				Required:   true,
+				Validators: []validator.String{framework.InventoryPath()},
 			},
 			"parent_id": schema.StringAttribute{
 				MarkdownDescription: "Managed object ID of the parent pool (a cluster's root pool for a top-level reservation).",
@@ -87,8 +81,8 @@ func (r *reservationResource) Schema(_ context.Context, _ resource.SchemaRequest
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{unlessChanged{attr: "name"}},
 			},
-			"cpu":    allocationAttribute("CPU", "MHz"),
-			"memory": allocationAttribute("Memory", "MB"),
+			"cpu":    allocationAttribute("CPU", "MHz", vsphere.MaxPoolCPUMHz),
+			"memory": allocationAttribute("Memory", "MB", vsphere.MaxPoolMemoryMB),
 			"unreserved_cpu_mhz": schema.Int64Attribute{
 				MarkdownDescription: "CPU (MHz) of this pool's reservation not yet reserved by its child pools and VMs: the headroom for reservations under it.",
 				Computed:            true,
@@ -621,22 +615,6 @@ func (m *reservationModel) fill(p *vsphere.Pool) {
 	m.Memory = allocationObject(p.Spec.Memory)
 	m.UnreservedCPU = types.Int64Value(p.Capacity.CPU.Unreserved)
 	m.UnreservedMemory = types.Int64Value(p.Capacity.Memory.Unreserved)
-}
-
-type noSlash struct{}
-
-func (noSlash) Description(context.Context) string { return "must not contain '/'" }
-func (v noSlash) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-func (noSlash) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	if strings.Contains(req.ConfigValue.ValueString(), "/") {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid pool name",
-			fmt.Sprintf("%q contains '/', which vSphere inventory paths use as separator. Choose a name without it.", req.ConfigValue.ValueString()))
-	}
 }
 
 // unlessChanged keeps a computed value from state unless the named sibling attribute changes.

@@ -300,10 +300,10 @@ func TestAccCapacityReservation_badInput(t *testing.T) {
 	}{
 		{"negative reservation", `name = "x"
   parent = "` + simulator.ClusterPath + `"
-  cpu = { reservation = -5 }`, `(?s)cpu.reservation.*value must be at least 0`},
+  cpu = { reservation = -5 }`, `(?s)cpu\.reservation must be a whole number from 0`},
 		{"limit below -1", `name = "x"
   parent = "` + simulator.ClusterPath + `"
-  memory = { limit = -2 }`, `(?s)memory.limit.*value must be at least -1`},
+  memory = { limit = -2 }`, `(?s)memory\.limit must be a whole number from -1`},
 		{"unknown shares level", `name = "x"
   parent = "` + simulator.ClusterPath + `"
   cpu = { shares_level = "urgent" }`, `(?s)shares_level.*value must be one of`},
@@ -319,7 +319,7 @@ func TestAccCapacityReservation_badInput(t *testing.T) {
 		{"unknown parent", `name = "x"
   parent = "/dc1/host/no-such-cluster"`, `(?s)Parent not found.*no-such-cluster`},
 		{"slash in name", `name = "a/b"
-  parent = "` + simulator.ClusterPath + `"`, `(?s)Invalid pool name`},
+  parent = "` + simulator.ClusterPath + `"`, `(?s)Invalid name.*contains '/'`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -81,7 +80,7 @@ func (d *catalogDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 				MarkdownDescription: "Job function (group) whose view of the catalog to read: `items` then holds only the items " +
 					"entitled to it, and the items open to everyone (no `entitled_groups`). Unset: every item. `vms` is never filtered.",
 				Optional:   true,
-				Validators: []validator.String{stringvalidator.LengthAtLeast(1)},
+				Validators: []validator.String{framework.Name(vsphere.MaxTagNameLength)},
 			},
 			"items": schema.ListNestedAttribute{
 				MarkdownDescription: "Published catalog items, by name.",

@@ -244,7 +244,7 @@ func TestAccCatalogDataSource_badInput(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config:      sim.ProviderConfig() + `data "vmgmt_catalog" "x" { group = "" }`,
-				ExpectError: regexp.MustCompile(`(?s)Attribute group string length must be at least 1`),
+				ExpectError: regexp.MustCompile(`(?s)Attribute group: the value is empty`),
 			},
 		},
 	})

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -49,6 +48,12 @@ var (
 	namePattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 )
 
+// What versionPattern and namePattern require, in words.
+const (
+	versionRule  = "must be a version such as 1.4 or 1.4.2"
+	itemNameRule = "must be lower-case letters, digits and dashes, starting with a letter or digit, at most 63 characters"
+)
+
 // Lease defaults when an item does not say.
 const (
 	defaultLeaseDays = 30
@@ -56,14 +61,39 @@ const (
 	defaultGraceDays = 7
 )
 
-var leaseAttrTypes = map[string]attr.Type{"default_days": types.Int64Type, "max_days": types.Int64Type, "grace_days": types.Int64Type}
+var leaseAttrTypes = map[string]attr.Type{"default_days": framework.Int64Type{}, "max_days": framework.Int64Type{}, "grace_days": framework.Int64Type{}}
 
-func (r *itemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+// Bounds of an item's numbers.
+const (
+	minMemoryMB  = 256
+	maxLeaseDays = 3650
+	maxGraceDays = 365
+	// maxDescription is the longest description, in characters.
+	maxDescription = 2048
+)
+
+func (r *itemResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	ref := func(what string) schema.StringAttribute {
 		return schema.StringAttribute{
-			MarkdownDescription: fmt.Sprintf("ID of the %s that VMs made from this item get by default.", what),
+			MarkdownDescription: fmt.Sprintf("ID of the %s that VMs made from this item get by default (recorded on them as a tag).", what),
 			Optional:            true,
+			Validators:          []validator.String{framework.Name(vsphere.MaxTagNameLength)},
 		}
+	}
+	// count is the schema of a number a user sets, in the range v checks.
+	count := func(desc string, v framework.Int64RangeValidator, required bool) schema.Int64Attribute {
+		return schema.Int64Attribute{
+			MarkdownDescription: desc + ": " + v.Description(ctx) + ".",
+			Required:            required,
+			Optional:            !required,
+			CustomType:          framework.Int64Type{},
+			Validators:          []validator.Int64{v},
+		}
+	}
+	lease := func(desc string, min, max, def int64) schema.Int64Attribute {
+		a := count(desc, framework.Int64Between(min, max), false)
+		a.Computed, a.Default = true, int64default.StaticInt64(def)
+		return a
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A published catalog item: a template (a template VM or a content library item) plus the rules " +
@@ -80,23 +110,27 @@ func (r *itemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 			"name": schema.StringAttribute{
 				MarkdownDescription: "Catalog name: lower-case letters, digits and dashes. Changing it publishes a new item.",
 				Required:            true,
-				Validators: []validator.String{stringvalidator.RegexMatches(namePattern,
-					"must be lower-case letters, digits and dashes, starting with a letter or digit, at most 63 characters")},
-				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators:          []validator.String{stringvalidator.RegexMatches(namePattern, itemNameRule)},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"version": schema.StringAttribute{
 				MarkdownDescription: "Version of the item, e.g. `1.4.0`. VMs record the version they were built from and keep it " +
 					"when a newer one is published, until they are rebuilt.",
 				Required:   true,
-				Validators: []validator.String{stringvalidator.RegexMatches(versionPattern, "must be a version such as 1.4 or 1.4.2")},
+				Validators: []validator.String{stringvalidator.RegexMatches(versionPattern, versionRule)},
 			},
-			"description": schema.StringAttribute{MarkdownDescription: "What the item is for, shown to catalog users.", Optional: true},
+			"description": schema.StringAttribute{
+				MarkdownDescription: "What the item is for, shown to catalog users: " + framework.Text(maxDescription).Description(ctx) + ".",
+				Optional:            true,
+				Validators:          []validator.String{framework.Text(maxDescription)},
+			},
 			"template": schema.StringAttribute{
 				MarkdownDescription: "What VMs are made from. A template VM, cloned: inventory path (`/dc1/vm/templates/rhel9-base`, " +
 					"or relative to the datacenter's vm folder: `templates/rhel9-base`), managed object ID or UUID; it must be marked " +
 					"as a template. Or a content library item (`vm-template` or `ovf`), deployed: `" + LibraryPrefix + "<library>/<item>` " +
 					"(e.g. `" + LibraryPrefix + "vmgmt-library/rhel9-base-vmtx`) or `" + LibraryPrefix + "<item ID>`.",
-				Required: true,
+				Required:   true,
+				Validators: []validator.String{framework.InventoryPath()},
 			},
 			"template_id": schema.StringAttribute{
 				MarkdownDescription: "Managed object ID of the template VM, or ID of the content library item.",
@@ -107,38 +141,45 @@ func (r *itemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 				Computed:            true,
 			},
 			"sizes": schema.MapNestedAttribute{
-				MarkdownDescription: "Sizes catalog users choose from, by name (e.g. `small`, `medium`, `large`).",
-				Required:            true,
-				Validators:          []validator.Map{mapvalidator.SizeAtLeast(1)},
+				MarkdownDescription: "Sizes catalog users choose from, by name (e.g. `small`, `medium`, `large`). A size name is " +
+					framework.ObjectName().Description(ctx) + ".",
+				Required:   true,
+				Validators: []validator.Map{mapvalidator.SizeAtLeast(1), mapvalidator.KeysAre(framework.ObjectName())},
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"cpus":      schema.Int64Attribute{MarkdownDescription: "Virtual CPUs.", Required: true, Validators: []validator.Int64{int64validator.Between(1, 768)}},
-					"memory_mb": schema.Int64Attribute{MarkdownDescription: "Memory in MB.", Required: true, Validators: []validator.Int64{int64validator.Between(256, 24*1024*1024)}},
-					"disk_gb":   schema.Int64Attribute{MarkdownDescription: "Size of the first disk in GB (at least the template's).", Required: true, Validators: []validator.Int64{int64validator.Between(1, 62*1024)}},
+					"cpus": count("Virtual CPUs", framework.Int64Between(1, vsphere.MaxVCPUs), true),
+					"memory_mb": count("Memory in MB",
+						framework.Int64Between(minMemoryMB, vsphere.MaxMemoryMB).MultipleOf(vsphere.MemoryMultipleMB), true),
+					"disk_gb": count("Size of the first disk in GB (at least the template's)", framework.Int64Between(1, vsphere.MaxDiskGB), true),
 				}},
 			},
 			"allowed_folders": schema.ListAttribute{
 				MarkdownDescription: "VM folders requests may place VMs in (paths as in `vmgmt_catalog_vm.folder`). Empty: any.",
 				ElementType:         types.StringType,
 				Optional:            true,
+				Validators:          []validator.List{listvalidator.ValueStringsAre(framework.InventoryPath())},
 			},
 			"allowed_networks": schema.ListAttribute{
 				MarkdownDescription: "Networks (port group names) requests may attach VMs to. Empty: any.",
 				ElementType:         types.StringType,
 				Optional:            true,
+				Validators:          []validator.List{listvalidator.ValueStringsAre(framework.Name(vsphere.MaxNameLength))},
 			},
 			"entitled_groups": schema.ListAttribute{
-				MarkdownDescription: "Job functions (groups) that may request the item. Empty: anyone.",
-				ElementType:         types.StringType,
-				Optional:            true,
-				Validators:          []validator.List{listvalidator.UniqueValues()},
+				MarkdownDescription: "Job functions (groups) that may request the item. Empty: anyone. Each is " +
+					framework.Name(vsphere.MaxTagNameLength).Description(ctx) + " (VMs carry their job function as a tag).",
+				ElementType: types.StringType,
+				Optional:    true,
+				Validators: []validator.List{listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(framework.Name(vsphere.MaxTagNameLength))},
 			},
 			"quota": schema.MapNestedAttribute{
 				MarkdownDescription: "Per entitled group: the most instances, vCPUs and memory (MB) it may hold of this item.",
 				Optional:            true,
+				Validators:          []validator.Map{mapvalidator.KeysAre(framework.Name(vsphere.MaxTagNameLength))},
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"instances": schema.Int64Attribute{MarkdownDescription: "Most VMs. Unset: no limit.", Optional: true, Validators: []validator.Int64{int64validator.AtLeast(1)}},
-					"cpus":      schema.Int64Attribute{MarkdownDescription: "Most vCPUs in total. Unset: no limit.", Optional: true, Validators: []validator.Int64{int64validator.AtLeast(1)}},
-					"memory_mb": schema.Int64Attribute{MarkdownDescription: "Most memory in total (MB). Unset: no limit.", Optional: true, Validators: []validator.Int64{int64validator.AtLeast(1)}},
+					"instances": count("Most VMs (unset: no limit)", framework.Int64Between(1, vsphere.MaxVMs), false),
+					"cpus":      count("Most vCPUs in total (unset: no limit)", framework.Int64Between(1, vsphere.MaxVMs*vsphere.MaxVCPUs), false),
+					"memory_mb": count("Most memory in total, in MB (unset: no limit)", framework.Int64Between(1, vsphere.MaxVMs*vsphere.MaxMemoryMB), false),
 				}},
 			},
 			"lease": schema.SingleNestedAttribute{
@@ -150,18 +191,16 @@ func (r *itemResource) Schema(_ context.Context, _ resource.SchemaRequest, resp 
 					"default_days": types.Int64Value(defaultLeaseDays), "max_days": types.Int64Value(defaultMaxDays), "grace_days": types.Int64Value(defaultGraceDays),
 				})),
 				Attributes: map[string]schema.Attribute{
-					"default_days": schema.Int64Attribute{MarkdownDescription: "Lease of a VM whose request does not say.", Optional: true, Computed: true,
-						Default: int64default.StaticInt64(defaultLeaseDays), Validators: []validator.Int64{int64validator.Between(1, 3650)}},
-					"max_days": schema.Int64Attribute{MarkdownDescription: "Longest lease a request may ask for.", Optional: true, Computed: true,
-						Default: int64default.StaticInt64(defaultMaxDays), Validators: []validator.Int64{int64validator.Between(1, 3650)}},
-					"grace_days": schema.Int64Attribute{MarkdownDescription: "Days after expiry during which plans only warn.", Optional: true, Computed: true,
-						Default: int64default.StaticInt64(defaultGraceDays), Validators: []validator.Int64{int64validator.Between(0, 365)}},
+					"default_days": lease("Lease of a VM whose request does not say, in days", 1, maxLeaseDays, defaultLeaseDays),
+					"max_days":     lease("Longest lease a request may ask for, in days", 1, maxLeaseDays, defaultMaxDays),
+					"grace_days":   lease("Days after expiry during which plans only warn", 0, maxGraceDays, defaultGraceDays),
 				},
 			},
 			"capacity_reservation": schema.StringAttribute{
 				MarkdownDescription: "Capacity reservation (resource pool ID or path) VMs are placed in unless the request overrides it. " +
 					"Default: the template's cluster root pool.",
-				Optional: true,
+				Optional:   true,
+				Validators: []validator.String{framework.InventoryPath()},
 			},
 			"config_baseline": ref("configuration baseline"),
 			"security_group":  ref("security group"),

@@ -7,6 +7,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 )
 
 // itemModel is the Terraform state of a catalog item.
@@ -49,8 +51,8 @@ type leaseModel struct {
 }
 
 var (
-	sizeAttrTypes  = map[string]attr.Type{"cpus": types.Int64Type, "memory_mb": types.Int64Type, "disk_gb": types.Int64Type}
-	quotaAttrTypes = map[string]attr.Type{"instances": types.Int64Type, "cpus": types.Int64Type, "memory_mb": types.Int64Type}
+	sizeAttrTypes  = map[string]attr.Type{"cpus": framework.Int64Type{}, "memory_mb": framework.Int64Type{}, "disk_gb": framework.Int64Type{}}
+	quotaAttrTypes = map[string]attr.Type{"instances": framework.Int64Type{}, "cpus": framework.Int64Type{}, "memory_mb": framework.Int64Type{}}
 )
 
 func leaseFrom(ctx context.Context, obj types.Object, diags *diag.Diagnostics) (Lease, bool) {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -33,6 +33,8 @@ var (
 	_ resource.ResourceWithConfigure   = (*vmResource)(nil)
 	_ resource.ResourceWithImportState = (*vmResource)(nil)
 	_ resource.ResourceWithModifyPlan  = (*vmResource)(nil)
+
+	_ resource.ResourceWithValidateConfig = (*vmResource)(nil)
 )
 
 // NewVMResource is the vmgmt_catalog_vm resource.
@@ -45,7 +47,8 @@ type vmResource struct {
 	now func() time.Time
 }
 
-var vmNamePattern = vmNameRegexp()
+// maxDNSServers is the most name servers a Linux guest uses (glibc's MAXNS).
+const maxDNSServers = 3
 
 // vmModels reads and writes vmModel for the calls made for every VM on every plan (Read and
 // ModifyPlan), without the framework's reflection.
@@ -55,7 +58,7 @@ var vmModels = framework.NewModel[vmModel](func() schema.Schema {
 	return resp.Schema
 })
 
-func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
@@ -68,53 +71,65 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			"id":   schema.StringAttribute{MarkdownDescription: "Managed object ID of the VM, e.g. `vm-42`.", Computed: true, PlanModifiers: keep},
 			"uuid": schema.StringAttribute{MarkdownDescription: "BIOS UUID of the VM.", Computed: true, PlanModifiers: keep},
 			"name": schema.StringAttribute{
-				MarkdownDescription: "VM name, unique in its folder. Renaming is done in place.",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.RegexMatches(vmNamePattern, "must be 1-80 characters without '/', '\\\\' or '%'")},
+				MarkdownDescription: "VM name, unique in its folder: " + framework.ObjectName().Description(ctx) + ". Renaming is done in place. " +
+					"It is also the guest host name unless `customization.hostname` is set.",
+				Required:   true,
+				Validators: []validator.String{framework.ObjectName()},
 			},
 			"catalog_item": schema.StringAttribute{
 				MarkdownDescription: "Name of the published catalog item (`vmgmt_catalog_item.name`). Changing it replaces the VM.",
 				Required:            true,
+				Validators:          []validator.String{stringvalidator.RegexMatches(namePattern, itemNameRule)},
 				PlanModifiers:       replace,
 			},
 			"size": schema.StringAttribute{
 				MarkdownDescription: "One of the item's sizes. Changing it resizes in place; when that needs a power cycle the plan says " +
 					"so and apply does it only with `allow_power_cycle = true`.",
-				Required: true,
+				Required:   true,
+				Validators: []validator.String{framework.ObjectName()},
 			},
 			"folder": schema.StringAttribute{
 				MarkdownDescription: "VM folder (path, or relative to the datacenter's vm folder). Default: the item's first allowed folder, else the datacenter's vm folder.",
 				Optional:            true,
 				Computed:            true,
+				Validators:          []validator.String{framework.InventoryPath()},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplaceIfConfigured(), stringplanmodifier.UseStateForUnknown()},
 			},
 			"network": schema.StringAttribute{
 				MarkdownDescription: "Network (port group name) of the first NIC. Default: the item's first allowed network, else the template's.",
 				Optional:            true,
 				Computed:            true,
+				Validators:          []validator.String{framework.Name(vsphere.MaxNameLength)},
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplaceIfConfigured(), stringplanmodifier.UseStateForUnknown()},
 			},
 			"capacity_reservation": schema.StringAttribute{
 				MarkdownDescription: "Capacity reservation (resource pool ID or path) overriding the item's. Changing it replaces the VM.",
 				Optional:            true,
+				Validators:          []validator.String{framework.InventoryPath()},
 				PlanModifiers:       replace,
 			},
 			"owner": schema.StringAttribute{
-				MarkdownDescription: "Person responsible for the VM (a directory user); policy checks their entitlement.",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthBetween(1, 256)},
+				MarkdownDescription: "Person responsible for the VM (a directory user), recorded on the VM as a tag and a stamp: " +
+					framework.Name(vsphere.MaxTagNameLength).Description(ctx) + ". That the owner is a member of `job_function` is " +
+					"checked only by policy: the built-in `catalog` pack (`packs = [\"catalog\"]` in the provider's `policy` block) or a rule of your own.",
+				Required:   true,
+				Validators: []validator.String{framework.Name(vsphere.MaxTagNameLength)},
 			},
 			"job_function": schema.StringAttribute{
-				MarkdownDescription: "Job function (group) the VM is requested for; must be entitled to the item and counts against its quota.",
-				Required:            true,
-				Validators:          []validator.String{stringvalidator.LengthBetween(1, 256)},
+				MarkdownDescription: "Job function (group) the VM is requested for, recorded on the VM as a tag and a stamp: " +
+					framework.Name(vsphere.MaxTagNameLength).Description(ctx) + ". It must be one of the item's `entitled_groups` and " +
+					"counts against the item's `quota`, but both are enforced only by policy: with the built-in `catalog` pack " +
+					"(`packs = [\"catalog\"]` in the provider's `policy` block) or a rule of your own. Without one, any job function is accepted and no quota is counted.",
+				Required:   true,
+				Validators: []validator.String{framework.Name(vsphere.MaxTagNameLength)},
 			},
 			"lease_days": schema.Int64Attribute{
-				MarkdownDescription: "Lease in days from creation, at most the item's `lease.max_days`. Default: the item's `lease.default_days`. " +
-					"Raise it to renew an expiring lease.",
+				MarkdownDescription: "Lease in days from creation, at most the item's `lease.max_days`: " + framework.Int64Between(1, maxLeaseDays).Description(ctx) +
+					". Default: the item's `lease.default_days`. Raise it to renew an expiring lease.",
 				Optional:   true,
 				Computed:   true,
-				Validators: []validator.Int64{int64validator.Between(1, 3650)},
+				CustomType: framework.Int64Type{},
+				Validators: []validator.Int64{framework.Int64Between(1, maxLeaseDays)},
 			},
 			"customization": schema.SingleNestedAttribute{
 				MarkdownDescription: "Guest customization at birth (Linux prep). Without `ipv4_address` the NIC uses DHCP. Changing it replaces the VM.",
@@ -124,13 +139,36 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 				PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(
 					func(_ context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
 						resp.RequiresReplace = !req.StateValue.IsNull()
-					}, "Replaced when the customization of a VM built by Terraform changes.", "Replaced when the customization of a VM built by Terraform changes.")},
+					}, "Replaced when the customization of a VM built by Terraform changes.", "Replaced when the customization of a VM built by Terraform changes."),
+					vmNameAsHostName{}},
 				Attributes: map[string]schema.Attribute{
-					"hostname":     schema.StringAttribute{MarkdownDescription: "Host name. Default: the VM name.", Optional: true},
-					"domain":       schema.StringAttribute{MarkdownDescription: "DNS domain.", Optional: true},
-					"ipv4_address": schema.StringAttribute{MarkdownDescription: "Static address with prefix, e.g. `10.0.10.15/24`.", Optional: true, Validators: []validator.String{cidrValidator{}}},
-					"ipv4_gateway": schema.StringAttribute{MarkdownDescription: "Default gateway.", Optional: true},
-					"dns_servers":  schema.ListAttribute{MarkdownDescription: "DNS servers.", Optional: true, ElementType: types.StringType},
+					"hostname": schema.StringAttribute{
+						MarkdownDescription: "Host name: " + framework.HostName().Description(ctx) + ". Default: the VM name, which must then be a valid host name.",
+						Optional:            true,
+						Validators:          []validator.String{framework.HostName()},
+					},
+					"domain": schema.StringAttribute{
+						MarkdownDescription: "DNS domain: " + framework.DomainName().Description(ctx) + ".",
+						Optional:            true,
+						Validators:          []validator.String{framework.DomainName()},
+					},
+					"ipv4_address": schema.StringAttribute{
+						MarkdownDescription: "Static address: " + framework.IPv4Prefix().Description(ctx) + ".",
+						Optional:            true,
+						Validators:          []validator.String{framework.IPv4Prefix()},
+					},
+					"ipv4_gateway": schema.StringAttribute{
+						MarkdownDescription: "Default gateway: an IPv4 address inside the network of `ipv4_address` (which it needs; with DHCP the gateway comes from DHCP).",
+						Optional:            true,
+						Validators:          []validator.String{framework.IPv4Address()},
+					},
+					"dns_servers": schema.ListAttribute{
+						MarkdownDescription: fmt.Sprintf("DNS servers: at most %d distinct IPv4 addresses (a Linux guest's resolver reads no more).", maxDNSServers),
+						Optional:            true,
+						ElementType:         types.StringType,
+						Validators: []validator.List{listvalidator.SizeAtMost(maxDNSServers), listvalidator.UniqueValues(),
+							listvalidator.ValueStringsAre(framework.IPv4Address())},
+					},
 				},
 			},
 			"power_on": schema.BoolAttribute{
@@ -144,6 +182,7 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			"pin_version": schema.StringAttribute{
 				MarkdownDescription: "Build from exactly this item version. The item must publish it when the VM is (re)built; changing the pin rebuilds the VM.",
 				Optional:            true,
+				Validators:          []validator.String{stringvalidator.RegexMatches(versionPattern, versionRule)},
 			},
 			"rebuild": schema.BoolAttribute{
 				MarkdownDescription: "Rebuild (replace) the VM when the item has a newer version than the one it runs. Default `false`: the VM keeps its version.",
@@ -161,6 +200,72 @@ func (r *vmResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *r
 			"created_at":       schema.StringAttribute{MarkdownDescription: "When the VM was created (RFC 3339); the lease counts from here.", Computed: true, PlanModifiers: keep},
 			"lease_expires_at": schema.StringAttribute{MarkdownDescription: "When the lease ends (RFC 3339).", Computed: true},
 		},
+	}
+}
+
+// ValidateConfig checks the customization as a whole: the gateway belongs to the static address's
+// network.
+func (r *vmResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var cust types.Object
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("customization"), &cust)...)
+	if resp.Diagnostics.HasError() || cust.IsNull() || cust.IsUnknown() {
+		return
+	}
+	cm := customizationModel{IPv4: objectString(cust, "ipv4_address"), Gateway: objectString(cust, "ipv4_gateway")}
+	at := path.Root("customization")
+	if cm.Gateway.IsNull() || cm.Gateway.IsUnknown() || cm.IPv4.IsUnknown() {
+		return
+	}
+	if cm.IPv4.IsNull() {
+		resp.Diagnostics.AddAttributeError(at.AtName("ipv4_gateway"), "Gateway without a static address",
+			fmt.Sprintf("Attribute %s: set, but ipv4_address is not: the NIC then uses DHCP, which also gives the gateway, and "+
+				"this one would be ignored. Set ipv4_address (e.g. 10.0.10.15/24) or remove ipv4_gateway.", at.AtName("ipv4_gateway")))
+		return
+	}
+	p, problem := framework.ParseIPv4Prefix(cm.IPv4.ValueString())
+	gw, gwProblem := framework.ParseIPv4(cm.Gateway.ValueString())
+	if problem != "" || gwProblem != "" {
+		return // each is reported on its own attribute
+	}
+	if problem := framework.CheckGateway(p, gw); problem != "" {
+		resp.Diagnostics.AddAttributeError(at.AtName("ipv4_gateway"), "Invalid gateway",
+			fmt.Sprintf("Attribute %s: %s. Give the address of the router on network %s (often %s), or correct ipv4_address.",
+				at.AtName("ipv4_gateway"), problem, p.Masked(), p.Masked().Addr().Next()))
+	}
+}
+
+// objectString is one string attribute of an object, read alone: the others (a list) may be
+// unknown.
+func objectString(o types.Object, name string) types.String {
+	v, _ := o.Attributes()[name].(types.String)
+	return v
+}
+
+// vmNameAsHostName refuses, when the VM is created, a customization without a host name on a VM
+// whose name is not one: the guest would be given the VM name. A VM that exists was customized
+// already, so its plans are not blocked by a name that no longer matters to its guest.
+type vmNameAsHostName struct{}
+
+func (vmNameAsHostName) Description(context.Context) string {
+	return "without hostname, the VM name must be a host name when the VM is created"
+}
+
+func (m vmNameAsHostName) MarkdownDescription(ctx context.Context) string { return m.Description(ctx) }
+
+func (vmNameAsHostName) PlanModifyObject(ctx context.Context, req planmodifier.ObjectRequest, resp *planmodifier.ObjectResponse) {
+	if !req.State.Raw.IsNull() || req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() || !objectString(req.ConfigValue, "hostname").IsNull() {
+		return
+	}
+	var name types.String
+	resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("name"), &name)...)
+	if name.IsNull() || name.IsUnknown() {
+		return
+	}
+	if problem := framework.CheckHostName(name.ValueString()); problem != "" {
+		at := req.Path.AtName("hostname")
+		resp.Diagnostics.AddAttributeError(at, "VM name is not a host name",
+			fmt.Sprintf("Attribute %s: not set, so the VM name is the guest's host name, but %s. "+
+				"Set customization.hostname to a host name (RFC 1123: letters, digits and hyphens, e.g. app01).", at, problem))
 	}
 }
 

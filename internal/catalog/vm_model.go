@@ -2,15 +2,11 @@ package catalog
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
@@ -181,27 +177,5 @@ func definitionDoc(d Definition) map[string]any {
 		"name": d.Name, "version": d.Version, "sizes": sizes, "quota": quota,
 		"allowed_folders": list(d.AllowedFolders), "allowed_networks": list(d.AllowedNetworks), "entitled_groups": list(d.EntitledGroups),
 		"lease": map[string]any{"default_days": d.Lease.DefaultDays, "max_days": d.Lease.MaxDays, "grace_days": d.Lease.GraceDays},
-	}
-}
-
-func vmNameRegexp() *regexp.Regexp { return regexp.MustCompile(`^[^/\\%]{1,80}$`) }
-
-// cidrValidator checks an IPv4 address with prefix length.
-type cidrValidator struct{}
-
-func (cidrValidator) Description(context.Context) string {
-	return "an IPv4 address with prefix, e.g. 10.0.10.15/24"
-}
-func (v cidrValidator) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-func (cidrValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	ip, _, err := net.ParseCIDR(req.ConfigValue.ValueString())
-	if err != nil || ip.To4() == nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid IPv4 address",
-			fmt.Sprintf("%q is not an IPv4 address with prefix length, e.g. 10.0.10.15/24.", req.ConfigValue.ValueString()))
 	}
 }
