@@ -77,7 +77,6 @@ func TestAccCatalog_badInput(t *testing.T) {
 		return item(nil) + hclBlock(`resource "vmgmt_catalog_vm" "app01"`, badVMDefaults, over)
 	}
 	cust := func(fields string) map[string]string { return map[string]string{"customization": "{ " + fields + " }"} }
-	const refs = "reference checks land separately"
 	cases := []acctest.BadInput{
 		// Control characters, white space at the ends, in anything that becomes a vCenter name,
 		// a tag or a stamp.
@@ -179,15 +178,15 @@ func TestAccCatalog_badInput(t *testing.T) {
 			Want: `Attribute customization.domain: "10.0.0.1" ends in an all-numeric label`},
 
 		// References that exist before the apply.
-		{Class: "references", Name: "unknown catalog item", Skip: refs,
+		{Class: "references", Name: "unknown catalog item",
 			Config: vm(map[string]string{"catalog_item": `"nope"`}), Want: `catalog_item.*"nope"`},
-		{Class: "references", Name: "unknown capacity reservation of a vm", Skip: refs,
+		{Class: "references", Name: "unknown capacity reservation of a vm",
 			Config: vm(map[string]string{"capacity_reservation": `"resgroup-999999"`}), Want: `capacity_reservation.*resgroup-999999`},
-		{Class: "references", Name: "unknown capacity reservation of an item", Skip: refs,
+		{Class: "references", Name: "unknown capacity reservation of an item",
 			Config: item(map[string]string{"capacity_reservation": `"/dc1/host/nope/Resources"`}), Want: `capacity_reservation.*nope`},
-		{Class: "references", Name: "unknown network of an item", Skip: refs,
+		{Class: "references", Name: "unknown network of an item",
 			Config: item(map[string]string{"allowed_networks": `["no-such-network"]`}), Want: `allowed_networks.*no-such-network`},
-		{Class: "references", Name: "unknown folder of an item", Skip: refs,
+		{Class: "references", Name: "unknown folder of an item",
 			Config: item(map[string]string{"allowed_folders": `["no/such/folder"]`}), Want: `allowed_folders.*no/such/folder`},
 	}
 	acctest.RunBadInput(t, sim, cases, acctest.Counter{What: "published items", Count: func(ctx context.Context, c *vsphere.Client) (int, error) {
