@@ -189,33 +189,43 @@ type reauthRoundTripper struct {
 }
 
 func (r *reauthRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
-	r.mu.Lock()
-	gen := r.gen
-	r.mu.Unlock()
-	err := r.next.RoundTrip(ctx, req, res)
-	if err == nil && unauthenticatedRead(res) {
-		// vCenter answers a property read on a dead session with the objects, each property
-		// missing for NotAuthenticated, rather than with a fault.
-		err = soap.WrapVimFault(&types.NotAuthenticated{})
-	} else if err == nil || !isNotAuthenticated(err) {
-		return err
-	}
-	r.mu.Lock()
-	// Parallel calls that failed on the same stale session share one re-login.
-	if r.gen == gen {
-		if lerr := r.login(ctx); lerr != nil {
-			r.mu.Unlock()
-			return errors.Join(err, lerr)
+	for attempt := 0; ; attempt++ {
+		r.mu.Lock()
+		gen := r.gen
+		r.mu.Unlock()
+		err := r.next.RoundTrip(ctx, req, res)
+		if err == nil && unauthenticatedRead(res) {
+			// vCenter answers a property read on a dead session with the objects, each property
+			// missing for NotAuthenticated, rather than with a fault.
+			err = soap.WrapVimFault(&types.NotAuthenticated{})
+		} else if err == nil || !isNotAuthenticated(err) {
+			return err
 		}
-		r.gen++
-		if r.stats != nil {
-			r.stats.relogins.Add(1)
+		// vCenter refused the call without running it, so sending it again is safe, writes
+		// included. A session can be ended again right after a re-login (an administrator
+		// ending them all): a few rounds, not one.
+		if attempt >= maxRelogins {
+			return err
 		}
+		r.mu.Lock()
+		// Parallel calls that failed on the same stale session share one re-login.
+		if r.gen == gen {
+			if lerr := r.login(ctx); lerr != nil {
+				r.mu.Unlock()
+				return errors.Join(err, lerr)
+			}
+			r.gen++
+			if r.stats != nil {
+				r.stats.relogins.Add(1)
+			}
+		}
+		r.mu.Unlock()
+		resetResponse(res)
 	}
-	r.mu.Unlock()
-	resetResponse(res)
-	return r.next.RoundTrip(ctx, req, res)
 }
+
+// maxRelogins bounds the re-logins one call may cause.
+const maxRelogins = 3
 
 // generation counts the re-logins so far: a caller that notes it before a call can tell
 // afterwards whether the session was replaced meanwhile (and its session-scoped objects lost).

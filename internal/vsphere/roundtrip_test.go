@@ -343,8 +343,20 @@ func TestReauthRoundTripper(t *testing.T) {
 		if err := rt.RoundTrip(context.Background(), req, res); !isNotAuthenticated(err) {
 			t.Errorf("RoundTrip error = %v, want NotAuthenticated", err)
 		}
-		if logins != 1 || fake.Calls() != 2 {
-			t.Errorf("logins = %d, calls = %d; want 1, 2 (no login loop)", logins, fake.Calls())
+		if logins != maxRelogins || fake.Calls() != maxRelogins+1 {
+			t.Errorf("logins = %d, calls = %d; want %d, %d (a bounded number of re-logins)", logins, fake.Calls(), maxRelogins, maxRelogins+1)
+		}
+	})
+	t.Run("session ended again right after the re-login", func(t *testing.T) {
+		fake := &fakeRT{steps: []step{faultStep(&types.NotAuthenticated{}), faultStep(&types.NotAuthenticated{}), okStep("task-1")}}
+		var logins int
+		rt := &reauthRoundTripper{next: fake, stats: &Stats{}, login: func(context.Context) error { logins++; return nil }}
+		req, res := createReq()
+		if err := rt.RoundTrip(context.Background(), req, res); err != nil {
+			t.Errorf("RoundTrip error = %v, want success after the second re-login", err)
+		}
+		if logins != 2 || fake.Calls() != 3 {
+			t.Errorf("logins = %d, calls = %d; want 2, 3", logins, fake.Calls())
 		}
 	})
 	t.Run("concurrent calls share one re-login", func(t *testing.T) {
