@@ -684,8 +684,9 @@ func (r *vmResource) request(ctx context.Context, plan vmModel, it *Item) vspher
 		reservation = it.CapacityReservation
 	}
 	var cu string
-	if c, err := plan.Customization.ToTerraformValue(ctx); err == nil && !plan.Customization.IsNull() {
-		cu = c.String()
+	var diags diag.Diagnostics
+	if c := plan.customization(ctx, &diags); c != nil {
+		cu = strings.Join([]string{c.Hostname, c.Domain, c.IPv4, c.Gateway, strings.Join(c.DNSServers, ",")}, "|")
 	}
 	return vsphere.NewRequest("vmgmt_catalog_vm", plan.Name.ValueString(), r.absFolder(ctx, folder), it.Name, plan.Version.ValueString(),
 		plan.Owner.ValueString(), plan.JobFunction.ValueString(), reservation, network, cu)
