@@ -16,8 +16,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/vmware/govmomi/fault"
-	vimtypes "github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
@@ -407,7 +405,7 @@ func (r *reservationResource) Update(ctx context.Context, req resource.UpdateReq
 		name = plan.Name.ValueString()
 	}
 	if err := c.UpdatePool(ctx, id, name, spec); err != nil {
-		if fault.Is(err, &vimtypes.DuplicateName{}) {
+		if vsphere.IsNameConflict(err) {
 			resp.Diagnostics.AddAttributeError(path.Root("name"), "Resource pool name taken",
 				fmt.Sprintf("Cannot rename %s to %q: a sibling already has that name.", state.Path.ValueString(), plan.Name.ValueString()))
 			return

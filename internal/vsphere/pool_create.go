@@ -24,7 +24,7 @@ func (c *Client) EnsurePool(ctx context.Context, parent PoolRef, name string, sp
 	}
 	id, err := c.CreatePool(ctx, parent, req.PendingName(), spec)
 	if err != nil {
-		if !nameTaken(err) {
+		if !IsNameConflict(err) {
 			return Created{}, err
 		}
 		// Made meanwhile under the pending name by another run of this request.
@@ -38,7 +38,7 @@ func (c *Client) EnsurePool(ctx context.Context, parent PoolRef, name string, sp
 		return c.adoptPool(ctx, existing, name, spec, req, err)
 	}
 	if err := c.finishPool(ctx, id, name, spec, req, true); err != nil {
-		if nameTaken(err) {
+		if IsNameConflict(err) {
 			// The name was taken between the read and the rename: the pending pool is this
 			// create's own and empty; remove it rather than leave it behind.
 			if derr := c.DestroyPool(ctx, id); derr != nil {

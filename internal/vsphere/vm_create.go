@@ -48,7 +48,7 @@ func (c *Client) CreateVM(ctx context.Context, s CloneSpec) (Created, error) {
 		}
 	}
 	id, err := c.CloneVM(ctx, s)
-	if err != nil && id == "" && nameTaken(err) {
+	if err != nil && id == "" && IsNameConflict(err) {
 		// Made meanwhile (a clone of the interrupted apply that finished just now), or not ours.
 		if vm, ferr := c.createdVM(ctx, s, true); vm != nil || ferr != nil {
 			return c.adoptVM(ctx, vm, s, ferr)
@@ -57,7 +57,9 @@ func (c *Client) CreateVM(ctx context.Context, s CloneSpec) (Created, error) {
 	return Created{ID: id}, err
 }
 
-func nameTaken(err error) bool {
+// IsNameConflict reports whether a create or rename failed because the name is taken where the
+// object was to go (vCenter's DuplicateName, or a library deploy's conflict).
+func IsNameConflict(err error) bool {
 	var taken *NameConflictError
 	return fault.Is(err, &types.DuplicateName{}) || errors.As(err, &taken)
 }
