@@ -342,7 +342,7 @@ func (r *reservationResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	pool, err := r.Client.VSphere.GetPool(ctx, state.ID.ValueString())
 	if vsphere.IsNotFound(err) {
-		resp.State.RemoveResource(ctx) // deleted behind Terraform's back: plan will recreate it
+		framework.RemoveGone(ctx, &resp.State, &resp.Diagnostics, "resource pool", state.Name.ValueString(), state.ID.ValueString())
 		return
 	}
 	if err != nil {

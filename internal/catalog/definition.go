@@ -45,6 +45,11 @@ const (
 	TagVersion     = "vmgmt-catalog-version"
 	TagOwner       = "vmgmt-owner"
 	TagJobFunction = "vmgmt-job-function"
+	// Tag categories composing a catalog VM with the other management functions: the item's
+	// defaults, attached at birth.
+	TagBaseline      = "vmgmt-baseline"
+	TagSecurityGroup = "vmgmt-security-group"
+	TagBackupJob     = "vmgmt-backup-job"
 )
 
 // Size is one size a catalog item offers.
@@ -140,49 +145,26 @@ func (d *Definition) SizeNames() []string {
 	return out
 }
 
-// itemsCache keeps the published catalog per client: VM creates make the VM snapshot stale, but
-// not the catalog, which changes only when an item is published or unpublished.
-var itemsCache struct {
-	mu sync.Mutex
-	by map[*vsphere.Client]cachedItems
-}
-
-type cachedItems struct {
-	items  map[string]*Item
-	writes uint64
-	at     time.Time
-}
-
 // Items returns every published catalog item. It is read from the VM snapshot (no extra round
-// trip) and then served from a cache until this client publishes or unpublishes an item, or
-// vsphere.VMSnapshotMaxAge passes (changes made elsewhere).
+// trip) and then kept by the client until it publishes or unpublishes an item (a custom attribute
+// write), vsphere.VMSnapshotMaxAge passes (changes made elsewhere), or a new command starts. VM
+// creates make the VM snapshot stale, but not the catalog.
 func Items(ctx context.Context, c *vsphere.Client) (map[string]*Item, error) {
-	itemsCache.mu.Lock()
-	if e, ok := itemsCache.by[c]; ok && e.writes == c.CustomWrites() && time.Since(e.at) < vsphere.VMSnapshotMaxAge {
-		itemsCache.mu.Unlock()
-		return e.items, nil
-	}
-	itemsCache.mu.Unlock()
-	writes := c.CustomWrites()
-	items, err := readItems(ctx, c)
+	v, err := c.Cached(ctx, itemsKey, vsphere.VMSnapshotMaxAge, vsphere.CustomValueWrites, func(ctx context.Context) (any, error) {
+		return readItems(ctx, c)
+	})
 	if err != nil {
 		return nil, err
 	}
-	itemsCache.mu.Lock()
-	if itemsCache.by == nil {
-		itemsCache.by = map[*vsphere.Client]cachedItems{}
-	}
-	itemsCache.by[c] = cachedItems{items: items, writes: writes, at: time.Now()}
-	itemsCache.mu.Unlock()
-	return items, nil
+	return v.(map[string]*Item), nil
 }
 
-// InvalidateItems drops the cached catalog of a client (a new Terraform command starts fresh).
-func InvalidateItems(c *vsphere.Client) {
-	itemsCache.mu.Lock()
-	delete(itemsCache.by, c)
-	itemsCache.mu.Unlock()
-}
+// itemsKey is the published catalog's entry in the client's caches.
+const itemsKey = "catalog items"
+
+// InvalidateItems drops the cached catalog of a client, for readers that must see changes made
+// elsewhere at once.
+func InvalidateItems(c *vsphere.Client) { c.Forget(itemsKey) }
 
 // readItems reads every published catalog item from the VM snapshot. A template whose
 // definition cannot be decoded is reported, not skipped.

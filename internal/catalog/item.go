@@ -73,9 +73,10 @@ const (
 )
 
 func (r *itemResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	ref := func(what string) schema.StringAttribute {
+	ref := func(what, category string) schema.StringAttribute {
 		return schema.StringAttribute{
-			MarkdownDescription: fmt.Sprintf("ID of the %s that VMs made from this item get by default (recorded on them as a tag).", what),
+			MarkdownDescription: fmt.Sprintf("Name of the %s that VMs made from this item get. Each VM is tagged with it at birth "+
+				"(tag category `%s`), which is all vmgmt does with it today: the %s selects the VMs carrying that tag.", what, category, what),
 			Optional:            true,
 			Validators:          []validator.String{framework.Name(vsphere.MaxTagNameLength)},
 		}
@@ -202,9 +203,9 @@ func (r *itemResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				Optional:   true,
 				Validators: []validator.String{framework.InventoryPath()},
 			},
-			"config_baseline": ref("configuration baseline"),
-			"security_group":  ref("security group"),
-			"backup_job":      ref("backup job"),
+			"config_baseline": ref("configuration baseline", TagBaseline),
+			"security_group":  ref("security group", TagSecurityGroup),
+			"backup_job":      ref("backup job", TagBackupJob),
 		},
 	}
 }
@@ -428,7 +429,8 @@ func (r *itemResource) Read(ctx context.Context, req resource.ReadRequest, resp 
 	}
 	it := items[state.ID.ValueString()]
 	if it == nil {
-		resp.State.RemoveResource(ctx) // unpublished (or its template deleted) behind Terraform's back
+		// Unpublished (or its template deleted) behind Terraform's back.
+		framework.RemoveGone(ctx, &resp.State, &resp.Diagnostics, "catalog item", state.ID.ValueString(), state.TemplateID.ValueString())
 		return
 	}
 	state.fill(it)

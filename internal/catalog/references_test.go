@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/catalog"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
 )
 
@@ -116,5 +117,37 @@ resource "vmgmt_catalog_vm" "x" {
 				ExpectError: regexp.MustCompile(`(?s)Unknown catalog item.*No catalog item "nope" is published, and this\s+configuration\s+does\s+not\s+publish\s+one`),
 			}},
 		})
+	})
+}
+
+// A VM made from an item that names a configuration baseline, a security group and a backup job
+// carries them as tags from birth, so those functions' selections pick it up by tag.
+func TestAccCatalogVM_compositionTags(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSim(t)
+	var id string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: refConfig(sim, `config_baseline = "scg-8"
+  security_group = "erp-admins"
+  backup_job = "nightly"`, ""),
+			Check: resource.ComposeTestCheckFunc(
+				resource.TestCheckResourceAttrWith("vmgmt_catalog_vm.app01", "id", func(v string) error { id = v; return nil }),
+				func(*terraform.State) error {
+					got, err := client(t, sim).VMTags(context.Background(), id)
+					if err != nil {
+						return err
+					}
+					want := map[string]string{catalog.TagBaseline: "scg-8", catalog.TagSecurityGroup: "erp-admins", catalog.TagBackupJob: "nightly", catalog.TagItem: "ref-app"}
+					for k, v := range want {
+						if got[k] != v {
+							return fmt.Errorf("tag %s = %q, want %q (all: %v)", k, got[k], v, got)
+						}
+					}
+					return nil
+				},
+			),
+		}},
 	})
 }

@@ -667,7 +667,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot create VM "+plan.Name.ValueString(), err)
 		return
 	}
-	if err := c.SetTags(ctx, res.ID, vmTags(plan, it.Version), !res.Adopted); err != nil {
+	if err := c.SetTags(ctx, res.ID, vmTags(plan, it.Version, it), !res.Adopted); err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "VM "+plan.Name.ValueString()+" created but cannot be tagged", err)
 		return
 	}
@@ -719,7 +719,7 @@ func (r *vmResource) Read(ctx context.Context, req resource.ReadRequest, resp *r
 	}
 	vm, err := r.Client.VSphere.GetVM(ctx, state.ID.ValueString())
 	if vsphere.IsNotFound(err) {
-		resp.State.RemoveResource(ctx) // deleted behind Terraform's back: the next plan recreates it
+		framework.RemoveGone(ctx, &resp.State, &resp.Diagnostics, "VM", state.Name.ValueString(), state.ID.ValueString())
 		return
 	}
 	if err != nil {
@@ -808,7 +808,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 		return
 	}
 	if !plan.Owner.Equal(state.Owner) || !plan.JobFunction.Equal(state.JobFunction) {
-		if err := c.SetTags(ctx, id, vmTags(plan, state.Version.ValueString()), false); err != nil {
+		if err := c.SetTags(ctx, id, vmTags(plan, state.Version.ValueString(), nil), false); err != nil {
 			framework.AddVSphereError(&resp.Diagnostics, "Cannot retag "+plan.Name.ValueString(), err)
 			return
 		}
@@ -1012,14 +1012,24 @@ func stamps(m vmModel, version string, created time.Time) map[string]string {
 	}
 }
 
-// vmTags are the tags that record, in vCenter, what a catalog VM is and whose it is.
-func vmTags(m vmModel, version string) map[string]string {
-	return map[string]string{
+// vmTags are the tags that record, in vCenter, what a catalog VM is and whose it is. Given the
+// item (at birth), they also carry its configuration baseline, security group and backup job, which
+// those functions' selections pick up by tag: the catalog knows nothing of them.
+func vmTags(m vmModel, version string, it *Item) map[string]string {
+	tags := map[string]string{
 		TagItem:        m.CatalogItem.ValueString(),
 		TagVersion:     version,
 		TagOwner:       m.Owner.ValueString(),
 		TagJobFunction: m.JobFunction.ValueString(),
 	}
+	if it != nil {
+		for cat, name := range map[string]string{TagBaseline: it.ConfigBaseline, TagSecurityGroup: it.SecurityGroup, TagBackupJob: it.BackupJob} {
+			if name != "" {
+				tags[cat] = name
+			}
+		}
+	}
+	return tags
 }
 
 func leaseEnd(created types.String, days types.Int64) types.String {

@@ -1,12 +1,14 @@
 package framework
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
@@ -20,6 +22,15 @@ func AddVSphereError(diags *diag.Diagnostics, summary string, err error) {
 		detail = fmt.Sprintf("%s\n\nCheck vsphere_server, user and password (or VSPHERE_SERVER, VSPHERE_USER, VSPHERE_PASSWORD).", detail)
 	}
 	diags.AddError(summary, detail)
+}
+
+// RemoveGone removes from state an object that was deleted outside Terraform, with a warning
+// that says so and what the next apply does, so that the user learns why it is created again.
+func RemoveGone(ctx context.Context, state *tfsdk.State, diags *diag.Diagnostics, kind, name, id string) {
+	diags.AddWarning(fmt.Sprintf("%s %s not found", capitalize(kind), name),
+		fmt.Sprintf("%s %s (%s) was not found in vCenter and is removed from state; the next apply creates it again. "+
+			"If it was removed on purpose, remove it from the configuration too.", capitalize(kind), name, id))
+	state.RemoveResource(ctx)
 }
 
 // AddAdopted warns that a create adopted the object an interrupted create of the same request had

@@ -188,10 +188,9 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 		}
 		clientsMu.Unlock()
 	}
-	// A new Terraform command starts from a fresh view of the inventory: the VM snapshot is shared
-	// by the calls of one command only.
+	// A new Terraform command starts from a fresh view of the inventory: the VM snapshot and the
+	// client's caches are shared by the calls of one command only.
 	c.Refresh()
-	catalog.InvalidateItems(c)
 	engine, ok := configurePolicy(ctx, m.Policy, &resp.Diagnostics)
 	if !ok {
 		return

@@ -82,6 +82,7 @@ type Client struct {
 	vms        vmCache
 	capacities capacityCache
 	rest       restSession
+	caches     cacheRegistry
 
 	closeOnce sync.Once
 }

@@ -133,10 +133,11 @@ func (c *Client) poolsChanged() {
 }
 
 // Refresh starts a new Terraform command from a fresh view of the inventory: the VM snapshot,
-// pool capacities and remembered lookups are dropped; the session is kept.
+// pool capacities, remembered lookups and cached values (Cached) are dropped; the session is kept.
 func (c *Client) Refresh() {
 	c.InvalidateVMs()
 	c.forgetLookups()
+	c.forgetCaches()
 }
 
 func (c *Client) forgetLookups() {
