@@ -77,8 +77,8 @@ func (r *itemResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 		return schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("Name of the %s that VMs made from this item get. Each VM is tagged with it at birth "+
 				"(tag category `%s`), which is all vmgmt does with it today: the %s selects the VMs carrying that tag.", what, category, what),
-			Optional:            true,
-			Validators:          []validator.String{framework.Name(vsphere.MaxTagNameLength)},
+			Optional:   true,
+			Validators: []validator.String{framework.Name(vsphere.MaxTagNameLength)},
 		}
 	}
 	// count is the schema of a number a user sets, in the range v checks.
