@@ -45,6 +45,9 @@ func (r *reservationResource) ledger() *ledger {
 
 func (r *reservationResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		// Version of the state's shape: a change that alters stored state raises it and adds a
+		// state upgrader (resource.ResourceWithUpgradeState) with a test.
+		Version: 0,
 		MarkdownDescription: "A capacity reservation: a vSphere resource pool under a cluster or another reservation, with " +
 			"guaranteed (reserved) and capped (limited) CPU and memory and a share of contended resources.\n\n" +
 			"At plan time the reservation is admitted against the parent's unreserved capacity: when the parent " +

@@ -97,6 +97,9 @@ func (r *itemResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 		return a
 	}
 	resp.Schema = schema.Schema{
+		// Version of the state's shape: a change that alters stored state raises it and adds a
+		// state upgrader (resource.ResourceWithUpgradeState) with a test.
+		Version: 0,
 		MarkdownDescription: "A published catalog item: a template (a template VM or a content library item) plus the rules " +
 			"for the VMs made from it (sizes, entitlements, quotas, lease, placement and the defaults they are born with). The " +
 			"definition is stored in vCenter, so the catalog is visible outside Terraform state: on a template VM in its custom " +

@@ -62,6 +62,9 @@ func (r *vmResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp 
 	keep := []planmodifier.String{stringplanmodifier.UseStateForUnknown()}
 	replace := []planmodifier.String{stringplanmodifier.RequiresReplace()}
 	resp.Schema = schema.Schema{
+		// Version of the state's shape: a change that alters stored state raises it and adds a
+		// state upgrader (resource.ResourceWithUpgradeState) with a test.
+		Version: 0,
 		MarkdownDescription: "A VM requested from the service catalog: cloned from a catalog item's template VM (or deployed from its " +
 			"content library item) into the item's " +
 			"capacity reservation, sized from the item's sizes, stamped (extraConfig) with item, version, owner, job function " +
