@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 )
@@ -92,6 +93,10 @@ func (c *Client) CheckPolicy(ctx context.Context, g Gate) diag.Diagnostics {
 				"Fix the policy (or the remote decision point) and plan again.", err, g.Phase, g.Type))
 		return diags
 	}
+	tflog.Debug(ctx, "policy decision", map[string]any{
+		"decision_id": d.ID, "type": g.Type, "name": change.Name, "phase": g.Phase, "findings": len(d.Findings),
+		"blocked": d.Blocked(), "revision": d.Revision, "duration_us": d.Duration.Microseconds(),
+	})
 	for _, f := range d.Findings {
 		addFinding(&diags, g, d, f)
 	}

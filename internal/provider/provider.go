@@ -203,7 +203,7 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 // resolveConfig merges the provider block with the environment and validates the result. Every
 // problem becomes a diagnostic on the attribute that names both the attribute and the variable.
 func (p *Provider) resolveConfig(m providerModel, resp *provider.ConfigureResponse) (vsphere.Config, bool) {
-	var cfg vsphere.Config
+	cfg := vsphere.Config{Logger: framework.TFLog{}}
 	unknown := func(attr string, v interface{ IsUnknown() bool }) bool {
 		if v.IsUnknown() {
 			resp.Diagnostics.AddAttributeError(path.Root(attr), "Unknown provider setting",

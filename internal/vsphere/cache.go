@@ -38,9 +38,11 @@ func (c *Client) Cached(ctx context.Context, key string, maxAge time.Duration, d
 	c.caches.mu.Lock()
 	if e, ok := c.caches.entries[key]; ok && e.writes == writes && time.Since(e.at) < maxAge {
 		c.caches.mu.Unlock()
+		c.logCache(ctx, "hit", key)
 		return e.value, nil
 	}
 	c.caches.mu.Unlock()
+	c.logCache(ctx, "miss", key)
 	v, err := load(ctx)
 	if err != nil {
 		return nil, err
@@ -56,6 +58,7 @@ func (c *Client) Cached(ctx context.Context, key string, maxAge time.Duration, d
 
 // Forget drops one cached value.
 func (c *Client) Forget(key string) {
+	c.logCache(context.Background(), "invalidated", key)
 	c.caches.mu.Lock()
 	delete(c.caches.entries, key)
 	c.caches.mu.Unlock()

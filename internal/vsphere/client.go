@@ -54,6 +54,8 @@ type Config struct {
 	// KeepAlive is the idle interval after which a no-op call keeps the session alive.
 	// Zero means five minutes.
 	KeepAlive time.Duration
+	// Logger receives the client's structured log lines (nil: none).
+	Logger Logger
 	// Retries is how many times a call that failed with a transient fault is retried.
 	// Negative disables retries; zero means the default of 3.
 	Retries int
@@ -83,6 +85,7 @@ type Client struct {
 	capacities capacityCache
 	rest       restSession
 	caches     cacheRegistry
+	log        Logger
 
 	closeOnce sync.Once
 }
@@ -147,7 +150,10 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 
-	c := &Client{cfg: cfg, url: u, stats: &Stats{}}
+	c := &Client{cfg: cfg, url: u, stats: &Stats{}, log: cfg.Logger}
+	if c.log == nil {
+		c.log = nopLogger{}
+	}
 	c.cache = &cache.Session{
 		URL:         &login,
 		Insecure:    cfg.Insecure,
@@ -183,7 +189,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 
 	// Round trip chain, outermost first: keep-alive -> re-login on NotAuthenticated -> retry -> count -> SOAP.
 	var rt soap.RoundTripper = vc.Client
-	rt = &countingRoundTripper{next: rt, stats: c.stats}
+	rt = &countingRoundTripper{next: rt, stats: c.stats, log: c.log}
 	rt = &retryRoundTripper{next: rt, attempts: cfg.Retries, stats: c.stats}
 	c.reauth = &reauthRoundTripper{next: rt, login: c.relogin, stats: c.stats}
 	c.keep = keepalive.NewHandlerSOAP(c.reauth, cfg.KeepAlive, nil)

@@ -601,9 +601,11 @@ func (c *Client) PoolCapacity(ctx context.Context, pool PoolRef) (*Capacity, err
 	c.capacities.mu.Lock()
 	if e, ok := c.capacities.m[pool.Ref]; ok && e.gen == gen && time.Since(e.at) < VMSnapshotMaxAge {
 		c.capacities.mu.Unlock()
+		c.logCache(ctx, "hit", "pool capacity "+pool.ID())
 		return e.capa, nil
 	}
 	c.capacities.mu.Unlock()
+	c.logCache(ctx, "miss", "pool capacity "+pool.ID())
 	capa, err := c.freshCapacity(ctx, pool)
 	if err != nil {
 		return nil, err

@@ -38,11 +38,26 @@ func (s *Stats) Relogins() int64 { return s.relogins.Load() }
 type countingRoundTripper struct {
 	next  soap.RoundTripper
 	stats *Stats
+	log   Logger
 }
 
 func (c *countingRoundTripper) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
-	c.stats.roundTrips.Add(1)
-	return c.next.RoundTrip(ctx, req, res)
+	n := c.stats.roundTrips.Add(1)
+	start := time.Now()
+	err := c.next.RoundTrip(ctx, req, res)
+	if c.log != nil {
+		method := soapMethod(req)
+		fields := map[string]any{"method": method, "round_trip": n, "duration_ms": time.Since(start).Milliseconds()}
+		if err != nil {
+			fields["error"] = err.Error()
+		}
+		if isReadMethod(method) {
+			c.log.Trace(ctx, "vCenter call", fields)
+		} else {
+			c.log.Debug(ctx, "vCenter call", fields)
+		}
+	}
+	return err
 }
 
 // retryRoundTripper retries calls that failed for a transient reason and are safe to send again

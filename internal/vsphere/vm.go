@@ -87,6 +87,7 @@ type vmLoad struct {
 
 // InvalidateVMs marks the whole snapshot stale: the next use reads every VM again.
 func (c *Client) InvalidateVMs() {
+	c.logCache(context.Background(), "invalidated", "VM snapshot")
 	c.vms.mu.Lock()
 	c.vms.at = time.Time{}
 	c.vms.gen++
@@ -162,6 +163,7 @@ func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 		if fresh && len(c.vms.dirty) == 0 {
 			m := c.vms.byID
 			c.vms.mu.Unlock()
+			c.logCache(ctx, "hit", "VM snapshot")
 			return m, nil
 		}
 		if l := c.vms.loading; l != nil || (fresh && c.vms.merging != nil) {
@@ -203,6 +205,7 @@ func (c *Client) VMs(ctx context.Context) (map[string]*VM, error) {
 		seq, inval := c.vms.seq, c.vms.inval
 		c.vms.mu.Unlock()
 
+		c.logCache(ctx, "miss", "VM snapshot")
 		m, names, err := c.loadVMs(ctx)
 		c.vms.mu.Lock()
 		c.vms.loading = nil
@@ -735,6 +738,7 @@ func (c *Client) lookup(ctx context.Context, key string, resolve func(*find.Find
 		c.vms.lookupMu.Lock()
 		if v, ok := c.vms.lookups[key]; ok {
 			c.vms.lookupMu.Unlock()
+			c.logCache(ctx, "hit", key)
 			return v, nil
 		}
 		if call := c.vms.lookupCalls[key]; call != nil {
@@ -753,6 +757,7 @@ func (c *Client) lookup(ctx context.Context, key string, resolve func(*find.Find
 		c.vms.lookupCalls[key] = call
 		gen := c.vms.lookupGen
 		c.vms.lookupMu.Unlock()
+		c.logCache(ctx, "miss", key)
 
 		v, err := func() (any, error) {
 			f, err := c.Finder(ctx)
