@@ -293,49 +293,9 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	c := r.Client.VSphere
-	var it *Item
-	if !plan.CatalogItem.IsUnknown() {
-		items, err := Items(ctx, c)
-		if err != nil {
-			framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
-			return
-		}
-		it = items[plan.CatalogItem.ValueString()]
-		if it == nil {
-			// Published by this same configuration: its item resource, planned before this VM in
-			// this process, noted the definition it publishes (nil while not all of it is known).
-			v, planned := r.Client.Planned(plannedItem, plan.CatalogItem.ValueString())
-			if !planned && !exists {
-				resp.Diagnostics.AddAttributeError(path.Root("catalog_item"), "Unknown catalog item",
-					fmt.Sprintf("No catalog item %q is published, and this configuration does not publish one (published items: %s). "+
-						"Request a published item, or publish it with a vmgmt_catalog_item resource and refer to it by "+
-						"vmgmt_catalog_item.<name>.name, so that Terraform publishes it first.", plan.CatalogItem.ValueString(), itemNames(items)))
-				return
-			}
-			it, _ = v.(*Item)
-		}
-		if it == nil && exists {
-			// The VM exists and keeps running as it is; the item may be published again by this
-			// same plan (unpublished behind Terraform's back), so this is not an error yet. What
-			// the item decides stays as the VM has it; a new size is resolved at apply, from the
-			// item as then published.
-			resize := ""
-			plan.Version, plan.CreatedAt = state.Version, state.CreatedAt
-			if plan.LeaseDays.IsUnknown() || plan.LeaseDays.IsNull() {
-				plan.LeaseDays = state.LeaseDays
-			}
-			plan.LeaseExpiresAt = leaseEnd(state.CreatedAt, plan.LeaseDays)
-			if plan.Size.Equal(state.Size) {
-				plan.CPUs, plan.MemoryMB, plan.DiskGB = state.CPUs, state.MemoryMB, state.DiskGB
-			} else {
-				resize = fmt.Sprintf(" The new size %s is resolved when applying, from the item as then published; the apply fails if it is not.", plan.Size)
-			}
-			resp.Diagnostics.AddAttributeWarning(path.Root("catalog_item"), "Catalog item not published",
-				fmt.Sprintf("No catalog item %q is published now (published items: %s). %s keeps its version, lease and size; "+
-					"the checks against the item (size, lease, version) wait until it is published again.%s",
-					plan.CatalogItem.ValueString(), itemNames(items), plan.Name.ValueString(), resize))
-		}
+	it, ok := r.planItem(ctx, &plan, state, exists, &resp.Diagnostics)
+	if !ok {
+		return
 	}
 	if it == nil {
 		// The item is published in this same apply (or named by an unknown value): what it
@@ -347,64 +307,19 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Unknown: []string{"item", "usage"}})...)
 		return
 	}
-	size, sizeOK := it.Sizes[plan.Size.ValueString()]
-	if !plan.Size.IsUnknown() && !sizeOK {
-		resp.Diagnostics.AddAttributeError(path.Root("size"), "Unknown size",
-			fmt.Sprintf("Catalog item %s (version %s) offers sizes %s, not %q.", it.Name, it.Version, strings.Join(it.SizeNames(), ", "), plan.Size.ValueString()))
+	size, sizeOK := planSize(&plan, it, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
 		return
 	}
-	if sizeOK {
-		plan.CPUs, plan.MemoryMB, plan.DiskGB = types.Int64Value(int64(size.CPUs)), types.Int64Value(size.MemoryMB), types.Int64Value(size.DiskGB)
-	}
-
-	// Lease: default from the item, never beyond its maximum.
-	if plan.LeaseDays.IsUnknown() {
-		if exists && !state.LeaseDays.IsNull() {
-			plan.LeaseDays = state.LeaseDays
-		} else {
-			plan.LeaseDays = types.Int64Value(it.Lease.DefaultDays)
-		}
-	}
-	if !plan.LeaseDays.IsUnknown() && it.Lease.MaxDays > 0 && plan.LeaseDays.ValueInt64() > it.Lease.MaxDays {
-		resp.Diagnostics.AddAttributeError(path.Root("lease_days"), "Lease longer than the item allows",
-			fmt.Sprintf("lease_days = %d, but catalog item %s allows at most %d days. Lower lease_days.", plan.LeaseDays.ValueInt64(), it.Name, it.Lease.MaxDays))
-	}
-
-	// Version: a new VM gets the item's current version; an existing one keeps its own.
-	if pin := plan.PinVersion; !pin.IsNull() && !pin.IsUnknown() && pin.ValueString() != it.Version &&
-		(!exists || !pin.Equal(state.PinVersion) && pin.ValueString() != state.Version.ValueString()) {
-		resp.Diagnostics.AddAttributeError(path.Root("pin_version"), "Pinned version not published",
-			fmt.Sprintf("pin_version = %q, but catalog item %s publishes version %s. Pin %s, or publish %s first.",
-				pin.ValueString(), it.Name, it.Version, it.Version, pin.ValueString()))
+	planLease(&plan, state, exists, it, &resp.Diagnostics)
+	if !checkPin(plan, state, exists, it, &resp.Diagnostics) {
 		return
 	}
 	var adopt *vsphere.VM // a VM an interrupted create of this request made
 	if !exists {
-		plan.Version = types.StringValue(it.Version)
-		r.planPlacement(ctx, req, &plan, it)
-		plan.CreatedAt = types.StringUnknown()
-		plan.LeaseExpiresAt = types.StringUnknown()
-		r.checkReferences(ctx, plan, it, &resp.Diagnostics)
-		adopt = r.checkNameFree(ctx, plan, it, &resp.Diagnostics)
+		adopt = r.planCreate(ctx, req, &plan, it, &resp.Diagnostics)
 	} else {
-		plan.Version = state.Version
-		if pin := plan.PinVersion; !pin.IsNull() && !pin.IsUnknown() && pin.ValueString() != state.Version.ValueString() {
-			// A changed pin rebuilds the VM from the pinned (published) version.
-			plan.Version = pin
-			resp.RequiresReplace.Append(path.Root("pin_version"))
-		} else if state.Version.ValueString() != it.Version && plan.PinVersion.IsNull() {
-			if plan.Rebuild.ValueBool() {
-				plan.Version = types.StringValue(it.Version)
-				resp.RequiresReplace.Append(path.Root("catalog_item_version"))
-			} else {
-				resp.Diagnostics.AddAttributeWarning(path.Root("catalog_item_version"), "Newer catalog item version available",
-					fmt.Sprintf("%s runs %s %s; version %s is published. The VM keeps its version; set rebuild = true to rebuild it from %s.",
-						plan.Name.ValueString(), it.Name, state.Version.ValueString(), it.Version, it.Version))
-			}
-		}
-		plan.CreatedAt = state.CreatedAt
-		plan.LeaseExpiresAt = leaseEnd(state.CreatedAt, plan.LeaseDays)
-		r.checkLease(plan, it, &resp.Diagnostics)
+		r.planUpdate(ctx, &plan, state, it, resp)
 		if sizeOK && len(resp.RequiresReplace) == 0 {
 			r.checkResize(ctx, plan, state, size, &resp.Diagnostics)
 		}
@@ -419,14 +334,145 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 			return
 		}
 	}
+	r.gatePlan(ctx, req, resp, plan, state, it, adopt)
+}
+
+// planItem resolves the VM's item: published, or planned by this configuration (the item
+// resource, planned before this VM in this process, noted the definition it publishes; nil while
+// not all of it is known). An item neither published nor planned fails a new VM's plan (ok false);
+// a VM that exists keeps what the item decided while it is unpublished, with a warning.
+func (r *vmResource) planItem(ctx context.Context, plan *vmModel, state vmModel, exists bool, diags *diag.Diagnostics) (it *Item, ok bool) {
+	if plan.CatalogItem.IsUnknown() {
+		return nil, true
+	}
+	items, err := Items(ctx, r.Client.VSphere)
+	if err != nil {
+		framework.AddVSphereError(diags, "Cannot read the catalog", err)
+		return nil, false
+	}
+	name := plan.CatalogItem.ValueString()
+	if it = items[name]; it != nil {
+		return it, true
+	}
+	v, planned := r.Client.Planned(plannedItem, name)
+	if !planned && !exists {
+		diags.AddAttributeError(path.Root("catalog_item"), "Unknown catalog item",
+			fmt.Sprintf("No catalog item %q is published, and this configuration does not publish one (published items: %s). "+
+				"Request a published item, or publish it with a vmgmt_catalog_item resource and refer to it by "+
+				"vmgmt_catalog_item.<name>.name, so that Terraform publishes it first.", name, itemNames(items)))
+		return nil, false
+	}
+	if it, _ = v.(*Item); it != nil || !exists {
+		return it, true
+	}
+	// The VM exists and keeps running as it is; the item may be published again by this same
+	// plan (unpublished behind Terraform's back), so this is not an error yet. What the item
+	// decides stays as the VM has it; a new size is resolved at apply, from the item as then
+	// published.
+	resize := ""
+	plan.Version, plan.CreatedAt = state.Version, state.CreatedAt
+	if plan.LeaseDays.IsUnknown() || plan.LeaseDays.IsNull() {
+		plan.LeaseDays = state.LeaseDays
+	}
+	plan.LeaseExpiresAt = leaseEnd(state.CreatedAt, plan.LeaseDays)
+	if plan.Size.Equal(state.Size) {
+		plan.CPUs, plan.MemoryMB, plan.DiskGB = state.CPUs, state.MemoryMB, state.DiskGB
+	} else {
+		resize = fmt.Sprintf(" The new size %s is resolved when applying, from the item as then published; the apply fails if it is not.", plan.Size)
+	}
+	diags.AddAttributeWarning(path.Root("catalog_item"), "Catalog item not published",
+		fmt.Sprintf("No catalog item %q is published now (published items: %s). %s keeps its version, lease and size; "+
+			"the checks against the item (size, lease, version) wait until it is published again.%s",
+			name, itemNames(items), plan.Name.ValueString(), resize))
+	return nil, true
+}
+
+// planSize plans the hardware of the requested size; a size the item does not offer is an error.
+func planSize(plan *vmModel, it *Item, diags *diag.Diagnostics) (Size, bool) {
+	size, ok := it.Sizes[plan.Size.ValueString()]
+	if !plan.Size.IsUnknown() && !ok {
+		diags.AddAttributeError(path.Root("size"), "Unknown size",
+			fmt.Sprintf("Catalog item %s (version %s) offers sizes %s, not %q.", it.Name, it.Version, strings.Join(it.SizeNames(), ", "), plan.Size.ValueString()))
+	}
+	if ok {
+		plan.CPUs, plan.MemoryMB, plan.DiskGB = types.Int64Value(int64(size.CPUs)), types.Int64Value(size.MemoryMB), types.Int64Value(size.DiskGB)
+	}
+	return size, ok
+}
+
+// planLease plans the lease: the VM's own, else the item's default, never beyond its maximum.
+func planLease(plan *vmModel, state vmModel, exists bool, it *Item, diags *diag.Diagnostics) {
+	if plan.LeaseDays.IsUnknown() {
+		if exists && !state.LeaseDays.IsNull() {
+			plan.LeaseDays = state.LeaseDays
+		} else {
+			plan.LeaseDays = types.Int64Value(it.Lease.DefaultDays)
+		}
+	}
+	if !plan.LeaseDays.IsUnknown() && it.Lease.MaxDays > 0 && plan.LeaseDays.ValueInt64() > it.Lease.MaxDays {
+		diags.AddAttributeError(path.Root("lease_days"), "Lease longer than the item allows",
+			fmt.Sprintf("lease_days = %d, but catalog item %s allows at most %d days. Lower lease_days.", plan.LeaseDays.ValueInt64(), it.Name, it.Lease.MaxDays))
+	}
+}
+
+// checkPin fails the plan when the pinned version is one the item does not publish and the VM
+// does not run already.
+func checkPin(plan, state vmModel, exists bool, it *Item, diags *diag.Diagnostics) bool {
+	pin := plan.PinVersion
+	if pin.IsNull() || pin.IsUnknown() || pin.ValueString() == it.Version ||
+		exists && (pin.Equal(state.PinVersion) || pin.ValueString() == state.Version.ValueString()) {
+		return true
+	}
+	diags.AddAttributeError(path.Root("pin_version"), "Pinned version not published",
+		fmt.Sprintf("pin_version = %q, but catalog item %s publishes version %s. Pin %s, or publish %s first.",
+			pin.ValueString(), it.Name, it.Version, it.Version, pin.ValueString()))
+	return false
+}
+
+// planCreate plans a new VM: the item's current version and placement, the references checked,
+// the name free; it returns a VM an interrupted create of this request made (to be adopted).
+func (r *vmResource) planCreate(ctx context.Context, req resource.ModifyPlanRequest, plan *vmModel, it *Item, diags *diag.Diagnostics) *vsphere.VM {
+	plan.Version = types.StringValue(it.Version)
+	r.planPlacement(ctx, req, plan, it)
+	plan.CreatedAt = types.StringUnknown()
+	plan.LeaseExpiresAt = types.StringUnknown()
+	r.checkReferences(ctx, *plan, it, diags)
+	return r.checkNameFree(ctx, *plan, it, diags)
+}
+
+// planUpdate plans a VM that exists: it keeps its version unless the pin moves or a rebuild is
+// asked for (both replace it), and its lease counts from its creation.
+func (r *vmResource) planUpdate(_ context.Context, plan *vmModel, state vmModel, it *Item, resp *resource.ModifyPlanResponse) {
+	plan.Version = state.Version
+	if pin := plan.PinVersion; !pin.IsNull() && !pin.IsUnknown() && pin.ValueString() != state.Version.ValueString() {
+		// A changed pin rebuilds the VM from the pinned (published) version.
+		plan.Version = pin
+		resp.RequiresReplace.Append(path.Root("pin_version"))
+	} else if state.Version.ValueString() != it.Version && plan.PinVersion.IsNull() {
+		if plan.Rebuild.ValueBool() {
+			plan.Version = types.StringValue(it.Version)
+			resp.RequiresReplace.Append(path.Root("catalog_item_version"))
+		} else {
+			resp.Diagnostics.AddAttributeWarning(path.Root("catalog_item_version"), "Newer catalog item version available",
+				fmt.Sprintf("%s runs %s %s; version %s is published. The VM keeps its version; set rebuild = true to rebuild it from %s.",
+					plan.Name.ValueString(), it.Name, state.Version.ValueString(), it.Version, it.Version))
+		}
+	}
+	plan.CreatedAt = state.CreatedAt
+	plan.LeaseExpiresAt = leaseEnd(state.CreatedAt, plan.LeaseDays)
+	r.checkLease(*plan, it, &resp.Diagnostics)
+}
+
+// gatePlan puts the planned VM through the policy gate with the item and what each job function
+// holds of it as inventory. A new VM claims its size in this run's ledger first, so the VMs
+// requested together count against the quota together; an adopted VM is this request itself.
+func (r *vmResource) gatePlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, plan, state vmModel, it *Item, adopt *vsphere.VM) {
 	self := state.ID.ValueString()
 	if adopt != nil {
-		self = adopt.ID // it is this request: its usage is the request's own, not the group's
+		self = adopt.ID
 	}
 	var request *claim
-	if !exists && plan.Name.ValueString() != "" && !plan.JobFunction.IsUnknown() {
-		// A new VM claims its size in this run's ledger, so the VMs requested together count
-		// against the quota together.
+	if req.State.Raw.IsNull() && plan.Name.ValueString() != "" && !plan.JobFunction.IsUnknown() {
 		folder, _ := placement(plan, it)
 		request = &claim{path: r.absFolder(ctx, folder) + "/" + plan.Name.ValueString(), jobFunction: plan.JobFunction.ValueString(),
 			cpus: plan.CPUs.ValueInt64(), memoryMB: plan.MemoryMB.ValueInt64()}
