@@ -597,7 +597,7 @@ func (r *vmResource) checkResize(ctx context.Context, plan, state vmModel, size 
 		return
 	}
 	vm, err := r.Client.VSphere.GetVM(ctx, state.ID.ValueString())
-	if err != nil || vm.PowerState != "poweredOn" {
+	if err != nil || vm.PowerState != vsphere.PoweredOn {
 		return // powered off (or gone): no power cycle needed
 	}
 	var why []string
@@ -837,7 +837,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	if plan.DiskGB.ValueInt64() > vm.DiskGB {
 		spec.DiskGB = plan.DiskGB.ValueInt64()
 	}
-	cycle := resize && vm.PowerState == "poweredOn" && needsCycle(vm, spec)
+	cycle := resize && vm.PowerState == vsphere.PoweredOn && needsCycle(vm, spec)
 	if cycle {
 		if !plan.AllowPowerCycle.ValueBool() {
 			resp.Diagnostics.AddAttributeError(path.Root("size"), "Resize needs a power cycle",
@@ -863,7 +863,7 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 		}
 	}
 	wantOn := plan.PowerOn.ValueBool()
-	if cycle || (vm.PowerState == "poweredOn") != wantOn {
+	if cycle || (vm.PowerState == vsphere.PoweredOn) != wantOn {
 		if err := c.SetPower(ctx, id, wantOn); err != nil {
 			framework.AddVSphereError(&resp.Diagnostics, "Cannot change the power state of "+plan.Name.ValueString(), err)
 			return

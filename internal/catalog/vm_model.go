@@ -114,7 +114,7 @@ func (m *vmModel) fill(vmFolder string, vm *vsphere.VM) {
 	m.MemoryMB = types.Int64Value(vm.MemoryMB)
 	m.DiskGB = types.Int64Value(vm.DiskGB)
 	m.IPAddress = types.StringValue(vm.IPAddress)
-	m.PowerOn = types.BoolValue(vm.PowerState == "poweredOn")
+	m.PowerOn = types.BoolValue(vm.PowerState == vsphere.PoweredOn)
 	if m.AllowPowerCycle.IsNull() || m.AllowPowerCycle.IsUnknown() {
 		m.AllowPowerCycle = types.BoolValue(false)
 	}

@@ -20,6 +20,16 @@ import (
 // VMSnapshotMaxAge is how long one bulk read of all VMs serves the Read calls of a plan.
 const VMSnapshotMaxAge = 5 * time.Second
 
+// PowerState is a VM's power state as vCenter reports it.
+type PowerState string
+
+// The power states of a VM.
+const (
+	PoweredOn  PowerState = "poweredOn"
+	PoweredOff PowerState = "poweredOff"
+	Suspended  PowerState = "suspended"
+)
+
 // VM is a virtual machine (or template) as vmgmt sees it.
 type VM struct {
 	ID         string
@@ -33,7 +43,7 @@ type VM struct {
 	CPUs       int32
 	MemoryMB   int64
 	DiskGB     int64 // capacity of the first disk, rounded up
-	PowerState string
+	PowerState PowerState
 	IPAddress  string
 	// CPUHotAdd and MemoryHotAdd say whether the VM can grow without a power cycle.
 	CPUHotAdd    bool
@@ -546,7 +556,7 @@ func (names *vmNames) vm(v *mo.VirtualMachine, fields map[int32]string) *VM {
 			}
 		}
 	}
-	vm.PowerState = string(v.Runtime.PowerState)
+	vm.PowerState = PowerState(v.Runtime.PowerState)
 	if v.Guest != nil {
 		vm.IPAddress = v.Guest.IpAddress
 	}

@@ -157,7 +157,7 @@ func (c *Client) finishVM(ctx context.Context, vm *VM, s CloneSpec, deployed boo
 	if pending && !customize {
 		spec.Name = s.Name
 	}
-	on := vm.PowerState == string(types.VirtualMachinePowerStatePoweredOn)
+	on := vm.PowerState == PoweredOn
 	if spec.CPUs != 0 || spec.MemoryMB != 0 || spec.DiskGB != 0 || spec.Network != "" || len(spec.ExtraConfig) > 0 || spec.Name != "" {
 		if on && (spec.CPUs != 0 || spec.MemoryMB != 0) {
 			// A VM of an interrupted create was never handed over: resizing it needs no consent.
@@ -188,7 +188,7 @@ func (c *Client) finishVM(ctx context.Context, vm *VM, s CloneSpec, deployed boo
 		if err := c.SetPower(ctx, vm.ID, true); err != nil {
 			return done, err
 		}
-		if vm.PowerState != string(types.VirtualMachinePowerStatePoweredOn) {
+		if vm.PowerState != PoweredOn {
 			done = append(done, "powered on")
 		}
 	}
