@@ -5,14 +5,11 @@
 package catalog
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
@@ -183,8 +180,8 @@ func readItems(ctx context.Context, c *vsphere.Client) (map[string]*Item, error)
 			continue // only templates publish items (a clone may carry a copy of the attribute)
 		}
 		var d Definition
-		if err := json.Unmarshal([]byte(raw), &d); err != nil {
-			return nil, fmt.Errorf("template %s carries a catalog definition that is not valid JSON: %w", vm.Path, err)
+		if _, err := vsphere.DecodeRecord(raw, &d); err != nil {
+			return nil, fmt.Errorf("template %s carries a catalog definition that cannot be read (%w): fix or clear its custom attribute %s", vm.Path, err, FieldItem)
 		}
 		if prev, dup := out[d.Name]; dup {
 			return nil, fmt.Errorf("catalog item %q is published on two templates (%s and %s); remove one", d.Name, prev.TemplatePath, vm.Path)
@@ -208,62 +205,53 @@ func readItems(ctx context.Context, c *vsphere.Client) (map[string]*Item, error)
 // libraryRecords reads the definitions of the library-backed items from the datacenter: from the
 // VM snapshot, or read now (fresh) before changing them.
 func libraryRecords(ctx context.Context, c *vsphere.Client, fresh bool) (map[string]libraryRecord, error) {
-	raw, err := c.DatacenterCustomValue(ctx, FieldLibraryItems, fresh)
-	if err != nil || raw == "" {
-		return map[string]libraryRecord{}, err
+	raw, err := c.DatacenterRecords(ctx, FieldLibraryItems, fresh)
+	if err != nil {
+		return nil, err
 	}
-	var records map[string]libraryRecord
-	if err := json.Unmarshal([]byte(raw), &records); err != nil {
-		return nil, fmt.Errorf("the datacenter's custom attribute %s is not valid JSON (fix or clear it in vCenter): %w", FieldLibraryItems, err)
-	}
-	if records == nil {
-		records = map[string]libraryRecord{}
-	}
-	return records, nil
+	return decodeLibraryRecords(raw)
 }
 
-// libraryMu serializes this process's changes to FieldLibraryItems (a read-modify-write of one
-// value); the value is read fresh under it.
-var libraryMu sync.Mutex
-
-// changeLibraryRecords applies change to the library-backed definitions, writes them back and
-// reads them again until applied says the change is there: another process that changes the
-// record at the same moment may write over this change, which is then made again on what it
-// wrote. (A writer that checks before the other's write lands can still lose its change; the
-// next plan then finds its item missing and publishes it again.)
-func changeLibraryRecords(ctx context.Context, c *vsphere.Client, change func(map[string]libraryRecord), applied func(map[string]libraryRecord) bool) error {
-	libraryMu.Lock()
-	defer libraryMu.Unlock()
-	const attempts = 5
-	for i := 0; i < attempts; i++ {
-		records, err := libraryRecords(ctx, c, true)
-		if err != nil {
-			return err
+func decodeLibraryRecords(raw map[string]json.RawMessage) (map[string]libraryRecord, error) {
+	out := make(map[string]libraryRecord, len(raw))
+	for name, r := range raw {
+		var rec libraryRecord
+		if err := json.Unmarshal(r, &rec); err != nil {
+			return nil, fmt.Errorf("the datacenter's custom attribute %s holds a record %q that cannot be read (fix or clear it in vCenter): %w", FieldLibraryItems, name, err)
 		}
-		change(records)
-		value := ""
-		if len(records) > 0 {
-			raw, err := json.Marshal(records)
+		out[name] = rec
+	}
+	return out, nil
+}
+
+// itemFormat is the format of the item records written now (vsphere's record envelope); format 1
+// is the bare definition written before it.
+const itemFormat = 2
+
+// changeLibraryRecords applies change to the library-backed definitions through the record
+// store's read-modify-write, until applied says the change is there.
+func changeLibraryRecords(ctx context.Context, c *vsphere.Client, change func(map[string]libraryRecord), applied func(map[string]libraryRecord) bool) error {
+	return c.ChangeDatacenterRecords(ctx, FieldLibraryItems, itemFormat,
+		func(raw map[string]json.RawMessage) error {
+			records, err := decodeLibraryRecords(raw)
 			if err != nil {
 				return err
 			}
-			value = string(raw)
-		}
-		if err := c.SetDatacenterCustomValue(ctx, FieldLibraryItems, value); err != nil {
-			return err
-		}
-		if after, err := libraryRecords(ctx, c, true); err != nil {
-			return err
-		} else if applied(after) {
+			change(records)
+			clear(raw)
+			for name, rec := range records {
+				b, err := json.Marshal(rec)
+				if err != nil {
+					return err
+				}
+				raw[name] = b
+			}
 			return nil
-		}
-		select {
-		case <-time.After(time.Duration(20*(i+1)) * time.Millisecond):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return fmt.Errorf("the datacenter's custom attribute %s kept changing under another writer (%d attempts); apply again", FieldLibraryItems, attempts)
+		},
+		func(raw map[string]json.RawMessage) bool {
+			records, err := decodeLibraryRecords(raw)
+			return err == nil && applied(records)
+		})
 }
 
 // Publish stores a definition on its template: a template VM's custom attribute, or the
@@ -274,13 +262,9 @@ func Publish(ctx context.Context, c *vsphere.Client, src *Source, d Definition) 
 		rec := libraryRecord{ItemID: src.ID, ItemPath: src.Library.Path, Definition: d}
 		return changeLibraryRecords(ctx, c,
 			func(records map[string]libraryRecord) { records[d.Name] = rec },
-			func(records map[string]libraryRecord) bool { r, ok := records[d.Name]; return ok && sameJSON(r, rec) })
+			func(records map[string]libraryRecord) bool { r, ok := records[d.Name]; return ok && vsphere.SameJSON(r, rec) })
 	}
-	raw, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	return c.SetCustomValue(ctx, src.ID, FieldItem, string(raw))
+	return c.PutVMRecord(ctx, src.ID, FieldItem, itemFormat, d)
 }
 
 // Unpublish removes item name from its template (a template VM's ID, or a library item's).
@@ -298,7 +282,7 @@ func Unpublish(ctx context.Context, c *vsphere.Client, name, templateID string, 
 			},
 			func(records map[string]libraryRecord) bool { return !ours(records) })
 	}
-	err := c.SetCustomValue(ctx, templateID, FieldItem, "")
+	err := c.PutVMRecord(ctx, templateID, FieldItem, itemFormat, nil)
 	if vsphere.IsNotFound(err) {
 		return nil
 	}
@@ -344,10 +328,3 @@ func FindSource(ctx context.Context, c *vsphere.Client, ref string) (*Source, er
 	return &Source{ID: vm.ID, Path: vm.Path, VM: vm}, nil
 }
 
-// sameJSON says whether two values encode to the same JSON (what is stored is compared as stored:
-// an empty list and no list are the same there).
-func sameJSON(a, b any) bool {
-	ja, errA := json.Marshal(a)
-	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && bytes.Equal(ja, jb)
-}

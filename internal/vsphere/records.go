@@ -1,0 +1,196 @@
+package vsphere
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// The record store keeps what vSphere has no object for (catalog item definitions now; security
+// group, baseline and backup job definitions next) in vCenter itself, as JSON in custom
+// attributes, so that nothing lives only in Terraform state and the backup runner can read it:
+//   - a record on an object (a template carries its catalog item): one custom attribute value;
+//   - keyed records on the datacenter (what has no managed object of its own, such as a content
+//     library item): one custom attribute holding a map, changed by read-modify-write that
+//     detects a concurrent writer and makes its change again on top of the other's.
+//
+// Every value is an envelope {"format": N, "data": ...} (keyed records: "records" instead of
+// "data"), so that readers know which shape they read. A value without an envelope is format 1,
+// the shape written before the store existed.
+
+// MaxRecordBytes bounds one stored value. vCenter keeps custom attribute values in its database
+// as text; values beyond this are refused with a clear error instead of failing there.
+const MaxRecordBytes = 64 << 10
+
+// RecordTooLargeError means a record does not fit one custom attribute value.
+type RecordTooLargeError struct {
+	Attribute string
+	Size      int
+}
+
+func (e *RecordTooLargeError) Error() string {
+	return fmt.Sprintf("the record for custom attribute %s is %d bytes, more than the %d a value may hold: make it smaller (fewer sizes, groups or quotas)",
+		e.Attribute, e.Size, MaxRecordBytes)
+}
+
+type envelope struct {
+	Format  int                        `json:"format"`
+	Data    json.RawMessage            `json:"data,omitempty"`
+	Records map[string]json.RawMessage `json:"records,omitempty"`
+}
+
+// legacyFormat is the format of a value written without an envelope.
+const legacyFormat = 1
+
+// DecodeRecord decodes one record's value (as the VM snapshot holds it, say) into v and returns
+// its format. "" is no record: format 0, v untouched.
+func DecodeRecord(raw string, v any) (format int, err error) {
+	if raw == "" {
+		return 0, nil
+	}
+	e, err := openEnvelope(raw)
+	if err != nil {
+		return 0, err
+	}
+	if e == nil {
+		return legacyFormat, json.Unmarshal([]byte(raw), v)
+	}
+	return e.Format, json.Unmarshal(e.Data, v)
+}
+
+// openEnvelope returns the envelope of a value, nil when it has none (format 1).
+func openEnvelope(raw string) (*envelope, error) {
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &probe); err != nil {
+		return nil, fmt.Errorf("not valid JSON: %w", err)
+	}
+	if _, ok := probe["format"]; !ok {
+		return nil, nil
+	}
+	var e envelope
+	if err := json.Unmarshal([]byte(raw), &e); err != nil {
+		return nil, fmt.Errorf("not a vmgmt record: %w", err)
+	}
+	return &e, nil
+}
+
+// EncodeRecord is the stored value of a record of the given format.
+func EncodeRecord(attr string, format int, v any) (string, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	raw, err := json.Marshal(envelope{Format: format, Data: data})
+	if err != nil {
+		return "", err
+	}
+	if len(raw) > MaxRecordBytes {
+		return "", &RecordTooLargeError{Attribute: attr, Size: len(raw)}
+	}
+	return string(raw), nil
+}
+
+// PutVMRecord stores a record on a VM or template (nil v removes it).
+func (c *Client) PutVMRecord(ctx context.Context, vmID, attr string, format int, v any) error {
+	value := ""
+	if v != nil {
+		var err error
+		if value, err = EncodeRecord(attr, format, v); err != nil {
+			return err
+		}
+	}
+	return c.SetCustomValue(ctx, vmID, attr, value)
+}
+
+// DatacenterRecords reads the keyed records on the client's datacenter: from the VM snapshot, or
+// read now (fresh) before a change. It returns each record's raw JSON by key.
+func (c *Client) DatacenterRecords(ctx context.Context, attr string, fresh bool) (map[string]json.RawMessage, error) {
+	raw, err := c.DatacenterCustomValue(ctx, attr, fresh)
+	if err != nil || raw == "" {
+		return map[string]json.RawMessage{}, err
+	}
+	out := map[string]json.RawMessage{}
+	e, err := openEnvelope(raw)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("the datacenter's custom attribute %s: %w (fix or clear it in vCenter)", attr, err)
+	case e == nil: // format 1: the map itself
+		if err := json.Unmarshal([]byte(raw), &out); err != nil {
+			return nil, fmt.Errorf("the datacenter's custom attribute %s is not a map of records: %w", attr, err)
+		}
+	default:
+		for k, v := range e.Records {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// recordsMu serializes this process's read-modify-writes of keyed records: its writers never
+// overwrite each other. Writers in other processes are detected after the fact only (see
+// ChangeDatacenterRecords).
+var recordsMu sync.Mutex
+
+// ErrRecordConflict means that keyed records kept changing under another writer.
+var ErrRecordConflict = errors.New("the records kept changing under another writer")
+
+// ChangeDatacenterRecords changes the keyed records on the datacenter: change edits the map read
+// fresh, which is written back (format) and read again until applied says the change is there.
+// Another process writing at the same moment may write over this change, which is then made again
+// on top of what it wrote; a writer that keeps interfering makes it fail with ErrRecordConflict.
+// vCenter has no compare-and-swap on a custom attribute, so a writer whose check ran before the
+// other's write landed can still lose its change (the next plan then finds it missing and makes
+// it again); closing that needs a lock object in vCenter.
+func (c *Client) ChangeDatacenterRecords(ctx context.Context, attr string, format int,
+	change func(map[string]json.RawMessage) error, applied func(map[string]json.RawMessage) bool) error {
+	recordsMu.Lock()
+	defer recordsMu.Unlock()
+	const attempts = 5
+	for i := 0; i < attempts; i++ {
+		records, err := c.DatacenterRecords(ctx, attr, true)
+		if err != nil {
+			return err
+		}
+		if err := change(records); err != nil {
+			return err
+		}
+		value := ""
+		if len(records) > 0 {
+			raw, err := json.Marshal(envelope{Format: format, Records: records})
+			if err != nil {
+				return err
+			}
+			if len(raw) > MaxRecordBytes {
+				return &RecordTooLargeError{Attribute: attr, Size: len(raw)}
+			}
+			value = string(raw)
+		}
+		if err := c.SetDatacenterCustomValue(ctx, attr, value); err != nil {
+			return err
+		}
+		after, err := c.DatacenterRecords(ctx, attr, true)
+		if err != nil {
+			return err
+		}
+		if applied(after) {
+			return nil
+		}
+		select {
+		case <-time.After(time.Duration(20*(i+1)) * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("the datacenter's custom attribute %s: %w (%d attempts); apply again", attr, ErrRecordConflict, attempts)
+}
+
+// SameJSON reports whether two values encode to the same JSON.
+func SameJSON(a, b any) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}
