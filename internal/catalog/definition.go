@@ -262,7 +262,10 @@ func Publish(ctx context.Context, c *vsphere.Client, src *Source, d Definition) 
 		rec := libraryRecord{ItemID: src.ID, ItemPath: src.Library.Path, Definition: d}
 		return changeLibraryRecords(ctx, c,
 			func(records map[string]libraryRecord) { records[d.Name] = rec },
-			func(records map[string]libraryRecord) bool { r, ok := records[d.Name]; return ok && vsphere.SameJSON(r, rec) })
+			func(records map[string]libraryRecord) bool {
+				r, ok := records[d.Name]
+				return ok && vsphere.SameJSON(r, rec)
+			})
 	}
 	return c.PutVMRecord(ctx, src.ID, FieldItem, itemFormat, d)
 }
@@ -327,4 +330,3 @@ func FindSource(ctx context.Context, c *vsphere.Client, ref string) (*Source, er
 	}
 	return &Source{ID: vm.ID, Path: vm.Path, VM: vm}, nil
 }
-
