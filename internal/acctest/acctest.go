@@ -113,7 +113,7 @@ func terraformVersion(bin string) (string, error) {
 	return v.Version, nil
 }
 
-func versionAtLeast(v string, min [2]int) bool {
+func versionAtLeast(v string, least [2]int) bool {
 	parts := strings.SplitN(v, ".", 3)
 	if len(parts) < 2 {
 		return false
@@ -123,7 +123,7 @@ func versionAtLeast(v string, min [2]int) bool {
 	if err1 != nil || err2 != nil {
 		return false
 	}
-	return major > min[0] || major == min[0] && minor >= min[1]
+	return major > least[0] || major == least[0] && minor >= least[1]
 }
 
 // RepoRoot is the directory holding go.mod.

@@ -19,15 +19,15 @@ import (
 // the parent's unreserved capacity exactly is admitted and one unit more is not; siblings planned
 // in the same run are admitted together; the capacity pack's safety margin is rounded up.
 
-func fixedPoolConfig(pc, name string, cpu, mem int64) string {
+func fixedPoolConfig(pc string, cpu, mem int64) string {
 	return pc + fmt.Sprintf(`
 resource "vmgmt_capacity_reservation" "test" {
-  name   = %q
+  name   = "tier-1"
   parent = %q
   cpu    = { reservation = %d, expandable = false }
   memory = { reservation = %d, expandable = false }
 }
-`, name, simulator.ClusterPath, cpu, mem)
+`, simulator.ClusterPath, cpu, mem)
 }
 
 // A reservation of exactly the parent's unreserved CPU and memory fits; once it holds all of
@@ -40,14 +40,14 @@ func TestAccCapacityReservation_exactFit(t *testing.T) {
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: fixedPoolConfig(sim.ProviderConfig(), "tier-1", simulator.ClusterCPUMHz, simulator.ClusterMemMB),
+				Config: fixedPoolConfig(sim.ProviderConfig(), simulator.ClusterCPUMHz, simulator.ClusterMemMB),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("cpu").AtMapKey("reservation"), knownvalue.Int64Exact(simulator.ClusterCPUMHz)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("memory").AtMapKey("reservation"), knownvalue.Int64Exact(simulator.ClusterMemMB)),
 				},
 			},
 			{
-				Config:   fixedPoolConfig(sim.ProviderConfig(), "tier-1", simulator.ClusterCPUMHz+1, simulator.ClusterMemMB),
+				Config:   fixedPoolConfig(sim.ProviderConfig(), simulator.ClusterCPUMHz+1, simulator.ClusterMemMB),
 				PlanOnly: true,
 				ExpectError: regexp.MustCompile(`(?s)CPU reservation of 332801 MHz does not fit.*leaving\s+0\s+MHz\s+unreserved.*already\s+holds\s+332800\s+MHz` +
 					`.*at\s+most\s+332800\s+MHz`),
@@ -115,14 +115,14 @@ func TestAccPolicyGate_capacityMarginRoundsUp(t *testing.T) {
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config:   fixedPoolConfig(pc, "tier-1", 1000, most+1),
+				Config:   fixedPoolConfig(pc, 1000, most+1),
 				PlanOnly: true,
 				ExpectError: regexp.MustCompile(`(?s)Policy violation: capacity.headroom.*memory\s+reservation\s+1887437\s+MB\s+leaves\s+less\s+than\s+the\s+10%\s+safety\s+margin\s+\(209716\s+MB\)` +
 					`.*at\s+most\s+1887436\s+MB\s+fits`),
 			},
 			{
 				// At the margin exactly: admitted at plan time and again by the apply-time gate.
-				Config: fixedPoolConfig(pc, "tier-1", 1000, most),
+				Config: fixedPoolConfig(pc, 1000, most),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("memory").AtMapKey("reservation"), knownvalue.Int64Exact(most)),
 				},

@@ -56,9 +56,9 @@ func defaultAllocationObject() basetypes.ObjectValue {
 	})
 }
 
-// allocationAttribute is the schema of cpu or memory; unit is "MHz" or "MB", max the most vCenter
+// allocationAttribute is the schema of cpu or memory; unit is "MHz" or "MB", most the most vCenter
 // takes for a reservation or limit.
-func allocationAttribute(resourceName, unit string, max int64) schema.SingleNestedAttribute {
+func allocationAttribute(resourceName, unit string, most int64) schema.SingleNestedAttribute {
 	return schema.SingleNestedAttribute{
 		MarkdownDescription: fmt.Sprintf("%s allocation of the pool. Omitted: no reservation, no limit, expandable, normal shares.", resourceName),
 		Optional:            true,
@@ -67,21 +67,21 @@ func allocationAttribute(resourceName, unit string, max int64) schema.SingleNest
 		Attributes: map[string]schema.Attribute{
 			"reservation": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("Guaranteed %s in %s, %s. Must fit the parent's unreserved capacity when the parent is not expandable (checked at plan time). Default `0`.",
-					resourceName, unit, framework.Int64Between(0, max).Description(context.Background())),
+					resourceName, unit, framework.Int64Between(0, most).Description(context.Background())),
 				Optional:   true,
 				Computed:   true,
 				CustomType: framework.Int64Type{},
 				Default:    int64default.StaticInt64(defaultReservation),
-				Validators: []validator.Int64{framework.Int64Between(0, max)},
+				Validators: []validator.Int64{framework.Int64Between(0, most)},
 			},
 			"limit": schema.Int64Attribute{
 				MarkdownDescription: fmt.Sprintf("Upper bound of %s in %s, %s; `-1` means unlimited. Must be at least `reservation`. Default `-1`.",
-					resourceName, unit, framework.Int64Between(-1, max).Description(context.Background())),
+					resourceName, unit, framework.Int64Between(-1, most).Description(context.Background())),
 				Optional:   true,
 				Computed:   true,
 				CustomType: framework.Int64Type{},
 				Default:    int64default.StaticInt64(defaultLimit),
-				Validators: []validator.Int64{framework.Int64Between(-1, max)},
+				Validators: []validator.Int64{framework.Int64Between(-1, most)},
 			},
 			"expandable": schema.BoolAttribute{
 				MarkdownDescription: "Whether the pool may borrow unreserved capacity from its parent when its own reservation is used up (vSphere's expandable reservation). Default `true`.",

@@ -470,13 +470,6 @@ func addParentError(diags *diag.Diagnostics, parent string, err error) {
 	diags.AddAttributeError(path.Root("parent"), "Cannot resolve parent", fmt.Sprintf("%q: %v", parent, err))
 }
 
-func capaPath(parent string, capa *vsphere.Capacity) string {
-	if capa != nil && capa.Kind == "cluster" && strings.HasPrefix(parent, "/") {
-		return strings.TrimSuffix(parent, "/") + "/Resources"
-	}
-	return parent
-}
-
 // planned is one reservation being admitted.
 type planned struct {
 	name    string // planned name

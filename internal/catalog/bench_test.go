@@ -389,9 +389,9 @@ func (f *fleetBench) write(b *testing.B, cfg string) {
 	}
 }
 
-func (f *fleetBench) tf(b *testing.B, args ...string) string {
+func (f *fleetBench) tf(b *testing.B, args ...string) {
 	b.Helper()
-	return f.tfEnv(b, nil, args...)
+	f.tfEnv(b, nil, args...)
 }
 
 // tfEnv runs terraform in the working directory with extra environment variables.

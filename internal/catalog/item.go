@@ -91,8 +91,8 @@ func (r *itemResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 			Validators:          []validator.Int64{v},
 		}
 	}
-	lease := func(desc string, min, max, def int64) schema.Int64Attribute {
-		a := count(desc, framework.Int64Between(min, max), false)
+	lease := func(desc string, lo, hi, def int64) schema.Int64Attribute {
+		a := count(desc, framework.Int64Between(lo, hi), false)
 		a.Computed, a.Default = true, int64default.StaticInt64(def)
 		return a
 	}

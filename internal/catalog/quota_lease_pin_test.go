@@ -77,7 +77,7 @@ func TestAccCatalogVM_quotaThroughGate(t *testing.T) {
 			{
 				// 1 + 1 = 2 VMs and 2 + 2 = 4 vCPUs: within the quota, exactly at it for VMs.
 				Config: quotaConfig(sim, "app01:small", "app02:small"),
-				Check:  countStamped(t, sim, "app-server", 2),
+				Check:  countStamped(sim, "app-server", 2),
 			},
 			{
 				// 2 VMs live + 1 requested > 2 (vCPUs 6 <= 6 would pass).
@@ -97,7 +97,7 @@ func TestAccCatalogVM_quotaThroughGate(t *testing.T) {
 	})
 }
 
-func countStamped(t *testing.T, sim *acctest.Sim, item string, want int) resource.TestCheckFunc {
+func countStamped(sim *acctest.Sim, item string, want int) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		vms, err := stampedVMs(context.Background(), sim, item)
 		if err != nil {

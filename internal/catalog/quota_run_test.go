@@ -25,7 +25,7 @@ func TestAccCatalogVM_quotaCountsTheRun(t *testing.T) {
 			},
 			{
 				Config: quotaConfig(sim, "app01:small", "app02:small"),
-				Check:  countStamped(t, sim, "app-server", 2),
+				Check:  countStamped(sim, "app-server", 2),
 			},
 		},
 	})

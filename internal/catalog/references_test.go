@@ -53,7 +53,7 @@ func TestAccCatalogVM_defaultFolderIsTheVMFolder(t *testing.T) {
 				statecheck.ExpectKnownValue("vmgmt_catalog_vm.app01", tfjsonpath.New("folder"), knownvalue.StringExact("")),
 			},
 			Check: resource.ComposeTestCheckFunc(
-				countStamped(t, sim, "ref-app", 1),
+				countStamped(sim, "ref-app", 1),
 				func(*terraform.State) error {
 					vms, err := stampedVMs(context.Background(), sim, "ref-app")
 					if err != nil {
@@ -95,7 +95,7 @@ func TestAccCatalog_missingReferencesFailThePlan(t *testing.T) {
 					ExpectError: regexp.MustCompile(tc.want),
 				}},
 			})
-			if err := countStamped(t, sim, "ref-app", 0)(nil); err != nil {
+			if err := countStamped(sim, "ref-app", 0)(nil); err != nil {
 				t.Error(err)
 			}
 		})

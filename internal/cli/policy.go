@@ -284,8 +284,8 @@ func printText(w io.Writer, r evalReport) {
 func describe(f policy.Finding) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[%s]", f.Policy)
-	switch {
-	case f.Outcome == policy.OutcomeDeferred:
+	switch f.Outcome {
+	case policy.OutcomeDeferred:
 		fmt.Fprintf(&b, " reads %s: judged by the provider against vCenter at plan and apply time", unknownList(f.Unknown))
 		if f.Message != "" && f.Message != "reads values that are unknown until apply" {
 			fmt.Fprintf(&b, "; with the values known now it reports: %s", f.Message)

@@ -82,9 +82,9 @@ type Int64RangeValidator struct {
 	Multiple int64
 }
 
-// Int64Between is the validator of a whole number from min to max.
-func Int64Between(min, max int64) Int64RangeValidator {
-	return Int64RangeValidator{Min: min, Max: max}
+// Int64Between is the validator of a whole number from lo to hi.
+func Int64Between(lo, hi int64) Int64RangeValidator {
+	return Int64RangeValidator{Min: lo, Max: hi}
 }
 
 // MultipleOf returns v that also requires a multiple of m.

@@ -40,11 +40,11 @@ func ObjectName() NameValidator {
 }
 
 // Name is the validator of a name vmgmt stores as a tag or a stamp (owner, job function, group)
-// or a reference to an object by name (a network): at most max characters.
-func Name(max int) NameValidator { return NameValidator{Max: max, Trimmed: true} }
+// or a reference to an object by name (a network): at most maxLen characters.
+func Name(maxLen int) NameValidator { return NameValidator{Max: maxLen, Trimmed: true} }
 
 // Text is the validator of free text (a description): any printable text and line breaks.
-func Text(max int) NameValidator { return NameValidator{Max: max, Multiline: true} }
+func Text(maxLen int) NameValidator { return NameValidator{Max: maxLen, Multiline: true} }
 
 func (v NameValidator) Description(context.Context) string {
 	var b strings.Builder

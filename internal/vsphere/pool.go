@@ -276,7 +276,7 @@ func (e *PoolContentsError) Error() string {
 		"resource guarantees, so vmgmt refuses: move or destroy them first", e.Path, strings.Join(parts, " and "))
 }
 
-func head(s []string, n int) []string {
+func head(s []string, n int) []string { //nolint:unparam // the call site says how many names it lists
 	if len(s) <= n {
 		return s
 	}

@@ -32,11 +32,11 @@ func TestResolvePool(t *testing.T) {
 	if !rp.Root || rp.Path != simulator.RootPoolPath {
 		t.Fatalf("the cluster resolved to %s (root=%v), want the root pool %s", rp.Path, rp.Root, simulator.RootPoolPath)
 	}
-	cap, err := c.PoolCapacity(ctx, root)
+	pc, err := c.PoolCapacity(ctx, root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	clusterID := cap.OwnerID
+	clusterID := pc.OwnerID
 	if !strings.HasPrefix(clusterID, "domain-c") {
 		t.Fatalf("the root pool's owner is %q, want a cluster ID", clusterID)
 	}

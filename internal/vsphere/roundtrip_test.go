@@ -32,7 +32,7 @@ func (timeoutErr) Temporary() bool { return true }
 
 func soapFault(f types.BaseMethodFault) error {
 	return soap.WrapSoapFault(&soap.Fault{Code: "ServerFaultCode", String: fmt.Sprintf("%T", f), Detail: struct {
-		Fault types.AnyType `xml:",any,typeattr"`
+		Fault types.AnyType `xml:",any,typeattr"` //nolint:staticcheck // typeattr is govmomi's xml option (vim25/xml), not encoding/xml's
 	}{Fault: f}})
 }
 

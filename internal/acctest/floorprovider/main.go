@@ -19,8 +19,8 @@ import (
 
 func main() {
 	provider.TuneProcess()
-	real := provider.New("floor")()
-	err := providerserver.Serve(context.Background(), func() fwprovider.Provider { return floor{real} }, providerserver.ServeOpts{
+	vmgmt := provider.New("floor")()
+	err := providerserver.Serve(context.Background(), func() fwprovider.Provider { return floor{vmgmt} }, providerserver.ServeOpts{
 		Address: "registry.terraform.io/vmgmt/vmgmt", ProtocolVersion: 6,
 	})
 	if err != nil {

@@ -47,7 +47,8 @@ func main() {
 	fmt.Print(b.String())
 	if *envFile != "" {
 		tmp := *envFile + ".tmp"
-		if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err == nil {
+		err := os.WriteFile(tmp, []byte(b.String()), 0o600)
+		if err == nil {
 			err = os.Rename(tmp, *envFile)
 		}
 		if err != nil {
