@@ -481,19 +481,17 @@ func (r *resolver) compile(c *Criteria, where, dcName string) (*compiled, error)
 func (r *resolver) container(ref, what, base, dcName string, kinds ...string) (string, error) {
 	ref = strings.TrimSpace(ref)
 	id := ref
-	if IsInventoryPath(ref) {
+	n, ok := r.snap.nodes[id]
+	// A name such as "web-01" reads like an ID; not found as one, it is taken as a relative path.
+	if !ok || IsInventoryPath(ref) {
 		p, err := r.absolute(ref, base, dcName)
 		if err != nil {
 			return "", fmt.Errorf("%s %q: %w", what, ref, err)
 		}
-		var ok bool
 		if id, ok = r.pathIndex()[p]; !ok {
-			return "", fmt.Errorf("%w: nothing at %s; check the path, or give the managed object ID", notFound(what, ref, nil), p)
+			return "", fmt.Errorf("%w: no object has that ID, and nothing is at %s; check the path, or give the managed object ID", notFound(what, ref, nil), p)
 		}
-	}
-	n, ok := r.snap.nodes[id]
-	if !ok {
-		return "", fmt.Errorf("%w: no folder, datacenter, cluster or pool has that ID", notFound(what, ref, nil))
+		n = r.snap.nodes[id]
 	}
 	if !contains(kinds, n.kind) {
 		return "", fmt.Errorf("%s %q is a %s, not a %s", what, ref, n.kind, what)

@@ -27,6 +27,7 @@ import (
 //	folders  /dc1/vm/sel                  pools  prod/Resources/selpool
 //	         /dc1/vm/sel/inner                   prod/Resources/selpool/child
 //	         /dc1/vm/sel/inner/deep
+//	         /dc1/vm/app-7 (empty)
 //
 //	VM        folder           pool                 power   template  tags
 //	s-top     sel              (cluster root)       on      no        tier/tier-1
@@ -37,6 +38,7 @@ const (
 	selFolder = "sel"
 	selInner  = "sel/inner"
 	selDeep   = "sel/inner/deep"
+	selIDLike = "app-7" // an empty folder whose name reads like a managed object ID
 	selPool   = "prod/Resources/selpool"
 	selChild  = "prod/Resources/selpool/child"
 )
@@ -79,16 +81,20 @@ func buildSelectionFixture(ctx context.Context, sim *simulator.Sim) (map[string]
 	}
 	f.SetDatacenter(dc)
 	folders := map[string]*object.Folder{}
-	parent, err := f.Folder(ctx, "/dc1/vm")
+	vmFolder, err := f.Folder(ctx, "/dc1/vm")
 	if err != nil {
 		return nil, err
 	}
+	parent := vmFolder
 	for _, p := range []string{selFolder, selInner, selDeep} {
 		fo, err := parent.CreateFolder(ctx, path.Base(p))
 		if err != nil {
 			return nil, fmt.Errorf("creating folder %s: %w", p, err)
 		}
 		folders[p], parent = fo, fo
+	}
+	if _, err := vmFolder.CreateFolder(ctx, selIDLike); err != nil {
+		return nil, err
 	}
 	root, err := f.ResourcePool(ctx, simulator.RootPoolPath)
 	if err != nil {
@@ -217,6 +223,7 @@ func TestSelectEachCriterion(t *testing.T) {
 		{"nested folder, recursive", Criteria{Folders: []string{selInner}}, list("s-inner", "s-deep")},
 		{"folder, direct only", Criteria{Folders: []string{selFolder}, DirectOnly: true}, list("s-top", "s-tmpl")},
 		{"folder by absolute path", Criteria{Folders: []string{"/dc1/vm/" + selDeep}}, list("s-deep")},
+		{"folder whose name reads like an ID", Criteria{Folders: []string{selIDLike}}, list()},
 		{"folder by ID", Criteria{Folders: []string{folderID(t, sim, selInner)}, DirectOnly: true}, list("s-inner")},
 		{"pool, recursive", Criteria{Pools: []string{selPool}}, list("s-inner", "s-deep")},
 		{"pool, direct only", Criteria{Pools: []string{selPool}, DirectOnly: true}, list("s-inner")},
