@@ -631,40 +631,89 @@ func (c *Client) taggedVMs(ctx context.Context, refs []TagRef) (map[TagRef]map[s
 	}
 	err := c.withREST(ctx, func(rc *rest.Client) error {
 		m := tags.NewManager(rc)
-		ids, err := c.selectionTagIDs(ctx, m, refs)
+		ids, cached, err := c.selectionTagIDs(ctx, m, refs)
 		if err != nil {
 			return err
 		}
-		if len(ids) == 0 {
-			return nil
-		}
-		list := make([]string, 0, len(ids))
-		for id := range ids {
-			list = append(list, id)
-		}
-		sort.Strings(list)
-		attached, err := m.ListAttachedObjectsOnTags(ctx, list)
-		if err != nil {
-			// A cached ID of a tag deleted since: forget the IDs so the next call looks them up.
-			c.forgetTagIDs(refs)
+		if err := listTagged(ctx, m, ids, out); err != nil {
 			return fmt.Errorf("listing the VMs tagged %s: %w", tagList(refs), err)
 		}
-		for _, a := range attached {
-			ref, ok := ids[a.TagID]
-			if !ok {
-				continue
-			}
-			set := map[string]bool{}
-			for _, o := range a.ObjectIDs {
-				if o.Reference().Type == "VirtualMachine" {
-					set[o.Reference().Value] = true
-				}
-			}
-			out[ref] = set
+		// vCenter answers an ID it does not know with no objects: a cached ID that listed none may
+		// be of a tag deleted (and perhaps made again) since; those are looked up afresh.
+		stale, err := staleTags(ctx, m, ids, cached, out)
+		if err != nil || len(stale) == 0 {
+			return err
+		}
+		c.forgetTagIDs(stale)
+		if ids, _, err = c.selectionTagIDs(ctx, m, stale); err != nil {
+			return err
+		}
+		if err := listTagged(ctx, m, ids, out); err != nil {
+			return fmt.Errorf("listing the VMs tagged %s: %w", tagList(stale), err)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// listTagged lists the objects of the tags ids (tag ID -> tag) in one call and records the VMs.
+func listTagged(ctx context.Context, m *tags.Manager, ids map[string]TagRef, out map[TagRef]map[string]bool) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, id)
+	}
+	sort.Strings(list)
+	attached, err := m.ListAttachedObjectsOnTags(ctx, list)
+	if err != nil {
+		return err
+	}
+	for _, a := range attached {
+		ref, ok := ids[a.TagID]
+		if !ok {
+			continue
+		}
+		set := map[string]bool{}
+		for _, o := range a.ObjectIDs {
+			if o.Reference().Type == "VirtualMachine" {
+				set[o.Reference().Value] = true
+			}
+		}
+		out[ref] = set
+	}
+	return nil
+}
+
+// staleTags returns the tags whose cached ID listed no VM and is no longer a tag's: one more call,
+// listing every tag ID, and only when a cached tag listed no VM.
+func staleTags(ctx context.Context, m *tags.Manager, ids map[string]TagRef, cached map[string]bool, out map[TagRef]map[string]bool) ([]TagRef, error) {
+	var suspects []string
+	for id, ref := range ids {
+		if cached[id] && len(out[ref]) == 0 {
+			suspects = append(suspects, id)
+		}
+	}
+	if len(suspects) == 0 {
+		return nil, nil
+	}
+	all, err := m.ListTags(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing tags: %w", err)
+	}
+	exists := make(map[string]bool, len(all))
+	for _, id := range all {
+		exists[id] = true
+	}
+	var stale []TagRef
+	for _, id := range suspects {
+		if !exists[id] {
+			stale = append(stale, ids[id])
+		}
+	}
+	sort.Slice(stale, func(i, j int) bool { return stale[i].String() < stale[j].String() })
+	return stale, nil
 }
 
 func tagList(refs []TagRef) string {
@@ -676,39 +725,46 @@ func tagList(refs []TagRef) string {
 }
 
 // selectionTagIDs maps tag ID -> tag for the tags that exist, using and filling the client's
-// name -> ID cache. Unlike the tag writers, it never creates a category or tag.
-func (c *Client) selectionTagIDs(ctx context.Context, m *tags.Manager, refs []TagRef) (map[string]TagRef, error) {
+// name -> ID cache; cached says which IDs came from the cache. Unlike the tag writers, it never
+// creates a category or tag.
+func (c *Client) selectionTagIDs(ctx context.Context, m *tags.Manager, refs []TagRef) (ids map[string]TagRef, cached map[string]bool, err error) {
 	c.rest.lookupMu.Lock()
 	defer c.rest.lookupMu.Unlock()
-	out := map[string]TagRef{}
+	ids, cached = map[string]TagRef{}, map[string]bool{}
 	for _, ref := range refs {
 		c.rest.mu.Lock()
 		id, ok := c.rest.tagIDs[ref.Category][ref.Name]
 		catID, catOK := c.rest.categories[ref.Category]
 		c.rest.mu.Unlock()
 		if ok {
-			out[id] = ref
+			ids[id], cached[id] = ref, true
 			continue
 		}
+		if catOK {
+			id, err = findTag(ctx, m, catID, ref)
+			if err != nil || id == "" {
+				// The cached category may be gone (deleted, or made again; vCenter lists no tags
+				// for an ID it does not know): look it up afresh.
+				catOK = false
+			}
+		}
 		if !catOK {
-			var err error
 			if catID, err = findCategory(ctx, m, ref.Category); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if catID == "" {
 				continue
 			}
-		}
-		id, err := findTag(ctx, m, catID, ref)
-		if err != nil {
-			return nil, err
+			if id, err = findTag(ctx, m, catID, ref); err != nil {
+				return nil, nil, err
+			}
 		}
 		c.rememberTag(ref, catID, id)
 		if id != "" {
-			out[id] = ref
+			ids[id] = ref
 		}
 	}
-	return out, nil
+	return ids, cached, nil
 }
 
 func (c *Client) rememberTag(ref TagRef, catID, tagID string) {

@@ -333,6 +333,70 @@ func TestSelectSeesNewTag(t *testing.T) {
 	}
 }
 
+// A tag (or its category) deleted and made again under the same name, between two resolutions of
+// one client, is found under its new ID.
+func TestSelectSeesTagRecreated(t *testing.T) {
+	sim, ids := selectionSim(t)
+	c := connect(t, sim)
+	ctx := context.Background()
+	tm := adminTags(t, sim)
+	ref := TagRef{Category: "sel-recreate", Name: "x"}
+	sel := Selection{Include: Criteria{Tags: []TagRef{ref}}}
+	make := func(name, vm string, newCategory bool) {
+		t.Helper()
+		cat, err := tm.GetCategory(ctx, ref.Category)
+		if newCategory || err != nil {
+			if err == nil {
+				if err := tm.DeleteCategory(ctx, cat); err != nil {
+					t.Fatal(err)
+				}
+			}
+			id, err := tm.CreateCategory(ctx, &tags.Category{Name: ref.Category, Cardinality: "SINGLE", AssociableTypes: []string{"VirtualMachine"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cat = &tags.Category{ID: id}
+		} else if old, err := tm.GetTagForCategory(ctx, name, cat.ID); err == nil {
+			if err := tm.DeleteTag(ctx, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+		id, err := tm.CreateTag(ctx, &tags.Tag{Name: name, CategoryID: cat.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tm.AttachTag(ctx, id, types.ManagedObjectReference{Type: "VirtualMachine", Value: ids[vm]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		if cat, err := tm.GetCategory(ctx, ref.Category); err == nil {
+			_ = tm.DeleteCategory(ctx, cat)
+		}
+	})
+	make("x", "s-top", true)
+	if got, want := names(t, c, sel), list("s-top"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("first: got %v, want %v", got, want)
+	}
+	make("x", "s-deep", false)
+	if got, want := names(t, c, sel), list("s-deep"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the tag was made again: got %v, want %v", got, want)
+	}
+	make("x", "s-inner", true)
+	if got, want := names(t, c, sel), list("s-inner"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the category was made again: got %v, want %v", got, want)
+	}
+	// A tag not found leaves its category's ID cached; that category made again is found too.
+	later := Selection{Include: Criteria{Tags: []TagRef{{Category: ref.Category, Name: "y"}}}}
+	if got := names(t, c, later); len(got) != 0 {
+		t.Fatalf("before tag y exists: %v", got)
+	}
+	make("y", "s-tmpl", true)
+	if got, want := names(t, c, later), list("s-tmpl"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("tag y in the category made again: got %v, want %v", got, want)
+	}
+}
+
 // The matched VMs carry exactly the properties asked for, not the ones the selector reads.
 func TestSelectReturnsExactlyTheAskedProperties(t *testing.T) {
 	sim, ids := selectionSim(t)
@@ -439,11 +503,19 @@ func TestSelectRoundTripsDoNotGrow(t *testing.T) {
 		t.Cleanup(sim.Close)
 		rc := newRequestCounter(t, sim)
 		c := connect(t, sim, func(cfg *Config) { cfg.Server = rc.host })
+		tagBulk(t, sim, tier1, 0)
+		tagBulk(t, sim, production, 1)
 		first := measure(t, c, rc, sel)
 		warm := measure(t, c, rc, sel)
 		t.Logf("%d bulk VMs: %d matched; first resolution %d SOAP + %d vAPI, warm %d SOAP + %d vAPI",
 			n, warm.matched, first.soap, first.rest, warm.soap, warm.rest)
-		if warm.matched < n {
+		// A tag that no VM carries costs one more vAPI call (telling an empty tag from a deleted one).
+		empty := Selection{Include: Criteria{Tags: []TagRef{gold}, Folders: []string{simulator.BulkFolder}}}
+		_ = measure(t, c, rc, empty)
+		if e := measure(t, c, rc, empty); e.soap != 1 || e.rest != 2 {
+			t.Errorf("%d bulk VMs: a warm resolution naming an empty tag took %d SOAP and %d vAPI calls, want 1 and 2", n, e.soap, e.rest)
+		}
+		if warm.matched < n-1 {
 			t.Errorf("%d bulk VMs: matched %d", n, warm.matched)
 		}
 		if warm.soap != 1 || warm.rest != 1 {
@@ -541,6 +613,24 @@ func tagHalf(b *testing.B, sim *simulator.Sim) {
 	}
 	if err := tm.AttachTagToMultipleObjects(ctx, tg.ID, refs); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// tagBulk attaches tg to the i-th bulk VM.
+func tagBulk(t *testing.T, sim *simulator.Sim, tg TagRef, i int) {
+	t.Helper()
+	ctx := context.Background()
+	gc, err := sim.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = gc.Logout(ctx) }()
+	vm, err := find.NewFinder(gc.Client, false).VirtualMachine(ctx, "/dc1/vm/"+simulator.BulkFolder+"/"+simulator.BulkVMName(i))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := attachTag(ctx, adminTags(t, sim), tg, vm.Reference()); err != nil {
+		t.Fatal(err)
 	}
 }
 
