@@ -683,3 +683,49 @@ func folderID(t *testing.T, sim *simulator.Sim, rel string) string {
 }
 
 func simUser(sim *simulator.Sim) *url.Userinfo { return url.UserPassword(sim.User, sim.Password) }
+
+// A session that vCenter ended (idle timeout, an administrator) between two resolutions is
+// replaced, with the views it owned, and both kinds of criteria still resolve.
+func TestSelectAfterSessionEnded(t *testing.T) {
+	sim, _ := selectionSim(t)
+	c := connect(t, sim)
+	sel := Selection{Include: Criteria{Tags: []TagRef{tier1}, Folders: []string{selDeep}}}
+	want := list("s-top", "s-inner", "s-deep")
+	if got := names(t, c, sel); !reflect.DeepEqual(got, want) {
+		t.Fatalf("before: got %v, want %v", got, want)
+	}
+	terminate(t, sim, sessionKey(t, c))
+	if got := names(t, c, sel); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the session ended: got %v, want %v", got, want)
+	}
+}
+
+// Resolutions running at once on one client agree (the views and the tag cache are shared).
+func TestSelectConcurrent(t *testing.T) {
+	sim, _ := selectionSim(t)
+	c := connect(t, sim)
+	sel := Selection{Include: Criteria{Tags: []TagRef{tier1, production}, Pools: []string{selChild}}, Exclude: &Criteria{Folders: []string{selDeep}}}
+	var wg sync.WaitGroup
+	got := make([][]string, 8)
+	for i := range got {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			vms, err := c.Select(context.Background(), sel, []string{"name"})
+			if err != nil {
+				t.Errorf("Select: %v", err)
+				return
+			}
+			for _, vm := range vms {
+				got[i] = append(got[i], vm.Props["name"].(string))
+			}
+			sort.Strings(got[i])
+		}(i)
+	}
+	wg.Wait()
+	for i, g := range got {
+		if want := list("s-top", "s-inner"); !reflect.DeepEqual(g, want) {
+			t.Errorf("resolution %d: got %v, want %v", i, g, want)
+		}
+	}
+}
