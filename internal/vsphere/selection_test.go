@@ -80,11 +80,42 @@ func buildSelectionFixture(ctx context.Context, sim *simulator.Sim) (map[string]
 		return nil, err
 	}
 	f.SetDatacenter(dc)
-	folders := map[string]*object.Folder{}
+	folders, err := fixtureFolders(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	pools, err := fixturePools(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	rc := rest.NewClient(gc.Client)
+	if err := rc.Login(ctx, simUser(sim)); err != nil {
+		return nil, err
+	}
+	defer func() { _ = rc.Logout(ctx) }()
+	fx := &fixtureMaker{f: f, tm: tags.NewManager(rc), folders: folders}
+	defs := []fixtureVM{
+		{"s-top", selFolder, pools[""], true, false, []TagRef{tier1}},
+		{"s-inner", selInner, pools[selPool], false, false, []TagRef{tier1, production}},
+		{"s-deep", selDeep, pools[selChild], true, false, []TagRef{production}},
+		{"s-tmpl", selFolder, pools[selPool], false, true, nil},
+	}
+	ids := map[string]string{}
+	for _, d := range defs {
+		if ids[d.name], err = fx.vm(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// fixtureFolders makes the fixture's folders, by path relative to the VM folder.
+func fixtureFolders(ctx context.Context, f *find.Finder) (map[string]*object.Folder, error) {
 	vmFolder, err := f.Folder(ctx, "/dc1/vm")
 	if err != nil {
 		return nil, err
 	}
+	folders := map[string]*object.Folder{}
 	parent := vmFolder
 	for _, p := range []string{selFolder, selInner, selDeep} {
 		fo, err := parent.CreateFolder(ctx, path.Base(p))
@@ -96,79 +127,79 @@ func buildSelectionFixture(ctx context.Context, sim *simulator.Sim) (map[string]
 	if _, err := vmFolder.CreateFolder(ctx, selIDLike); err != nil {
 		return nil, err
 	}
+	return folders, nil
+}
+
+// fixturePools makes the fixture's pools; "" is the cluster's root pool.
+func fixturePools(ctx context.Context, f *find.Finder) (map[string]*object.ResourcePool, error) {
 	root, err := f.ResourcePool(ctx, simulator.RootPoolPath)
 	if err != nil {
 		return nil, err
 	}
-	alloc := types.ResourceConfigSpec{
-		CpuAllocation:    types.ResourceAllocationInfo{Reservation: types.NewInt64(0), Limit: types.NewInt64(-1), ExpandableReservation: types.NewBool(true), Shares: &types.SharesInfo{Level: types.SharesLevelNormal}},
-		MemoryAllocation: types.ResourceAllocationInfo{Reservation: types.NewInt64(0), Limit: types.NewInt64(-1), ExpandableReservation: types.NewBool(true), Shares: &types.SharesInfo{Level: types.SharesLevelNormal}},
-	}
-	pool, err := root.Create(ctx, "selpool", alloc)
+	alloc := types.ResourceAllocationInfo{Reservation: types.NewInt64(0), Limit: types.NewInt64(-1), ExpandableReservation: types.NewBool(true), Shares: &types.SharesInfo{Level: types.SharesLevelNormal}}
+	spec := types.ResourceConfigSpec{CpuAllocation: alloc, MemoryAllocation: alloc}
+	pool, err := root.Create(ctx, path.Base(selPool), spec)
 	if err != nil {
 		return nil, err
 	}
-	child, err := pool.Create(ctx, "child", alloc)
+	child, err := pool.Create(ctx, path.Base(selChild), spec)
 	if err != nil {
 		return nil, err
 	}
-	ds, err := f.DefaultDatastore(ctx)
+	return map[string]*object.ResourcePool{"": root, selPool: pool, selChild: child}, nil
+}
+
+// fixtureVM is one VM of the fixture.
+type fixtureVM struct {
+	name   string
+	folder string
+	pool   *object.ResourcePool
+	on     bool
+	tmpl   bool
+	tags   []TagRef
+}
+
+type fixtureMaker struct {
+	f       *find.Finder
+	tm      *tags.Manager
+	folders map[string]*object.Folder
+}
+
+// vm creates, powers and tags one fixture VM and returns its ID.
+func (fx *fixtureMaker) vm(ctx context.Context, d fixtureVM) (string, error) {
+	ds, err := fx.f.DefaultDatastore(ctx)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	type def struct {
-		name   string
-		folder string
-		pool   *object.ResourcePool
-		on     bool
-		tmpl   bool
-		tags   []TagRef
+	task, err := fx.folders[d.folder].CreateVM(ctx, types.VirtualMachineConfigSpec{
+		Name: d.name, GuestId: "otherGuest64", NumCPUs: 1, MemoryMB: 512,
+		Files: &types.VirtualMachineFileInfo{VmPathName: fmt.Sprintf("[%s]", ds.Name())},
+	}, d.pool, nil)
+	if err != nil {
+		return "", err
 	}
-	defs := []def{
-		{"s-top", selFolder, root, true, false, []TagRef{tier1}},
-		{"s-inner", selInner, pool, false, false, []TagRef{tier1, production}},
-		{"s-deep", selDeep, child, true, false, []TagRef{production}},
-		{"s-tmpl", selFolder, pool, false, true, nil},
+	info, err := task.WaitForResult(ctx)
+	if err != nil {
+		return "", fmt.Errorf("creating %s: %w", d.name, err)
 	}
-	ids := map[string]string{}
-	rc := rest.NewClient(gc.Client)
-	if err := rc.Login(ctx, simUser(sim)); err != nil {
-		return nil, err
-	}
-	defer func() { _ = rc.Logout(ctx) }()
-	tm := tags.NewManager(rc)
-	for _, d := range defs {
-		task, err := folders[d.folder].CreateVM(ctx, types.VirtualMachineConfigSpec{
-			Name: d.name, GuestId: "otherGuest64", NumCPUs: 1, MemoryMB: 512,
-			Files: &types.VirtualMachineFileInfo{VmPathName: fmt.Sprintf("[%s]", ds.Name())},
-		}, d.pool, nil)
-		if err != nil {
-			return nil, err
-		}
-		info, err := task.WaitForResult(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("creating %s: %w", d.name, err)
-		}
-		vm := object.NewVirtualMachine(gc.Client, info.Result.(types.ManagedObjectReference))
-		ids[d.name] = vm.Reference().Value
-		if d.on {
-			if task, err = vm.PowerOn(ctx); err == nil {
-				err = task.Wait(ctx)
-			}
-		}
-		if d.tmpl {
-			err = vm.MarkAsTemplate(ctx)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("shaping %s: %w", d.name, err)
-		}
-		for _, tg := range d.tags {
-			if err := attachTag(ctx, tm, tg, vm.Reference()); err != nil {
-				return nil, err
-			}
+	vm := object.NewVirtualMachine(task.Client(), info.Result.(types.ManagedObjectReference))
+	if d.on {
+		if task, err = vm.PowerOn(ctx); err == nil {
+			err = task.Wait(ctx)
 		}
 	}
-	return ids, nil
+	if d.tmpl {
+		err = vm.MarkAsTemplate(ctx)
+	}
+	if err != nil {
+		return "", fmt.Errorf("shaping %s: %w", d.name, err)
+	}
+	for _, tg := range d.tags {
+		if err := attachTag(ctx, fx.tm, tg, vm.Reference()); err != nil {
+			return "", err
+		}
+	}
+	return vm.Reference().Value, nil
 }
 
 func attachTag(ctx context.Context, tm *tags.Manager, tg TagRef, ref types.ManagedObjectReference) error {
