@@ -32,6 +32,7 @@ func MatchModes() []string { return []string{string(MatchAny), string(MatchAll)}
 // VMPowerState is a VM's power state as vCenter names it.
 type VMPowerState string
 
+// The power states a VM can be in.
 const (
 	VMPoweredOn  VMPowerState = "poweredOn"
 	VMPoweredOff VMPowerState = "poweredOff"
@@ -174,8 +175,9 @@ const selectionInventoryKinds = "Datacenter,Folder,ComputeResource,ResourcePool"
 // Select resolves the selection and returns the matched VMs, sorted by ID, each with exactly the
 // given properties. The cost does not grow with the number of VMs: one property read over
 // container views (the views are made once per client), and, when the selection names tags, one
-// vAPI call listing the VMs of every tag (plus, the first time a tag is named in a process, the
-// look-up of its ID).
+// vAPI call listing the VMs of every tag. The first time a client meets a tag it looks the tag's
+// ID up, and a tag that lists no VM costs one more call telling an empty tag from a deleted one.
+// The property read and the tag calls run side by side.
 func (c *Client) Select(ctx context.Context, sel Selection, props []string) ([]SelectedVM, error) {
 	contents, err := c.selectContents(ctx, sel, props)
 	if err != nil {
