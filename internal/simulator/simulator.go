@@ -92,6 +92,8 @@ type Options struct {
 	Addr     string
 	User     string
 	Password string
+	// ExtraVMs adds that many bare VMs in BulkFolder to the seeded inventory (for benchmarks).
+	ExtraVMs int
 }
 
 // Sim is a running simulator.
@@ -141,7 +143,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	u := *server.URL
 	u.User = nil
 	s := &Sim{model: model, server: server, URL: &u, User: opts.User, Password: opts.Password}
-	if err := s.seed(ctx); err != nil {
+	if err := s.seed(ctx, opts.ExtraVMs); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("seeding the simulator inventory: %w", err)
 	}
@@ -261,7 +263,7 @@ func setRootAllocation(a *types.ResourceAllocationInfo, capacity int64) {
 }
 
 // seed shapes the inventory through the API, as an administrator would.
-func (s *Sim) seed(ctx context.Context) error {
+func (s *Sim) seed(ctx context.Context, extraVMs int) error {
 	c, err := s.Connect(ctx)
 	if err != nil {
 		return err
@@ -275,6 +277,7 @@ func (s *Sim) seed(ctx context.Context) error {
 		sd.vms,
 		sd.tags,
 		sd.library,
+		func(ctx context.Context) error { return sd.extraVMs(ctx, extraVMs) },
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {

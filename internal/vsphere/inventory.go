@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/vmware/govmomi/view"
@@ -16,13 +17,14 @@ type views struct {
 	m  map[string]*view.ContainerView
 }
 
+// kind is one managed object type, or several separated by commas for a view that holds them all.
 func (c *Client) containerView(ctx context.Context, kind string) (*view.ContainerView, error) {
 	c.views.mu.Lock()
 	defer c.views.mu.Unlock()
 	if v := c.views.m[kind]; v != nil {
 		return v, nil
 	}
-	v, err := view.NewManager(c.vim).CreateContainerView(ctx, c.vim.ServiceContent.RootFolder, []string{kind}, true)
+	v, err := view.NewManager(c.vim).CreateContainerView(ctx, c.vim.ServiceContent.RootFolder, strings.Split(kind, ","), true)
 	if err != nil {
 		return nil, fmt.Errorf("creating a container view of %s: %w", kind, err)
 	}

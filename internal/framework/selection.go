@@ -1,0 +1,317 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
+)
+
+// The selection block is how security groups, configuration baselines and backup jobs name their
+// VMs, so that the three read the same in HCL and in the docs:
+//
+//	selection {
+//	  tags    = [{ category = "environment", name = "production" }]
+//	  folders = ["erp"]
+//	  match   = "any"
+//	  exclude {
+//	    ids = ["vm-42"]
+//	  }
+//	  power_states = ["poweredOn"]
+//	  templates    = "exclude"
+//	}
+//
+// SelectionModel is its value and ToSelection turns it into the vsphere.Selection that resolves
+// it.
+
+// vmIDPattern is the form of a VM's managed object ID.
+var vmIDPattern = regexp.MustCompile(`^vm-[0-9]+$`)
+
+// SelectionBlock is the `selection` block, required. Put it in the resource's Blocks under the
+// name "selection".
+func SelectionBlock() schema.SingleNestedBlock {
+	attrs := criteriaAttributes("")
+	attrs["power_states"] = schema.ListAttribute{
+		ElementType: types.StringType,
+		Optional:    true,
+		MarkdownDescription: "Keep only the VMs in one of these power states: " + quoted(vsphere.VMPowerStates()) +
+			". Unset keeps every power state.",
+		Validators: []validator.List{
+			listvalidator.SizeAtLeast(1),
+			listvalidator.UniqueValues(),
+			listvalidator.ValueStringsAre(stringvalidator.OneOf(vsphere.VMPowerStates()...)),
+		},
+	}
+	attrs["templates"] = schema.StringAttribute{
+		Optional: true,
+		MarkdownDescription: "Whether templates are selected: `include` keeps templates and ordinary VMs (the default), " +
+			"`exclude` keeps ordinary VMs only, `only` keeps templates only.",
+		Validators: []validator.String{stringvalidator.OneOf(vsphere.TemplateFilters()...)},
+	}
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "Which VMs this applies to, resolved live at every plan, so that the plan shows the VMs that join " +
+			"and leave. A VM is selected when it meets the criteria (`tags`, `folders`, `pools`, `ids`, combined by `match`), " +
+			"does not meet the `exclude` block, and passes the `power_states` and `templates` filters. Templates belong to " +
+			"no resource pool: select them by tag, folder or ID.",
+		Attributes: attrs,
+		Blocks: map[string]schema.Block{
+			"exclude": schema.SingleNestedBlock{
+				MarkdownDescription: "VMs to leave out even when the criteria above select them: a VM that meets these criteria " +
+					"(combined by this block's own `match`) is not selected.",
+				Attributes: criteriaAttributes("exclude."),
+				Validators: []validator.Object{criteriaRequired{}},
+			},
+		},
+		Validators: []validator.Object{objectvalidator.IsRequired(), criteriaRequired{}},
+	}
+}
+
+// criteriaAttributes are the attributes shared by the selection and its exclude block. prefix
+// names the block in the messages ("" or "exclude.").
+func criteriaAttributes(prefix string) map[string]schema.Attribute {
+	refs := func() []validator.List {
+		return []validator.List{
+			listvalidator.SizeAtLeast(1),
+			listvalidator.UniqueValues(),
+			listvalidator.ValueStringsAre(InventoryPath()),
+		}
+	}
+	return map[string]schema.Attribute{
+		"tags": schema.ListNestedAttribute{
+			Optional: true,
+			MarkdownDescription: "VMs that carry one of these vSphere tags (with `match = \"all\"`: every one). A tag that does not " +
+				"exist yet selects no VM, so a selection may name a tag before the first VM carries it.",
+			NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+				"category": schema.StringAttribute{
+					Required:            true,
+					MarkdownDescription: "The tag's category, e.g. `vmgmt-backup-job`.",
+					Validators:          []validator.String{Name(vsphere.MaxTagNameLength)},
+				},
+				"name": schema.StringAttribute{
+					Required:            true,
+					MarkdownDescription: "The tag's name within its category.",
+					Validators:          []validator.String{Name(vsphere.MaxTagNameLength)},
+				},
+			}},
+			Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues()},
+		},
+		"folders": schema.ListAttribute{
+			ElementType: types.StringType,
+			Optional:    true,
+			MarkdownDescription: "VMs in these VM folders and, unless `direct_children_only`, in the folders below them. A folder " +
+				"is its managed object ID (`group-v42`) or its inventory path, absolute (`/dc1/vm/erp`) or relative to the " +
+				"datacenter's VM folder (`erp`). A datacenter stands for all its VMs.",
+			Validators: refs(),
+		},
+		"pools": schema.ListAttribute{
+			ElementType: types.StringType,
+			Optional:    true,
+			MarkdownDescription: "VMs in these resource pools, vApps or clusters and, unless `direct_children_only`, in the pools " +
+				"below them. A pool is its managed object ID (`resgroup-42`, `domain-c7`) or its inventory path, absolute " +
+				"(`/dc1/host/prod/Resources/erp`) or relative to the datacenter's host folder (`prod/Resources/erp`). A cluster " +
+				"stands for its root pool.",
+			Validators: refs(),
+		},
+		"ids": schema.ListAttribute{
+			ElementType:         types.StringType,
+			Optional:            true,
+			MarkdownDescription: "VMs by managed object ID (`vm-42`). An ID that names no VM (any more) selects nothing.",
+			Validators: []validator.List{
+				listvalidator.SizeAtLeast(1),
+				listvalidator.UniqueValues(),
+				listvalidator.ValueStringsAre(stringvalidator.RegexMatches(vmIDPattern, "must be a VM's managed object ID, such as vm-42")),
+			},
+		},
+		"direct_children_only": schema.BoolAttribute{
+			Optional: true,
+			MarkdownDescription: "Match only the VMs directly in the `" + prefix + "folders` and `" + prefix + "pools`, not those in " +
+				"folders or pools nested below them. Defaults to `false`.",
+		},
+		"match": schema.StringAttribute{
+			Optional: true,
+			MarkdownDescription: "How the criteria of this block combine: `any` (the default) selects a VM that meets at least one " +
+				"of them, `all` a VM that meets every one (each tag, folder, pool and ID listed).",
+			Validators: []validator.String{stringvalidator.OneOf(vsphere.MatchModes()...)},
+		},
+	}
+}
+
+// criteriaRequired refuses a selection or exclude block that names no VM: one without tags,
+// folders, pools and ids.
+type criteriaRequired struct{}
+
+func (criteriaRequired) Description(context.Context) string {
+	return "at least one of `tags`, `folders`, `pools` or `ids` must be set"
+}
+
+func (v criteriaRequired) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (criteriaRequired) ValidateObject(_ context.Context, req validator.ObjectRequest, resp *validator.ObjectResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	attrs := req.ConfigValue.Attributes()
+	for _, name := range []string{"tags", "folders", "pools", "ids"} {
+		if a, ok := attrs[name]; ok && !a.IsNull() {
+			return
+		}
+	}
+	resp.Diagnostics.AddAttributeError(req.Path, "Missing selection criteria", fmt.Sprintf(
+		"Attribute %s names no VM: set at least one of tags, folders, pools or ids.", req.Path))
+}
+
+func quoted(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = "`" + s + "`"
+	}
+	return strings.Join(q, ", ")
+}
+
+// SelectionModel is the value of a selection block.
+type SelectionModel struct {
+	Tags               types.List     `tfsdk:"tags"`
+	Folders            types.List     `tfsdk:"folders"`
+	Pools              types.List     `tfsdk:"pools"`
+	IDs                types.List     `tfsdk:"ids"`
+	DirectChildrenOnly types.Bool     `tfsdk:"direct_children_only"`
+	Match              types.String   `tfsdk:"match"`
+	Exclude            *CriteriaModel `tfsdk:"exclude"`
+	PowerStates        types.List     `tfsdk:"power_states"`
+	Templates          types.String   `tfsdk:"templates"`
+}
+
+// CriteriaModel is the value of the exclude block.
+type CriteriaModel struct {
+	Tags               types.List   `tfsdk:"tags"`
+	Folders            types.List   `tfsdk:"folders"`
+	Pools              types.List   `tfsdk:"pools"`
+	IDs                types.List   `tfsdk:"ids"`
+	DirectChildrenOnly types.Bool   `tfsdk:"direct_children_only"`
+	Match              types.String `tfsdk:"match"`
+}
+
+// TagModel is one entry of a selection's tags.
+type TagModel struct {
+	Category types.String `tfsdk:"category"`
+	Name     types.String `tfsdk:"name"`
+}
+
+// ToSelection converts the block's value, found at path at, into the selection that resolves it.
+// known is false when a value is not known yet (the plan then cannot list the members); diags
+// carries what makes the selection unusable, on the attribute that causes it.
+func (m *SelectionModel) ToSelection(ctx context.Context, at path.Path) (sel vsphere.Selection, known bool, diags diag.Diagnostics) {
+	if m == nil {
+		diags.AddAttributeError(at, "Missing selection", "Attribute "+at.String()+": a selection block is required: name the VMs by tags, folders, pools or ids.")
+		return sel, false, diags
+	}
+	cv := converter{ctx: ctx, known: true}
+	sel.Include = cv.criteria(at, CriteriaModel{
+		Tags: m.Tags, Folders: m.Folders, Pools: m.Pools, IDs: m.IDs, DirectChildrenOnly: m.DirectChildrenOnly, Match: m.Match,
+	})
+	if m.Exclude != nil {
+		ex := cv.criteria(at.AtName("exclude"), *m.Exclude)
+		sel.Exclude = &ex
+	}
+	for _, s := range cv.strings(at.AtName("power_states"), m.PowerStates) {
+		sel.PowerStates = append(sel.PowerStates, vsphere.VMPowerState(s))
+	}
+	if cv.knownString(m.Templates) {
+		sel.Templates = vsphere.TemplateFilter(m.Templates.ValueString())
+	}
+	diags.Append(cv.diags...)
+	if diags.HasError() || !cv.known {
+		return sel, false, diags
+	}
+	if err := sel.Validate(); err != nil {
+		diags.AddAttributeError(at, "Invalid selection", fmt.Sprintf("Attribute %s: %s.", at, err))
+		return sel, false, diags
+	}
+	return sel, true, diags
+}
+
+// converter gathers the diagnostics of one conversion and whether every value was known.
+type converter struct {
+	ctx   context.Context
+	known bool
+	diags diag.Diagnostics
+}
+
+func (cv *converter) criteria(at path.Path, m CriteriaModel) vsphere.Criteria {
+	c := vsphere.Criteria{
+		Folders: cv.strings(at.AtName("folders"), m.Folders),
+		Pools:   cv.strings(at.AtName("pools"), m.Pools),
+		IDs:     cv.strings(at.AtName("ids"), m.IDs),
+	}
+	if m.DirectChildrenOnly.IsUnknown() {
+		cv.known = false
+	}
+	c.DirectOnly = m.DirectChildrenOnly.ValueBool()
+	if cv.knownString(m.Match) {
+		c.Match = vsphere.MatchMode(m.Match.ValueString())
+	}
+	if m.Tags.IsUnknown() {
+		cv.known = false
+		return c
+	}
+	if m.Tags.IsNull() {
+		return c
+	}
+	var tags []TagModel
+	cv.diags.Append(m.Tags.ElementsAs(cv.ctx, &tags, false)...)
+	for _, t := range tags {
+		if t.Category.IsUnknown() || t.Name.IsUnknown() {
+			cv.known = false
+			continue
+		}
+		c.Tags = append(c.Tags, vsphere.TagRef{Category: t.Category.ValueString(), Name: t.Name.ValueString()})
+	}
+	return c
+}
+
+// strings is the list's known, non-null elements; an unknown list or element marks the
+// conversion unknown.
+func (cv *converter) strings(at path.Path, l types.List) []string {
+	if l.IsUnknown() {
+		cv.known = false
+		return nil
+	}
+	if l.IsNull() {
+		return nil
+	}
+	var elems []types.String
+	if d := l.ElementsAs(cv.ctx, &elems, true); d.HasError() {
+		cv.diags.AddAttributeError(at, "Invalid "+attrName(at), fmt.Sprintf("Attribute %s: %v", at, d))
+		return nil
+	}
+	var out []string
+	for _, e := range elems {
+		if e.IsUnknown() {
+			cv.known = false
+			continue
+		}
+		if !e.IsNull() {
+			out = append(out, e.ValueString())
+		}
+	}
+	return out
+}
+
+func (cv *converter) knownString(s types.String) bool {
+	if s.IsUnknown() {
+		cv.known = false
+		return false
+	}
+	return !s.IsNull()
+}
