@@ -45,12 +45,12 @@ func SelectionBlock() schema.SingleNestedBlock {
 	attrs["power_states"] = schema.ListAttribute{
 		ElementType: types.StringType,
 		Optional:    true,
-		MarkdownDescription: "Keep only the VMs in one of these power states: " + quoted(vsphere.VMPowerStates()) +
+		MarkdownDescription: "Keep only the VMs in one of these power states: " + quoted(vsphere.PowerStates()) +
 			". Unset keeps every power state.",
 		Validators: []validator.List{
 			listvalidator.SizeAtLeast(1),
 			listvalidator.UniqueValues(),
-			listvalidator.ValueStringsAre(stringvalidator.OneOf(vsphere.VMPowerStates()...)),
+			listvalidator.ValueStringsAre(stringvalidator.OneOf(vsphere.PowerStates()...)),
 		},
 	}
 	attrs["templates"] = schema.StringAttribute{
@@ -225,7 +225,7 @@ func (m *SelectionModel) ToSelection(ctx context.Context, at path.Path) (sel vsp
 		sel.Exclude = &ex
 	}
 	for _, s := range cv.strings(at.AtName("power_states"), m.PowerStates) {
-		sel.PowerStates = append(sel.PowerStates, vsphere.VMPowerState(s))
+		sel.PowerStates = append(sel.PowerStates, vsphere.PowerState(s))
 	}
 	if cv.knownString(m.Templates) {
 		sel.Templates = vsphere.TemplateFilter(m.Templates.ValueString())

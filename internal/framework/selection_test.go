@@ -281,7 +281,7 @@ func TestSelectionToSelection(t *testing.T) {
 			Folders: []string{"erp/old"}, Pools: []string{"p"}, IDs: []string{"vm-7"},
 			DirectOnly: true, Match: vsphere.MatchAny,
 		},
-		PowerStates: []vsphere.VMPowerState{vsphere.VMPoweredOn},
+		PowerStates: []vsphere.PowerState{vsphere.PoweredOn},
 		Templates:   vsphere.TemplatesExclude,
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -29,19 +29,9 @@ const (
 // MatchModes lists the valid match modes.
 func MatchModes() []string { return []string{string(MatchAny), string(MatchAll)} }
 
-// VMPowerState is a VM's power state as vCenter names it.
-type VMPowerState string
-
-// The power states a VM can be in.
-const (
-	VMPoweredOn  VMPowerState = "poweredOn"
-	VMPoweredOff VMPowerState = "poweredOff"
-	VMSuspended  VMPowerState = "suspended"
-)
-
-// VMPowerStates lists the valid power states.
-func VMPowerStates() []string {
-	return []string{string(VMPoweredOn), string(VMPoweredOff), string(VMSuspended)}
+// PowerStates lists the valid power states, for validators.
+func PowerStates() []string {
+	return []string{string(PoweredOn), string(PoweredOff), string(Suspended)}
 }
 
 // TemplateFilter says whether a selection keeps templates, ordinary VMs or both.
@@ -100,7 +90,7 @@ type Selection struct {
 	// Exclude drops the VMs it matches. Nil or empty excludes nothing.
 	Exclude *Criteria
 	// PowerStates keeps VMs in one of these states; empty keeps every state.
-	PowerStates []VMPowerState
+	PowerStates []PowerState
 	// Templates keeps templates, ordinary VMs or both; empty means TemplatesInclude.
 	Templates TemplateFilter
 }
@@ -128,8 +118,8 @@ func (s Selection) Validate() error {
 		}
 	}
 	for _, p := range s.PowerStates {
-		if !contains(VMPowerStates(), string(p)) {
-			return fmt.Errorf("power state %q is not one of %s", p, strings.Join(VMPowerStates(), ", "))
+		if !contains(PowerStates(), string(p)) {
+			return fmt.Errorf("power state %q is not one of %s", p, strings.Join(PowerStates(), ", "))
 		}
 	}
 	if s.Templates != "" && !contains(TemplateFilters(), string(s.Templates)) {

@@ -292,8 +292,8 @@ func TestSelectAnyAllExcludeAndFilters(t *testing.T) {
 		{"exclude by pool and id", Selection{Include: Criteria{Folders: []string{selFolder}}, Exclude: &Criteria{Pools: []string{selChild}, IDs: []string{ids["s-top"]}}}, list("s-inner", "s-tmpl")},
 		{"exclude all of", Selection{Include: Criteria{Folders: []string{selFolder}}, Exclude: &Criteria{Tags: both.Tags, Match: MatchAll}}, list("s-top", "s-deep", "s-tmpl")},
 		{"empty exclude", Selection{Include: both, Exclude: &Criteria{}}, list("s-top", "s-inner", "s-deep")},
-		{"powered on", Selection{Include: Criteria{Folders: []string{selFolder}}, PowerStates: []VMPowerState{VMPoweredOn}}, list("s-top", "s-deep")},
-		{"powered off or suspended", Selection{Include: Criteria{Folders: []string{selFolder}}, PowerStates: []VMPowerState{VMPoweredOff, VMSuspended}}, list("s-inner", "s-tmpl")},
+		{"powered on", Selection{Include: Criteria{Folders: []string{selFolder}}, PowerStates: []PowerState{PoweredOn}}, list("s-top", "s-deep")},
+		{"powered off or suspended", Selection{Include: Criteria{Folders: []string{selFolder}}, PowerStates: []PowerState{PoweredOff, Suspended}}, list("s-inner", "s-tmpl")},
 		{"no templates", Selection{Include: Criteria{Folders: []string{selFolder}}, Templates: TemplatesExclude}, list("s-top", "s-inner", "s-deep")},
 		{"templates only", Selection{Include: Criteria{Folders: []string{selFolder}}, Templates: TemplatesOnly}, list("s-tmpl")},
 		{"templates included", Selection{Include: Criteria{Folders: []string{selFolder}}, Templates: TemplatesInclude}, list("s-top", "s-inner", "s-deep", "s-tmpl")},
@@ -474,7 +474,7 @@ func TestSelectErrors(t *testing.T) {
 		{"bad match", Selection{Include: Criteria{IDs: []string{"vm-1"}, Match: "some"}}, `match "some" is not one of any, all`},
 		{"bad exclude match", Selection{Include: Criteria{IDs: []string{"vm-1"}}, Exclude: &Criteria{Match: "x"}}, `exclude: match "x"`},
 		{"tag without name", Selection{Include: Criteria{Tags: []TagRef{{Category: "tier"}}}}, "needs both a category and a name"},
-		{"bad power state", Selection{Include: Criteria{IDs: []string{"vm-1"}}, PowerStates: []VMPowerState{"on"}}, `power state "on"`},
+		{"bad power state", Selection{Include: Criteria{IDs: []string{"vm-1"}}, PowerStates: []PowerState{"on"}}, `power state "on"`},
 		{"bad template filter", Selection{Include: Criteria{IDs: []string{"vm-1"}}, Templates: "maybe"}, `templates "maybe"`},
 		{"missing folder", Selection{Include: Criteria{Folders: []string{"sel/nope"}}}, `/dc1/vm/sel/nope`},
 		{"missing pool in exclude", Selection{Include: Criteria{IDs: []string{"vm-1"}}, Exclude: &Criteria{Pools: []string{"resgroup-999999"}}}, "exclude: "},
@@ -524,7 +524,7 @@ func TestSelectRoundTripsDoNotGrow(t *testing.T) {
 	sel := Selection{
 		Include:     Criteria{Tags: []TagRef{tier1}, Folders: []string{simulator.BulkFolder}, Pools: []string{simulator.Cluster}, Match: MatchAny},
 		Exclude:     &Criteria{Tags: []TagRef{production}, IDs: []string{"vm-1"}},
-		PowerStates: []VMPowerState{VMPoweredOff, VMPoweredOn},
+		PowerStates: []PowerState{PoweredOff, PoweredOn},
 	}
 	for _, n := range []int{10, 300} {
 		sim, err := simulator.Start(ctx, simulator.Options{ExtraVMs: n})
