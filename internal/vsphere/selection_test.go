@@ -373,7 +373,7 @@ func TestSelectSeesTagRecreated(t *testing.T) {
 	tm := adminTags(t, sim)
 	ref := TagRef{Category: "sel-recreate", Name: "x"}
 	sel := Selection{Include: Criteria{Tags: []TagRef{ref}}}
-	make := func(name, vm string, newCategory bool) {
+	mkTag := func(name, vm string, newCategory bool) {
 		t.Helper()
 		cat, err := tm.GetCategory(ctx, ref.Category)
 		if newCategory || err != nil {
@@ -405,15 +405,15 @@ func TestSelectSeesTagRecreated(t *testing.T) {
 			_ = tm.DeleteCategory(ctx, cat)
 		}
 	})
-	make("x", "s-top", true)
+	mkTag("x", "s-top", true)
 	if got, want := names(t, c, sel), list("s-top"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("first: got %v, want %v", got, want)
 	}
-	make("x", "s-deep", false)
+	mkTag("x", "s-deep", false)
 	if got, want := names(t, c, sel), list("s-deep"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after the tag was made again: got %v, want %v", got, want)
 	}
-	make("x", "s-inner", true)
+	mkTag("x", "s-inner", true)
 	if got, want := names(t, c, sel), list("s-inner"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after the category was made again: got %v, want %v", got, want)
 	}
@@ -422,7 +422,7 @@ func TestSelectSeesTagRecreated(t *testing.T) {
 	if got := names(t, c, later); len(got) != 0 {
 		t.Fatalf("before tag y exists: %v", got)
 	}
-	make("y", "s-tmpl", true)
+	mkTag("y", "s-tmpl", true)
 	if got, want := names(t, c, later), list("s-tmpl"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("tag y in the category made again: got %v, want %v", got, want)
 	}
