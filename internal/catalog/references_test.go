@@ -40,8 +40,8 @@ resource "vmgmt_catalog_vm" "app01" {
 `, templatePath, itemExtra, vmExtra)
 }
 
-// An item without allowed_folders places its VMs in the datacenter's vm folder, as documented
-// (it used to plan, then fail at apply with `folder "" not found`).
+// An item without allowed_folders places its VMs in the datacenter's vm folder, as documented:
+// the plan and the apply both succeed, with the VM in that folder.
 func TestAccCatalogVM_defaultFolderIsTheVMFolder(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)

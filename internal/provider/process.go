@@ -9,14 +9,13 @@ import (
 //
 // It turns off the plugin SDK's own trace logging when nobody asked for logs (TF_LOG,
 // TF_LOG_PROVIDER and TF_LOG_PATH unset): Terraform then discards those lines anyway, and
-// producing them costs about a quarter of a refresh's CPU. Any TF_LOG* setting leaves logging as
-// Terraform configures it.
+// producing them costs CPU on every call. Any TF_LOG* setting leaves logging as Terraform
+// configures it.
 //
 // It also lets the heap grow to five times the live data between collections (GOGC=400) unless
 // GOGC says otherwise. The provider lives for one Terraform command and its live heap is small
-// (tens of MB), while the plugin framework allocates heavily on every call: with the default
-// GOGC=100 the collector took a fifth of the CPU of a plan of 100 catalog VMs; at 400 a plan
-// uses about 15 % less CPU for a few tens of MB more memory.
+// (tens of MB), while the plugin framework allocates heavily on every call: fewer collections
+// trade a few tens of MB of memory for less CPU per plan.
 func TuneProcess() {
 	quietSDKLogs()
 	if _, set := os.LookupEnv("GOGC"); !set {

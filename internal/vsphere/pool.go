@@ -573,8 +573,8 @@ type ChildPool struct {
 	Name                string
 	CPUReservationMHz   int64
 	MemoryReservationMB int64
-	// Request is the token of the request that created the pool ("" when vmgmt did not, or did
-	// before pools were stamped).
+	// Request is the token of the request that created the pool ("" when vmgmt did not, or made
+	// it without a stamp).
 	Request string
 }
 

@@ -16,7 +16,7 @@ import (
 const maxTaskRewaits = 5
 
 // waitTask waits for a vCenter task to finish and returns its info. A task that failed returns
-// its fault as a task.Error, so callers test it as before (IsNotFound, fault.Is).
+// its fault as a task.Error, so callers test it as any vCenter fault (IsNotFound, fault.Is).
 //
 // A task wait reads through a property collector of the session it started on. When that session
 // ends (terminated by an administrator, expired, replaced by a re-login of a parallel call), the
