@@ -186,6 +186,6 @@ func optList(prev []types.String, v []string) []types.String {
 	return out
 }
 
-// library says the state's template is a content library item (states written before
-// template_type existed hold template VMs).
+// library says the state's template is a content library item (a state without template_type
+// holds a template VM).
 func (m *itemModel) library() bool { return m.TemplateType.ValueString() == templateTypeLibrary }

@@ -127,7 +127,7 @@ func TestPolicyTestLoadErrors(t *testing.T) {
 }
 
 // A rule that reads a field no policy input has fails `policy test` and `policy eval` as it fails
-// the provider, with the file and line: before, it loaded and silently never fired.
+// the provider, with the file and line, rather than loading and silently never firing.
 func TestPolicyMisspeltInputField(t *testing.T) {
 	misspelt := acctest.WriteFiles(t, map[string]string{
 		"naming.rego":      strings.Replace(userPolicy, "input.change.after.name", "input.change.aftr.name", 1),
