@@ -635,44 +635,15 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	c := r.Client.VSphere
-	items, err := Items(ctx, c)
-	if err != nil {
-		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
-		return
-	}
-	it := items[plan.CatalogItem.ValueString()]
-	if it == nil {
-		resp.Diagnostics.AddAttributeError(path.Root("catalog_item"), "Unknown catalog item",
-			fmt.Sprintf("No catalog item %q is published (it was unpublished after the plan?).", plan.CatalogItem.ValueString()))
-		return
-	}
-	size, ok := it.Sizes[plan.Size.ValueString()]
+	it, size, ok := r.plannedItem(ctx, plan, &resp.Diagnostics)
 	if !ok {
-		resp.Diagnostics.AddAttributeError(path.Root("size"), "Unknown size", fmt.Sprintf("Item %s no longer offers size %q.", it.Name, plan.Size.ValueString()))
 		return
 	}
-	if it.Version != plan.Version.ValueString() {
-		resp.Diagnostics.AddAttributeError(path.Root("catalog_item_version"), "Catalog item changed since the plan",
-			fmt.Sprintf("The plan builds %s %s, but %s is now published. Plan again.", it.Name, plan.Version.ValueString(), it.Version))
+	spec, ok := r.cloneSpec(ctx, plan, it, size, &resp.Diagnostics)
+	if !ok {
 		return
 	}
-	// What was unknown at plan time is checked now, before any write, as the plan checks it.
-	if r.checkReferences(ctx, plan, it, &resp.Diagnostics); resp.Diagnostics.HasError() {
-		return
-	}
-	folder, network := placement(plan, it)
-	f, err := c.ResolveFolder(ctx, folder)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("folder"), "Folder not found", err.Error())
-		return
-	}
-	poolID, err := r.pool(ctx, plan, it)
-	if err != nil {
-		resp.Diagnostics.AddAttributeError(path.Root("capacity_reservation"), "Cannot place the VM", err.Error())
-		return
-	}
-	inv, err := r.inventory(ctx, it, "", &claim{path: r.absFolder(ctx, folder) + "/" + plan.Name.ValueString(),
+	inv, err := r.inventory(ctx, it, "", &claim{path: r.absFolder(ctx, placementFolder(plan, it)) + "/" + plan.Name.ValueString(),
 		jobFunction: plan.JobFunction.ValueString(), cpus: int64(size.CPUs), memoryMB: size.MemoryMB})
 	if err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read catalog usage", err)
@@ -682,38 +653,9 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	created := r.now().UTC().Truncate(time.Second)
-	cu := plan.customization(ctx, &resp.Diagnostics)
-	spec := vsphere.CloneSpec{
-		Name: plan.Name.ValueString(), FolderID: f.Reference().Value, PoolID: poolID, Network: network,
-		CPUs: size.CPUs, MemoryMB: size.MemoryMB, DiskGB: size.DiskGB, PowerOn: plan.PowerOn.ValueBool(),
-		ExtraConfig: stamps(plan, it.Version, created), Customization: cu,
-		Request: r.request(ctx, plan, it), Preserve: []string{StampCreated},
-	}
-	if it.Library {
-		spec.LibraryItemID = it.TemplateID
-	} else {
-		spec.TemplateID = it.TemplateID
-	}
+	c := r.Client.VSphere
 	res, err := c.CreateVM(ctx, spec)
-	if res.ID != "" {
-		// Record the ID at once, so a failure below leaves the VM in state (tainted), never orphaned.
-		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), res.ID)...)
-	}
-	if res.Adopted {
-		framework.AddAdopted(&resp.Diagnostics, "VM", plan.Name.ValueString(), res)
-	}
-	if err != nil && res.ID != "" {
-		framework.AddVSphereError(&resp.Diagnostics, "VM "+plan.Name.ValueString()+" created but not finished", err)
-		return
-	}
-	if err != nil {
-		var foreign *vsphere.ForeignObjectError
-		if errors.As(err, &foreign) {
-			framework.AddForeign(&resp.Diagnostics, path.Root("name"), "VM name taken", foreign, foreign.ID)
-			return
-		}
-		framework.AddVSphereError(&resp.Diagnostics, "Cannot create VM "+plan.Name.ValueString(), err)
+	if !r.recordCreated(ctx, plan, res, err, resp) {
 		return
 	}
 	if err := c.SetTags(ctx, res.ID, vmTags(plan, it.Version, it), !res.Adopted); err != nil {
@@ -721,6 +663,91 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 		return
 	}
 	r.readBack(ctx, res.ID, &plan, &resp.State, &resp.Diagnostics)
+}
+
+// plannedItem is the item and size a create builds from, as the plan saw them: an item
+// unpublished, a size withdrawn or a version moved since the plan fails the apply.
+func (r *vmResource) plannedItem(ctx context.Context, plan vmModel, diags *diag.Diagnostics) (*Item, Size, bool) {
+	items, err := Items(ctx, r.Client.VSphere)
+	if err != nil {
+		framework.AddVSphereError(diags, "Cannot read the catalog", err)
+		return nil, Size{}, false
+	}
+	it := items[plan.CatalogItem.ValueString()]
+	if it == nil {
+		diags.AddAttributeError(path.Root("catalog_item"), "Unknown catalog item",
+			fmt.Sprintf("No catalog item %q is published (it was unpublished after the plan?).", plan.CatalogItem.ValueString()))
+		return nil, Size{}, false
+	}
+	size, ok := it.Sizes[plan.Size.ValueString()]
+	if !ok {
+		diags.AddAttributeError(path.Root("size"), "Unknown size", fmt.Sprintf("Item %s no longer offers size %q.", it.Name, plan.Size.ValueString()))
+		return nil, Size{}, false
+	}
+	if it.Version != plan.Version.ValueString() {
+		diags.AddAttributeError(path.Root("catalog_item_version"), "Catalog item changed since the plan",
+			fmt.Sprintf("The plan builds %s %s, but %s is now published. Plan again.", it.Name, plan.Version.ValueString(), it.Version))
+		return nil, Size{}, false
+	}
+	return it, size, true
+}
+
+// cloneSpec places the VM (what was unknown at plan time is checked now, before any write, as
+// the plan checks it) and describes it: size, stamps, customization and its request.
+func (r *vmResource) cloneSpec(ctx context.Context, plan vmModel, it *Item, size Size, diags *diag.Diagnostics) (vsphere.CloneSpec, bool) {
+	if r.checkReferences(ctx, plan, it, diags); diags.HasError() {
+		return vsphere.CloneSpec{}, false
+	}
+	c := r.Client.VSphere
+	folder, network := placement(plan, it)
+	f, err := c.ResolveFolder(ctx, folder)
+	if err != nil {
+		diags.AddAttributeError(path.Root("folder"), "Folder not found", err.Error())
+		return vsphere.CloneSpec{}, false
+	}
+	poolID, err := r.pool(ctx, plan, it)
+	if err != nil {
+		diags.AddAttributeError(path.Root("capacity_reservation"), "Cannot place the VM", err.Error())
+		return vsphere.CloneSpec{}, false
+	}
+	spec := vsphere.CloneSpec{
+		Name: plan.Name.ValueString(), FolderID: f.Reference().Value, PoolID: poolID, Network: network,
+		CPUs: size.CPUs, MemoryMB: size.MemoryMB, DiskGB: size.DiskGB, PowerOn: plan.PowerOn.ValueBool(),
+		ExtraConfig: stamps(plan, it.Version, r.now().UTC().Truncate(time.Second)), Customization: plan.customization(ctx, diags),
+		Request: r.request(ctx, plan, it), Preserve: []string{StampCreated},
+	}
+	if it.Library {
+		spec.LibraryItemID = it.TemplateID
+	} else {
+		spec.TemplateID = it.TemplateID
+	}
+	return spec, !diags.HasError()
+}
+
+// recordCreated puts a VM that exists into state at once, so a failure after it leaves the VM in
+// state (tainted), never orphaned, and reports the outcome: an adoption warns, a name taken by a
+// VM vmgmt did not make for this request gives the import command. It reports whether the create
+// can go on.
+func (r *vmResource) recordCreated(ctx context.Context, plan vmModel, res vsphere.Created, err error, resp *resource.CreateResponse) bool {
+	name := plan.Name.ValueString()
+	if res.ID != "" {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), res.ID)...)
+	}
+	if res.Adopted {
+		framework.AddAdopted(&resp.Diagnostics, "VM", name, res)
+	}
+	var foreign *vsphere.ForeignObjectError
+	switch {
+	case err == nil:
+		return !resp.Diagnostics.HasError()
+	case res.ID != "":
+		framework.AddVSphereError(&resp.Diagnostics, "VM "+name+" created but not finished", err)
+	case errors.As(err, &foreign):
+		framework.AddForeign(&resp.Diagnostics, path.Root("name"), "VM name taken", foreign, foreign.ID)
+	default:
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot create VM "+name, err)
+	}
+	return false
 }
 
 // request identifies the create of a catalog VM across runs (see vsphere.Request): what names it
@@ -739,6 +766,12 @@ func (r *vmResource) request(ctx context.Context, plan vmModel, it *Item) vspher
 	}
 	return vsphere.NewRequest("vmgmt_catalog_vm", plan.Name.ValueString(), r.absFolder(ctx, folder), it.Name, plan.Version.ValueString(),
 		plan.Owner.ValueString(), plan.JobFunction.ValueString(), reservation, network, cu)
+}
+
+// placementFolder is the folder a VM is created in (see placement).
+func placementFolder(plan vmModel, it *Item) string {
+	folder, _ := placement(plan, it)
+	return folder
 }
 
 // placement is the folder and network a VM is created in: the request's, else the item's first
@@ -795,25 +828,11 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if !r.gateUpdate(ctx, req, plan, state.ID.ValueString(), &resp.Diagnostics) {
+		return
+	}
 	c := r.Client.VSphere
 	id := state.ID.ValueString()
-	items, err := Items(ctx, c)
-	if err != nil {
-		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the catalog", err)
-		return
-	}
-	it := items[plan.CatalogItem.ValueString()]
-	var inv map[string]any
-	if it != nil {
-		if inv, err = r.inventory(ctx, it, id, nil); err != nil {
-			framework.AddVSphereError(&resp.Diagnostics, "Cannot read catalog usage", err)
-			return
-		}
-	}
-	resp.Diagnostics.Append(r.GateUpdate(ctx, req, framework.Facts{Inventory: inv})...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
 	vm, err := c.GetVM(ctx, id)
 	if err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read VM "+id, err)
@@ -826,6 +845,50 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 				plan.CatalogItem.ValueString(), plan.Size, plan.Name.ValueString()))
 		return
 	}
+	cycled, ok := r.reconfigure(ctx, plan, state, vm, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	if !plan.Owner.Equal(state.Owner) || !plan.JobFunction.Equal(state.JobFunction) {
+		if err := c.SetTags(ctx, id, vmTags(plan, state.Version.ValueString(), nil), false); err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Cannot retag "+plan.Name.ValueString(), err)
+			return
+		}
+	}
+	wantOn := plan.PowerOn.ValueBool()
+	if cycled || (vm.PowerState == vsphere.PoweredOn) != wantOn {
+		if err := c.SetPower(ctx, id, wantOn); err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Cannot change the power state of "+plan.Name.ValueString(), err)
+			return
+		}
+	}
+	r.readBack(ctx, id, &plan, &resp.State, &resp.Diagnostics)
+}
+
+// gateUpdate puts an update through the policy gate, with the item and its usage (this VM
+// excluded) as inventory while the item is published.
+func (r *vmResource) gateUpdate(ctx context.Context, req resource.UpdateRequest, plan vmModel, id string, diags *diag.Diagnostics) bool {
+	items, err := Items(ctx, r.Client.VSphere)
+	if err != nil {
+		framework.AddVSphereError(diags, "Cannot read the catalog", err)
+		return false
+	}
+	var inv map[string]any
+	if it := items[plan.CatalogItem.ValueString()]; it != nil {
+		if inv, err = r.inventory(ctx, it, id, nil); err != nil {
+			framework.AddVSphereError(diags, "Cannot read catalog usage", err)
+			return false
+		}
+	}
+	diags.Append(r.GateUpdate(ctx, req, framework.Facts{Inventory: inv})...)
+	return !diags.HasError()
+}
+
+// reconfigure renames, resizes, grows the disk and restamps the VM in one reconfigure, powering it
+// off first when the resize needs a power cycle (refused without allow_power_cycle). It reports
+// whether it powered the VM off, and whether the update can go on.
+func (r *vmResource) reconfigure(ctx context.Context, plan, state vmModel, vm *vsphere.VM, diags *diag.Diagnostics) (cycled, ok bool) {
+	c := r.Client.VSphere
 	spec := vsphere.ReconfigSpec{ExtraConfig: stamps(plan, state.Version.ValueString(), mustTime(state.CreatedAt.ValueString()))}
 	if !plan.Name.Equal(state.Name) {
 		spec.Name = plan.Name.ValueString()
@@ -840,36 +903,23 @@ func (r *vmResource) Update(ctx context.Context, req resource.UpdateRequest, res
 	cycle := resize && vm.PowerState == vsphere.PoweredOn && needsCycle(vm, spec)
 	if cycle {
 		if !plan.AllowPowerCycle.ValueBool() {
-			resp.Diagnostics.AddAttributeError(path.Root("size"), "Resize needs a power cycle",
+			diags.AddAttributeError(path.Root("size"), "Resize needs a power cycle",
 				fmt.Sprintf("%s is running and cannot be resized without a power cycle; set allow_power_cycle = true.", plan.Name.ValueString()))
-			return
+			return false, false
 		}
-		if err := c.SetPower(ctx, id, false); err != nil {
-			framework.AddVSphereError(&resp.Diagnostics, "Cannot power off "+plan.Name.ValueString()+" for the resize", err)
-			return
+		if err := c.SetPower(ctx, vm.ID, false); err != nil {
+			framework.AddVSphereError(diags, "Cannot power off "+plan.Name.ValueString()+" for the resize", err)
+			return false, false
 		}
 	}
-	if err := c.ReconfigureVM(ctx, id, spec); err != nil {
-		framework.AddVSphereError(&resp.Diagnostics, "Cannot reconfigure "+plan.Name.ValueString(), err)
+	if err := c.ReconfigureVM(ctx, vm.ID, spec); err != nil {
+		framework.AddVSphereError(diags, "Cannot reconfigure "+plan.Name.ValueString(), err)
 		if cycle {
-			_ = c.SetPower(ctx, id, true) // leave it running as it was
+			_ = c.SetPower(ctx, vm.ID, true) // leave it running as it was
 		}
-		return
+		return cycle, false
 	}
-	if !plan.Owner.Equal(state.Owner) || !plan.JobFunction.Equal(state.JobFunction) {
-		if err := c.SetTags(ctx, id, vmTags(plan, state.Version.ValueString(), nil), false); err != nil {
-			framework.AddVSphereError(&resp.Diagnostics, "Cannot retag "+plan.Name.ValueString(), err)
-			return
-		}
-	}
-	wantOn := plan.PowerOn.ValueBool()
-	if cycle || (vm.PowerState == vsphere.PoweredOn) != wantOn {
-		if err := c.SetPower(ctx, id, wantOn); err != nil {
-			framework.AddVSphereError(&resp.Diagnostics, "Cannot change the power state of "+plan.Name.ValueString(), err)
-			return
-		}
-	}
-	r.readBack(ctx, id, &plan, &resp.State, &resp.Diagnostics)
+	return cycle, true
 }
 
 func (r *vmResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -953,16 +1003,16 @@ func (r *vmResource) inventory(ctx context.Context, it *Item, selfID string, req
 	if request != nil {
 		claims.record(it.Name, *request)
 	}
-	usage := map[string]map[string]any{}
+	usage := map[string]*groupUsage{}
 	add := func(group string, cpus, memoryMB int64) {
 		u := usage[group]
 		if u == nil {
-			u = map[string]any{"instances": int64(0), "cpus": int64(0), "memory_mb": int64(0)}
+			u = &groupUsage{}
 			usage[group] = u
 		}
-		u["instances"] = u["instances"].(int64) + 1
-		u["cpus"] = u["cpus"].(int64) + cpus
-		u["memory_mb"] = u["memory_mb"].(int64) + memoryMB
+		u.instances++
+		u.cpus += cpus
+		u.memoryMB += memoryMB
 	}
 	held := map[string]bool{}
 	for _, vm := range vms {
@@ -979,10 +1029,13 @@ func (r *vmResource) inventory(ctx context.Context, it *Item, selfID string, req
 	}
 	u := map[string]any{}
 	for g, v := range usage {
-		u[g] = v
+		u[g] = map[string]any{"instances": v.instances, "cpus": v.cpus, "memory_mb": v.memoryMB}
 	}
 	return map[string]any{"item": definitionDoc(it.Definition), "usage": u}, nil
 }
+
+// groupUsage is what one job function holds of an item.
+type groupUsage struct{ instances, cpus, memoryMB int64 }
 
 // claim is a new VM of an item that this run plans or creates, by inventory path.
 type claim struct {
