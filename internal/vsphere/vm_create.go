@@ -124,6 +124,51 @@ func (c *Client) adoptVM(ctx context.Context, vm *VM, s CloneSpec, err error) (C
 // customization of a deployed VM (deployed just now, or still under its pending name), its real
 // name, and power. It returns what it did, for the adoption warning.
 func (c *Client) finishVM(ctx context.Context, vm *VM, s CloneSpec, deployed bool) ([]string, error) {
+	spec, done := missingConfig(vm, s)
+	pending := vm.Name != s.Name
+	// A clone was customized by the clone call itself; a deploy is customized before it gets its
+	// real name, so a VM still under its pending name may not be.
+	customize := s.Customization != nil && s.LibraryItemID != "" && (pending || deployed)
+	if pending && !customize {
+		spec.Name = s.Name
+	}
+	on := vm.PowerState == PoweredOn
+	if !spec.isZero() {
+		if on && (spec.CPUs != 0 || spec.MemoryMB != 0) {
+			// A VM of an interrupted create was never handed over: resizing it needs no consent.
+			if err := c.SetPower(ctx, vm.ID, false); err != nil {
+				return done, err
+			}
+			on = false
+		}
+		if err := c.ReconfigureVM(ctx, vm.ID, spec); err != nil {
+			return done, fmt.Errorf("finishing %s: %w", s.Name, err)
+		}
+	}
+	if customize {
+		if err := c.customizeAndName(ctx, vm.ID, s, pending); err != nil {
+			return done, err
+		}
+		done = append(done, "guest customization")
+	}
+	if pending {
+		done = append(done, "renamed from "+vm.Name)
+	}
+	if s.PowerOn && !on {
+		if err := c.SetPower(ctx, vm.ID, true); err != nil {
+			return done, err
+		}
+		if vm.PowerState != PoweredOn {
+			done = append(done, "powered on")
+		}
+	}
+	return done, nil
+}
+
+// missingConfig is the reconfigure that brings a VM to the spec's size, disk, network and stamps
+// (an existing value of a key in s.Preserve is kept), and what it changes, for the adoption
+// warning.
+func missingConfig(vm *VM, s CloneSpec) (ReconfigSpec, []string) {
 	var done []string
 	spec := ReconfigSpec{ExtraConfig: map[string]string{}}
 	if s.CPUs > 0 && s.CPUs != vm.CPUs {
@@ -143,56 +188,34 @@ func (c *Client) finishVM(ctx context.Context, vm *VM, s CloneSpec, deployed boo
 		done = append(done, "network "+s.Network)
 	}
 	for k, v := range s.ExtraConfig {
-		if have, ok := vm.ExtraConfig[k]; have != v && !(ok && have != "" && slices.Contains(s.Preserve, k)) {
+		if have, ok := vm.ExtraConfig[k]; have != v && (!ok || have == "" || !slices.Contains(s.Preserve, k)) {
 			spec.ExtraConfig[k] = v
 		}
 	}
 	if len(spec.ExtraConfig) > 0 {
 		done = append(done, "stamps")
 	}
-	pending := vm.Name != s.Name
-	// A clone was customized by the clone call itself; a deploy is customized before it gets its
-	// real name, so a VM still under its pending name may not be.
-	customize := s.Customization != nil && s.LibraryItemID != "" && (pending || deployed)
-	if pending && !customize {
-		spec.Name = s.Name
+	return spec, done
+}
+
+// isZero reports whether a reconfigure would change nothing.
+func (s ReconfigSpec) isZero() bool {
+	return s.CPUs == 0 && s.MemoryMB == 0 && s.DiskGB == 0 && s.Network == "" && len(s.ExtraConfig) == 0 && s.Name == ""
+}
+
+// customizeAndName customizes a deployed VM and, when it is still under its pending name, gives it
+// its real name.
+func (c *Client) customizeAndName(ctx context.Context, id string, s CloneSpec, pending bool) error {
+	if err := c.customize(ctx, id, s.Customization); err != nil {
+		return err
 	}
-	on := vm.PowerState == PoweredOn
-	if spec.CPUs != 0 || spec.MemoryMB != 0 || spec.DiskGB != 0 || spec.Network != "" || len(spec.ExtraConfig) > 0 || spec.Name != "" {
-		if on && (spec.CPUs != 0 || spec.MemoryMB != 0) {
-			// A VM of an interrupted create was never handed over: resizing it needs no consent.
-			if err := c.SetPower(ctx, vm.ID, false); err != nil {
-				return done, err
-			}
-			on = false
-		}
-		if err := c.ReconfigureVM(ctx, vm.ID, spec); err != nil {
-			return done, fmt.Errorf("finishing %s: %w", s.Name, err)
-		}
+	if !pending {
+		return nil
 	}
-	if customize {
-		if err := c.customize(ctx, vm.ID, s.Customization); err != nil {
-			return done, err
-		}
-		if pending {
-			if err := c.ReconfigureVM(ctx, vm.ID, ReconfigSpec{Name: s.Name}); err != nil {
-				return done, fmt.Errorf("naming %s: %w", s.Name, err)
-			}
-		}
-		done = append(done, "guest customization")
+	if err := c.ReconfigureVM(ctx, id, ReconfigSpec{Name: s.Name}); err != nil {
+		return fmt.Errorf("naming %s: %w", s.Name, err)
 	}
-	if pending {
-		done = append(done, "renamed from "+vm.Name)
-	}
-	if s.PowerOn && !on {
-		if err := c.SetPower(ctx, vm.ID, true); err != nil {
-			return done, err
-		}
-		if vm.PowerState != PoweredOn {
-			done = append(done, "powered on")
-		}
-	}
-	return done, nil
+	return nil
 }
 
 // foreignClones are the clone tasks of one template that were running or queued when this client
