@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 	"sort"
@@ -116,113 +117,175 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg.Explain = ExplainNone
 	}
 	e := &Engine{cfg: cfg, now: time.Now}
-	modules := map[string]*ast.Module{}
-	docs := map[string]any{}
-	hash := sha256.New()
-	var revisions []string
-
-	for _, name := range cfg.Packs {
-		files, err := packs.Modules(name)
-		if err != nil {
-			return nil, &LoadError{Source: "pack " + name, Err: err}
-		}
-		for fname, src := range files {
-			m, err := ast.ParseModuleWithOpts(fname, src, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
-			if err != nil {
-				return nil, &LoadError{Err: err}
-			}
-			modules[fname] = m
-			hash.Write([]byte(src))
-		}
-	}
-	for _, src := range cfg.Sources {
-		if _, err := os.Stat(src); err != nil {
-			return nil, &LoadError{Source: src, Err: fmt.Errorf("cannot read policy source: %w", err)}
-		}
-		res, err := loader.NewFileLoader().
-			WithRegoVersion(ast.RegoV1).
-			WithProcessAnnotation(true).
-			Filtered([]string{src}, func(_ string, info os.FileInfo, depth int) bool {
-				// Rego tests are for `policy test`, not for the gate.
-				return !info.IsDir() && strings.HasSuffix(info.Name(), "_test.rego")
-			})
-		if err != nil {
-			return nil, &LoadError{Source: src, Err: err}
-		}
-		for name, f := range res.Modules {
-			if _, dup := modules[name]; dup {
-				return nil, &LoadError{Source: name, Err: errors.New("loaded twice (listed in two sources?)")}
-			}
-			modules[name] = f.Parsed
-			hash.Write(f.Raw)
-		}
-		if err := mergeDocs(docs, res.Documents); err != nil {
-			return nil, &LoadError{Source: src, Err: err}
-		}
-		if strings.HasSuffix(src, ".tar.gz") || strings.HasSuffix(src, ".tgz") {
-			if b, err := loader.NewFileLoader().AsBundle(src); err == nil && b.Manifest.Revision != "" {
-				revisions = append(revisions, filepath.Base(src)+"@"+b.Manifest.Revision)
-			}
-		}
-	}
-	if raw, err := json.Marshal(docs); err == nil {
-		hash.Write(raw)
-	}
-	if len(revisions) > 0 {
-		e.revision = strings.Join(revisions, ",")
-	} else {
-		e.revision = "sha256:" + hex.EncodeToString(hash.Sum(nil))[:16]
-	}
-
-	exemptions, err := parseExemptions(docs)
+	src, err := load(cfg)
 	if err != nil {
+		return nil, err
+	}
+	e.revision = src.revision()
+	if e.exemptions, err = parseExemptions(src.docs); err != nil {
 		return nil, &LoadError{Source: "exemptions (data.vmgmt.exemptions)", Err: err}
 	}
-	e.exemptions = exemptions
-
-	if len(modules) > 0 {
-		compiler := newCompiler(cfg.Schemas)
-		compiler.Compile(modules)
-		if compiler.Failed() {
-			return nil, &LoadError{Err: compileErrors(compiler.Errors)}
-		}
-		e.packages = discover(compiler)
-		query := e.buildQuery()
-		if query != "" {
-			// AST values on read: data is converted once here, not on every evaluation.
-			store := inmem.NewFromObjectWithOpts(docs, inmem.OptReturnASTValuesOnRead(true))
-			pq, err := rego.New(
-				rego.Compiler(compiler),
-				rego.Store(store),
-				rego.Query(query),
-				rego.StrictBuiltinErrors(true),
-			).PrepareForEval(ctx)
-			prepareCount.Add(1)
-			if err != nil {
-				return nil, &LoadError{Err: err}
-			}
-			e.query = pq
-			e.hasLocal = true
-		}
+	if err := e.prepare(ctx, src); err != nil {
+		return nil, err
 	}
-	if cfg.Remote != nil {
-		rc, err := newRemoteClient(*cfg.Remote)
-		if err != nil {
-			return nil, &LoadError{Source: "remote", Err: err}
-		}
-		e.remote = rc
+	if err := e.openRemote(cfg.Remote); err != nil {
+		return nil, err
 	}
-	if cfg.DecisionLog != "" {
-		l, err := openDecisionLog(cfg.DecisionLog)
-		if err != nil {
-			return nil, &LoadError{Source: cfg.DecisionLog, Err: err}
-		}
-		e.log = l
+	if err := e.openDecisionLog(cfg.DecisionLog); err != nil {
+		return nil, err
 	}
 	if !e.hasLocal && e.remote == nil {
 		return nil, &LoadError{Err: errors.New("no rules found: policy packages must be under package vmgmt.<name> and define deny, warn or violation")}
 	}
 	return e, nil
+}
+
+// loaded is the policy read from the built-in packs and the sources, before it is compiled.
+type loaded struct {
+	modules map[string]*ast.Module
+	docs    map[string]any
+	// hash covers every module and document read, for the revision of sources with none.
+	hash hash.Hash
+	// revisions are the manifest revisions of the bundles read, as file@revision.
+	revisions []string
+}
+
+// load reads the packs, then the sources, in the order the configuration lists them.
+func load(cfg Config) (*loaded, error) {
+	l := &loaded{modules: map[string]*ast.Module{}, docs: map[string]any{}, hash: sha256.New()}
+	for _, name := range cfg.Packs {
+		if err := l.addPack(name); err != nil {
+			return nil, err
+		}
+	}
+	for _, src := range cfg.Sources {
+		if err := l.addSource(src); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// addPack parses the Rego modules of one built-in pack.
+func (l *loaded) addPack(name string) error {
+	files, err := packs.Modules(name)
+	if err != nil {
+		return &LoadError{Source: "pack " + name, Err: err}
+	}
+	for fname, src := range files {
+		m, err := ast.ParseModuleWithOpts(fname, src, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+		if err != nil {
+			return &LoadError{Err: err}
+		}
+		l.modules[fname] = m
+		l.hash.Write([]byte(src))
+	}
+	return nil
+}
+
+// addSource reads one Rego file, directory (Rego + JSON/YAML data) or bundle, leaving out Rego
+// tests, and records a bundle's manifest revision.
+func (l *loaded) addSource(src string) error {
+	if _, err := os.Stat(src); err != nil {
+		return &LoadError{Source: src, Err: fmt.Errorf("cannot read policy source: %w", err)}
+	}
+	res, err := loader.NewFileLoader().
+		WithRegoVersion(ast.RegoV1).
+		WithProcessAnnotation(true).
+		Filtered([]string{src}, func(_ string, info os.FileInfo, depth int) bool {
+			// Rego tests are for `policy test`, not for the gate.
+			return !info.IsDir() && strings.HasSuffix(info.Name(), "_test.rego")
+		})
+	if err != nil {
+		return &LoadError{Source: src, Err: err}
+	}
+	for name, f := range res.Modules {
+		if _, dup := l.modules[name]; dup {
+			return &LoadError{Source: name, Err: errors.New("loaded twice (listed in two sources?)")}
+		}
+		l.modules[name] = f.Parsed
+		l.hash.Write(f.Raw)
+	}
+	if err := mergeDocs(l.docs, res.Documents); err != nil {
+		return &LoadError{Source: src, Err: err}
+	}
+	if strings.HasSuffix(src, ".tar.gz") || strings.HasSuffix(src, ".tgz") {
+		if b, err := loader.NewFileLoader().AsBundle(src); err == nil && b.Manifest.Revision != "" {
+			l.revisions = append(l.revisions, filepath.Base(src)+"@"+b.Manifest.Revision)
+		}
+	}
+	return nil
+}
+
+// revision names the policy in force: the bundles' revisions when they have any, else a hash
+// of every module and document read.
+func (l *loaded) revision() string {
+	if len(l.revisions) > 0 {
+		return strings.Join(l.revisions, ",")
+	}
+	if raw, err := json.Marshal(l.docs); err == nil {
+		l.hash.Write(raw)
+	}
+	return "sha256:" + hex.EncodeToString(l.hash.Sum(nil))[:16]
+}
+
+// prepare compiles the loaded modules, finds the decision packages and prepares the one query
+// that reads them all. With no modules, or no decision rules in them, there is nothing local.
+func (e *Engine) prepare(ctx context.Context, l *loaded) error {
+	if len(l.modules) == 0 {
+		return nil
+	}
+	compiler := newCompiler(e.cfg.Schemas)
+	compiler.Compile(l.modules)
+	if compiler.Failed() {
+		return &LoadError{Err: compileErrors(compiler.Errors)}
+	}
+	e.packages = discover(compiler)
+	query := e.buildQuery()
+	if query == "" {
+		return nil
+	}
+	// AST values on read: data is converted once here, not on every evaluation.
+	store := inmem.NewFromObjectWithOpts(l.docs, inmem.OptReturnASTValuesOnRead(true))
+	pq, err := rego.New(
+		rego.Compiler(compiler),
+		rego.Store(store),
+		rego.Query(query),
+		rego.StrictBuiltinErrors(true),
+	).PrepareForEval(ctx)
+	prepareCount.Add(1)
+	if err != nil {
+		return &LoadError{Err: err}
+	}
+	e.query = pq
+	e.hasLocal = true
+	return nil
+}
+
+// openRemote sets up the client of the remote OPA, when one is configured.
+func (e *Engine) openRemote(cfg *RemoteConfig) error {
+	if cfg == nil {
+		return nil
+	}
+	rc, err := newRemoteClient(*cfg)
+	if err != nil {
+		return &LoadError{Source: "remote", Err: err}
+	}
+	e.remote = rc
+	return nil
+}
+
+// openDecisionLog opens the decision log file, when one is configured.
+func (e *Engine) openDecisionLog(path string) error {
+	if path == "" {
+		return nil
+	}
+	l, err := openDecisionLog(path)
+	if err != nil {
+		return &LoadError{Source: path, Err: err}
+	}
+	e.log = l
+	return nil
 }
 
 // Revision identifies the policy in force: bundle revisions, or a hash of the sources.
