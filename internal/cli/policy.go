@@ -295,7 +295,7 @@ func printText(w io.Writer, r evalReport) {
 			continue
 		}
 		for _, f := range res.Findings {
-			fmt.Fprintf(w, "%s: %s %s\n", res.Address, strings.ToUpper(f.Outcome), describe(f))
+			fmt.Fprintf(w, "%s: %s %s\n", res.Address, strings.ToUpper(string(f.Outcome)), describe(f))
 			if f.Trace != "" {
 				fmt.Fprintf(w, "    evaluation trace (trimmed):\n    %s\n", strings.ReplaceAll(f.Trace, "\n", "\n    "))
 			}

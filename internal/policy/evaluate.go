@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,12 +16,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
-)
-
-// Phases of an evaluation.
-const (
-	PhasePlan  = "plan"
-	PhaseApply = "apply"
 )
 
 // Change is one planned change, the subject of a decision.
@@ -42,28 +37,18 @@ type Change struct {
 	// InventoryUnknown names inventory facts that cannot be known at plan time (e.g. "parent" when
 	// the parent is created in the same apply): rules that read them are deferred like unknown values.
 	InventoryUnknown []string
-	Phase            string
+	Phase            Phase
 	Principal        string
 	Version          string
 }
-
-// Outcomes of a finding.
-const (
-	OutcomeBlock         = "block"         // mandatory: the plan or apply fails
-	OutcomeWarn          = "warn"          // advisory
-	OutcomeDeferred      = "deferred"      // needs values unknown until apply
-	OutcomeGrandfathered = "grandfathered" // mandatory, but the attributes it judges did not change
-	OutcomeExempted      = "exempted"      // mandatory, exempted by policy data
-	OutcomeExpired       = "expired"       // an exemption matched but has expired: blocks
-)
 
 // Finding is one rule result after levels, exemptions, grandfathering and deferral were applied.
 type Finding struct {
 	Policy    string     `json:"policy"`
 	Message   string     `json:"msg"`
-	Level     string     `json:"level"`
+	Level     Level      `json:"level"`
 	Path      []any      `json:"path,omitempty"`
-	Outcome   string     `json:"outcome"`
+	Outcome   Outcome    `json:"outcome"`
 	Exemption *Exemption `json:"exemption,omitempty"`
 	// Unknown lists the attributes a deferred policy is waiting for.
 	Unknown []string `json:"unknown,omitempty"`
@@ -179,7 +164,7 @@ type rawFinding struct {
 	pkg     *pkgInfo // nil for remote results
 	policy  string
 	msg     string
-	level   string
+	level   Level
 	path    []any
 	remote  bool
 	invalid string
@@ -209,7 +194,7 @@ func (e *Engine) evalLocal(ctx context.Context, input map[string]any, tracer *to
 	b := rs[0].Bindings
 	var out []rawFinding
 	for i, p := range e.packages {
-		for _, rule := range decisionRules {
+		for _, rule := range Rules() {
 			if !p.rules[rule] {
 				continue
 			}
@@ -231,7 +216,7 @@ func (e *Engine) evalLocal(ctx context.Context, input map[string]any, tracer *to
 }
 
 // parseRuleValue turns the value of deny / warn / violation into raw findings.
-func parseRuleValue(pkg, rule string, v any) ([]rawFinding, error) {
+func parseRuleValue(pkg string, rule Rule, v any) ([]rawFinding, error) {
 	items, ok := v.([]any)
 	if !ok {
 		if v == nil {
@@ -243,9 +228,9 @@ func parseRuleValue(pkg, rule string, v any) ([]rawFinding, error) {
 	var out []rawFinding
 	for _, it := range items {
 		switch rule {
-		case "deny", "warn":
+		case RuleDeny, RuleWarn:
 			level := LevelMandatory
-			if rule == "warn" {
+			if rule == RuleWarn {
 				level = LevelAdvisory
 			}
 			switch x := it.(type) {
@@ -258,7 +243,7 @@ func parseRuleValue(pkg, rule string, v any) ([]rawFinding, error) {
 			default:
 				return nil, fmt.Errorf("%s.%s contains %T; deny and warn hold strings or {msg, path} objects", pkg, rule, it)
 			}
-		case "violation":
+		case RuleViolation:
 			x, ok := it.(map[string]any)
 			if !ok {
 				return nil, fmt.Errorf("%s.violation contains %T; it holds {id, msg, level, path} objects", pkg, it)
@@ -280,11 +265,10 @@ func violationFromObject(defaultID string, x map[string]any) rawFinding {
 		f.msg = fmt.Sprintf("%v", x["msg"])
 	}
 	if lvl, ok := x["level"].(string); ok {
-		switch lvl {
-		case LevelMandatory, LevelAdvisory:
-			f.level = lvl
-		default:
-			f.invalid = fmt.Sprintf("level %q is not mandatory or advisory; treated as mandatory", lvl)
+		if level := Level(lvl); slices.Contains(Levels(), level) {
+			f.level = level
+		} else {
+			f.invalid = fmt.Sprintf("level %q is not %s; treated as mandatory", lvl, strings.Join(Strings(Levels()), " or "))
 		}
 	}
 	f.path = parsePath(x["path"])

@@ -15,6 +15,7 @@ import (
 	"hash"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -30,12 +31,6 @@ import (
 
 // Root is the package every vmgmt rule lives under: rules are read from data.vmgmt.<pkg>.
 const Root = "vmgmt"
-
-// Levels of a finding.
-const (
-	LevelMandatory = "mandatory"
-	LevelAdvisory  = "advisory"
-)
 
 // Explain modes.
 const (
@@ -83,7 +78,7 @@ type Engine struct {
 // pkgInfo is what the engine knows about one policy package.
 type pkgInfo struct {
 	path  string // e.g. vmgmt.capacity
-	rules map[string]bool
+	rules map[Rule]bool
 	// refs are the input.change.after paths its rules read (dynamic reads are "*").
 	refs []string
 	// types are the resource types it compares input.type with; empty means any.
@@ -409,8 +404,6 @@ func mergeDocs(dst, src map[string]any) error {
 	return nil
 }
 
-var decisionRules = []string{"deny", "warn", "violation"}
-
 // discover finds the packages under data.vmgmt that define deny, warn or violation, and what
 // parts of the input each one reads.
 func discover(c *ast.Compiler) []*pkgInfo {
@@ -422,15 +415,12 @@ func discover(c *ast.Compiler) []*pkgInfo {
 		}
 		info := byPath[p]
 		if info == nil {
-			info = &pkgInfo{path: p, rules: map[string]bool{}, types: map[string]bool{}}
+			info = &pkgInfo{path: p, rules: map[Rule]bool{}, types: map[string]bool{}}
 			byPath[p] = info
 		}
 		for _, r := range m.Rules {
-			name := r.Head.Ref()[0].String()
-			for _, d := range decisionRules {
-				if name == d {
-					info.rules[d] = true
-				}
+			if name := Rule(r.Head.Ref()[0].String()); slices.Contains(Rules(), name) {
+				info.rules[name] = true
 			}
 		}
 		collectRefs(m, info)
@@ -450,7 +440,7 @@ func discover(c *ast.Compiler) []*pkgInfo {
 func (e *Engine) buildQuery() string {
 	var terms []string
 	for i, p := range e.packages {
-		for _, r := range decisionRules {
+		for _, r := range Rules() {
 			if p.rules[r] {
 				terms = append(terms, fmt.Sprintf("%s := data.%s.%s", bindVar(i, r), p.path, r))
 			}
@@ -459,7 +449,7 @@ func (e *Engine) buildQuery() string {
 	return strings.Join(terms, "; ")
 }
 
-func bindVar(i int, rule string) string { return fmt.Sprintf("p%d_%s", i, rule) }
+func bindVar(i int, rule Rule) string { return fmt.Sprintf("p%d_%s", i, rule) }
 
 // collectRefs records the input.change.after paths and input.type literals a module uses.
 func collectRefs(m *ast.Module, info *pkgInfo) {
