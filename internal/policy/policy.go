@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -167,7 +168,9 @@ func (l *loaded) addPack(name string) error {
 	if err != nil {
 		return &LoadError{Source: "pack " + name, Err: err}
 	}
-	for fname, src := range files {
+	// In name order, so that the revision hash is the same in every process.
+	for _, fname := range slices.Sorted(maps.Keys(files)) {
+		src := files[fname]
 		m, err := ast.ParseModuleWithOpts(fname, src, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
 		if err != nil {
 			return &LoadError{Err: err}
@@ -194,7 +197,9 @@ func (l *loaded) addSource(src string) error {
 	if err != nil {
 		return &LoadError{Source: src, Err: err}
 	}
-	for name, f := range res.Modules {
+	// In name order, so that the revision hash is the same in every process.
+	for _, name := range slices.Sorted(maps.Keys(res.Modules)) {
+		f := res.Modules[name]
 		if _, dup := l.modules[name]; dup {
 			return &LoadError{Source: name, Err: errors.New("loaded twice (listed in two sources?)")}
 		}
