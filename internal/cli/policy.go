@@ -96,16 +96,61 @@ type evalReport struct {
 
 // policyEval judges the vmgmt_ resource changes of a `terraform show -json` plan file.
 func policyEval(args []string, stdout, stderr io.Writer) int {
+	opts, exit, ok := parseEvalFlags(args, stderr)
+	if !ok {
+		return exit
+	}
+	plan, err := readPlan(opts.plan)
+	if err != nil {
+		fmt.Fprintf(stderr, "policy eval: %v\n", err)
+		return ExitUsage
+	}
+	ctx := context.Background()
+	engine, err := opts.engine(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "policy eval: %v\n", err)
+		return ExitUsage
+	}
+	report := judgePlan(ctx, engine, plan, opts)
+	if err := engine.Close(); err != nil {
+		fmt.Fprintf(stderr, "policy eval: closing the decision log: %v\n", err)
+		report.Errors++
+	}
+	if err := writeReport(stdout, report, opts.format); err != nil {
+		fmt.Fprintf(stderr, "policy eval: %v\n", err)
+		return ExitUsage
+	}
+	switch {
+	case report.Errors > 0:
+		return ExitUsage // fail closed: no verdict is not a pass
+	case report.Blocked:
+		return ExitFail
+	}
+	return ExitOK
+}
+
+// evalOptions are the flags of `policy eval`.
+type evalOptions struct {
+	plan          string
+	sources, pack multi
+	decisionLog   string
+	principal     string
+	explain       string
+	format        string
+}
+
+// parseEvalFlags reads and checks the flags of `policy eval`; when it returns !ok, the command
+// exits with exit (the problem is already printed).
+func parseEvalFlags(args []string, stderr io.Writer) (opts evalOptions, exit int, ok bool) {
 	fs := flag.NewFlagSet("policy eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	planPath := fs.String("plan", "", "plan file written by `terraform show -json PLANFILE` (required)")
-	var sources, packNames multi
-	fs.Var(&sources, "source", "Rego file, directory or bundle .tar.gz, as in the provider's policy.sources (repeatable)")
-	fs.Var(&packNames, "pack", "built-in pack ("+strings.Join(packs.Names(), ", ")+"), as in the provider's policy.packs (repeatable)")
-	decisionLog := fs.String("decision-log", "", "append one JSON line per decision to this file")
-	principal := fs.String("principal", os.Getenv("USER"), "principal in the policy context (input.context.principal)")
-	explain := fs.String("explain", policy.ExplainNone, "none, or fails: print a trimmed evaluation trace under blocking findings")
-	format := fs.String("format", "text", "output format: text or json")
+	fs.StringVar(&opts.plan, "plan", "", "plan file written by `terraform show -json PLANFILE` (required)")
+	fs.Var(&opts.sources, "source", "Rego file, directory or bundle .tar.gz, as in the provider's policy.sources (repeatable)")
+	fs.Var(&opts.pack, "pack", "built-in pack ("+strings.Join(packs.Names(), ", ")+"), as in the provider's policy.packs (repeatable)")
+	fs.StringVar(&opts.decisionLog, "decision-log", "", "append one JSON line per decision to this file")
+	fs.StringVar(&opts.principal, "principal", os.Getenv("USER"), "principal in the policy context (input.context.principal)")
+	fs.StringVar(&opts.explain, "explain", policy.ExplainNone, "none, or fails: print a trimmed evaluation trace under blocking findings")
+	fs.StringVar(&opts.format, "format", "text", "output format: text or json")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: terraform-provider-vmgmt policy eval --plan PLAN.json [--source PATH]... [--pack NAME]... [flags]\n\n"+
 			"Judges every vmgmt_ resource change of a saved plan with the policy engine the provider runs at plan time:\n"+
@@ -118,67 +163,62 @@ func policyEval(args []string, stdout, stderr io.Writer) int {
 	}
 	rest, err := parse(fs, args)
 	if err != nil {
-		return flagExit(err)
+		return opts, flagExit(err), false
 	}
+	if msg := opts.problem(rest); msg != "" {
+		fmt.Fprintln(stderr, "policy eval: "+msg)
+		return opts, ExitUsage, false
+	}
+	return opts, ExitOK, true
+}
+
+// problem says what is wrong with the flags (and the arguments left after them), or "".
+func (o evalOptions) problem(rest []string) string {
 	switch {
 	case len(rest) > 0:
-		fmt.Fprintf(stderr, "policy eval: unexpected arguments %q (the plan is given with --plan)\n", rest)
-		return ExitUsage
-	case *planPath == "":
-		fmt.Fprintln(stderr, "policy eval: --plan is required (a `terraform show -json` plan file)")
-		return ExitUsage
-	case len(sources) == 0 && len(packNames) == 0:
-		fmt.Fprintf(stderr, "policy eval: no policy: give --source and/or --pack, as in the provider's policy block (built-in packs: %s)\n",
+		return fmt.Sprintf("unexpected arguments %q (the plan is given with --plan)", rest)
+	case o.plan == "":
+		return "--plan is required (a `terraform show -json` plan file)"
+	case len(o.sources) == 0 && len(o.pack) == 0:
+		return fmt.Sprintf("no policy: give --source and/or --pack, as in the provider's policy block (built-in packs: %s)",
 			strings.Join(packs.Names(), ", "))
-		return ExitUsage
-	case *format != "text" && *format != "json":
-		fmt.Fprintf(stderr, "policy eval: --format %q: want text or json\n", *format)
-		return ExitUsage
-	case *explain != policy.ExplainNone && *explain != policy.ExplainFails:
-		fmt.Fprintf(stderr, "policy eval: --explain %q: want none or fails\n", *explain)
-		return ExitUsage
+	case o.format != "text" && o.format != "json":
+		return fmt.Sprintf("--format %q: want text or json", o.format)
+	case o.explain != policy.ExplainNone && o.explain != policy.ExplainFails:
+		return fmt.Sprintf("--explain %q: want none or fails", o.explain)
 	}
+	return ""
+}
 
-	plan, err := readPlan(*planPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "policy eval: %v\n", err)
-		return ExitUsage
-	}
-	ctx := context.Background()
+// engine loads the policy the flags name, type-checked against the policy input schemas as the
+// provider loads it.
+func (o evalOptions) engine(ctx context.Context) (*policy.Engine, error) {
 	schemas, err := provider.PolicyInputSchemas(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "policy eval: %v\n", err)
-		return ExitUsage
+		return nil, err
 	}
 	engine, err := policy.New(ctx, policy.Config{
-		Sources: sources, Packs: packNames, DecisionLog: *decisionLog, Explain: *explain, Schemas: schemas,
+		Sources: o.sources, Packs: o.pack, DecisionLog: o.decisionLog, Explain: o.explain, Schemas: schemas,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "policy eval: loading policy: %v\n", err)
-		return ExitUsage
+		return nil, fmt.Errorf("loading policy: %w", err)
 	}
+	return engine, nil
+}
 
-	report := evalReport{Plan: *planPath, Revision: engine.Revision(), Packages: engine.Packages(), Resources: []evalResult{}}
+// judgePlan evaluates every vmgmt_ resource change of the plan and lists the vmgmt_ changes
+// Terraform deferred out of it.
+func judgePlan(ctx context.Context, engine *policy.Engine, plan *tfjson.Plan, opts evalOptions) evalReport {
+	report := evalReport{Plan: opts.plan, Revision: engine.Revision(), Packages: engine.Packages(), Resources: []evalResult{}}
 	for _, rc := range plan.ResourceChanges {
 		if !strings.HasPrefix(rc.Type, "vmgmt_") {
 			continue
 		}
-		c := policy.ChangeFromPlan(rc)
-		c.Principal, c.Version = *principal, Version
-		res := evalResult{Address: address(rc), Type: rc.Type, Name: c.Name, Actions: c.Actions, Findings: []policy.Finding{}}
-		if res.Actions == nil {
-			res.Actions = []string{}
-		}
-		d, err := engine.Evaluate(ctx, c)
-		if err != nil {
-			res.Error = err.Error()
+		res := judgeChange(ctx, engine, rc, opts.principal)
+		if res.Error != "" {
 			report.Errors++
-		} else {
-			res.DecisionID = d.ID
-			res.Findings = append(res.Findings, d.Findings...)
-			res.Blocked = d.Blocked()
-			report.Blocked = report.Blocked || res.Blocked
 		}
+		report.Blocked = report.Blocked || res.Blocked
 		report.Resources = append(report.Resources, res)
 	}
 	for _, dc := range plan.DeferredChanges {
@@ -186,28 +226,37 @@ func policyEval(args []string, stdout, stderr io.Writer) int {
 			report.NotPlanned = append(report.NotPlanned, fmt.Sprintf("%s (%s)", address(dc.ResourceChange), dc.Reason))
 		}
 	}
-	if err := engine.Close(); err != nil {
-		fmt.Fprintf(stderr, "policy eval: closing the decision log: %v\n", err)
-		report.Errors++
-	}
+	return report
+}
 
-	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(report); err != nil {
-			fmt.Fprintf(stderr, "policy eval: %v\n", err)
-			return ExitUsage
-		}
-	} else {
-		printText(stdout, report)
+// judgeChange evaluates one resource change; an evaluation error is recorded in the result.
+func judgeChange(ctx context.Context, engine *policy.Engine, rc *tfjson.ResourceChange, principal string) evalResult {
+	c := policy.ChangeFromPlan(rc)
+	c.Principal, c.Version = principal, Version
+	res := evalResult{Address: address(rc), Type: rc.Type, Name: c.Name, Actions: c.Actions, Findings: []policy.Finding{}}
+	if res.Actions == nil {
+		res.Actions = []string{}
 	}
-	switch {
-	case report.Errors > 0:
-		return ExitUsage // fail closed: no verdict is not a pass
-	case report.Blocked:
-		return ExitFail
+	d, err := engine.Evaluate(ctx, c)
+	if err != nil {
+		res.Error = err.Error()
+		return res
 	}
-	return ExitOK
+	res.DecisionID = d.ID
+	res.Findings = append(res.Findings, d.Findings...)
+	res.Blocked = d.Blocked()
+	return res
+}
+
+// writeReport prints the report in the format asked for.
+func writeReport(w io.Writer, report evalReport, format string) error {
+	if format != "json" {
+		printText(w, report)
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(report)
 }
 
 // readPlan reads a `terraform show -json` plan, keeping numbers exact.
@@ -246,7 +295,7 @@ func printText(w io.Writer, r evalReport) {
 			continue
 		}
 		for _, f := range res.Findings {
-			fmt.Fprintf(w, "%s: %s %s\n", res.Address, strings.ToUpper(f.Outcome), describe(f))
+			fmt.Fprintf(w, "%s: %s %s\n", res.Address, strings.ToUpper(string(f.Outcome)), describe(f))
 			if f.Trace != "" {
 				fmt.Fprintf(w, "    evaluation trace (trimmed):\n    %s\n", strings.ReplaceAll(f.Trace, "\n", "\n    "))
 			}

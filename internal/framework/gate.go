@@ -43,7 +43,7 @@ func (b *ResourceBase) GateDelete(ctx context.Context, req resource.DeleteReques
 	return b.gate(ctx, policy.PhaseApply, req.State.Raw, tftypes.NewValue(req.State.Raw.Type(), nil), false, f, AttributeChecker(ctx, req.State.Schema))
 }
 
-func (b *ResourceBase) gate(ctx context.Context, phase string, before, after tftypes.Value, replace bool, f Facts, exists func(path.Path) bool) diag.Diagnostics {
+func (b *ResourceBase) gate(ctx context.Context, phase policy.Phase, before, after tftypes.Value, replace bool, f Facts, exists func(path.Path) bool) diag.Diagnostics {
 	return b.Client.CheckPolicy(ctx, Gate{
 		Type: b.typeName(), Phase: phase, Before: before, After: after, Replace: replace,
 		Inventory: f.Inventory, InventoryUnknown: f.Unknown, AttributeExists: exists,

@@ -18,7 +18,7 @@ import (
 type Gate struct {
 	// Type is the full resource or data source type, e.g. vmgmt_capacity_reservation.
 	Type  string
-	Phase string // policy.PhasePlan or policy.PhaseApply
+	Phase policy.Phase
 	// Before and After are the prior state and the planned state (or, for a data source, the
 	// configuration); a null Before is a create, a null After a delete.
 	Before, After tftypes.Value

@@ -34,12 +34,12 @@ func (l *decisionLog) close() error {
 type LogEntry struct {
 	DecisionID string      `json:"decision_id"`
 	Time       string      `json:"time"`
-	Phase      string      `json:"phase"`
+	Phase      Phase       `json:"phase"`
 	Type       string      `json:"resource_type"`
 	Name       string      `json:"resource_name,omitempty"`
 	ID         string      `json:"resource_id,omitempty"`
 	Actions    []string    `json:"actions"`
-	Result     string      `json:"result"` // allow | warn | deny | error
+	Result     Result      `json:"result"`
 	Violations []Finding   `json:"violations"`
 	Warnings   []Finding   `json:"warnings"`
 	Exemptions []Exemption `json:"exemptions_used"`
@@ -58,18 +58,18 @@ func (e *Engine) logDecision(c Change, d *Decision, input map[string]any, evalEr
 	}
 	entry := LogEntry{
 		DecisionID: d.ID, Time: e.now().UTC().Format(time.RFC3339Nano), Phase: c.Phase, Type: c.Type, Name: c.Name, ID: c.ID,
-		Actions: c.Actions, Result: "allow", Violations: []Finding{}, Warnings: []Finding{}, Exemptions: []Exemption{},
+		Actions: c.Actions, Result: ResultAllow, Violations: []Finding{}, Warnings: []Finding{}, Exemptions: []Exemption{},
 		Revision: e.revision, DurationUS: d.Duration.Microseconds(), Principal: c.Principal,
 		Input: maskInput(input, c.Sensitive),
 	}
 	for _, f := range d.Findings {
 		if f.Blocks() {
 			entry.Violations = append(entry.Violations, f)
-			entry.Result = "deny"
+			entry.Result = ResultDeny
 		} else {
 			entry.Warnings = append(entry.Warnings, f)
-			if entry.Result == "allow" {
-				entry.Result = "warn"
+			if entry.Result == ResultAllow {
+				entry.Result = ResultWarn
 			}
 		}
 		if f.Exemption != nil {
@@ -77,7 +77,7 @@ func (e *Engine) logDecision(c Change, d *Decision, input map[string]any, evalEr
 		}
 	}
 	if evalErr != nil {
-		entry.Result = "error"
+		entry.Result = ResultError
 		entry.Error = evalErr.Error()
 	}
 	line, err := json.Marshal(entry)

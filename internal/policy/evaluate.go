@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,12 +16,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
-)
-
-// Phases of an evaluation.
-const (
-	PhasePlan  = "plan"
-	PhaseApply = "apply"
 )
 
 // Change is one planned change, the subject of a decision.
@@ -42,28 +37,18 @@ type Change struct {
 	// InventoryUnknown names inventory facts that cannot be known at plan time (e.g. "parent" when
 	// the parent is created in the same apply): rules that read them are deferred like unknown values.
 	InventoryUnknown []string
-	Phase            string
+	Phase            Phase
 	Principal        string
 	Version          string
 }
-
-// Outcomes of a finding.
-const (
-	OutcomeBlock         = "block"         // mandatory: the plan or apply fails
-	OutcomeWarn          = "warn"          // advisory
-	OutcomeDeferred      = "deferred"      // needs values unknown until apply
-	OutcomeGrandfathered = "grandfathered" // mandatory, but the attributes it judges did not change
-	OutcomeExempted      = "exempted"      // mandatory, exempted by policy data
-	OutcomeExpired       = "expired"       // an exemption matched but has expired: blocks
-)
 
 // Finding is one rule result after levels, exemptions, grandfathering and deferral were applied.
 type Finding struct {
 	Policy    string     `json:"policy"`
 	Message   string     `json:"msg"`
-	Level     string     `json:"level"`
+	Level     Level      `json:"level"`
 	Path      []any      `json:"path,omitempty"`
-	Outcome   string     `json:"outcome"`
+	Outcome   Outcome    `json:"outcome"`
 	Exemption *Exemption `json:"exemption,omitempty"`
 	// Unknown lists the attributes a deferred policy is waiting for.
 	Unknown []string `json:"unknown,omitempty"`
@@ -179,7 +164,7 @@ type rawFinding struct {
 	pkg     *pkgInfo // nil for remote results
 	policy  string
 	msg     string
-	level   string
+	level   Level
 	path    []any
 	remote  bool
 	invalid string
@@ -209,7 +194,7 @@ func (e *Engine) evalLocal(ctx context.Context, input map[string]any, tracer *to
 	b := rs[0].Bindings
 	var out []rawFinding
 	for i, p := range e.packages {
-		for _, rule := range decisionRules {
+		for _, rule := range Rules() {
 			if !p.rules[rule] {
 				continue
 			}
@@ -231,7 +216,7 @@ func (e *Engine) evalLocal(ctx context.Context, input map[string]any, tracer *to
 }
 
 // parseRuleValue turns the value of deny / warn / violation into raw findings.
-func parseRuleValue(pkg, rule string, v any) ([]rawFinding, error) {
+func parseRuleValue(pkg string, rule Rule, v any) ([]rawFinding, error) {
 	items, ok := v.([]any)
 	if !ok {
 		if v == nil {
@@ -243,9 +228,9 @@ func parseRuleValue(pkg, rule string, v any) ([]rawFinding, error) {
 	var out []rawFinding
 	for _, it := range items {
 		switch rule {
-		case "deny", "warn":
+		case RuleDeny, RuleWarn:
 			level := LevelMandatory
-			if rule == "warn" {
+			if rule == RuleWarn {
 				level = LevelAdvisory
 			}
 			switch x := it.(type) {
@@ -258,7 +243,7 @@ func parseRuleValue(pkg, rule string, v any) ([]rawFinding, error) {
 			default:
 				return nil, fmt.Errorf("%s.%s contains %T; deny and warn hold strings or {msg, path} objects", pkg, rule, it)
 			}
-		case "violation":
+		case RuleViolation:
 			x, ok := it.(map[string]any)
 			if !ok {
 				return nil, fmt.Errorf("%s.violation contains %T; it holds {id, msg, level, path} objects", pkg, it)
@@ -280,11 +265,10 @@ func violationFromObject(defaultID string, x map[string]any) rawFinding {
 		f.msg = fmt.Sprintf("%v", x["msg"])
 	}
 	if lvl, ok := x["level"].(string); ok {
-		switch lvl {
-		case LevelMandatory, LevelAdvisory:
-			f.level = lvl
-		default:
-			f.invalid = fmt.Sprintf("level %q is not mandatory or advisory; treated as mandatory", lvl)
+		if level := Level(lvl); slices.Contains(Levels(), level) {
+			f.level = level
+		} else {
+			f.invalid = fmt.Sprintf("level %q is not %s; treated as mandatory", lvl, strings.Join(Strings(Levels()), " or "))
 		}
 	}
 	f.path = parsePath(x["path"])
@@ -326,7 +310,25 @@ func parsePath(v any) []any {
 
 // judge applies levels, deferral, grandfathering and exemptions.
 func (e *Engine) judge(c Change, raw []rawFinding, now time.Time) []Finding {
-	// Unknown values as input paths: change.after.<attr> and inventory.<fact>.
+	unknown := unknownInputs(c)
+	var out []Finding
+	deferredFired := map[string]bool{}
+	for _, r := range raw {
+		f := e.judgeOne(c, r, unknown, now)
+		// A finding that waits for apply names what it waits for, also when an exemption covers it.
+		if f.Unknown != nil && r.pkg != nil {
+			deferredFired[r.pkg.path] = true
+		}
+		out = append(out, f)
+	}
+	out = append(out, e.waitingForApply(c, unknown, deferredFired)...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Policy < out[j].Policy })
+	return out
+}
+
+// unknownInputs lists the values of the change unknown until apply, as input paths:
+// change.after.<attr> and inventory.<fact>.
+func unknownInputs(c Change) []string {
 	var unknown []string
 	for _, u := range unknownPaths(c.AfterUnknown, "") {
 		unknown = append(unknown, "change.after."+u)
@@ -334,76 +336,76 @@ func (e *Engine) judge(c Change, raw []rawFinding, now time.Time) []Finding {
 	for _, p := range c.InventoryUnknown {
 		unknown = append(unknown, "inventory."+p)
 	}
+	return unknown
+}
+
+// judgeOne gives one rule result its outcome: advisory warns; at plan time, a finding on an
+// unknown attribute waits for apply; an unchanged attribute is grandfathered; the rest blocks,
+// unless an exemption covers it.
+func (e *Engine) judgeOne(c Change, r rawFinding, unknown []string, now time.Time) Finding {
+	f := Finding{Policy: r.policy, Message: r.msg, Level: r.level, Path: r.path}
+	if r.invalid != "" {
+		f.Message += " (" + r.invalid + ")"
+	}
 	action := ""
 	if len(c.Actions) > 0 {
 		action = c.Actions[0]
 	}
+	switch {
+	case r.level == LevelAdvisory:
+		f.Outcome = OutcomeWarn
+	case c.Phase == PhasePlan && pathUnknown(r.path, unknown):
+		// It judges an attribute that is unknown until apply: judged for real then.
+		f.Outcome = OutcomeDeferred
+		f.Unknown = []string{joinPath(r.path)}
+	case (action == "update" || action == "no-op") && e.unchanged(c, r):
+		f.Outcome = OutcomeGrandfathered
+	default:
+		f.Outcome = OutcomeBlock
+	}
+	if f.Outcome == OutcomeBlock || f.Outcome == OutcomeGrandfathered || f.Outcome == OutcomeDeferred {
+		if ex := e.exemptionFor(c, f.Policy); ex != nil {
+			exc := *ex
+			f.Exemption = &exc
+			if ex.expired(now) {
+				f.Outcome = OutcomeExpired
+			} else {
+				f.Outcome = OutcomeExempted
+			}
+		}
+	}
+	return f
+}
+
+// waitingForApply is a deferred finding for each package that reads unknown values at plan
+// time: such a policy is not a pass. A package one of whose findings is already deferred
+// (fired) says so itself. (A finding on a known attribute does not: the package's other rules,
+// those that read the unknown values, could not be judged.)
+func (e *Engine) waitingForApply(c Change, unknown []string, fired map[string]bool) []Finding {
+	if c.Phase != PhasePlan || len(unknown) == 0 {
+		return nil
+	}
 	var out []Finding
-	deferredPkgs := map[string][]string{}
-	if c.Phase == PhasePlan && len(unknown) > 0 {
-		for _, p := range e.packages {
-			if !p.appliesTo(c.Type) {
-				continue
-			}
-			if u := p.readsUnknown(unknown); len(u) > 0 {
-				for i := range u {
-					// Shown as attribute paths (cpu.reservation) and inventory facts (inventory.parent).
-					u[i] = strings.TrimPrefix(u[i], "change.after.")
-				}
-				deferredPkgs[p.path] = u
-			}
-		}
-	}
-	deferredFired := map[string]bool{}
-	for _, r := range raw {
-		f := Finding{Policy: r.policy, Message: r.msg, Level: r.level, Path: r.path}
-		if r.invalid != "" {
-			f.Message += " (" + r.invalid + ")"
-		}
-		switch {
-		case r.level == LevelAdvisory:
-			f.Outcome = OutcomeWarn
-		case c.Phase == PhasePlan && pathUnknown(r.path, unknown):
-			// It judges an attribute that is unknown until apply: judged for real then.
-			f.Outcome = OutcomeDeferred
-			f.Unknown = []string{joinPath(r.path)}
-			if r.pkg != nil {
-				deferredFired[r.pkg.path] = true
-			}
-		case (action == "update" || action == "no-op") && e.unchanged(c, r):
-			f.Outcome = OutcomeGrandfathered
-		default:
-			f.Outcome = OutcomeBlock
-		}
-		if f.Outcome == OutcomeBlock || f.Outcome == OutcomeGrandfathered || f.Outcome == OutcomeDeferred {
-			if ex := e.exemptionFor(c, f.Policy); ex != nil {
-				exc := *ex
-				f.Exemption = &exc
-				if ex.expired(now) {
-					f.Outcome = OutcomeExpired
-				} else {
-					f.Outcome = OutcomeExempted
-				}
-			}
-		}
-		out = append(out, f)
-	}
-	// Policies that read unknown values are not a pass: say they wait for apply, unless one of
-	// their findings already says so. (A finding on a known attribute does not: the package's
-	// other rules, those that read the unknown values, could not be judged.)
-	for pkgPath, u := range deferredPkgs {
-		if deferredFired[pkgPath] {
+	for _, p := range e.packages {
+		if !p.appliesTo(c.Type) || fired[p.path] {
 			continue
 		}
+		u := p.readsUnknown(unknown)
+		if len(u) == 0 {
+			continue
+		}
+		for i := range u {
+			// Shown as attribute paths (cpu.reservation) and inventory facts (inventory.parent).
+			u[i] = strings.TrimPrefix(u[i], "change.after.")
+		}
 		out = append(out, Finding{
-			Policy:  strings.TrimPrefix(pkgPath, Root+"."),
+			Policy:  strings.TrimPrefix(p.path, Root+"."),
 			Level:   LevelMandatory,
 			Outcome: OutcomeDeferred,
 			Unknown: u,
 			Message: "reads values that are unknown until apply",
 		})
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Policy < out[j].Policy })
 	return out
 }
 

@@ -51,8 +51,10 @@ func TestEvaluate_levels(t *testing.T) {
 		t.Error("Blocked() = false with mandatory findings")
 	}
 	type want struct {
-		policy, level, outcome string
-		path                   []any
+		policy  string
+		level   policy.Level
+		outcome policy.Outcome
+		path    []any
 	}
 	wants := map[string]want{
 		"denied: names may not be bad":   {"levels", policy.LevelMandatory, policy.OutcomeBlock, nil},
@@ -148,25 +150,25 @@ func TestEvaluate_grandfathering(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		change policy.Change
-		want   map[string]string
+		want   map[string]policy.Outcome
 	}{
 		{"unchanged path, other attribute changed", update(res("tier-1", 2000), renamed),
-			map[string]string{"gf.cpu": policy.OutcomeGrandfathered}},
+			map[string]policy.Outcome{"gf.cpu": policy.OutcomeGrandfathered}},
 		{"no-op", policy.Change{Type: resType, Actions: []string{"no-op"}, Before: res("tier-1", 2000), After: res("tier-1", 2000), Phase: policy.PhasePlan},
-			map[string]string{"gf.cpu": policy.OutcomeGrandfathered}},
+			map[string]policy.Outcome{"gf.cpu": policy.OutcomeGrandfathered}},
 		{"judged path changed", update(res("tier-1", 1500), res("tier-1", 2000)),
-			map[string]string{"gf.cpu": policy.OutcomeBlock}},
+			map[string]policy.Outcome{"gf.cpu": policy.OutcomeBlock}},
 		{"create", create(res("tier-1", 2000)),
-			map[string]string{"gf.cpu": policy.OutcomeBlock}},
+			map[string]policy.Outcome{"gf.cpu": policy.OutcomeBlock}},
 		{"delete", policy.Change{Type: resType, Actions: []string{"delete"}, Before: res("tier-1", 2000), Phase: policy.PhasePlan},
-			map[string]string{"gf.delete": policy.OutcomeBlock}},
+			map[string]policy.Outcome{"gf.delete": policy.OutcomeBlock}},
 		{"replace", policy.Change{Type: resType, Actions: []string{"delete", "create"}, Before: res("tier-1", 2000), After: res("tier-1", 2000), Phase: policy.PhasePlan},
-			map[string]string{"gf.cpu": policy.OutcomeBlock, "gf.delete": policy.OutcomeBlock}},
+			map[string]policy.Outcome{"gf.cpu": policy.OutcomeBlock, "gf.delete": policy.OutcomeBlock}},
 		// A deny without a path is judged on every input.change.after attribute its package reads.
 		{"pathless rule, read attributes unchanged", update(res("legacy", 500), func() map[string]any { a := res("legacy", 500); a["note"] = "x"; return a }()),
-			map[string]string{"legacy": policy.OutcomeGrandfathered}},
+			map[string]policy.Outcome{"legacy": policy.OutcomeGrandfathered}},
 		{"pathless rule, read attribute changed", update(res("old", 500), res("legacy", 500)),
-			map[string]string{"legacy": policy.OutcomeBlock}},
+			map[string]policy.Outcome{"legacy": policy.OutcomeBlock}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := byPolicy(t, evaluate(t, e, tc.change))

@@ -130,3 +130,21 @@ func TestExemptions_loadErrors(t *testing.T) {
 	_, err := policy.New(context.Background(), policy.Config{Sources: []string{dir}})
 	wantErrContains(t, err, "[0] (a): reason is required", "[1] (b): expires is required")
 }
+
+// An exempted finding on a value unknown until apply is the package's one finding: the exemption
+// is reported once, not beside a second "waits for apply" finding of the same policy.
+func TestExemptions_deferredFinding(t *testing.T) {
+	e := engineFrom(t, map[string]string{
+		"p.rego": "package vmgmt.p\n\ndeny contains {\"msg\": \"no reservation\", \"path\": \"cpu.reservation\"} if input.change.after.cpu.reservation == null\n",
+		"exemptions.json": `{"vmgmt": {"exemptions": [
+			{"policy": "p", "selector": {"name": "tier-1"}, "reason": "sized at apply", "expires": "2999-01-01"}]}}`,
+	})
+	after := res("tier-1", 0)
+	after["cpu"].(map[string]any)["reservation"] = nil
+	c := create(after)
+	c.AfterUnknown = map[string]any{"cpu": map[string]any{"reservation": true}}
+	f := wantOutcome(t, byPolicy(t, evaluate(t, e, c)), "p", policy.OutcomeExempted)
+	if len(f.Unknown) != 1 || f.Unknown[0] != "cpu.reservation" {
+		t.Errorf("exempted finding waits for %v, want [cpu.reservation]", f.Unknown)
+	}
+}

@@ -71,7 +71,7 @@ func byPolicy(t testing.TB, d *policy.Decision) map[string]policy.Finding {
 	return out
 }
 
-func wantOutcome(t testing.TB, fs map[string]policy.Finding, id, outcome string) policy.Finding {
+func wantOutcome(t testing.TB, fs map[string]policy.Finding, id string, outcome policy.Outcome) policy.Finding {
 	t.Helper()
 	f, ok := fs[id]
 	if !ok {

@@ -183,6 +183,30 @@ func TestLoad_revisionHash(t *testing.T) {
 	}
 }
 
+// The revision also covers the data beside the rules, and it does not depend on the order the
+// files of a directory are read in: every process that loads the same policy names it the same.
+func TestLoad_revisionHashDataAndOrder(t *testing.T) {
+	files := func(limit string) map[string]string {
+		fs := map[string]string{"data.json": `{"limits": {"cpu": ` + limit + `}}`}
+		for _, n := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+			fs[n+".rego"] = "package vmgmt." + n + "\n\ndeny contains \"" + n + "\" if false\n"
+		}
+		return fs
+	}
+	rev := func(fs map[string]string) string {
+		return newEngine(t, policy.Config{Sources: []string{acctest.WriteFiles(t, fs)}}).Revision()
+	}
+	first := rev(files("1000"))
+	for i := 0; i < 10; i++ {
+		if r := rev(files("1000")); r != first {
+			t.Fatalf("the same policy has revisions %q and %q", first, r)
+		}
+	}
+	if r := rev(files("2000")); r == first {
+		t.Errorf("revision %q did not change with the data", r)
+	}
+}
+
 // The query is prepared once per engine, whatever is loaded, and never again per evaluation.
 func TestPrepareCount(t *testing.T) {
 	for _, cfg := range []policy.Config{

@@ -12,8 +12,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -29,12 +32,6 @@ import (
 
 // Root is the package every vmgmt rule lives under: rules are read from data.vmgmt.<pkg>.
 const Root = "vmgmt"
-
-// Levels of a finding.
-const (
-	LevelMandatory = "mandatory"
-	LevelAdvisory  = "advisory"
-)
 
 // Explain modes.
 const (
@@ -82,7 +79,7 @@ type Engine struct {
 // pkgInfo is what the engine knows about one policy package.
 type pkgInfo struct {
 	path  string // e.g. vmgmt.capacity
-	rules map[string]bool
+	rules map[Rule]bool
 	// refs are the input.change.after paths its rules read (dynamic reads are "*").
 	refs []string
 	// types are the resource types it compares input.type with; empty means any.
@@ -116,113 +113,179 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		cfg.Explain = ExplainNone
 	}
 	e := &Engine{cfg: cfg, now: time.Now}
-	modules := map[string]*ast.Module{}
-	docs := map[string]any{}
-	hash := sha256.New()
-	var revisions []string
-
-	for _, name := range cfg.Packs {
-		files, err := packs.Modules(name)
-		if err != nil {
-			return nil, &LoadError{Source: "pack " + name, Err: err}
-		}
-		for fname, src := range files {
-			m, err := ast.ParseModuleWithOpts(fname, src, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
-			if err != nil {
-				return nil, &LoadError{Err: err}
-			}
-			modules[fname] = m
-			hash.Write([]byte(src))
-		}
-	}
-	for _, src := range cfg.Sources {
-		if _, err := os.Stat(src); err != nil {
-			return nil, &LoadError{Source: src, Err: fmt.Errorf("cannot read policy source: %w", err)}
-		}
-		res, err := loader.NewFileLoader().
-			WithRegoVersion(ast.RegoV1).
-			WithProcessAnnotation(true).
-			Filtered([]string{src}, func(_ string, info os.FileInfo, depth int) bool {
-				// Rego tests are for `policy test`, not for the gate.
-				return !info.IsDir() && strings.HasSuffix(info.Name(), "_test.rego")
-			})
-		if err != nil {
-			return nil, &LoadError{Source: src, Err: err}
-		}
-		for name, f := range res.Modules {
-			if _, dup := modules[name]; dup {
-				return nil, &LoadError{Source: name, Err: errors.New("loaded twice (listed in two sources?)")}
-			}
-			modules[name] = f.Parsed
-			hash.Write(f.Raw)
-		}
-		if err := mergeDocs(docs, res.Documents); err != nil {
-			return nil, &LoadError{Source: src, Err: err}
-		}
-		if strings.HasSuffix(src, ".tar.gz") || strings.HasSuffix(src, ".tgz") {
-			if b, err := loader.NewFileLoader().AsBundle(src); err == nil && b.Manifest.Revision != "" {
-				revisions = append(revisions, filepath.Base(src)+"@"+b.Manifest.Revision)
-			}
-		}
-	}
-	if raw, err := json.Marshal(docs); err == nil {
-		hash.Write(raw)
-	}
-	if len(revisions) > 0 {
-		e.revision = strings.Join(revisions, ",")
-	} else {
-		e.revision = "sha256:" + hex.EncodeToString(hash.Sum(nil))[:16]
-	}
-
-	exemptions, err := parseExemptions(docs)
+	src, err := load(cfg)
 	if err != nil {
+		return nil, err
+	}
+	e.revision = src.revision()
+	if e.exemptions, err = parseExemptions(src.docs); err != nil {
 		return nil, &LoadError{Source: "exemptions (data.vmgmt.exemptions)", Err: err}
 	}
-	e.exemptions = exemptions
-
-	if len(modules) > 0 {
-		compiler := newCompiler(cfg.Schemas)
-		compiler.Compile(modules)
-		if compiler.Failed() {
-			return nil, &LoadError{Err: compileErrors(compiler.Errors)}
-		}
-		e.packages = discover(compiler)
-		query := e.buildQuery()
-		if query != "" {
-			// AST values on read: data is converted once here, not on every evaluation.
-			store := inmem.NewFromObjectWithOpts(docs, inmem.OptReturnASTValuesOnRead(true))
-			pq, err := rego.New(
-				rego.Compiler(compiler),
-				rego.Store(store),
-				rego.Query(query),
-				rego.StrictBuiltinErrors(true),
-			).PrepareForEval(ctx)
-			prepareCount.Add(1)
-			if err != nil {
-				return nil, &LoadError{Err: err}
-			}
-			e.query = pq
-			e.hasLocal = true
-		}
+	if err := e.prepare(ctx, src); err != nil {
+		return nil, err
 	}
-	if cfg.Remote != nil {
-		rc, err := newRemoteClient(*cfg.Remote)
-		if err != nil {
-			return nil, &LoadError{Source: "remote", Err: err}
-		}
-		e.remote = rc
+	if err := e.openRemote(cfg.Remote); err != nil {
+		return nil, err
 	}
-	if cfg.DecisionLog != "" {
-		l, err := openDecisionLog(cfg.DecisionLog)
-		if err != nil {
-			return nil, &LoadError{Source: cfg.DecisionLog, Err: err}
-		}
-		e.log = l
+	if err := e.openDecisionLog(cfg.DecisionLog); err != nil {
+		return nil, err
 	}
 	if !e.hasLocal && e.remote == nil {
 		return nil, &LoadError{Err: errors.New("no rules found: policy packages must be under package vmgmt.<name> and define deny, warn or violation")}
 	}
 	return e, nil
+}
+
+// loaded is the policy read from the built-in packs and the sources, before it is compiled.
+type loaded struct {
+	modules map[string]*ast.Module
+	docs    map[string]any
+	// hash covers every module and document read, for the revision of sources with none.
+	hash hash.Hash
+	// revisions are the manifest revisions of the bundles read, as file@revision.
+	revisions []string
+}
+
+// load reads the packs, then the sources, in the order the configuration lists them.
+func load(cfg Config) (*loaded, error) {
+	l := &loaded{modules: map[string]*ast.Module{}, docs: map[string]any{}, hash: sha256.New()}
+	for _, name := range cfg.Packs {
+		if err := l.addPack(name); err != nil {
+			return nil, err
+		}
+	}
+	for _, src := range cfg.Sources {
+		if err := l.addSource(src); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// addPack parses the Rego modules of one built-in pack.
+func (l *loaded) addPack(name string) error {
+	files, err := packs.Modules(name)
+	if err != nil {
+		return &LoadError{Source: "pack " + name, Err: err}
+	}
+	// In name order, so that the revision hash is the same in every process.
+	for _, fname := range slices.Sorted(maps.Keys(files)) {
+		src := files[fname]
+		m, err := ast.ParseModuleWithOpts(fname, src, ast.ParserOptions{RegoVersion: ast.RegoV1, ProcessAnnotation: true})
+		if err != nil {
+			return &LoadError{Err: err}
+		}
+		l.modules[fname] = m
+		l.hash.Write([]byte(src))
+	}
+	return nil
+}
+
+// addSource reads one Rego file, directory (Rego + JSON/YAML data) or bundle, leaving out Rego
+// tests, and records a bundle's manifest revision.
+func (l *loaded) addSource(src string) error {
+	if _, err := os.Stat(src); err != nil {
+		return &LoadError{Source: src, Err: fmt.Errorf("cannot read policy source: %w", err)}
+	}
+	res, err := loader.NewFileLoader().
+		WithRegoVersion(ast.RegoV1).
+		WithProcessAnnotation(true).
+		Filtered([]string{src}, func(_ string, info os.FileInfo, depth int) bool {
+			// Rego tests are for `policy test`, not for the gate.
+			return !info.IsDir() && strings.HasSuffix(info.Name(), "_test.rego")
+		})
+	if err != nil {
+		return &LoadError{Source: src, Err: err}
+	}
+	// In name order, so that the revision hash is the same in every process.
+	for _, name := range slices.Sorted(maps.Keys(res.Modules)) {
+		f := res.Modules[name]
+		if _, dup := l.modules[name]; dup {
+			return &LoadError{Source: name, Err: errors.New("loaded twice (listed in two sources?)")}
+		}
+		l.modules[name] = f.Parsed
+		l.hash.Write(f.Raw)
+	}
+	if err := mergeDocs(l.docs, res.Documents); err != nil {
+		return &LoadError{Source: src, Err: err}
+	}
+	if strings.HasSuffix(src, ".tar.gz") || strings.HasSuffix(src, ".tgz") {
+		if b, err := loader.NewFileLoader().AsBundle(src); err == nil && b.Manifest.Revision != "" {
+			l.revisions = append(l.revisions, filepath.Base(src)+"@"+b.Manifest.Revision)
+		}
+	}
+	return nil
+}
+
+// revision names the policy in force: the bundles' revisions when they have any, else a hash
+// of every module and document read.
+func (l *loaded) revision() string {
+	if len(l.revisions) > 0 {
+		return strings.Join(l.revisions, ",")
+	}
+	if raw, err := json.Marshal(l.docs); err == nil {
+		l.hash.Write(raw)
+	}
+	return "sha256:" + hex.EncodeToString(l.hash.Sum(nil))[:16]
+}
+
+// prepare compiles the loaded modules, finds the decision packages and prepares the one query
+// that reads them all. With no modules, or no decision rules in them, there is nothing local.
+func (e *Engine) prepare(ctx context.Context, l *loaded) error {
+	if len(l.modules) == 0 {
+		return nil
+	}
+	compiler := newCompiler(e.cfg.Schemas)
+	compiler.Compile(l.modules)
+	if compiler.Failed() {
+		return &LoadError{Err: compileErrors(compiler.Errors)}
+	}
+	e.packages = discover(compiler)
+	query := e.buildQuery()
+	if query == "" {
+		return nil
+	}
+	// AST values on read: data is converted once here, not on every evaluation.
+	store := inmem.NewFromObjectWithOpts(l.docs, inmem.OptReturnASTValuesOnRead(true))
+	pq, err := rego.New(
+		rego.Compiler(compiler),
+		rego.Store(store),
+		rego.Query(query),
+		rego.StrictBuiltinErrors(true),
+	).PrepareForEval(ctx)
+	prepareCount.Add(1)
+	if err != nil {
+		return &LoadError{Err: err}
+	}
+	e.query = pq
+	e.hasLocal = true
+	return nil
+}
+
+// openRemote sets up the client of the remote OPA, when one is configured.
+func (e *Engine) openRemote(cfg *RemoteConfig) error {
+	if cfg == nil {
+		return nil
+	}
+	rc, err := newRemoteClient(*cfg)
+	if err != nil {
+		return &LoadError{Source: "remote", Err: err}
+	}
+	e.remote = rc
+	return nil
+}
+
+// openDecisionLog opens the decision log file, when one is configured.
+func (e *Engine) openDecisionLog(path string) error {
+	if path == "" {
+		return nil
+	}
+	l, err := openDecisionLog(path)
+	if err != nil {
+		return &LoadError{Source: path, Err: err}
+	}
+	e.log = l
+	return nil
 }
 
 // Revision identifies the policy in force: bundle revisions, or a hash of the sources.
@@ -346,8 +409,6 @@ func mergeDocs(dst, src map[string]any) error {
 	return nil
 }
 
-var decisionRules = []string{"deny", "warn", "violation"}
-
 // discover finds the packages under data.vmgmt that define deny, warn or violation, and what
 // parts of the input each one reads.
 func discover(c *ast.Compiler) []*pkgInfo {
@@ -359,15 +420,12 @@ func discover(c *ast.Compiler) []*pkgInfo {
 		}
 		info := byPath[p]
 		if info == nil {
-			info = &pkgInfo{path: p, rules: map[string]bool{}, types: map[string]bool{}}
+			info = &pkgInfo{path: p, rules: map[Rule]bool{}, types: map[string]bool{}}
 			byPath[p] = info
 		}
 		for _, r := range m.Rules {
-			name := r.Head.Ref()[0].String()
-			for _, d := range decisionRules {
-				if name == d {
-					info.rules[d] = true
-				}
+			if name := Rule(r.Head.Ref()[0].String()); slices.Contains(Rules(), name) {
+				info.rules[name] = true
 			}
 		}
 		collectRefs(m, info)
@@ -387,7 +445,7 @@ func discover(c *ast.Compiler) []*pkgInfo {
 func (e *Engine) buildQuery() string {
 	var terms []string
 	for i, p := range e.packages {
-		for _, r := range decisionRules {
+		for _, r := range Rules() {
 			if p.rules[r] {
 				terms = append(terms, fmt.Sprintf("%s := data.%s.%s", bindVar(i, r), p.path, r))
 			}
@@ -396,7 +454,7 @@ func (e *Engine) buildQuery() string {
 	return strings.Join(terms, "; ")
 }
 
-func bindVar(i int, rule string) string { return fmt.Sprintf("p%d_%s", i, rule) }
+func bindVar(i int, rule Rule) string { return fmt.Sprintf("p%d_%s", i, rule) }
 
 // collectRefs records the input.change.after paths and input.type literals a module uses.
 func collectRefs(m *ast.Module, info *pkgInfo) {

@@ -123,8 +123,8 @@ func (r *remoteClient) decide(ctx context.Context, input map[string]any) ([]rawF
 }
 
 func hasDecisionRule(obj map[string]any) bool {
-	for _, r := range decisionRules {
-		if _, ok := obj[r]; ok {
+	for _, r := range Rules() {
+		if _, ok := obj[string(r)]; ok {
 			return true
 		}
 	}
@@ -133,8 +133,8 @@ func hasDecisionRule(obj map[string]any) bool {
 
 func remoteFindings(pkg string, obj map[string]any) ([]rawFinding, error) {
 	var out []rawFinding
-	for _, rule := range decisionRules {
-		v, ok := obj[rule]
+	for _, rule := range Rules() {
+		v, ok := obj[string(rule)]
 		if !ok {
 			continue
 		}

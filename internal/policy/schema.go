@@ -201,7 +201,7 @@ func InputSchema(typ string, kind InputKind, values tftypes.Type, describe Descr
 				"after_unknown": unknown,
 			}),
 			"context": Object("Where and by whom the change is made.", map[string]*Schema{
-				"phase":            {Type: "string", Enum: []string{PhasePlan, PhaseApply}, Description: "plan (in terraform plan) or apply (again, before anything changes in vCenter)."},
+				"phase":            {Type: "string", Enum: Strings(Phases()), Description: "plan (in terraform plan) or apply (again, before anything changes in vCenter)."},
 				"time":             String("Evaluation time, RFC 3339, UTC."),
 				"principal":        String("The vCenter session's user."),
 				"provider_version": String("The vmgmt provider version."),
