@@ -22,25 +22,9 @@ func (sd *seeder) extraVMs(ctx context.Context, n int) error {
 	if n <= 0 {
 		return nil
 	}
-	f, err := sd.finder(ctx)
+	pool, ds, folder, err := sd.placement(ctx, BulkFolder)
 	if err != nil {
 		return err
-	}
-	pool, err := f.ResourcePool(ctx, RootPoolPath)
-	if err != nil {
-		return err
-	}
-	ds, err := f.DefaultDatastore(ctx)
-	if err != nil {
-		return err
-	}
-	vmFolder, err := f.Folder(ctx, path.Join("/", Datacenter, "vm"))
-	if err != nil {
-		return err
-	}
-	folder, err := vmFolder.CreateFolder(ctx, BulkFolder)
-	if err != nil {
-		return fmt.Errorf("creating folder %s: %w", BulkFolder, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -92,4 +76,30 @@ func createBareVM(ctx context.Context, folder *object.Folder, pool *object.Resou
 		return fmt.Errorf("creating VM %s: %w", name, err)
 	}
 	return nil
+}
+
+// placement is where seeded objects go: the cluster's root pool, the default datastore and a new
+// VM folder of the given name under the datacenter's vm folder.
+func (sd *seeder) placement(ctx context.Context, folderName string) (*object.ResourcePool, *object.Datastore, *object.Folder, error) {
+	f, err := sd.finder(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pool, err := f.ResourcePool(ctx, RootPoolPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ds, err := f.DefaultDatastore(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	vmFolder, err := f.Folder(ctx, path.Join("/", Datacenter, "vm"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	folder, err := vmFolder.CreateFolder(ctx, folderName)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("creating folder %s: %w", folderName, err)
+	}
+	return pool, ds, folder, nil
 }

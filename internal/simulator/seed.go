@@ -261,25 +261,13 @@ func (sd *seeder) tags(ctx context.Context) error {
 // vcsim's handler needs a placement folder (it dereferences it) and a resource pool (a template
 // has none to inherit); the item's backing template goes to LibraryFolder.
 func (sd *seeder) library(ctx context.Context) error {
+	pool, ds, folder, err := sd.placement(ctx, LibraryFolder)
+	if err != nil {
+		return err
+	}
 	f, err := sd.finder(ctx)
 	if err != nil {
 		return err
-	}
-	ds, err := f.DefaultDatastore(ctx)
-	if err != nil {
-		return err
-	}
-	pool, err := f.ResourcePool(ctx, RootPoolPath)
-	if err != nil {
-		return err
-	}
-	vmFolder, err := f.DefaultFolder(ctx)
-	if err != nil {
-		return err
-	}
-	folder, err := vmFolder.CreateFolder(ctx, LibraryFolder)
-	if err != nil {
-		return fmt.Errorf("creating folder %s: %w", LibraryFolder, err)
 	}
 	rc := rest.NewClient(sd.c.Client)
 	if err := rc.Login(ctx, sd.user); err != nil {
