@@ -29,13 +29,14 @@ func main() {
 	flag.Parse()
 	provider.TuneProcess()
 
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
+	factory, shutdown := provider.NewWithShutdown(version)
+	err := providerserver.Serve(context.Background(), factory, providerserver.ServeOpts{
 		Address:         "registry.terraform.io/vmgmt/vmgmt",
 		Debug:           debug,
 		ProtocolVersion: 6,
 	})
 	// Terraform has stopped the provider: log out sessions that are not persisted.
-	provider.Shutdown(context.Background())
+	shutdown(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}

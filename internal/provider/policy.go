@@ -101,13 +101,9 @@ func policyBlock() schema.SingleNestedBlock {
 	}
 }
 
-// engines keeps one prepared engine per policy configuration for the life of the process.
-var (
-	enginesMu sync.Mutex
-	engines   = map[string]*policy.Engine{}
-)
-
-func configurePolicy(ctx context.Context, m *policyModel, diags *diag.Diagnostics) (*policy.Engine, bool) {
+// configurePolicy returns the prepared engine of a policy configuration, prepared once per
+// process.
+func (pl *pools) configurePolicy(ctx context.Context, m *policyModel, diags *diag.Diagnostics) (*policy.Engine, bool) {
 	if m == nil {
 		return nil, true
 	}
@@ -154,9 +150,9 @@ func configurePolicy(ctx context.Context, m *policyModel, diags *diag.Diagnostic
 	cfg.Schemas = schemas
 	keyBytes, _ := json.Marshal(cfg)
 	key := string(keyBytes)
-	enginesMu.Lock()
-	defer enginesMu.Unlock()
-	if e := engines[key]; e != nil {
+	pl.enginesMu.Lock()
+	defer pl.enginesMu.Unlock()
+	if e := pl.engines[key]; e != nil {
 		return e, true
 	}
 	e, err := policy.New(ctx, cfg)
@@ -170,7 +166,7 @@ func configurePolicy(ctx context.Context, m *policyModel, diags *diag.Diagnostic
 			fmt.Sprintf("%v\n\nFix the policy source (file and line above) and plan again; `terraform-provider-vmgmt policy test <dir>` runs its tests.", err))
 		return nil, false
 	}
-	engines[key] = e
+	pl.engines[key] = e
 	return e, true
 }
 
@@ -270,14 +266,4 @@ func frameworkPath(tp *tftypes.AttributePath) (path.Path, bool) {
 		}
 	}
 	return p, true
-}
-
-// closePolicy flushes decision logs at shutdown.
-func closePolicy() {
-	enginesMu.Lock()
-	defer enginesMu.Unlock()
-	for k, e := range engines {
-		_ = e.Close()
-		delete(engines, k)
-	}
 }

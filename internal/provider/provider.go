@@ -23,6 +23,7 @@ import (
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/capacity"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/catalog"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -44,11 +45,31 @@ var _ provider.Provider = (*Provider)(nil)
 // Provider is the vmgmt provider.
 type Provider struct {
 	version string
+	pools   *pools
+}
+
+// pools keep, for the life of the provider process, one vCenter client per distinct
+// configuration (so every resource, and every provider alias with the same settings, shares one
+// session) and one prepared policy engine per policy configuration.
+type pools struct {
+	clientsMu sync.Mutex
+	clients   map[string]*vsphere.Client
+	enginesMu sync.Mutex
+	engines   map[string]*policy.Engine
 }
 
 // New returns a provider factory for providerserver.
 func New(version string) func() provider.Provider {
-	return func() provider.Provider { return &Provider{version: version} }
+	factory, _ := NewWithShutdown(version)
+	return factory
+}
+
+// NewWithShutdown returns a provider factory and the function that closes what the providers it
+// makes opened: main calls it when Terraform stops the provider, so sessions that are not
+// persisted are logged out and decision logs flushed.
+func NewWithShutdown(version string) (factory func() provider.Provider, shutdown func(context.Context)) {
+	pl := &pools{clients: map[string]*vsphere.Client{}, engines: map[string]*policy.Engine{}}
+	return func() provider.Provider { return &Provider{version: version, pools: pl} }, pl.close
 }
 
 type providerModel struct {
@@ -137,22 +158,19 @@ func (p *Provider) Schema(_ context.Context, _ provider.SchemaRequest, resp *pro
 	}
 }
 
-// clients keeps one vCenter client per distinct configuration for the life of the process,
-// so every resource (and every provider alias with the same settings) shares one session.
-var (
-	clientsMu sync.Mutex
-	clients   = map[string]*vsphere.Client{}
-)
-
-// Shutdown closes every client this process opened: sessions that are not persisted are logged out.
-// main calls it when Terraform stops the provider.
-func Shutdown(ctx context.Context) {
-	closePolicy()
-	clientsMu.Lock()
-	defer clientsMu.Unlock()
-	for k, c := range clients {
+// close closes every client and engine of the pools.
+func (pl *pools) close(ctx context.Context) {
+	pl.enginesMu.Lock()
+	for k, e := range pl.engines {
+		_ = e.Close()
+		delete(pl.engines, k)
+	}
+	pl.enginesMu.Unlock()
+	pl.clientsMu.Lock()
+	defer pl.clientsMu.Unlock()
+	for k, c := range pl.clients {
 		_ = c.Close(ctx)
-		delete(clients, k)
+		delete(pl.clients, k)
 	}
 }
 
@@ -169,9 +187,9 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	key := strings.Join([]string{cfg.Server, cfg.User, cfg.Password, strconv.FormatBool(cfg.Insecure), cfg.CAFile, cfg.Datacenter,
 		cfg.APITimeout.String(), cfg.SessionCacheDir}, "\x00")
 
-	clientsMu.Lock()
-	c := clients[key]
-	clientsMu.Unlock()
+	p.pools.clientsMu.Lock()
+	c := p.pools.clients[key]
+	p.pools.clientsMu.Unlock()
 	if c == nil {
 		var err error
 		c, err = vsphere.Connect(ctx, cfg)
@@ -179,19 +197,19 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 			framework.AddVSphereError(&resp.Diagnostics, "Cannot connect to vCenter", err)
 			return
 		}
-		clientsMu.Lock()
-		if existing := clients[key]; existing != nil {
+		p.pools.clientsMu.Lock()
+		if existing := p.pools.clients[key]; existing != nil {
 			_ = c.Close(ctx)
 			c = existing
 		} else {
-			clients[key] = c
+			p.pools.clients[key] = c
 		}
-		clientsMu.Unlock()
+		p.pools.clientsMu.Unlock()
 	}
 	// A new Terraform command starts from a fresh view of the inventory: the VM snapshot and the
 	// client's caches are shared by the calls of one command only.
 	c.Refresh()
-	engine, ok := configurePolicy(ctx, m.Policy, &resp.Diagnostics)
+	engine, ok := p.pools.configurePolicy(ctx, m.Policy, &resp.Diagnostics)
 	if !ok {
 		return
 	}
