@@ -2,16 +2,8 @@ package provider_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -21,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -105,53 +96,6 @@ data "vmgmt_capacity" "cluster" {
 	}
 }
 
-// privateCA is a certificate authority made for a test, and a server certificate it signed for
-// 127.0.0.1.
-type privateCA struct {
-	file string // the CA certificate, PEM
-	leaf tls.Certificate
-}
-
-func newPrivateCA(t *testing.T) privateCA {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "corp private CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "vcenter.test"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "corp-ca.pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return privateCA{file: file, leaf: tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}}
-}
-
 // frontWithCertificate serves the simulator behind a TLS front end that presents cert, as a
 // vCenter whose certificate a private CA issued; it returns the front end's host:port.
 func frontWithCertificate(t *testing.T, sim *acctest.Sim, cert tls.Certificate) string {
@@ -179,10 +123,10 @@ func TestAccProvider_caFile(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	clearEnv(t)
-	ca := newPrivateCA(t)
-	host := frontWithCertificate(t, sim, ca.leaf)
+	ca := simulator.NewTestCA(t, "corp")
+	host := frontWithCertificate(t, sim, ca.Leaf)
 	notPEM := filepath.Join(t.TempDir(), "vcenter.der")
-	if err := os.WriteFile(notPEM, ca.leaf.Certificate[0], 0o600); err != nil {
+	if err := os.WriteFile(notPEM, ca.Leaf.Certificate[0], 0o600); err != nil {
 		t.Fatal(err)
 	}
 	block := func(extra string) string {
@@ -205,8 +149,8 @@ func TestAccProvider_caFile(t *testing.T) {
 		checks []statecheck.StateCheck
 		want   string
 	}{
-		{name: "ca_file", extra: fmt.Sprintf("  ca_file = %q", ca.file), checks: readsCapacity},
-		{name: "VSPHERE_CA_FILE", env: ca.file, checks: readsCapacity},
+		{name: "ca_file", extra: fmt.Sprintf("  ca_file = %q", ca.File), checks: readsCapacity},
+		{name: "VSPHERE_CA_FILE", env: ca.File, checks: readsCapacity},
 		{name: "allow_unverified_ssl", extra: "  allow_unverified_ssl = true", checks: readsCapacity},
 		{name: "no CA", want: `(?s)Cannot connect to vCenter.*certificate is not\s+trusted\s+\(set\s+ca_file`},
 		{name: "missing file", extra: `  ca_file = "/nonexistent/ca.pem"`, want: `(?s)Invalid CA file.*ca_file = "/nonexistent/ca.pem".*reading the CA\s+file`},

@@ -2,23 +2,17 @@ package vsphere
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"io/fs"
-	"math/big"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	govsim "github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25"
@@ -816,59 +810,6 @@ func TestCacheKey(t *testing.T) {
 	}
 }
 
-// testCA is a private certificate authority and a server certificate it signed for 127.0.0.1.
-type testCA struct {
-	File string // the CA certificate, PEM
-	Leaf tls.Certificate
-}
-
-func newTestCA(t *testing.T, name string) testCA {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name + " private CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "vcenter.test"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), name+"-ca.pem")
-	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return testCA{File: file, Leaf: tls.Certificate{Certificate: [][]byte{leafDER}, PrivateKey: leafKey}}
-}
-
 // startTLSSim starts a bare vCenter simulator that serves the given certificate.
 func startTLSSim(t *testing.T, cert tls.Certificate) *url.URL {
 	t.Helper()
@@ -897,8 +838,8 @@ func startTLSSim(t *testing.T, cert tls.Certificate) *url.URL {
 func TestConnectPrivateCA(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	ca := newTestCA(t, "corp")
-	other := newTestCA(t, "other")
+	ca := simulator.NewTestCA(t, "corp")
+	other := simulator.NewTestCA(t, "other")
 	u := startTLSSim(t, ca.Leaf)
 	cfg := func(edit func(*Config)) Config {
 		c := Config{Server: u.Host, User: simulator.DefaultUser, Password: simulator.DefaultPassword}
@@ -975,7 +916,7 @@ func TestConnectPrivateCA(t *testing.T) {
 
 func TestCheckCAFile(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t, "check")
+	ca := simulator.NewTestCA(t, "check")
 	dir := t.TempDir()
 	write := func(name string, data []byte) string {
 		p := filepath.Join(dir, name)
