@@ -229,8 +229,8 @@ func decodeLibraryRecords(raw map[string]json.RawMessage) (map[string]libraryRec
 const itemFormat = 2
 
 // changeLibraryRecords applies change to the library-backed definitions through the record
-// store's read-modify-write, until applied says the change is there.
-func changeLibraryRecords(ctx context.Context, c *vsphere.Client, change func(map[string]libraryRecord), applied func(map[string]libraryRecord) bool) error {
+// store's read-modify-write.
+func changeLibraryRecords(ctx context.Context, c *vsphere.Client, change func(map[string]libraryRecord)) error {
 	return c.ChangeDatacenterRecords(ctx, FieldLibraryItems, itemFormat,
 		func(raw map[string]json.RawMessage) error {
 			records, err := decodeLibraryRecords(raw)
@@ -247,10 +247,6 @@ func changeLibraryRecords(ctx context.Context, c *vsphere.Client, change func(ma
 				raw[name] = b
 			}
 			return nil
-		},
-		func(raw map[string]json.RawMessage) bool {
-			records, err := decodeLibraryRecords(raw)
-			return err == nil && applied(records)
 		})
 }
 
@@ -261,11 +257,7 @@ func Publish(ctx context.Context, c *vsphere.Client, src *Source, d Definition) 
 	if src.Library != nil {
 		rec := libraryRecord{ItemID: src.ID, ItemPath: src.Library.Path, Definition: d}
 		return changeLibraryRecords(ctx, c,
-			func(records map[string]libraryRecord) { records[d.Name] = rec },
-			func(records map[string]libraryRecord) bool {
-				r, ok := records[d.Name]
-				return ok && vsphere.SameJSON(r, rec)
-			})
+			func(records map[string]libraryRecord) { records[d.Name] = rec })
 	}
 	return c.PutVMRecord(ctx, src.ID, FieldItem, itemFormat, d)
 }
@@ -282,8 +274,7 @@ func Unpublish(ctx context.Context, c *vsphere.Client, name, templateID string, 
 				if ours(records) {
 					delete(records, name)
 				}
-			},
-			func(records map[string]libraryRecord) bool { return !ours(records) })
+			})
 	}
 	err := c.PutVMRecord(ctx, templateID, FieldItem, itemFormat, nil)
 	if vsphere.IsNotFound(err) {

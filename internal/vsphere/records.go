@@ -1,13 +1,9 @@
 package vsphere
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"sync"
-	"time"
 )
 
 // The record store keeps what vSphere has no object for (catalog item definitions now; security
@@ -15,8 +11,8 @@ import (
 // attributes, so that nothing lives only in Terraform state and the backup runner can read it:
 //   - a record on an object (a template carries its catalog item): one custom attribute value;
 //   - keyed records on the datacenter (what has no managed object of its own, such as a content
-//     library item): one custom attribute holding a map, changed by read-modify-write that
-//     detects a concurrent writer and makes its change again on top of the other's.
+//     library item): one custom attribute holding a map, changed by read-modify-write under a
+//     lock held in vCenter, so that writers in different processes never lose each other's change.
 //
 // Every value is an envelope {"format": N, "data": ...} (keyed records: "records" instead of
 // "data"), so that readers know which shape they read. A value without an envelope is format 1,
@@ -130,67 +126,40 @@ func (c *Client) DatacenterRecords(ctx context.Context, attr string, fresh bool)
 	return out, nil
 }
 
-// recordsMu serializes this process's read-modify-writes of keyed records: its writers never
-// overwrite each other. Writers in other processes are detected after the fact only (see
-// ChangeDatacenterRecords).
-var recordsMu sync.Mutex
-
-// ErrRecordConflict means that keyed records kept changing under another writer.
-var ErrRecordConflict = errors.New("the records kept changing under another writer")
-
-// ChangeDatacenterRecords changes the keyed records on the datacenter: change edits the map read
-// fresh, which is written back (format) and read again until applied says the change is there.
-// Another process writing at the same moment may write over this change, which is then made again
-// on top of what it wrote; a writer that keeps interfering makes it fail with ErrRecordConflict.
-// vCenter has no compare-and-swap on a custom attribute, so a writer whose check ran before the
-// other's write landed can still lose its change (the next plan then finds it missing and makes
-// it again); closing that needs a lock object in vCenter.
+// ChangeDatacenterRecords changes the keyed records on the datacenter under the vCenter lock
+// "records.<attr>" (see Lock): change edits the map read fresh, which is written back (format).
+// Writers in every process take the same lock, so none overwrites another's change.
 func (c *Client) ChangeDatacenterRecords(ctx context.Context, attr string, format int,
-	change func(map[string]json.RawMessage) error, applied func(map[string]json.RawMessage) bool) error {
-	recordsMu.Lock()
-	defer recordsMu.Unlock()
-	const attempts = 5
-	for i := 0; i < attempts; i++ {
-		records, err := c.DatacenterRecords(ctx, attr, true)
-		if err != nil {
-			return err
-		}
-		if err := change(records); err != nil {
-			return err
-		}
-		value := ""
-		if len(records) > 0 {
-			raw, err := json.Marshal(envelope{Format: format, Records: records})
-			if err != nil {
-				return err
-			}
-			if len(raw) > MaxRecordBytes {
-				return &RecordTooLargeError{Attribute: attr, Size: len(raw)}
-			}
-			value = string(raw)
-		}
-		if err := c.SetDatacenterCustomValue(ctx, attr, value); err != nil {
-			return err
-		}
-		after, err := c.DatacenterRecords(ctx, attr, true)
-		if err != nil {
-			return err
-		}
-		if applied(after) {
-			return nil
-		}
-		select {
-		case <-time.After(time.Duration(20*(i+1)) * time.Millisecond):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	change func(map[string]json.RawMessage) error) (err error) {
+	lock, err := c.Lock(ctx, "records."+attr, LockOptions{})
+	if err != nil {
+		return fmt.Errorf("changing the datacenter's custom attribute %s: %w", attr, err)
 	}
-	return fmt.Errorf("the datacenter's custom attribute %s: %w (%d attempts); apply again", attr, ErrRecordConflict, attempts)
-}
-
-// SameJSON reports whether two values encode to the same JSON.
-func SameJSON(a, b any) bool {
-	x, err1 := json.Marshal(a)
-	y, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+	defer func() {
+		if rerr := lock.Release(ctx); err == nil {
+			err = rerr
+		}
+	}()
+	records, err := c.DatacenterRecords(ctx, attr, true)
+	if err != nil {
+		return err
+	}
+	if err := change(records); err != nil {
+		return err
+	}
+	value := ""
+	if len(records) > 0 {
+		raw, err := json.Marshal(envelope{Format: format, Records: records})
+		if err != nil {
+			return err
+		}
+		if len(raw) > MaxRecordBytes {
+			return &RecordTooLargeError{Attribute: attr, Size: len(raw)}
+		}
+		value = string(raw)
+	}
+	if err := lock.Held(); err != nil {
+		return err
+	}
+	return c.SetDatacenterCustomValue(ctx, attr, value)
 }

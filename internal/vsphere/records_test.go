@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 type testRecord struct {
@@ -76,9 +77,10 @@ func TestDatacenterRecords(t *testing.T) {
 				defer wg.Done()
 				key := fmt.Sprintf("w%d-%d", w, i)
 				rec, _ := json.Marshal(testRecord{Name: key, N: i})
+				// The pause between read and write makes every writer's read-modify-write overlap
+				// the others': only the lock in vCenter keeps them from losing each other's record.
 				errs <- wc.ChangeDatacenterRecords(ctx, attr, 2,
-					func(m map[string]json.RawMessage) error { m[key] = rec; return nil },
-					func(m map[string]json.RawMessage) bool { return string(m[key]) == string(rec) })
+					func(m map[string]json.RawMessage) error { time.Sleep(30 * time.Millisecond); m[key] = rec; return nil })
 			}()
 		}
 	}
