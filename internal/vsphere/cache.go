@@ -17,6 +17,10 @@ type Depends int
 const (
 	// CustomValueWrites: the value is read from custom attributes (CustomWrites).
 	CustomValueWrites Depends = iota
+	// RoleWrites: the value is read from the roles (this client's role changes).
+	RoleWrites
+	// NoWrites: nothing this client writes changes the value; only its age or Refresh does.
+	NoWrites
 )
 
 type cacheRegistry struct {
@@ -74,6 +78,8 @@ func (c *Client) writesOf(dep Depends) uint64 {
 	switch dep {
 	case CustomValueWrites:
 		return c.CustomWrites()
+	case RoleWrites:
+		return c.authz.roleWrites.Load()
 	}
 	return 0
 }

@@ -86,6 +86,7 @@ type Client struct {
 	rest       restSession
 	caches     cacheRegistry
 	log        Logger
+	authz      authzState
 
 	closeOnce sync.Once
 }

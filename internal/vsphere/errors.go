@@ -14,9 +14,14 @@ type NotFoundError struct {
 	Kind string // "resource pool", "cluster", ...
 	Name string // the path or managed object ID asked for
 	Err  error
+	// Hint helps fix the name: the nearest valid names ("did you mean …?").
+	Hint string
 }
 
 func (e *NotFoundError) Error() string {
+	if e.Hint != "" {
+		return fmt.Sprintf("%s %q not found: %s", e.Kind, e.Name, e.Hint)
+	}
 	return fmt.Sprintf("%s %q not found", e.Kind, e.Name)
 }
 

@@ -93,6 +93,10 @@ type Selection struct {
 	PowerStates []PowerState
 	// Templates keeps templates, ordinary VMs or both; empty means TemplatesInclude.
 	Templates TemplateFilter
+	// Also selects the VMs carrying any of these tags whatever Include says: the tag a catalog
+	// VM carries for the function its item names (vmgmt-security-group:<name>, say). Exclude and
+	// the filters still apply.
+	Also []TagRef
 }
 
 // SelectedVM is one VM a selection matched.
@@ -106,7 +110,7 @@ type SelectedVM struct {
 
 // Validate reports what makes the selection unusable, naming the field.
 func (s Selection) Validate() error {
-	if s.Include.empty() {
+	if s.Include.empty() && len(s.Also) == 0 {
 		return errors.New("a selection needs at least one of tags, folders, pools or ids")
 	}
 	if err := s.Include.validate("include"); err != nil {
@@ -236,7 +240,7 @@ func (c *Client) selectContents(ctx context.Context, sel Selection, props []stri
 	var out []types.ObjectContent
 	for i := range snap.vms {
 		vm := &snap.vms[i]
-		if !sel.passesFilters(vm) || !r.matches(include, vm) || (exclude != nil && r.matches(exclude, vm)) {
+		if !sel.passesFilters(vm) || !(r.matches(include, vm) || r.taggedAny(sel.Also, vm)) || (exclude != nil && r.matches(exclude, vm)) {
 			continue
 		}
 		oc := types.ObjectContent{Obj: vm.content.Obj}
@@ -269,6 +273,7 @@ func (s Selection) tagRefs() []TagRef {
 	}
 	add(&s.Include)
 	add(s.Exclude)
+	add(&Criteria{Tags: s.Also})
 	return out
 }
 
@@ -582,6 +587,16 @@ func (r *resolver) matches(c *compiled, vm *selVM) bool {
 		}
 	}
 	return all && len(results) > 0
+}
+
+// taggedAny tells whether vm carries one of the tags.
+func (r *resolver) taggedAny(refs []TagRef, vm *selVM) bool {
+	for _, t := range refs {
+		if r.tagged[t][vm.content.Obj.Value] {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *resolver) inFolder(vm *selVM, folder string, direct bool) bool {

@@ -10,7 +10,10 @@ import (
 
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vapi/tags"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/suggest"
 )
 
 // restSession is the vAPI (REST) session used for tags, opened on first use.
@@ -239,4 +242,140 @@ func (c *Client) closeREST(ctx context.Context) {
 func restSessionGone(ctx context.Context, rc *rest.Client) bool {
 	s, err := rc.Session(ctx)
 	return err == nil && s == nil
+}
+
+// AttachedTags returns the tags on each of the VMs (category and name), in one vAPI call for all
+// of them, plus one call per tag and category this client has not met yet.
+func (c *Client) AttachedTags(ctx context.Context, vmIDs []string) (map[string][]TagRef, error) {
+	out := make(map[string][]TagRef, len(vmIDs))
+	if len(vmIDs) == 0 {
+		return out, nil
+	}
+	refs := make([]mo.Reference, len(vmIDs))
+	for i, id := range vmIDs {
+		refs[i] = types.ManagedObjectReference{Type: "VirtualMachine", Value: id}
+	}
+	err := c.withREST(ctx, func(rc *rest.Client) error {
+		m := tags.NewManager(rc)
+		attached, err := m.ListAttachedTagsOnObjects(ctx, refs)
+		if err != nil {
+			return fmt.Errorf("listing the tags of %d VMs: %w", len(vmIDs), err)
+		}
+		for _, a := range attached {
+			id := a.ObjectID.Reference().Value
+			out[id] = out[id][:0]
+			for _, tid := range a.TagIDs {
+				ref, err := c.tagByID(ctx, m, tid)
+				if err != nil {
+					return err
+				}
+				out[id] = append(out[id], ref)
+			}
+			sort.Slice(out[id], func(i, j int) bool { return out[id][i].String() < out[id][j].String() })
+		}
+		return nil
+	})
+	return out, err
+}
+
+// tagByID names a tag by its ID, from the client's lookups or with one call (two for a category
+// not met yet).
+func (c *Client) tagByID(ctx context.Context, m *tags.Manager, id string) (TagRef, error) {
+	c.rest.mu.Lock()
+	for cat, byName := range c.rest.tagIDs {
+		for name, tid := range byName {
+			if tid == id {
+				c.rest.mu.Unlock()
+				return TagRef{Category: cat, Name: name}, nil
+			}
+		}
+	}
+	c.rest.mu.Unlock()
+	t, err := m.GetTag(ctx, id)
+	if err != nil {
+		return TagRef{}, fmt.Errorf("reading tag %s: %w", id, err)
+	}
+	catName := ""
+	c.rest.mu.Lock()
+	for name, cid := range c.rest.categories {
+		if cid == t.CategoryID {
+			catName = name
+		}
+	}
+	c.rest.mu.Unlock()
+	if catName == "" {
+		cat, err := m.GetCategory(ctx, t.CategoryID)
+		if err != nil {
+			return TagRef{}, fmt.Errorf("reading tag category %s: %w", t.CategoryID, err)
+		}
+		catName = cat.Name
+	}
+	c.rememberTag(TagRef{Category: catName, Name: t.Name}, t.CategoryID, id)
+	return TagRef{Category: catName, Name: t.Name}, nil
+}
+
+// MissingTags returns, for each of the tags that does not exist, what helps fix the name (the
+// nearest categories or tags of the category). Tags this client already knows cost nothing; the
+// others one lookup each, and a missing one the listing its hint needs.
+func (c *Client) MissingTags(ctx context.Context, refs []TagRef) (map[TagRef]string, error) {
+	out := map[TagRef]string{}
+	if len(refs) == 0 {
+		return out, nil
+	}
+	err := c.withREST(ctx, func(rc *rest.Client) error {
+		m := tags.NewManager(rc)
+		ids, _, err := c.selectionTagIDs(ctx, m, refs)
+		if err != nil {
+			return err
+		}
+		found := map[TagRef]bool{}
+		for _, ref := range ids {
+			found[ref] = true
+		}
+		for _, ref := range refs {
+			if found[ref] {
+				continue
+			}
+			hint, err := tagHint(ctx, m, ref)
+			if err != nil {
+				return err
+			}
+			out[ref] = hint
+		}
+		return nil
+	})
+	return out, err
+}
+
+// tagHint names the nearest categories when ref's category does not exist, else the nearest
+// tags of its category.
+func tagHint(ctx context.Context, m *tags.Manager, ref TagRef) (string, error) {
+	cats, err := m.GetCategories(ctx)
+	if err != nil {
+		return "", fmt.Errorf("listing tag categories: %w", err)
+	}
+	names := make([]string, 0, len(cats))
+	for _, cat := range cats {
+		if cat.Name != ref.Category {
+			names = append(names, cat.Name)
+			continue
+		}
+		ts, err := m.GetTagsForCategory(ctx, cat.ID)
+		if err != nil {
+			return "", fmt.Errorf("listing the tags of category %s: %w", cat.Name, err)
+		}
+		tagNames := make([]string, 0, len(ts))
+		for _, t := range ts {
+			tagNames = append(tagNames, t.Name)
+		}
+		return fmt.Sprintf("category %q has no tag %q; %s", ref.Category, ref.Name, orNone(suggest.Phrase(ref.Name, tagNames, 12))), nil
+	}
+	return fmt.Sprintf("there is no tag category %q; %s", ref.Category, orNone(suggest.Phrase(ref.Category, names, 12))), nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no similar names exist"
+	}
+	return s
 }
