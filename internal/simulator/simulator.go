@@ -86,6 +86,29 @@ var TagCategories = map[string][]string{
 	"backup-policy": {"gold", "silver", "bronze"},
 }
 
+// Principal is a user or group of the simulator's directory, as RetrieveUserGroups finds it.
+type Principal struct {
+	Name     string // DOMAIN\name, e.g. VSPHERE.LOCAL\alice
+	Group    bool
+	FullName string
+}
+
+// Principals are the users and groups the simulator's directory knows besides vcsim's own (root
+// and admin, in no domain). Start copies them, so a test that changes this list changes only the
+// simulators it starts afterwards.
+var Principals = []Principal{
+	{Name: `VSPHERE.LOCAL\db-admins`, Group: true, FullName: "Database administrators"},
+	{Name: `VSPHERE.LOCAL\app-operators`, Group: true, FullName: "Application operators"},
+	{Name: `VSPHERE.LOCAL\auditors`, Group: true, FullName: "Read-only auditors"},
+	{Name: `VSPHERE.LOCAL\platform-team`, Group: true, FullName: "Platform team"},
+	{Name: `VSPHERE.LOCAL\alice`, FullName: "Alice Anders"},
+	{Name: `VSPHERE.LOCAL\bob`, FullName: "Bob Berg"},
+	{Name: `VSPHERE.LOCAL\carol`, FullName: "Carol Chen"},
+	{Name: `VSPHERE.LOCAL\mallory`, FullName: "Mallory Mills"},
+	{Name: `CORP.EXAMPLE\jdoe`, FullName: "John Doe"},
+	{Name: `CORP.EXAMPLE\contractors`, Group: true, FullName: "External contractors"},
+}
+
 // Options configures Start.
 type Options struct {
 	// Addr is the loopback address to listen on; empty means a free port on 127.0.0.1.
@@ -134,6 +157,8 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	sizeCluster(model)
 	nameSwitches(model)
 	fixPools(model)
+	seedDirectory(model, Principals)
+	fillPrivilegeList(model)
 
 	model.Service.RegisterEndpoints = true
 	model.Service.TLS = new(tls.Config)
