@@ -55,6 +55,10 @@ var PortGroups = []string{"pg-app", "pg-db", "pg-web"}
 // Workloads are ordinary powered-on VMs in the workloads folder.
 var Workloads = []string{"erp-db01", "erp-app01", "web01"}
 
+// WorkloadPortGroups maps each of Workloads to the port group of its one NIC: each tier on its own
+// network, so a port group's security policy reaches one tier. Templates use PortGroups[0].
+var WorkloadPortGroups = map[string]string{"erp-db01": "pg-db", "erp-app01": "pg-app", "web01": "pg-web"}
+
 // Library is the local content library on the seeded datastore.
 const Library = "vmgmt-library"
 
