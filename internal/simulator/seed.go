@@ -127,6 +127,21 @@ func (sd *seeder) network(ctx context.Context) error {
 	return task.Wait(ctx)
 }
 
+// nicBackings returns the NIC backing of each of PortGroups, by name.
+func nicBackings(ctx context.Context, f *find.Finder) (map[string]types.BaseVirtualDeviceBackingInfo, error) {
+	backings := map[string]types.BaseVirtualDeviceBackingInfo{}
+	for _, name := range PortGroups {
+		net, err := f.Network(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if backings[name], err = net.EthernetCardBackingInfo(ctx); err != nil {
+			return nil, fmt.Errorf("reading the backing of port group %s: %w", name, err)
+		}
+	}
+	return backings, nil
+}
+
 func (sd *seeder) vms(ctx context.Context) error {
 	f, err := sd.finder(ctx)
 	if err != nil {
@@ -140,20 +155,16 @@ func (sd *seeder) vms(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	net, err := f.Network(ctx, PortGroups[0])
-	if err != nil {
-		return err
-	}
-	backing, err := net.EthernetCardBackingInfo(ctx)
+	backings, err := nicBackings(ctx, f)
 	if err != nil {
 		return err
 	}
 	type vmDef struct {
-		name, folder, guest string
-		cpus                int32
-		memMB               int64
-		diskGB              int64
-		template            bool
+		name, folder, guest, network string
+		cpus                         int32
+		memMB                        int64
+		diskGB                       int64
+		template                     bool
 	}
 	var defs []vmDef
 	guests := map[string]string{"win2022-base": "windows2019srvNext_64Guest"}
@@ -162,10 +173,10 @@ func (sd *seeder) vms(ctx context.Context) error {
 		if guest == "" {
 			guest = "rhel9_64Guest"
 		}
-		defs = append(defs, vmDef{name: t, folder: TemplateFolder, guest: guest, cpus: 2, memMB: 4096, diskGB: 40, template: true})
+		defs = append(defs, vmDef{name: t, folder: TemplateFolder, guest: guest, network: PortGroups[0], cpus: 2, memMB: 4096, diskGB: 40, template: true})
 	}
 	for _, w := range Workloads {
-		defs = append(defs, vmDef{name: w, folder: WorkloadFolder, guest: "rhel9_64Guest", cpus: 4, memMB: 8192, diskGB: 80})
+		defs = append(defs, vmDef{name: w, folder: WorkloadFolder, guest: "rhel9_64Guest", network: WorkloadPortGroups[w], cpus: 4, memMB: 8192, diskGB: 80})
 	}
 	for _, d := range defs {
 		folder, err := f.Folder(ctx, path.Join("/", Datacenter, "vm", d.folder))
@@ -186,7 +197,7 @@ func (sd *seeder) vms(ctx context.Context) error {
 		disk.Key = 2000
 		disk.CapacityInKB = d.diskGB * 1024 * 1024
 		devices = append(devices, disk)
-		nic, err := devices.CreateEthernetCard("vmxnet3", backing)
+		nic, err := devices.CreateEthernetCard("vmxnet3", backings[d.network])
 		if err != nil {
 			return err
 		}

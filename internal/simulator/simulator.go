@@ -55,6 +55,10 @@ var PortGroups = []string{"pg-app", "pg-db", "pg-web"}
 // Workloads are ordinary powered-on VMs in the workloads folder.
 var Workloads = []string{"erp-db01", "erp-app01", "web01"}
 
+// WorkloadPortGroups maps each of Workloads to the port group of its one NIC: each tier on its own
+// network, so a port group's security policy reaches one tier. Templates use PortGroups[0].
+var WorkloadPortGroups = map[string]string{"erp-db01": "pg-db", "erp-app01": "pg-app", "web01": "pg-web"}
+
 // Library is the local content library on the seeded datastore.
 const Library = "vmgmt-library"
 
@@ -84,6 +88,29 @@ var TagCategories = map[string][]string{
 	"tier":          {"tier-1", "tier-2", "tier-3"},
 	"environment":   {"production", "staging", "development"},
 	"backup-policy": {"gold", "silver", "bronze"},
+}
+
+// Principal is a user or group of the simulator's directory, as RetrieveUserGroups finds it.
+type Principal struct {
+	Name     string // DOMAIN\name, e.g. VSPHERE.LOCAL\alice
+	Group    bool
+	FullName string
+}
+
+// Principals are the users and groups the simulator's directory knows besides vcsim's own (root
+// and admin, in no domain). Start copies them, so a test that changes this list changes only the
+// simulators it starts afterwards.
+var Principals = []Principal{
+	{Name: `VSPHERE.LOCAL\db-admins`, Group: true, FullName: "Database administrators"},
+	{Name: `VSPHERE.LOCAL\app-operators`, Group: true, FullName: "Application operators"},
+	{Name: `VSPHERE.LOCAL\auditors`, Group: true, FullName: "Read-only auditors"},
+	{Name: `VSPHERE.LOCAL\platform-team`, Group: true, FullName: "Platform team"},
+	{Name: `VSPHERE.LOCAL\alice`, FullName: "Alice Anders"},
+	{Name: `VSPHERE.LOCAL\bob`, FullName: "Bob Berg"},
+	{Name: `VSPHERE.LOCAL\carol`, FullName: "Carol Chen"},
+	{Name: `VSPHERE.LOCAL\mallory`, FullName: "Mallory Mills"},
+	{Name: `CORP.EXAMPLE\jdoe`, FullName: "John Doe"},
+	{Name: `CORP.EXAMPLE\contractors`, Group: true, FullName: "External contractors"},
 }
 
 // Options configures Start.
@@ -134,6 +161,8 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	sizeCluster(model)
 	nameSwitches(model)
 	fixPools(model)
+	seedDirectory(model, Principals)
+	fillPrivilegeList(model)
 
 	model.Service.RegisterEndpoints = true
 	model.Service.TLS = new(tls.Config)
