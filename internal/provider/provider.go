@@ -24,6 +24,7 @@ import (
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/catalog"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/security"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -346,6 +347,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 	var out []func() resource.Resource
 	out = append(out, capacity.Resources()...)
 	out = append(out, catalog.Resources()...)
+	out = append(out, security.Resources()...)
 	return out
 }
 

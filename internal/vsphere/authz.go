@@ -120,7 +120,16 @@ func (c *Client) CreateRole(ctx context.Context, name string, privileges []strin
 	if err != nil {
 		return 0, fmt.Errorf("creating role %q: %w", name, err)
 	}
-	return res.Returnval, nil
+	if res.Returnval != 0 {
+		return res.Returnval, nil
+	}
+	// The simulator answers without the new role's ID: look it up by name.
+	c.rolesChanged()
+	role, err := c.RoleByName(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("reading back the new role %q: %w", name, err)
+	}
+	return role.ID, nil
 }
 
 // UpdateRole renames a role and sets its privileges.
@@ -142,7 +151,13 @@ var ErrRoleInUse = errors.New("the role is still used by permissions")
 // since deleting it would remove permissions someone else set. A role already gone is no error.
 func (c *Client) RemoveRole(ctx context.Context, id int32) error {
 	defer c.rolesChanged()
-	_, err := methods.RemoveAuthorizationRole(ctx, c.vim, &types.RemoveAuthorizationRole{
+	// vCenter refuses to delete a role in use when FailIfUsed is set; the simulator ignores the
+	// flag, so ask first.
+	used, err := methods.RetrieveRolePermissions(ctx, c.vim, &types.RetrieveRolePermissions{This: c.authManager(), RoleId: id})
+	if err == nil && len(used.Returnval) > 0 {
+		return fmt.Errorf("role %d (%d permissions): %w", id, len(used.Returnval), ErrRoleInUse)
+	}
+	_, err = methods.RemoveAuthorizationRole(ctx, c.vim, &types.RemoveAuthorizationRole{
 		This: c.authManager(), RoleId: id, FailIfUsed: true,
 	})
 	switch {

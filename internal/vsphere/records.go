@@ -163,3 +163,31 @@ func (c *Client) ChangeDatacenterRecords(ctx context.Context, attr string, forma
 	}
 	return c.SetDatacenterCustomValue(ctx, attr, value)
 }
+
+// PutDatacenterRecord stores one record in its own custom attribute on the client's datacenter
+// (nil v clears it): for what needs a value of its own, such as a security group's definition
+// with its grants.
+func (c *Client) PutDatacenterRecord(ctx context.Context, attr string, format int, v any) error {
+	value := ""
+	if v != nil {
+		var err error
+		if value, err = EncodeRecord(attr, format, v); err != nil {
+			return err
+		}
+	}
+	return c.SetDatacenterCustomValue(ctx, attr, value)
+}
+
+// DatacenterRecord decodes the record in a custom attribute of the client's datacenter into v:
+// from the VM snapshot, or read now (fresh). Format 0 is no record.
+func (c *Client) DatacenterRecord(ctx context.Context, attr string, fresh bool, v any) (int, error) {
+	raw, err := c.DatacenterCustomValue(ctx, attr, fresh)
+	if err != nil {
+		return 0, err
+	}
+	format, err := DecodeRecord(raw, v)
+	if err != nil {
+		return 0, fmt.Errorf("the datacenter's custom attribute %s: %w (fix or clear it in vCenter)", attr, err)
+	}
+	return format, nil
+}

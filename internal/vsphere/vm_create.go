@@ -58,10 +58,11 @@ func (c *Client) CreateVM(ctx context.Context, s CloneSpec) (Created, error) {
 }
 
 // IsNameConflict reports whether a create or rename failed because the name is taken where the
-// object was to go (vCenter's DuplicateName, or a library deploy's conflict).
+// object was to go (vCenter's DuplicateName, AlreadyExists for a role, or a library deploy's
+// conflict).
 func IsNameConflict(err error) bool {
 	var taken *NameConflictError
-	return fault.Is(err, &types.DuplicateName{}) || errors.As(err, &taken)
+	return fault.Is(err, &types.DuplicateName{}) || fault.Is(err, &types.AlreadyExists{}) || errors.As(err, &taken)
 }
 
 // createdVM finds the VM a create request may already have made: in the request's folder, under
