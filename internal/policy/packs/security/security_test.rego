@@ -261,6 +261,17 @@ test_empty_unknown_count_is_not_judged if {
 		with data.vmgmt.params.security as {}
 }
 
+test_empty_needs_both_the_members_and_the_count if {
+	# The inventory and member_count disagree only while a selection changes; warn only when
+	# both say the group is empty.
+	one_member := with_inventory(empty(create({})), [{"op": "replace", "path": "/members", "value": [inventory.members[1]]}])
+	count(security.violation) == 0 with input as one_member
+		with data.vmgmt.params.security as {}
+	count_one := json.patch(empty(create({})), [{"op": "replace", "path": "/change/after/member_count", "value": 1}])
+	count(security.violation) == 0 with input as count_one
+		with data.vmgmt.params.security as {}
+}
+
 test_one_member_is_not_empty if {
 	inp := with_inventory(create({"member_ids": ["vm-2"], "member_count": 1}), [{"op": "remove", "path": "/members/0"}])
 	count(security.violation) == 0 with input as inp
