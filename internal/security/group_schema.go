@@ -117,7 +117,8 @@ func groupSchema() schema.Schema {
 				ElementType: types.StringType,
 				MarkdownDescription: "The privileges a foreign permission on a member may grant before it counts as a foreign " +
 					"grant. Defaults to the privileges of the group's role.",
-				Optional: true,
+				Optional:   true,
+				Validators: []validator.Set{setvalidator.SizeAtLeast(1), setvalidator.ValueStringsAre(stringvalidator.LengthBetween(1, 255))},
 			},
 			"member_ids": schema.SetAttribute{
 				ElementType: types.StringType,
