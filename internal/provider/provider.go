@@ -24,6 +24,7 @@ import (
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/catalog"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/security"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -353,6 +354,7 @@ func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 	var out []func() datasource.DataSource
 	out = append(out, capacity.DataSources()...)
 	out = append(out, catalog.DataSources()...)
+	out = append(out, security.NewAccessReportDataSource)
 	return out
 }
 
