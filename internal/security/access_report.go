@@ -60,7 +60,7 @@ func (d *reportDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Who can touch these VMs, and why: the **effective** access to each selected VM, every principal " +
 			"(user or group) holding a role on it, whether the permission is set on the VM itself or inherited from a folder, " +
-			"the datacenter or the root folder, and whether vmgmt made it or not. vCenter's rules apply: a permission set on " +
+			"the datacenter or the root folder, including the permissions vmgmt did not make. vCenter's rules apply: a permission set on " +
 			"an object overrides the same principal's inherited one, and a parent's permission reaches the VM only when it " +
 			"propagates. Read in a number of vCenter round trips that does not grow with the number of VMs: the selection, " +
 			"every permission (`RetrieveAllPermissions`), one role list and the inventory's parents, side by side.",

@@ -32,14 +32,13 @@ var reportRolePrivileges = []string{
 
 // reportFixture is the simulator's inventory as the access report test arranges it.
 type reportFixture struct {
-	sim                    *acctest.Sim
-	gc                     *govmomi.Client
-	am                     *object.AuthorizationManager
-	roleID                 int32
-	root, dc, folder       string // managed object IDs of the root folder, dc1 and the workloads folder
-	db, app, web           string // the workload VMs
-	dbRef                  types.ManagedObjectReference
-	rootPerms, folderPerms []types.Permission
+	sim              *acctest.Sim
+	gc               *govmomi.Client
+	am               *object.AuthorizationManager
+	roleID           int32
+	root, dc, folder string // managed object IDs of the root folder, dc1 and the workloads folder
+	db, app, web     string // the workload VMs
+	dbRef            types.ManagedObjectReference
 }
 
 // reportArrange sets, as someone other than vmgmt would:
@@ -121,8 +120,8 @@ func (fx *reportFixture) set(t *testing.T, ref types.ManagedObjectReference, per
 	}
 }
 
-// reportAccess is the check of one entry of a VM's access.
-func reportAccess(principal string, group bool, role string, roleID int32, privileges knownvalue.Check, on, onName string, inherited bool) knownvalue.Check {
+// reportInherited is the check of one inherited entry of a VM's access.
+func reportInherited(principal string, group bool, role string, roleID int32, privileges knownvalue.Check, on, onName string) knownvalue.Check {
 	return knownvalue.ObjectExact(map[string]knownvalue.Check{
 		"principal":       knownvalue.StringExact(principal),
 		"is_group":        knownvalue.Bool(group),
@@ -131,10 +130,9 @@ func reportAccess(principal string, group bool, role string, roleID int32, privi
 		"privileges":      privileges,
 		"defined_on":      knownvalue.StringExact(on),
 		"defined_on_name": knownvalue.StringExact(onName),
-		"inherited":       knownvalue.Bool(inherited),
-		// Every permission of the fixture that reaches a VM propagates, but the one set on
-		// erp-db01 itself.
-		"propagate": knownvalue.Bool(inherited),
+		"inherited":       knownvalue.Bool(true),
+		// An inherited permission propagates, or it would not reach the VM.
+		"propagate": knownvalue.Bool(true),
 	})
 }
 
@@ -171,11 +169,11 @@ data "vmgmt_access_report" "tier1" {
 
 	// Admin's privileges are the simulator's long list: checked by their number.
 	adminPrivs := knownvalue.ListSizeExact(len(reportAdminPrivileges(t, fx)))
-	dba := reportAccess(`VSPHERE.LOCAL\dba`, true, reportRoleName, fx.roleID, reportStrings(reportRolePrivileges...), fx.folder, simulator.WorkloadFolder, true)
-	ops := reportAccess(`VSPHERE.LOCAL\ops`, true, "ReadOnly", -2, reportStrings("System.Anonymous", "System.Read", "System.View"), fx.dc, simulator.Datacenter, true)
-	rootUser := reportAccess("root", false, "Admin", -1, adminPrivs, fx.root, "Datacenters", true)
-	rootGroup := reportAccess("root", true, "Admin", -1, adminPrivs, fx.root, "Datacenters", true)
-	inheritedAdmin := reportAccess("admin", false, "Admin", -1, adminPrivs, fx.root, "Datacenters", true)
+	dba := reportInherited(`VSPHERE.LOCAL\dba`, true, reportRoleName, fx.roleID, reportStrings(reportRolePrivileges...), fx.folder, simulator.WorkloadFolder)
+	ops := reportInherited(`VSPHERE.LOCAL\ops`, true, "ReadOnly", -2, reportStrings("System.Anonymous", "System.Read", "System.View"), fx.dc, simulator.Datacenter)
+	rootUser := reportInherited("root", false, "Admin", -1, adminPrivs, fx.root, "Datacenters")
+	rootGroup := reportInherited("root", true, "Admin", -1, adminPrivs, fx.root, "Datacenters")
+	inheritedAdmin := reportInherited("admin", false, "Admin", -1, adminPrivs, fx.root, "Datacenters")
 	// Sorted by principal: upper-case domains first.
 	inheritedOnly := knownvalue.ListExact([]knownvalue.Check{dba, ops, inheritedAdmin, rootUser, rootGroup})
 	vm := func(id, name string, access knownvalue.Check) knownvalue.Check {
