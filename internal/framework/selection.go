@@ -41,45 +41,100 @@ var vmIDPattern = regexp.MustCompile(`^vm-[0-9]+$`)
 // SelectionBlock is the `selection` block, required. Put it in the resource's Blocks under the
 // name "selection".
 func SelectionBlock() schema.SingleNestedBlock {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: selectionDescription,
+		Attributes:          resourceSelectionAttributes(selectionAttributes()),
+		Blocks: map[string]schema.Block{
+			"exclude": schema.SingleNestedBlock{
+				MarkdownDescription: excludeDescription,
+				Attributes:          resourceSelectionAttributes(criteriaAttributes("exclude.")),
+				Validators:          excludeValidators(),
+			},
+		},
+		Validators: selectionValidators(),
+	}
+}
+
+// The selection block is defined once, independently of the schema package, below: the resource
+// block (SelectionBlock) and the data source block (DataSourceSelectionBlock) are both built from
+// these descriptions and validators, so that the two read and validate alike.
+
+const (
+	selectionDescription = "Which VMs this applies to, resolved live at every plan, so that the plan shows the VMs that join " +
+		"and leave. A VM is selected when it meets the criteria (`tags`, `folders`, `pools`, `ids`, combined by `match`), " +
+		"does not meet the `exclude` block, and passes the `power_states` and `templates` filters. Templates belong to " +
+		"no resource pool: select them by tag, folder or ID."
+	excludeDescription = "VMs to leave out even when the criteria above select them: a VM that meets these criteria " +
+		"(combined by this block's own `match`) is not selected."
+)
+
+func selectionValidators() []validator.Object {
+	return []validator.Object{objectvalidator.IsRequired(), criteriaRequired{}}
+}
+
+func excludeValidators() []validator.Object { return []validator.Object{criteriaRequired{}} }
+
+// selectionAttrKind is the shape of one attribute of the selection block.
+type selectionAttrKind int
+
+const (
+	selectionStringList     selectionAttrKind = iota // optional list of strings
+	selectionString                                  // optional string
+	selectionBool                                    // optional bool
+	selectionTagList                                 // optional list of {category, name}, both required
+	selectionRequiredString                          // required string (the fields of a tag)
+)
+
+// selectionAttr is one attribute of the selection block, whatever the schema package.
+type selectionAttr struct {
+	kind        selectionAttrKind
+	description string
+	list        []validator.List
+	str         []validator.String
+}
+
+// selectionAttributes are the attributes of the selection block itself: the criteria and the
+// filters.
+func selectionAttributes() map[string]selectionAttr {
 	attrs := criteriaAttributes("")
-	attrs["power_states"] = schema.ListAttribute{
-		ElementType: types.StringType,
-		Optional:    true,
-		MarkdownDescription: "Keep only the VMs in one of these power states: " + quoted(vsphere.PowerStates()) +
+	attrs["power_states"] = selectionAttr{
+		kind: selectionStringList,
+		description: "Keep only the VMs in one of these power states: " + quoted(vsphere.PowerStates()) +
 			". Unset keeps every power state.",
-		Validators: []validator.List{
+		list: []validator.List{
 			listvalidator.SizeAtLeast(1),
 			listvalidator.UniqueValues(),
 			listvalidator.ValueStringsAre(stringvalidator.OneOf(vsphere.PowerStates()...)),
 		},
 	}
-	attrs["templates"] = schema.StringAttribute{
-		Optional: true,
-		MarkdownDescription: "Whether templates are selected: `include` keeps templates and ordinary VMs (the default), " +
+	attrs["templates"] = selectionAttr{
+		kind: selectionString,
+		description: "Whether templates are selected: `include` keeps templates and ordinary VMs (the default), " +
 			"`exclude` keeps ordinary VMs only, `only` keeps templates only.",
-		Validators: []validator.String{stringvalidator.OneOf(vsphere.TemplateFilters()...)},
+		str: []validator.String{stringvalidator.OneOf(vsphere.TemplateFilters()...)},
 	}
-	return schema.SingleNestedBlock{
-		MarkdownDescription: "Which VMs this applies to, resolved live at every plan, so that the plan shows the VMs that join " +
-			"and leave. A VM is selected when it meets the criteria (`tags`, `folders`, `pools`, `ids`, combined by `match`), " +
-			"does not meet the `exclude` block, and passes the `power_states` and `templates` filters. Templates belong to " +
-			"no resource pool: select them by tag, folder or ID.",
-		Attributes: attrs,
-		Blocks: map[string]schema.Block{
-			"exclude": schema.SingleNestedBlock{
-				MarkdownDescription: "VMs to leave out even when the criteria above select them: a VM that meets these criteria " +
-					"(combined by this block's own `match`) is not selected.",
-				Attributes: criteriaAttributes("exclude."),
-				Validators: []validator.Object{criteriaRequired{}},
-			},
+	return attrs
+}
+
+// tagAttributes are the fields of one entry of tags.
+func tagAttributes() map[string]selectionAttr {
+	return map[string]selectionAttr{
+		"category": {
+			kind:        selectionRequiredString,
+			description: "The tag's category, e.g. `vmgmt-backup-job`.",
+			str:         []validator.String{Name(vsphere.MaxTagNameLength)},
 		},
-		Validators: []validator.Object{objectvalidator.IsRequired(), criteriaRequired{}},
+		"name": {
+			kind:        selectionRequiredString,
+			description: "The tag's name within its category.",
+			str:         []validator.String{Name(vsphere.MaxTagNameLength)},
+		},
 	}
 }
 
 // criteriaAttributes are the attributes shared by the selection and its exclude block. prefix
 // names the block in the messages ("" or "exclude.").
-func criteriaAttributes(prefix string) map[string]schema.Attribute {
+func criteriaAttributes(prefix string) map[string]selectionAttr {
 	refs := func() []validator.List {
 		return []validator.List{
 			listvalidator.SizeAtLeast(1),
@@ -87,64 +142,74 @@ func criteriaAttributes(prefix string) map[string]schema.Attribute {
 			listvalidator.ValueStringsAre(InventoryPath()),
 		}
 	}
-	return map[string]schema.Attribute{
-		"tags": schema.ListNestedAttribute{
-			Optional: true,
-			MarkdownDescription: "VMs that carry one of these vSphere tags (with `match = \"all\"`: every one). A tag that does not " +
+	return map[string]selectionAttr{
+		"tags": {
+			kind: selectionTagList,
+			description: "VMs that carry one of these vSphere tags (with `match = \"all\"`: every one). A tag that does not " +
 				"exist yet selects no VM, so a selection may name a tag before the first VM carries it.",
-			NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-				"category": schema.StringAttribute{
-					Required:            true,
-					MarkdownDescription: "The tag's category, e.g. `vmgmt-backup-job`.",
-					Validators:          []validator.String{Name(vsphere.MaxTagNameLength)},
-				},
-				"name": schema.StringAttribute{
-					Required:            true,
-					MarkdownDescription: "The tag's name within its category.",
-					Validators:          []validator.String{Name(vsphere.MaxTagNameLength)},
-				},
-			}},
-			Validators: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues()},
+			list: []validator.List{listvalidator.SizeAtLeast(1), listvalidator.UniqueValues()},
 		},
-		"folders": schema.ListAttribute{
-			ElementType: types.StringType,
-			Optional:    true,
-			MarkdownDescription: "VMs in these VM folders and, unless `direct_children_only`, in the folders below them. A folder " +
+		"folders": {
+			kind: selectionStringList,
+			description: "VMs in these VM folders and, unless `direct_children_only`, in the folders below them. A folder " +
 				"is its managed object ID (`group-v42`) or its inventory path, absolute (`/dc1/vm/erp`) or relative to the " +
 				"datacenter's VM folder (`erp`). A datacenter stands for all its VMs.",
-			Validators: refs(),
+			list: refs(),
 		},
-		"pools": schema.ListAttribute{
-			ElementType: types.StringType,
-			Optional:    true,
-			MarkdownDescription: "VMs in these resource pools, vApps or clusters and, unless `direct_children_only`, in the pools " +
+		"pools": {
+			kind: selectionStringList,
+			description: "VMs in these resource pools, vApps or clusters and, unless `direct_children_only`, in the pools " +
 				"below them. A pool is its managed object ID (`resgroup-42`, `domain-c7`) or its inventory path, absolute " +
 				"(`/dc1/host/prod/Resources/erp`) or relative to the datacenter's host folder (`prod/Resources/erp`). A cluster " +
 				"stands for its root pool.",
-			Validators: refs(),
+			list: refs(),
 		},
-		"ids": schema.ListAttribute{
-			ElementType:         types.StringType,
-			Optional:            true,
-			MarkdownDescription: "VMs by managed object ID (`vm-42`). An ID that names no VM (any more) selects nothing.",
-			Validators: []validator.List{
+		"ids": {
+			kind:        selectionStringList,
+			description: "VMs by managed object ID (`vm-42`). An ID that names no VM (any more) selects nothing.",
+			list: []validator.List{
 				listvalidator.SizeAtLeast(1),
 				listvalidator.UniqueValues(),
 				listvalidator.ValueStringsAre(stringvalidator.RegexMatches(vmIDPattern, "must be a VM's managed object ID, such as vm-42")),
 			},
 		},
-		"direct_children_only": schema.BoolAttribute{
-			Optional: true,
-			MarkdownDescription: "Match only the VMs directly in the `" + prefix + "folders` and `" + prefix + "pools`, not those in " +
+		"direct_children_only": {
+			kind: selectionBool,
+			description: "Match only the VMs directly in the `" + prefix + "folders` and `" + prefix + "pools`, not those in " +
 				"folders or pools nested below them. Defaults to `false`.",
 		},
-		"match": schema.StringAttribute{
-			Optional: true,
-			MarkdownDescription: "How the criteria of this block combine: `any` (the default) selects a VM that meets at least one " +
+		"match": {
+			kind: selectionString,
+			description: "How the criteria of this block combine: `any` (the default) selects a VM that meets at least one " +
 				"of them, `all` a VM that meets every one (each tag, folder, pool and ID listed).",
-			Validators: []validator.String{stringvalidator.OneOf(vsphere.MatchModes()...)},
+			str: []validator.String{stringvalidator.OneOf(vsphere.MatchModes()...)},
 		},
 	}
+}
+
+// resourceSelectionAttributes builds the resource schema attributes of defs.
+func resourceSelectionAttributes(defs map[string]selectionAttr) map[string]schema.Attribute {
+	out := make(map[string]schema.Attribute, len(defs))
+	for name, d := range defs {
+		switch d.kind {
+		case selectionStringList:
+			out[name] = schema.ListAttribute{ElementType: types.StringType, Optional: true, MarkdownDescription: d.description, Validators: d.list}
+		case selectionString:
+			out[name] = schema.StringAttribute{Optional: true, MarkdownDescription: d.description, Validators: d.str}
+		case selectionBool:
+			out[name] = schema.BoolAttribute{Optional: true, MarkdownDescription: d.description}
+		case selectionRequiredString:
+			out[name] = schema.StringAttribute{Required: true, MarkdownDescription: d.description, Validators: d.str}
+		case selectionTagList:
+			out[name] = schema.ListNestedAttribute{
+				Optional:            true,
+				MarkdownDescription: d.description,
+				NestedObject:        schema.NestedAttributeObject{Attributes: resourceSelectionAttributes(tagAttributes())},
+				Validators:          d.list,
+			}
+		}
+	}
+	return out
 }
 
 // criteriaRequired refuses a selection or exclude block that names no VM: one without tags,
