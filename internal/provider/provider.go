@@ -355,7 +355,7 @@ func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 	var out []func() datasource.DataSource
 	out = append(out, capacity.DataSources()...)
 	out = append(out, catalog.DataSources()...)
-	out = append(out, security.NewAccessReportDataSource)
+	out = append(out, security.DataSources()...)
 	return out
 }
 

@@ -25,12 +25,7 @@ import (
 const MaxGroupNameLength = 64
 
 func (r *groupResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	resp.Schema = groupSchema()
-}
-
-// groupSchema is the resource's schema (also the codec's, see framework.Model).
-func groupSchema() schema.Schema {
-	return schema.Schema{
+	resp.Schema = schema.Schema{
 		Version: 0,
 		MarkdownDescription: "A security group: which principals hold which role on which VMs, resolved live from the " +
 			"`members` selection at every plan, so that a plan shows the VMs gaining or losing access when a tag, folder " +
