@@ -3,9 +3,10 @@
 # loopback port (with a template for each catalog item), points terraform at the local build
 # (dev_overrides), runs the demo policy's Rego tests, shows one plan that the policy gate rejects
 # (an EXPECTED FAILURE, checked to fail for the right reason), then plans and applies examples/demo
-# (capacity tiers, published catalog items, VMs requested through the modules in examples/modules),
-# prints the outputs, proves that a second plan has no changes, and counts the policy decisions
-# logged. The simulator is always stopped.
+# (capacity tiers, published catalog items, VMs requested through the modules in examples/modules,
+# security groups and who can touch the ERP database), prints the outputs, proves that a second
+# plan has no changes, tags a VM out of band to show a plan where it joins a security group, and
+# counts the policy decisions logged. The simulator is always stopped.
 #
 # The terminal shows each step and its result: the plan's summary, the expected failure, the
 # policy checks deferred to apply and why, the outputs, the empty second plan. The whole output of
@@ -259,6 +260,25 @@ case $rc in
 	die "terraform plan failed (exit $rc; its output is in $(rel "$logs/plan-again.log"))"
 	;;
 esac
+
+# Security groups resolve their members live: an administrator tags the seeded database VM
+# erp-db01 tier-1 in vCenter, outside Terraform. The next plan shows it joining the DB admins with
+# no change in the configuration; apply grants exactly that, and the plan after is empty again.
+step "out of band: an administrator tags erp-db01 tier-1 in vCenter; the plan shows it joining db-admins (log: $(rel "$logs/plan-joined.log"))"
+run "$logs/tag.log" "$bin/vmgmt-sim" tag erp-db01 tier/tier-1
+rc=0
+"$tf" -chdir="$work" plan -detailed-exitcode -no-color >"$logs/plan-joined.log" 2>&1 || rc=$?
+((rc == 2)) || die "the plan after tagging erp-db01 should show db-admins changing (exit 2), got exit $rc (see $(rel "$logs/plan-joined.log"))"
+sed -n '/# vmgmt_security_group.db_admins will be updated/,/^    }/p' "$logs/plan-joined.log" |
+	grep -E '# vmgmt_security_group|member_count|member_ids|^ *[+-] "vm-|permission_count|other_vm_count' || true
+grep '^Plan: ' "$logs/plan-joined.log"
+run "$logs/apply-joined.log" "$tf" -chdir="$work" apply -auto-approve -no-color
+grep '^Apply complete!' "$logs/apply-joined.log"
+rc=0
+"$tf" -chdir="$work" plan -detailed-exitcode -no-color >"$logs/plan-joined-again.log" 2>&1 || rc=$?
+((rc == 0)) || die "the plan after granting erp-db01 should be empty, got exit $rc (see $(rel "$logs/plan-joined-again.log"))"
+echo "demo: erp-db01 joined db-admins; the next plan is empty again"
+"$tf" -chdir="$work" output -no-color security_groups | sed -n '/"db-admins"/,/^  }/p'
 
 [[ -s "$decisions" ]] || die "no policy decisions were logged to $(rel "$decisions")"
 count() { grep -c "$1" "$decisions" || true; }

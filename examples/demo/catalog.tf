@@ -48,6 +48,9 @@ resource "vmgmt_catalog_item" "db_server" {
   lease = { default_days = 90, max_days = 365, grace_days = 14 }
 
   capacity_reservation = vmgmt_capacity_reservation.db_prod.id
+  # Every VM made from this item is tagged vmgmt-security-group:db-admins, which makes it a member
+  # of that security group (security.tf) with no HCL of its own.
+  security_group = "db-admins"
 }
 
 # Application servers of production systems: standard production capacity (tier 2).

@@ -50,8 +50,10 @@ provider "vmgmt" {
   policy {
     # Built-in packs, parameters in policy/params.json (data.vmgmt.params.<pack>): capacity
     # judges the reservations, catalog the VM requests (entitled job function, a size the item
-    # offers, the group's quota, the item's lease maximum, allowed folders and networks).
-    packs = ["capacity", "catalog"]
+    # offers, the group's quota, the item's lease maximum, allowed folders and networks), security
+    # the security groups (privilege ceiling, no Administrator on tier-1 VMs, locked-down tier-1
+    # port groups, principals from allowed domains).
+    packs = ["capacity", "catalog", "security"]
     # Rego (package vmgmt.platform) plus data: pack parameters and exemptions. Tests
     # (*_test.rego) are not loaded here; run them with `terraform-provider-vmgmt policy test`.
     sources      = ["${path.module}/policy"]

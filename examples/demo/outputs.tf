@@ -110,3 +110,25 @@ output "erp_ops_catalog" {
     expired_leases = data.vmgmt_catalog.erp_ops.expired_vms
   }
 }
+
+output "security_groups" {
+  description = "Each security group: its role, principals, how many VMs it reaches and the permissions it holds."
+  value = {
+    for g in [vmgmt_security_group.db_admins, vmgmt_security_group.app_operators, vmgmt_security_group.auditors] : g.name => {
+      role        = coalesce(g.role, "vmgmt-sg-${g.name}")
+      principals  = [for p in g.principals : p.name]
+      members     = g.member_count
+      permissions = g.permission_count
+      port_groups = [for pg in g.port_groups : "${pg.name}: promiscuous=${pg.allow_promiscuous}, mac_changes=${pg.allow_mac_changes}, forged_transmits=${pg.allow_forged_transmits}"]
+    }
+  }
+}
+
+output "who_can_touch_erp_db" {
+  description = "Everyone with a role on the ERP database VM, and where the permission comes from."
+  value = {
+    for vm in data.vmgmt_access_report.erp_db.vms : vm.name => [
+      for a in vm.access : "${a.principal}${a.is_group ? " (group)" : ""}: ${a.role} ${a.inherited ? "inherited from ${a.defined_on_name}" : "on the VM itself"}"
+    ]
+  }
+}

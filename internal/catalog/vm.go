@@ -287,6 +287,11 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 	resp.Diagnostics.Append(vmModels.Get(ctx, req.Plan.Raw, &plan)...)
 	proposed := plan
 	exists := !req.State.Raw.IsNull()
+	if !exists {
+		// A selection planned after this (a security group that depends on it) cannot know yet
+		// whether this VM joins it.
+		r.Client.NotePlanned(framework.PlannedVM, plannedVMKey(plan), nil)
+	}
 	if exists {
 		resp.Diagnostics.Append(vmModels.Get(ctx, req.State.Raw, &state)...)
 	}
@@ -635,6 +640,7 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	defer r.Client.DonePlanned(framework.PlannedVM, plannedVMKey(plan))
 	it, size, ok := r.plannedItem(ctx, plan, &resp.Diagnostics)
 	if !ok {
 		return
@@ -664,6 +670,9 @@ func (r *vmResource) Create(ctx context.Context, req resource.CreateRequest, res
 	}
 	r.readBack(ctx, res.ID, &plan, &resp.State, &resp.Diagnostics)
 }
+
+// plannedVMKey names a VM create in the planned-objects registry: its folder and name as planned.
+func plannedVMKey(plan vmModel) string { return plan.Folder.String() + "/" + plan.Name.String() }
 
 // plannedItem is the item and size a create builds from, as the plan saw them: an item
 // unpublished, a size withdrawn or a version moved since the plan fails the apply.

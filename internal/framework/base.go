@@ -5,6 +5,7 @@ package framework
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -46,12 +47,37 @@ func (c *Client) NotePlanned(kind, name string, v any) {
 	c.shared.Store("planned\x00"+kind+"\x00"+name, v)
 }
 
+// DonePlanned forgets a planned object once it is made (or its create failed): a resource whose
+// plan waits for it (PlannedAny) is planned after it, at apply time, and sees it in vCenter.
+func (c *Client) DonePlanned(kind, name string) {
+	c.shared.Delete("planned\x00" + kind + "\x00" + name)
+}
+
 // Planned reports whether this provider process has planned the object, and what it noted of it.
 // Terraform plans a resource after those it refers to, so an object named through a reference is
 // known here.
 func (c *Client) Planned(kind, name string) (any, bool) {
 	return c.shared.Load("planned\x00" + kind + "\x00" + name)
 }
+
+// PlannedAny reports whether this provider process has planned any object of the kind, such as a
+// VM to create ("vm"): a resource whose plan depends on what exists (a selection of VMs) cannot
+// know its result before those are made, and marks it known after apply.
+func (c *Client) PlannedAny(kind string) bool {
+	found := false
+	prefix := "planned\x00" + kind + "\x00"
+	c.shared.Range(func(k, _ any) bool {
+		if s, ok := k.(string); ok && strings.HasPrefix(s, prefix) {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// PlannedVM is the kind of planned object a VM create notes (NotePlanned, PlannedAny).
+const PlannedVM = "vm"
 
 // ResourceBase is embedded by every resource: it implements Metadata and Configure.
 type ResourceBase struct {

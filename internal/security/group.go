@@ -167,6 +167,15 @@ func (r *groupResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanR
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	if r.Client.PlannedAny(framework.PlannedVM) {
+		// VMs this run creates (that the group depends on) may join: the members are resolved at
+		// apply time, once they exist.
+		plan.unknownComputed()
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false,
+			framework.Facts{Unknown: []string{"role", "members", "port_groups", "principals"}})...)
+		return
+	}
 	rec, err := readRecord(ctx, c, in.Name)
 	if err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the security group's definition", err)

@@ -118,10 +118,14 @@ func (r *groupResource) apply(ctx context.Context, plan *groupModel, state *tfsd
 	if rec == nil {
 		rec = &groupRecord{Name: in.Name, Request: in.request().Token}
 	}
+	// The members the plan showed; when it could not know them (VMs were still to be made), the
+	// selection is resolved now.
 	var fixed []string
-	diags.Append(plan.MemberIDs.ElementsAs(ctx, &fixed, false)...)
-	if fixed == nil {
-		fixed = []string{}
+	if !plan.MemberIDs.IsUnknown() {
+		diags.Append(plan.MemberIDs.ElementsAs(ctx, &fixed, false)...)
+		if fixed == nil {
+			fixed = []string{}
+		}
 	}
 	want, err := resolve(ctx, c, in, rec, fixed)
 	if err != nil {
@@ -141,6 +145,9 @@ func (r *groupResource) apply(ctx context.Context, plan *groupModel, state *tfsd
 		// Store what was done even when something failed: the record in vCenter says what is the
 		// group's, and state must not lose track of it.
 		plan.ID = types.StringValue(in.Name)
+		if plan.MemberIDs.IsUnknown() {
+			plan.fillPlanned(in, want)
+		}
 		plan.RoleID = types.Int64Value(int64(rec.Role.ID))
 		plan.PermissionCount = types.Int64Value(int64(rec.grantCount()))
 		diags.Append(state.Set(ctx, plan)...)

@@ -8,6 +8,7 @@ import (
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
+	"golang.org/x/sync/errgroup"
 )
 
 // NetSecurity is the security policy of a distributed port group's ports. Nil leaves a flag as it
@@ -27,21 +28,46 @@ type PortGroup struct {
 	Security NetSecurity
 }
 
-var portGroupProps = []string{"name", "vm", "config.defaultPortConfig", "config.uplink"}
+var portGroupProps = []string{"name", "key", "config.defaultPortConfig", "config.uplink"}
 
-// PortGroups reads every distributed port group, with its VMs and security policy, in one round
-// trip whatever the number of VMs.
+// PortGroups reads every distributed port group, with its security policy and the VMs whose
+// network adapters are on it, in two round trips side by side whatever the number of VMs. The VMs
+// come from the adapters' backings, not the port group's vm list, which the simulator never fills.
 func (c *Client) PortGroups(ctx context.Context) ([]PortGroup, error) {
 	var pgs []mo.DistributedVirtualPortgroup
-	if err := c.RetrieveAll(ctx, "DistributedVirtualPortgroup", portGroupProps, &pgs); err != nil {
+	var vms []mo.VirtualMachine
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return c.RetrieveAll(gctx, "DistributedVirtualPortgroup", portGroupProps, &pgs) })
+	g.Go(func() error { return c.RetrieveAll(gctx, "VirtualMachine", []string{"config.hardware.device"}, &vms) })
+	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	onKey := map[string][]string{} // port group key -> VM IDs
+	for _, vm := range vms {
+		if vm.Config == nil {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, d := range vm.Config.Hardware.Device {
+			nic, ok := d.(types.BaseVirtualEthernetCard)
+			if !ok {
+				continue
+			}
+			b, ok := nic.GetVirtualEthernetCard().Backing.(*types.VirtualEthernetCardDistributedVirtualPortBackingInfo)
+			if ok && !seen[b.Port.PortgroupKey] {
+				seen[b.Port.PortgroupKey] = true
+				onKey[b.Port.PortgroupKey] = append(onKey[b.Port.PortgroupKey], vm.Self.Value)
+			}
+		}
 	}
 	out := make([]PortGroup, 0, len(pgs))
 	for _, pg := range pgs {
 		p := PortGroup{ID: pg.Self.Value, Name: pg.Name, Uplink: pg.Config.Uplink != nil && *pg.Config.Uplink, Security: securityOf(pg.Config.DefaultPortConfig)}
-		for _, vm := range pg.Vm {
-			p.VMIDs = append(p.VMIDs, vm.Value)
+		key := pg.Key
+		if key == "" {
+			key = pg.Self.Value
 		}
+		p.VMIDs = append(p.VMIDs, onKey[key]...)
 		sort.Strings(p.VMIDs)
 		out = append(out, p)
 	}

@@ -1,6 +1,9 @@
 // Command vmgmt-sim serves the vmgmt demo inventory on a loopback port until interrupted.
 //
 //	go run ./internal/simulator/cmd/vmgmt-sim -listen 127.0.0.1:8989 -env-file sim.env
+//
+// `vmgmt-sim tag [-detach] VM CATEGORY/TAG` changes a VM's tags on a running simulator (named by
+// VSPHERE_SERVER, VSPHERE_USER and VSPHERE_PASSWORD) as an administrator would outside Terraform.
 package main
 
 import (
@@ -17,6 +20,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "tag" {
+		os.Exit(tagCommand(os.Args[2:]))
+	}
 	listen := flag.String("listen", "127.0.0.1:8989", "loopback address to serve the SDK on (port 0 picks a free one)")
 	user := flag.String("user", simulator.DefaultUser, "user name the simulator accepts")
 	password := flag.String("password", simulator.DefaultPassword, "password the simulator accepts")
@@ -58,4 +64,24 @@ func main() {
 	}
 	<-ctx.Done()
 	fmt.Println("vmgmt-sim: stopping")
+}
+
+func tagCommand(args []string) int {
+	fs := flag.NewFlagSet("tag", flag.ContinueOnError)
+	detach := fs.Bool("detach", false, "remove the tag instead of attaching it")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	category, tag, ok := strings.Cut(fs.Arg(1), "/")
+	if fs.NArg() != 2 || !ok {
+		fmt.Fprintln(os.Stderr, "usage: vmgmt-sim tag [-detach] VM CATEGORY/TAG (with VSPHERE_SERVER, VSPHERE_USER, VSPHERE_PASSWORD set)")
+		return 2
+	}
+	err := simulator.TagVM(context.Background(), os.Getenv("VSPHERE_SERVER"), os.Getenv("VSPHERE_USER"), os.Getenv("VSPHERE_PASSWORD"),
+		fs.Arg(0), category, tag, *detach)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vmgmt-sim tag:", err)
+		return 1
+	}
+	return 0
 }
