@@ -315,12 +315,34 @@ resource "vmgmt_catalog_vm" "app" {
   lease_days   = %d
 }
 `
+	group := fmt.Sprintf(`
+resource "vmgmt_security_group" "ops" {
+  name        = "erp-ops"
+  description = "%%s"
+  privileges  = ["VirtualMachine.Interact.PowerOn"]
+  principals  = [{ name = "VSPHERE.LOCAL\\app-operators", is_group = true }]
+  members {
+    folders = [%[1]q]
+  }
+  network_policy {
+    allow_promiscuous = false
+  }
+  depends_on = [vmgmt_catalog_vm.app]
+}
+
+data "vmgmt_access_report" "ops" {
+  selection {
+    folders = [%[1]q]
+  }
+  depends_on = [vmgmt_security_group.ops]
+}
+`, simulator.WorkloadFolder)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{Config: providerCfg + fmt.Sprintf(base, 1000, "1.0.0")},
-			{Config: providerCfg + fmt.Sprintf(base, 2000, "1.0.0") + fmt.Sprintf(vm, 30)},
-			{Config: providerCfg + fmt.Sprintf(base, 2000, "1.1.0") + fmt.Sprintf(vm, 60)},
+			{Config: providerCfg + fmt.Sprintf(base, 2000, "1.0.0") + fmt.Sprintf(vm, 30) + fmt.Sprintf(group, "operators")},
+			{Config: providerCfg + fmt.Sprintf(base, 2000, "1.1.0") + fmt.Sprintf(vm, 60) + fmt.Sprintf(group, "ERP operators")},
 		},
 	})
 
@@ -357,7 +379,9 @@ resource "vmgmt_catalog_vm" "app" {
 		seen[entry.Type+" "+strings.Join(entry.Actions, ",")] = true
 		inv, _ := entry.Input["inventory"].(map[string]any)
 		for k, v := range inv {
-			if m, ok := v.(map[string]any); ok && len(m) > 0 {
+			m, isMap := v.(map[string]any)
+			l, isList := v.([]any)
+			if (isMap && len(m) > 0) || (isList && len(l) > 0) {
 				seen[entry.Type+" inventory."+k] = true // a fact with something in it
 			}
 		}
@@ -367,7 +391,7 @@ resource "vmgmt_catalog_vm" "app" {
 	}
 	var want []string
 	for _, typ := range ss.Types() {
-		if strings.HasSuffix(typ, "_capacity") || strings.HasSuffix(typ, "_catalog") {
+		if strings.HasSuffix(typ, "_capacity") || strings.HasSuffix(typ, "_catalog") || strings.HasSuffix(typ, "_access_report") {
 			want = append(want, typ+" read")
 		} else {
 			want = append(want, typ+" create", typ+" update", typ+" delete")
