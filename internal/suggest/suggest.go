@@ -11,7 +11,7 @@ import (
 )
 
 // Nearest returns up to n candidates nearest to have by edit distance (case-insensitive), nearest
-// first, keeping only those close enough to be a likely misspelling: at most max(2, len/3) edits,
+// first, keeping only those near enough to be a likely misspelling: at most max(2, len/3) edits,
 // or sharing a prefix or containing have.
 func Nearest(have string, candidates []string, n int) []string {
 	h := strings.ToLower(have)
@@ -19,7 +19,7 @@ func Nearest(have string, candidates []string, n int) []string {
 		s string
 		d int
 	}
-	var close []scored
+	var near []scored
 	seen := map[string]bool{}
 	for _, c := range candidates {
 		if seen[c] {
@@ -29,18 +29,18 @@ func Nearest(have string, candidates []string, n int) []string {
 		lc := strings.ToLower(c)
 		d := levenshtein.Distance(h, lc, nil)
 		if d <= max(2, len(h)/3) || (len(h) >= 3 && strings.Contains(lc, h)) {
-			close = append(close, scored{c, d})
+			near = append(near, scored{c, d})
 		}
 	}
-	sort.SliceStable(close, func(i, j int) bool {
-		if close[i].d != close[j].d {
-			return close[i].d < close[j].d
+	sort.SliceStable(near, func(i, j int) bool {
+		if near[i].d != near[j].d {
+			return near[i].d < near[j].d
 		}
-		return close[i].s < close[j].s
+		return near[i].s < near[j].s
 	})
 	out := make([]string, 0, n)
-	for i := 0; i < len(close) && i < n; i++ {
-		out = append(out, close[i].s)
+	for i := 0; i < len(near) && i < n; i++ {
+		out = append(out, near[i].s)
 	}
 	return out
 }
