@@ -123,13 +123,14 @@ func (c *Client) CreateRole(ctx context.Context, name string, privileges []strin
 	if res.Returnval != 0 {
 		return res.Returnval, nil
 	}
-	// The simulator answers without the new role's ID: look it up by name.
+	// vCenter never numbers a custom role 0, but the simulator answers without the ID (0 for
+	// every role): read the role back by name.
 	c.rolesChanged()
-	role, err := c.RoleByName(ctx, name)
+	r, err := c.RoleByName(ctx, name)
 	if err != nil {
-		return 0, fmt.Errorf("reading back the new role %q: %w", name, err)
+		return 0, fmt.Errorf("reading back role %q: %w", name, err)
 	}
-	return role.ID, nil
+	return r.ID, nil
 }
 
 // UpdateRole renames a role and sets its privileges.
@@ -151,11 +152,14 @@ var ErrRoleInUse = errors.New("the role is still used by permissions")
 // since deleting it would remove permissions someone else set. A role already gone is no error.
 func (c *Client) RemoveRole(ctx context.Context, id int32) error {
 	defer c.rolesChanged()
-	// vCenter refuses to delete a role in use when FailIfUsed is set; the simulator ignores the
-	// flag, so ask first.
+	// vCenter honours FailIfUsed; the simulator ignores it and deletes the role with its
+	// permissions, so the role's permissions are looked up first.
 	used, err := methods.RetrieveRolePermissions(ctx, c.vim, &types.RetrieveRolePermissions{This: c.authManager(), RoleId: id})
-	if err == nil && len(used.Returnval) > 0 {
+	switch {
+	case err == nil && len(used.Returnval) > 0:
 		return fmt.Errorf("role %d (%d permissions): %w", id, len(used.Returnval), ErrRoleInUse)
+	case err != nil && !fault.Is(err, &types.NotFound{}) && !IsNotFound(err):
+		return fmt.Errorf("reading the permissions of role %d: %w", id, err)
 	}
 	_, err = methods.RemoveAuthorizationRole(ctx, c.vim, &types.RemoveAuthorizationRole{
 		This: c.authManager(), RoleId: id, FailIfUsed: true,
@@ -328,6 +332,12 @@ func (c *Client) AllPermissions(ctx context.Context) ([]Permission, error) {
 
 // EntityPermissions returns the permissions defined on the entity itself (not inherited).
 func (c *Client) EntityPermissions(ctx context.Context, ref ObjectRef) ([]Permission, error) {
+	// The entity must exist first: vCenter answers ManagedObjectNotFound, but the simulator
+	// panics while holding the AuthorizationManager's lock, which hangs every later call.
+	var me mo.ManagedEntity
+	if err := c.retrieveOne(ctx, ref.mor(), []string{"name"}, &me); err != nil {
+		return nil, wrapNotFound(strings.ToLower(ref.Type), ref.ID, fmt.Errorf("reading %s: %w", ref.ID, err))
+	}
 	res, err := methods.RetrieveEntityPermissions(ctx, c.vim, &types.RetrieveEntityPermissions{
 		This: c.authManager(), Entity: ref.mor(), Inherited: false,
 	})
