@@ -29,18 +29,39 @@ type PortGroup struct {
 
 var portGroupProps = []string{"name", "vm", "config.defaultPortConfig", "config.uplink"}
 
-// PortGroups reads every distributed port group, with its VMs and security policy, in one round
-// trip whatever the number of VMs.
+// PortGroups reads every distributed port group, with its VMs and security policy, in two round
+// trips whatever the number of VMs. A port group's VMs are those whose network lists it, read from
+// the VMs: the simulator does not keep a port group's vm property (vCenter does; both agree).
 func (c *Client) PortGroups(ctx context.Context) ([]PortGroup, error) {
 	var pgs []mo.DistributedVirtualPortgroup
 	if err := c.RetrieveAll(ctx, "DistributedVirtualPortgroup", portGroupProps, &pgs); err != nil {
 		return nil, err
 	}
+	var vms []mo.VirtualMachine
+	if err := c.RetrieveAll(ctx, "VirtualMachine", []string{"network"}, &vms); err != nil {
+		return nil, err
+	}
+	onNet := map[string]map[string]bool{}
+	for _, vm := range vms {
+		for _, n := range vm.Network {
+			if onNet[n.Value] == nil {
+				onNet[n.Value] = map[string]bool{}
+			}
+			onNet[n.Value][vm.Self.Value] = true
+		}
+	}
 	out := make([]PortGroup, 0, len(pgs))
 	for _, pg := range pgs {
 		p := PortGroup{ID: pg.Self.Value, Name: pg.Name, Uplink: pg.Config.Uplink != nil && *pg.Config.Uplink, Security: securityOf(pg.Config.DefaultPortConfig)}
+		ids := onNet[pg.Self.Value]
+		if ids == nil {
+			ids = map[string]bool{}
+		}
 		for _, vm := range pg.Vm {
-			p.VMIDs = append(p.VMIDs, vm.Value)
+			ids[vm.Value] = true
+		}
+		for id := range ids {
+			p.VMIDs = append(p.VMIDs, id)
 		}
 		sort.Strings(p.VMIDs)
 		out = append(out, p)
