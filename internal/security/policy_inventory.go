@@ -7,7 +7,9 @@ import "github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 
 // PolicyInventory implements framework.PolicyInventory.
 func (r *groupResource) PolicyInventory() map[string]*policy.Schema {
-	flag := func(d string) *policy.Schema { return &policy.Schema{Type: []string{"boolean", "null"}, Description: d} }
+	flag := func(d string) *policy.Schema {
+		return &policy.Schema{Type: []string{"boolean", "null"}, Description: d}
+	}
 	return map[string]*policy.Schema{
 		"role": policy.Object("The role the group grants, as defined in vCenter (for a role the group owns, as it will be defined). "+
 			"Missing at plan time when a value of the group is unknown until apply.", map[string]*policy.Schema{
