@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -552,6 +553,32 @@ func TestAccSecurityGroup_crashSafety(t *testing.T) {
 					return fmt.Errorf("the pending role %s is left", pending)
 				}
 				return vc.checkPermission("erp-db01", dbAdmins, r)
+			}),
+		}},
+	})
+
+	// Interrupted earlier, right after the role was made under its pending name and before any
+	// record: the rerun finds the role by that name and adopts it.
+	opsPrivs := []string{"VirtualMachine.Interact.PowerOn"}
+	_, opsPending := security.RequestFor("db-ops", opsPrivs, dbAdmins)
+	opsID, err := c.CreateRole(ctx, opsPending, opsPrivs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsBody := strings.Replace(otherBody, `name       = "other"`, `name       = "db-ops"`, 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config: sgConfig(sim, "", opsBody),
+			Check: all(func() error {
+				r := vc.role("vmgmt-sg-db-ops")
+				if r == nil || r.RoleId != opsID {
+					return fmt.Errorf("the owned role is %+v, want the pending role %d renamed", r, opsID)
+				}
+				if vc.role(opsPending) != nil {
+					return fmt.Errorf("the pending role %s is left", opsPending)
+				}
+				return nil
 			}),
 		}},
 	})
