@@ -257,7 +257,7 @@ func reconcilePortGroups(ctx context.Context, c *vsphere.Client, rec *groupRecor
 func restorePortGroup(ctx context.Context, c *vsphere.Client, rec *groupRecord, id string, live map[string]vsphere.NetSecurity, out *outcome) {
 	cur, exists := live[id]
 	if exists && sameSecurity(cur, rec.PortGroupsSet[id]) {
-		if err := c.SetPortGroupSecurity(ctx, id, restoreSpec(rec.PortGroupsBefore[id])); err != nil {
+		if err := c.SetPortGroupSecurity(ctx, id, restoreSpec(rec.PortGroupsBefore[id], rec.PortGroupsSet[id])); err != nil {
 			out.fail("restoring the security policy of port group %s: %v", id, err)
 			return
 		}
@@ -268,14 +268,18 @@ func restorePortGroup(ctx context.Context, c *vsphere.Client, rec *groupRecord, 
 	delete(rec.PortGroupsSet, id)
 }
 
-// restoreSpec writes back every flag of before; a flag that was not set before is set to false,
-// the distributed switch's secure default, since vCenter cannot unset a flag once set.
-func restoreSpec(before vsphere.NetSecurity) vsphere.NetSecurity {
+// restoreSpec writes back every flag of before; a flag that was not set before but that the group
+// set is set to false, the distributed switch's secure default, since vCenter cannot unset a flag
+// once set. A flag neither had is left alone.
+func restoreSpec(before, set vsphere.NetSecurity) vsphere.NetSecurity {
 	f := false
 	out := before
-	for _, p := range []**bool{&out.AllowPromiscuous, &out.AllowMACChanges, &out.AllowForgedTransmits} {
-		if *p == nil {
-			*p = &f
+	for _, p := range []struct{ out, set **bool }{
+		{&out.AllowPromiscuous, &set.AllowPromiscuous}, {&out.AllowMACChanges, &set.AllowMACChanges},
+		{&out.AllowForgedTransmits, &set.AllowForgedTransmits},
+	} {
+		if *p.out == nil && *p.set != nil {
+			*p.out = &f
 		}
 	}
 	return out
