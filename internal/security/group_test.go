@@ -2,7 +2,6 @@ package security_test
 
 import (
 	"fmt"
-	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -17,8 +16,9 @@ import (
 
 const dbAdmins = `VSPHERE.LOCAL\db-admins`
 
-// groupConfig is a group of the db-admins on the VMs tagged tier/<tier>, with an owned role.
-func groupConfig(sim *acctest.Sim, tier, privileges, extra string) string {
+// groupConfig is a group of the db-admins on the VMs tagged tier/tier-1, with an owned role.
+func groupConfig(sim *acctest.Sim) string {
+	tier, privileges := "tier-1", powerPrivs
 	return sim.ProviderConfig() + fmt.Sprintf(`
 resource "vmgmt_security_group" "db" {
   name        = "db-admins"
@@ -29,9 +29,8 @@ resource "vmgmt_security_group" "db" {
   members {
     tags = [{ category = "tier", name = %q }]
   }
-  %s
 }
-`, privileges, dbAdmins, tier, extra)
+`, privileges, dbAdmins, tier)
 }
 
 const powerPrivs = `"VirtualMachine.Interact.PowerOn", "VirtualMachine.Interact.PowerOff"`
@@ -48,7 +47,7 @@ func TestAccSecurityGroup_tagMembership(t *testing.T) {
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
-				Config: groupConfig(sim, "tier-1", powerPrivs, ""),
+				Config: groupConfig(sim),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("member_ids"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact(dbID)})),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("member_count"), knownvalue.Int64Exact(1)),
@@ -71,13 +70,13 @@ func TestAccSecurityGroup_tagMembership(t *testing.T) {
 				},
 			},
 			{
-				Config:           groupConfig(sim, "tier-1", powerPrivs, ""),
+				Config:           groupConfig(sim),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 			{
 				// Out of band: erp-app01 joins the tier. The plan shows it joining with no change in HCL.
 				PreConfig: func() { vc.tag("erp-app01", "tier", "tier-1") },
-				Config:    groupConfig(sim, "tier-1", powerPrivs, ""),
+				Config:    groupConfig(sim),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
 					plancheck.ExpectKnownValue(addr, tfjsonpath.New("member_count"), knownvalue.Int64Exact(2)),
@@ -97,7 +96,7 @@ func TestAccSecurityGroup_tagMembership(t *testing.T) {
 			{
 				// Out of band: erp-db01 leaves the tier: apply revokes exactly its permission.
 				PreConfig: func() { vc.untag("erp-db01", "tier", "tier-1") },
-				Config:    groupConfig(sim, "tier-1", powerPrivs, ""),
+				Config:    groupConfig(sim),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectKnownValue(addr, tfjsonpath.New("member_count"), knownvalue.Int64Exact(1)),
 				}},
@@ -129,5 +128,3 @@ func TestAccSecurityGroup_tagMembership(t *testing.T) {
 		},
 	})
 }
-
-var _ = regexp.MustCompile
