@@ -246,8 +246,9 @@ func checkNames(ctx context.Context, c *vsphere.Client, in *groupInput, diags *d
 				if p.Group {
 					kind = "group"
 				}
-				diags.AddAttributeError(at, "Unknown principal", fmt.Sprintf("vCenter's directory has no %s: %v. Check the spelling and the domain "+
-					"(DOMAIN\\name or name@domain), and is_group (a group needs is_group = true).", kind, err))
+				diags.AddAttributeError(at, "Unknown principal", fmt.Sprintf("principals[%d]: vCenter's directory has no %s %s%s\n\n"+
+					"Check the spelling and the domain (DOMAIN\\name or name@domain), and is_group (a group needs is_group = true).",
+					i, kind, vsphere.NormalizePrincipal(p.Name), hintOf(err)))
 				continue
 			}
 			framework.AddVSphereError(diags, "Cannot check principal "+p.Name, err)
@@ -257,8 +258,8 @@ func checkNames(ctx context.Context, c *vsphere.Client, in *groupInput, diags *d
 	if !in.owned() {
 		if _, err := c.RoleByName(ctx, in.RoleName); err != nil {
 			if vsphere.IsNotFound(err) {
-				diags.AddAttributeError(path.Root("role"), "Unknown role", fmt.Sprintf("%v. Give the name of an existing role, or set privileges "+
-					"for a role the group owns.", err))
+				diags.AddAttributeError(path.Root("role"), "Unknown role", fmt.Sprintf("vCenter has no role %s%s\n\n"+
+					"Give the name of an existing role, or set privileges for a role the group owns.", in.RoleName, hintOf(err)))
 			} else {
 				framework.AddVSphereError(diags, "Cannot read the roles", err)
 			}
@@ -285,10 +286,10 @@ func checkPrivileges(ctx context.Context, c *vsphere.Client, in *groupInput, dia
 			if !set[p] {
 				hint := ""
 				if h := suggest.Phrase(p, valid, 0); h != "" {
-					hint = "; " + h
+					hint = ": " + h
 				}
 				diags.AddAttributeError(path.Root(attr), "Unknown privilege",
-					fmt.Sprintf("vCenter defines no privilege %q%s. Privileges are IDs such as VirtualMachine.Interact.PowerOn (see vCenter's "+
+					fmt.Sprintf("vCenter defines no privilege %s%s\n\nPrivileges are IDs such as VirtualMachine.Interact.PowerOn (see vCenter's "+
 						"Administration > Roles, or the privilegeList of its AuthorizationManager).", p, hint))
 			}
 		}
@@ -308,7 +309,7 @@ func checkTags(ctx context.Context, c *vsphere.Client, sel vsphere.Selection, di
 	for i, t := range sel.Include.Tags {
 		if hint, ok := missing[t]; ok {
 			diags.AddAttributeError(path.Root("members").AtName("tags").AtListIndex(i), "Unknown tag",
-				fmt.Sprintf("There is no tag %s: %s. A security group refuses a tag that does not exist, since a misspelt tag would "+
+				fmt.Sprintf("There is no tag %s: %s\n\nA security group refuses a tag that does not exist, since a misspelt tag would "+
 					"silently grant nothing; create the tag first (it may carry no VM yet).", t, hint))
 		}
 	}
@@ -316,7 +317,7 @@ func checkTags(ctx context.Context, c *vsphere.Client, sel vsphere.Selection, di
 		for i, t := range sel.Exclude.Tags {
 			if hint, ok := missing[t]; ok {
 				diags.AddAttributeError(path.Root("members").AtName("exclude").AtName("tags").AtListIndex(i), "Unknown tag",
-					fmt.Sprintf("There is no tag %s: %s.", t, hint))
+					fmt.Sprintf("There is no tag %s: %s", t, hint))
 			}
 		}
 	}
@@ -373,7 +374,7 @@ func warnPlan(in *groupInput, res *resolution, state *groupModel, diags *diag.Di
 	}
 	var fresh []string
 	for _, f := range res.foreign {
-		if known[foreignKey(f.VMID, f.Principal, f.DefinedOn)] {
+		if known[foreignKey(f.VMID, f.Principal, f.Group, f.DefinedOn)] {
 			continue
 		}
 		fresh = append(fresh, fmt.Sprintf("  %s holds role %s on %s (%s), defined on %s (%s), beyond the ceiling by %s",
@@ -389,6 +390,15 @@ func warnPlan(in *groupInput, res *resolution, state *groupModel, diags *diag.Di
 	}
 }
 
-func foreignKey(vm, principal, definedOn string) string {
-	return vm + "\x00" + strings.ToLower(principal) + "\x00" + definedOn
+func foreignKey(vm, principal string, group bool, definedOn string) string {
+	return vm + "\x00" + principalKey(principal, group) + "\x00" + definedOn
+}
+
+// hintOf is ": did you mean …?" from a NotFoundError's hint, or "" without one.
+func hintOf(err error) string {
+	var nf *vsphere.NotFoundError
+	if errors.As(err, &nf) && nf.Hint != "" {
+		return ": " + nf.Hint
+	}
+	return ""
 }

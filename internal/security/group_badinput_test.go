@@ -66,11 +66,11 @@ func TestAccSecurityGroup_badInput(t *testing.T) {
 	privileges := `privileges = ["VirtualMachine.Interact.PowerOn"]`
 	tags := `tags = [{ category = "tier", name = "tier-1" }]`
 	cases := []acctest.BadInput{
-		{Class: "names", Name: "unknown principal", Want: `Error: Unknown principal.*no group: group "VSPHERE\.LOCAL\\+db-admin" not found: did you mean "VSPHERE\.LOCAL\\+db-admins"`,
+		{Class: "names", Name: "unknown principal", Want: `Error: Unknown principal.*principals\[0\]: vCenter's directory has no group\s+VSPHERE\.LOCAL\\db-admin: did you mean\s+"VSPHERE\.LOCAL\\db-admins"\?\s`,
 			Config: badGroup(sim, map[string]string{principals: `  principals = [{ name = "VSPHERE.LOCAL\\db-admin", is_group = true }]`})},
-		{Class: "names", Name: "group given as a user", Want: `Error: Unknown principal.*no user: user "VSPHERE\.LOCAL\\+db-admins" not found.*a group needs is_group = true`,
+		{Class: "names", Name: "group given as a user", Want: `Error: Unknown principal.*no\s+user\s+VSPHERE\.LOCAL\\db-admins.*a group needs is_group = true`,
 			Config: badGroup(sim, map[string]string{principals: `  principals = [{ name = "VSPHERE.LOCAL\\db-admins" }]`})},
-		{Class: "names", Name: "user given as a group", Want: `Error: Unknown principal.*no group: group "VSPHERE\.LOCAL\\+alice" not found`,
+		{Class: "names", Name: "user given as a group", Want: `Error: Unknown principal.*principals\[1\]:.*no\s+group\s+VSPHERE\.LOCAL\\alice`,
 			Config: badGroup(sim, map[string]string{principals: `  principals = [{ name = "VSPHERE.LOCAL\\db-admins", is_group = true }, { name = "VSPHERE.LOCAL\\alice", is_group = true }]`})},
 		{Class: "names", Name: "unknown privilege", Want: `Error: Unknown privilege.*privileges = \["VirtualMachine\.Interact\.PowerOnn"\].*did you mean "VirtualMachine\.Interact\.PowerOn"`,
 			Config: badGroup(sim, map[string]string{privileges: `  privileges = ["VirtualMachine.Interact.PowerOnn"]`})},

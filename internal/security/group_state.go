@@ -71,7 +71,7 @@ func portGroupList(pgs []portGroupState) types.List {
 
 func foreignList(fs []foreignGrant) types.List {
 	sort.SliceStable(fs, func(i, j int) bool {
-		return foreignKey(fs[i].VMID, fs[i].Principal, fs[i].DefinedOn) < foreignKey(fs[j].VMID, fs[j].Principal, fs[j].DefinedOn)
+		return foreignKey(fs[i].VMID, fs[i].Principal, fs[i].Group, fs[i].DefinedOn) < foreignKey(fs[j].VMID, fs[j].Principal, fs[j].Group, fs[j].DefinedOn)
 	})
 	elems := make([]attr.Value, 0, len(fs))
 	for _, f := range fs {
@@ -108,7 +108,8 @@ func foreignFromList(l types.List) []string {
 			}
 			return ""
 		}
-		out = append(out, foreignKey(str("vm_id"), str("principal"), str("defined_on")))
+		group, _ := a["is_group"].(types.Bool)
+		out = append(out, foreignKey(str("vm_id"), str("principal"), group.ValueBool(), str("defined_on")))
 	}
 	return out
 }

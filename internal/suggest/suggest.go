@@ -3,7 +3,6 @@
 package suggest
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
@@ -51,7 +50,7 @@ func Phrase(have string, candidates []string, maxListed int) string {
 	if near := Nearest(have, candidates, 3); len(near) > 0 {
 		q := make([]string, len(near))
 		for i, s := range near {
-			q[i] = fmt.Sprintf("%q", s)
+			q[i] = `"` + s + `"`
 		}
 		return "did you mean " + strings.Join(q, " or ") + "?"
 	}
