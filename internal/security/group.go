@@ -374,11 +374,20 @@ func warnPlan(in *groupInput, res *resolution, state *groupModel, diags *diag.Di
 	}
 	var fresh []string
 	for _, f := range res.foreign {
-		if known[foreignKey(f.VMID, f.Principal, f.Group, f.DefinedOn)] {
+		var newVMs []string
+		for i, vm := range f.VMIDs {
+			if !known[f.key()+"\x00"+vm] {
+				newVMs = append(newVMs, fmt.Sprintf("%s (%s)", f.VMNames[i], vm))
+			}
+		}
+		if len(newVMs) == 0 {
 			continue
 		}
-		fresh = append(fresh, fmt.Sprintf("  %s holds role %s on %s (%s), defined on %s (%s), beyond the ceiling by %s",
-			f.Principal, f.Role, f.VMName, f.VMID, f.DefinedOnNm, f.DefinedOn, strings.Join(f.Excess, ", ")))
+		if len(newVMs) > 5 {
+			newVMs = append(newVMs[:5], fmt.Sprintf("%d more", len(newVMs)-5))
+		}
+		fresh = append(fresh, fmt.Sprintf("  %s holds role %s, defined on %s (%s), on %s: beyond the ceiling by %s",
+			f.Principal, f.Role, f.DefinedOnNm, f.DefinedOn, strings.Join(newVMs, ", "), excessText(f.Excess)))
 	}
 	if n := len(fresh); n > 0 {
 		if n > 10 {
@@ -390,8 +399,17 @@ func warnPlan(in *groupInput, res *resolution, state *groupModel, diags *diag.Di
 	}
 }
 
-func foreignKey(vm, principal string, group bool, definedOn string) string {
-	return vm + "\x00" + principalKey(principal, group) + "\x00" + definedOn
+// excessText names the first privileges beyond the ceiling and how many there are.
+func excessText(excess []string) string {
+	if len(excess) <= 3 {
+		return strings.Join(excess, ", ")
+	}
+	return fmt.Sprintf("%s and %d more privileges", strings.Join(excess[:3], ", "), len(excess)-3)
+}
+
+// foreignKey identifies a foreign permission: who holds it, and where it is defined.
+func foreignKey(principal string, group bool, definedOn string) string {
+	return principalKey(principal, group) + "\x00" + definedOn
 }
 
 // hintOf is ": did you mean …?" from a NotFoundError's hint, or "" without one.

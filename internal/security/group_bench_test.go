@@ -29,7 +29,7 @@ func BenchmarkSecurityGroupPlan(b *testing.B) {
 		b.Fatal(err)
 	}
 	cliConfig := acctest.DevOverridesConfig(b, acctest.ProviderBinary(b))
-	for _, total := range []int{10, 100, 1000} {
+	for _, total := range benchSizes() {
 		b.Run(fmt.Sprintf("vms=%d", total), func(b *testing.B) {
 			sim, err := simulator.Start(context.Background(), simulator.Options{ExtraVMs: total - simulator.SeededVMs()})
 			if err != nil {
@@ -63,7 +63,10 @@ output "members" {
 			run := func(args ...string) string {
 				cmd := exec.Command(tf, args...)
 				cmd.Dir = work
-				cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1", "TF_LOG=")
+				cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE="+cliConfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1")
+				if os.Getenv("TF_LOG") == "" {
+					cmd.Env = append(cmd.Env, "TF_LOG=")
+				}
 				out, err := cmd.CombinedOutput()
 				if err != nil {
 					b.Fatalf("terraform %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -92,4 +95,15 @@ output "members" {
 			b.ReportMetric(float64(members), "members")
 		})
 	}
+}
+
+// benchSizes are the VM counts measured; VMGMT_BENCH_VMS narrows them to one (for profiling).
+func benchSizes() []int {
+	if s := os.Getenv("VMGMT_BENCH_VMS"); s != "" {
+		var n int
+		if _, err := fmt.Sscan(s, &n); err == nil && n > 0 {
+			return []int{n}
+		}
+	}
+	return []int{10, 100, 1000}
 }

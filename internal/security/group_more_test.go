@@ -359,17 +359,18 @@ func TestAccSecurityGroup_foreignGrants(t *testing.T) {
 	workloads := vc.folder("workloads")
 	vc.grantForeign("erp-db01", mallory, false, "Admin")
 	var w planWarnings
+	members := knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(dbID)})
 	grant := func(definedOn, definedOnName string) knownvalue.Check {
 		return knownvalue.ObjectPartial(map[string]knownvalue.Check{
-			"vm_id": knownvalue.StringExact(dbID), "vm_name": knownvalue.StringExact("erp-db01"),
+			"vm_ids":    members,
 			"principal": knownvalue.StringExact(mallory), "is_group": knownvalue.Bool(false),
 			"role": knownvalue.StringExact("Admin"), "defined_on": knownvalue.StringExact(definedOn),
 			"defined_on_name": knownvalue.StringExact(definedOnName),
 		})
 	}
-	rootGrant := func(principal string) knownvalue.Check {
+	rootGrant := func(principal string, group bool) knownvalue.Check {
 		return knownvalue.ObjectPartial(map[string]knownvalue.Check{
-			"vm_id": knownvalue.StringExact(dbID), "principal": knownvalue.StringExact(principal),
+			"vm_ids": members, "principal": knownvalue.StringExact(principal), "is_group": knownvalue.Bool(group),
 			"role": knownvalue.StringExact("Admin"), "defined_on": knownvalue.StringExact(vc.c.ServiceContent.RootFolder.Value),
 		})
 	}
@@ -389,7 +390,7 @@ func TestAccSecurityGroup_foreignGrants(t *testing.T) {
 					statecheck.ExpectKnownValue(sgAddr, tfjsonpath.New("foreign_grants"), knownvalue.ListExact([]knownvalue.Check{grant(dbID, "erp-db01")})),
 				},
 				Check: all(func() error {
-					return w.expect(`(?s)1 new foreign grant\(s\) on members of db-admins.*VSPHERE.LOCAL\\mallory holds role Admin on erp-db01`)
+					return w.expect(`(?s)1 new foreign grant\(s\) on members of db-admins.*VSPHERE.LOCAL\\mallory holds role Admin, defined on erp-db01 \(vm-\d+\), on erp-db01`)
 				}),
 			},
 			{
@@ -410,7 +411,7 @@ func TestAccSecurityGroup_foreignGrants(t *testing.T) {
 				Config:    sgConfig(sim, "", untrusted),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(sgAddr, tfjsonpath.New("foreign_grants"), knownvalue.ListExact([]knownvalue.Check{
-						rootGrant("admin"), rootGrant("root"), rootGrant("root"), grant(workloads.Value, "workloads"),
+						rootGrant("root", true), rootGrant("admin", false), rootGrant("root", false), grant(workloads.Value, "workloads"),
 					})),
 				},
 				Check: all(func() error {

@@ -69,13 +69,20 @@ type portGroupState struct {
 	Other    int                 // VMs on it that are not members
 }
 
+// foreignGrant is one permission in force on members that the group did not grant and whose
+// role exceeds the ceiling, with the members it reaches: one entry for a permission on a folder
+// that reaches a thousand members.
 type foreignGrant struct {
-	VMID, VMName, Principal string
-	Group                   bool
-	Role                    string
-	DefinedOn, DefinedOnNm  string
-	Excess                  []string
+	Principal              string
+	Group                  bool
+	Role                   string
+	DefinedOn, DefinedOnNm string
+	Excess                 []string // sorted
+	VMIDs                  []string // sorted
+	VMNames                []string // in VMIDs' order
 }
+
+func (f *foreignGrant) key() string { return foreignKey(f.Principal, f.Group, f.DefinedOn) }
 
 func (r *resolution) memberIDs() []string {
 	out := make([]string, len(r.members))
@@ -299,7 +306,8 @@ func foreignGrants(in *groupInput, rec *groupRecord, access *vsphere.AccessSnaps
 			ours[key+"\x00"+vm] = true
 		}
 	}
-	var out []foreignGrant
+	byKey := map[string]*foreignGrant{}
+	var out []*foreignGrant
 	for _, m := range members {
 		ref := vsphere.VMRef(m.ID)
 		for _, e := range access.Effective(ref) {
@@ -308,6 +316,11 @@ func foreignGrants(in *groupInput, rec *groupRecord, access *vsphere.AccessSnaps
 			}
 			key := principalKey(e.Principal, e.Group)
 			if !e.Inherited && (ours[key+"\x00"+m.ID] || rec.granted(key, m.ID)) {
+				continue
+			}
+			fk := foreignKey(e.Principal, e.Group, e.DefinedOn.ID)
+			if f := byKey[fk]; f != nil {
+				f.VMIDs, f.VMNames = append(f.VMIDs, m.ID), append(f.VMNames, m.Name)
 				continue
 			}
 			var excess []string
@@ -319,13 +332,20 @@ func foreignGrants(in *groupInput, rec *groupRecord, access *vsphere.AccessSnaps
 			if len(excess) == 0 {
 				continue
 			}
-			out = append(out, foreignGrant{
-				VMID: m.ID, VMName: m.Name, Principal: e.Principal, Group: e.Group, Role: e.Role.Name,
-				DefinedOn: e.DefinedOn.ID, DefinedOnNm: e.DefinedOnName, Excess: excess,
-			})
+			f := &foreignGrant{
+				Principal: e.Principal, Group: e.Group, Role: e.Role.Name, DefinedOn: e.DefinedOn.ID, DefinedOnNm: e.DefinedOnName,
+				Excess: excess, VMIDs: []string{m.ID}, VMNames: []string{m.Name},
+			}
+			byKey[fk] = f
+			out = append(out, f)
 		}
 	}
-	return out
+	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
+	res := make([]foreignGrant, len(out))
+	for i, f := range out {
+		res[i] = *f
+	}
+	return res
 }
 
 func trusted(list []string, principal string) bool {

@@ -2,6 +2,7 @@ package security
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
@@ -182,27 +183,29 @@ func portGroupsAttribute() schema.ListNestedAttribute {
 }
 
 var foreignGrantAttrTypes = map[string]attr.Type{
-	"vm_id": types.StringType, "vm_name": types.StringType, "principal": types.StringType, "is_group": types.BoolType,
-	"role": types.StringType, "defined_on": types.StringType, "defined_on_name": types.StringType,
-	"excess_privileges": types.ListType{ElemType: types.StringType},
+	"principal": types.StringType, "is_group": types.BoolType, "role": types.StringType,
+	"defined_on": types.StringType, "defined_on_name": types.StringType,
+	"excess_privileges": types.ListType{ElemType: types.StringType}, "excess_privilege_count": types.Int64Type,
+	"vm_ids": types.ListType{ElemType: types.StringType},
 }
 
 func foreignGrantsAttribute() schema.ListNestedAttribute {
 	return schema.ListNestedAttribute{
 		MarkdownDescription: "Permissions in force on members that this group did not grant and whose role exceeds the " +
-			"group's role (or `ceiling_privileges`): who holds them, which role, the object they are defined on (the VM " +
-			"itself or the folder or datacenter they are inherited from) and the privileges beyond the ceiling. A plan warns " +
-			"when one appears.",
+			"group's role (or `ceiling_privileges`), one entry per permission: who holds it, which role, the object it is " +
+			"defined on (a member itself, or the folder or datacenter it is inherited from), the privileges beyond the " +
+			"ceiling and the members it reaches. A plan warns when one appears or reaches a new member.",
 		Computed: true,
 		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-			"vm_id":             schema.StringAttribute{Computed: true, MarkdownDescription: "The member."},
-			"vm_name":           schema.StringAttribute{Computed: true, MarkdownDescription: "The member's name."},
-			"principal":         schema.StringAttribute{Computed: true, MarkdownDescription: "Who holds the permission."},
-			"is_group":          schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the principal is a group."},
-			"role":              schema.StringAttribute{Computed: true, MarkdownDescription: "The role it grants."},
-			"defined_on":        schema.StringAttribute{Computed: true, MarkdownDescription: "Managed object ID the permission is defined on."},
-			"defined_on_name":   schema.StringAttribute{Computed: true, MarkdownDescription: "Name of that object."},
-			"excess_privileges": schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "Privileges beyond the ceiling."},
+			"principal":       schema.StringAttribute{Computed: true, MarkdownDescription: "Who holds the permission."},
+			"is_group":        schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the principal is a group."},
+			"role":            schema.StringAttribute{Computed: true, MarkdownDescription: "The role it grants."},
+			"defined_on":      schema.StringAttribute{Computed: true, MarkdownDescription: "Managed object ID the permission is defined on."},
+			"defined_on_name": schema.StringAttribute{Computed: true, MarkdownDescription: "Name of that object."},
+			"excess_privileges": schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: fmt.Sprintf(
+				"The first %d privileges beyond the ceiling, sorted.", maxListedExcess)},
+			"excess_privilege_count": schema.Int64Attribute{Computed: true, MarkdownDescription: "How many privileges the role has beyond the ceiling."},
+			"vm_ids":                 schema.ListAttribute{ElementType: types.StringType, Computed: true, MarkdownDescription: "The members it reaches, sorted."},
 		}},
 	}
 }

@@ -2,7 +2,6 @@ package security
 
 import (
 	"context"
-	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -69,28 +68,37 @@ func portGroupList(pgs []portGroupState) types.List {
 	return types.ListValueMust(types.ObjectType{AttrTypes: portGroupAttrTypes}, elems)
 }
 
+// maxListedExcess bounds the privileges a foreign grant lists (an Administrator role has hundreds).
+const maxListedExcess = 10
+
 func foreignList(fs []foreignGrant) types.List {
-	sort.SliceStable(fs, func(i, j int) bool {
-		return foreignKey(fs[i].VMID, fs[i].Principal, fs[i].Group, fs[i].DefinedOn) < foreignKey(fs[j].VMID, fs[j].Principal, fs[j].Group, fs[j].DefinedOn)
-	})
 	elems := make([]attr.Value, 0, len(fs))
 	for _, f := range fs {
-		excess := make([]attr.Value, len(f.Excess))
-		for i, p := range f.Excess {
-			excess[i] = types.StringValue(p)
+		listed := f.Excess
+		if len(listed) > maxListedExcess {
+			listed = listed[:maxListedExcess]
 		}
 		elems = append(elems, types.ObjectValueMust(foreignGrantAttrTypes, map[string]attr.Value{
-			"vm_id": types.StringValue(f.VMID), "vm_name": types.StringValue(f.VMName),
 			"principal": types.StringValue(f.Principal), "is_group": types.BoolValue(f.Group),
 			"role": types.StringValue(f.Role), "defined_on": types.StringValue(f.DefinedOn),
-			"defined_on_name":   types.StringValue(f.DefinedOnNm),
-			"excess_privileges": types.ListValueMust(types.StringType, excess),
+			"defined_on_name":        types.StringValue(f.DefinedOnNm),
+			"excess_privileges":      listOfStrings(listed),
+			"excess_privilege_count": types.Int64Value(int64(len(f.Excess))),
+			"vm_ids":                 listOfStrings(f.VMIDs),
 		}))
 	}
 	return types.ListValueMust(types.ObjectType{AttrTypes: foreignGrantAttrTypes}, elems)
 }
 
-// foreignFromList returns the keys of the foreign grants a state holds.
+func listOfStrings(s []string) types.List {
+	elems := make([]attr.Value, len(s))
+	for i, v := range s {
+		elems[i] = types.StringValue(v)
+	}
+	return types.ListValueMust(types.StringType, elems)
+}
+
+// foreignFromList returns, for each foreign grant a state holds, a key per member it reaches.
 func foreignFromList(l types.List) []string {
 	if l.IsNull() || l.IsUnknown() {
 		return nil
@@ -109,7 +117,13 @@ func foreignFromList(l types.List) []string {
 			return ""
 		}
 		group, _ := a["is_group"].(types.Bool)
-		out = append(out, foreignKey(str("vm_id"), str("principal"), group.ValueBool(), str("defined_on")))
+		key := foreignKey(str("principal"), group.ValueBool(), str("defined_on"))
+		vms, _ := a["vm_ids"].(types.List)
+		for _, v := range vms.Elements() {
+			if s, ok := v.(types.String); ok {
+				out = append(out, key+"\x00"+s.ValueString())
+			}
+		}
 	}
 	return out
 }
