@@ -73,10 +73,10 @@ const (
 )
 
 func (r *itemResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	ref := func(what, category string) schema.StringAttribute {
+	ref := func(what, category, today string) schema.StringAttribute {
 		return schema.StringAttribute{
 			MarkdownDescription: fmt.Sprintf("Name of the %s that VMs made from this item get. Each VM is tagged with it at birth "+
-				"(tag category `%s`), which is all vmgmt does with it today: the %s selects the VMs carrying that tag.", what, category, what),
+				"(tag category `%s`)%s", what, category, today),
 			Optional:   true,
 			Validators: []validator.String{framework.Name(vsphere.MaxTagNameLength)},
 		}
@@ -206,9 +206,10 @@ func (r *itemResource) Schema(ctx context.Context, _ resource.SchemaRequest, res
 				Optional:   true,
 				Validators: []validator.String{framework.InventoryPath()},
 			},
-			"config_baseline": ref("configuration baseline", TagBaseline),
-			"security_group":  ref("security group", TagSecurityGroup),
-			"backup_job":      ref("backup job", TagBackupJob),
+			"config_baseline": ref("configuration baseline", TagBaseline, ", which is all vmgmt does with it today: the baseline will select the VMs carrying that tag."),
+			"security_group": ref("security group", TagSecurityGroup, ": the `vmgmt_security_group` of that name counts every VM carrying the tag "+
+				"among its members, with no selection of its own naming them."),
+			"backup_job": ref("backup job", TagBackupJob, ", which is all vmgmt does with it today: the backup job will select the VMs carrying that tag."),
 		},
 	}
 }
