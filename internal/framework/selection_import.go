@@ -29,7 +29,7 @@ func SelectionFromVSphere(sel vsphere.Selection) *SelectionModel {
 		for i, p := range sel.PowerStates {
 			ps[i] = string(p)
 		}
-		m.PowerStates = stringList(ps)
+		m.PowerStates = StringList(ps)
 	}
 	if sel.Templates != "" {
 		m.Templates = types.StringValue(string(sel.Templates))
@@ -39,7 +39,7 @@ func SelectionFromVSphere(sel vsphere.Selection) *SelectionModel {
 
 func criteriaFromVSphere(c vsphere.Criteria) CriteriaModel {
 	m := CriteriaModel{
-		Tags: types.ListNull(tagObjectType), Folders: stringList(c.Folders), Pools: stringList(c.Pools), IDs: stringList(c.IDs),
+		Tags: types.ListNull(tagObjectType), Folders: StringList(c.Folders), Pools: StringList(c.Pools), IDs: StringList(c.IDs),
 		DirectChildrenOnly: types.BoolNull(), Match: types.StringNull(),
 	}
 	if c.DirectOnly {
@@ -60,8 +60,8 @@ func criteriaFromVSphere(c vsphere.Criteria) CriteriaModel {
 	return m
 }
 
-// stringList is a list of strings, null when empty.
-func stringList(s []string) types.List {
+// StringList is a list of strings, null when empty (how an unset list attribute reads).
+func StringList(s []string) types.List {
 	if len(s) == 0 {
 		return types.ListNull(types.StringType)
 	}

@@ -227,18 +227,24 @@ func planPortGroups(in *groupInput, pgs []vsphere.PortGroup, members []string) (
 	}
 	out := make([]portGroupState, 0, len(chosen))
 	for _, pg := range chosen {
-		st := portGroupState{ID: pg.ID, Name: pg.Name, Security: overlay(pg.Security, in.Network.NetSecurity)}
-		for _, vm := range pg.VMIDs {
-			if isMember[vm] {
-				st.Members = append(st.Members, vm)
-			} else {
-				st.Other++
-			}
-		}
-		out = append(out, st)
+		out = append(out, newPortGroupState(pg, overlay(pg.Security, in.Network.NetSecurity), isMember))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+// newPortGroupState is a port group with the policy it has (or will have), its members and the
+// count of the other VMs on it.
+func newPortGroupState(pg vsphere.PortGroup, sec vsphere.NetSecurity, isMember map[string]bool) portGroupState {
+	st := portGroupState{ID: pg.ID, Name: pg.Name, Security: sec}
+	for _, vm := range pg.VMIDs {
+		if isMember[vm] {
+			st.Members = append(st.Members, vm)
+		} else {
+			st.Other++
+		}
+	}
+	return st
 }
 
 // PortGroupNotFoundError means network_policy lists a port group that does not exist.

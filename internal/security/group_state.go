@@ -139,7 +139,7 @@ func (m *groupModel) fromRecord(rec *groupRecord) {
 	for _, p := range rec.Principals {
 		m.Principals = append(m.Principals, principalModel{Name: types.StringValue(p.Name), IsGroup: types.BoolValue(p.Group), Propagate: types.BoolValue(p.Propagate)})
 	}
-	m.TrustedPrincipals = listOrNull(rec.Trusted)
+	m.TrustedPrincipals = framework.StringList(rec.Trusted)
 	m.CeilingPrivileges = types.SetNull(types.StringType)
 	if len(rec.Ceiling) > 0 {
 		m.CeilingPrivileges = stringSet(rec.Ceiling)
@@ -149,20 +149,9 @@ func (m *groupModel) fromRecord(rec *groupRecord) {
 	if n := rec.Network; n != nil {
 		m.NetworkPolicy = &networkPolicyModel{
 			AllowPromiscuous: boolValue(n.AllowPromiscuous), AllowMACChanges: boolValue(n.AllowMACChanges),
-			AllowForgedTransmits: boolValue(n.AllowForgedTransmits), PortGroups: listOrNull(n.PortGroups),
+			AllowForgedTransmits: boolValue(n.AllowForgedTransmits), PortGroups: framework.StringList(n.PortGroups),
 		}
 	}
-}
-
-func listOrNull(s []string) types.List {
-	if len(s) == 0 {
-		return types.ListNull(types.StringType)
-	}
-	elems := make([]attr.Value, len(s))
-	for i, v := range s {
-		elems[i] = types.StringValue(v)
-	}
-	return types.ListValueMust(types.StringType, elems)
 }
 
 // observed is what refresh finds the group holds in vCenter now.
@@ -229,15 +218,7 @@ func observePortGroups(ctx context.Context, c *vsphere.Client, rec *groupRecord,
 		if _, ok := rec.PortGroupsSet[pg.ID]; !ok {
 			continue
 		}
-		st := portGroupState{ID: pg.ID, Name: pg.Name, Security: pg.Security}
-		for _, vm := range pg.VMIDs {
-			if isMember[vm] {
-				st.Members = append(st.Members, vm)
-			} else {
-				st.Other++
-			}
-		}
-		out = append(out, st)
+		out = append(out, newPortGroupState(pg, pg.Security, isMember))
 	}
 	return out, nil
 }
