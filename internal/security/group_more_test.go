@@ -584,3 +584,32 @@ func TestAccSecurityGroup_crashSafety(t *testing.T) {
 		}},
 	})
 }
+
+// A principal of the group with a broader role inherited from a folder is not a foreign grant on
+// a member: the group's own permission on the VM overrides it once granted. The plan of the create
+// must already say so, or the next plan would show foreign_grants changing.
+func TestAccSecurityGroup_inheritedOverriddenByOwn(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSim(t)
+	vc := sgConnect(t, sim)
+	vc.tag("erp-db01", "tier", "tier-1")
+	vc.grantForeignOn(vc.folder("workloads"), dbAdmins, true, "Admin")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: sgConfig(sim, "", tier1DBAdmins(powerPrivs, "")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue(sgAddr, tfjsonpath.New("foreign_grants"), knownvalue.ListExact(nil)),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(sgAddr, tfjsonpath.New("foreign_grants"), knownvalue.ListExact(nil)),
+				},
+			},
+			{
+				Config:           sgConfig(sim, "", tier1DBAdmins(powerPrivs, "")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+}

@@ -321,7 +321,9 @@ func foreignGrants(in *groupInput, rec *groupRecord, access *vsphere.AccessSnaps
 				continue
 			}
 			key := principalKey(e.Principal, e.Group)
-			if !e.Inherited && (ours[key+"\x00"+m.ID] || rec.granted(key, m.ID)) {
+			// The group's own permission for this principal on the VM, or an inherited one that the
+			// group's (about to be granted on the VM) will override.
+			if ours[key+"\x00"+m.ID] || (!e.Inherited && rec.granted(key, m.ID)) {
 				continue
 			}
 			fk := foreignKey(e.Principal, e.Group, e.DefinedOn.ID)
