@@ -359,6 +359,20 @@ func warnPlan(in *groupInput, res *resolution, state *groupModel, diags *diag.Di
 			fmt.Sprintf("Group %s does not grant its role where a principal already holds a permission it did not make; those "+
 				"stay as they are and are not the group's:\n%s", in.Name, strings.Join(lines, "\n")))
 	}
+	if n := len(res.narrowed); n > 0 {
+		var lines []string
+		for i, s := range res.narrowed {
+			if i == 10 {
+				lines = append(lines, fmt.Sprintf("… and %d more", n-10))
+				break
+			}
+			lines = append(lines, fmt.Sprintf("  %s inherits %s on %s (%s)", s.Principal, s.Role, s.VMName, s.VMID))
+		}
+		diags.AddAttributeWarning(path.Root("principals"), "The group's permission narrows an inherited role",
+			fmt.Sprintf("On these members a principal of group %s inherits a role with privileges the group's role lacks. vCenter "+
+				"applies the permission set on the VM itself, so once the group grants its role there, the principal has only "+
+				"that role on the VM:\n%s", in.Name, strings.Join(lines, "\n")))
+	}
 	for _, pg := range res.portGroups {
 		if pg.Other > 0 {
 			diags.AddAttributeWarning(path.Root("network_policy"), "Port group shared with VMs outside the group",

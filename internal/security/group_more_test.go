@@ -587,15 +587,17 @@ func TestAccSecurityGroup_crashSafety(t *testing.T) {
 
 // A principal of the group with a broader role inherited from a folder is not a foreign grant on
 // a member: the group's own permission on the VM overrides it once granted. The plan of the create
-// must already say so, or the next plan would show foreign_grants changing.
+// must already say so, or the next plan would show foreign_grants changing; and it warns that the
+// principal's access on the VM narrows.
 func TestAccSecurityGroup_inheritedOverriddenByOwn(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	vc := sgConnect(t, sim)
 	vc.tag("erp-db01", "tier", "tier-1")
 	vc.grantForeignOn(vc.folder("workloads"), dbAdmins, true, "Admin")
+	var w planWarnings
 	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		ProtoV6ProviderFactories: w.factories(),
 		Steps: []resource.TestStep{
 			{
 				Config: sgConfig(sim, "", tier1DBAdmins(powerPrivs, "")),
@@ -605,6 +607,9 @@ func TestAccSecurityGroup_inheritedOverriddenByOwn(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(sgAddr, tfjsonpath.New("foreign_grants"), knownvalue.ListExact(nil)),
 				},
+				Check: all(func() error {
+					return w.expect(`(?s)The group's permission narrows an inherited role.*VSPHERE.LOCAL\\db-admins inherits Admin on erp-db01`)
+				}),
 			},
 			{
 				Config:           sgConfig(sim, "", tier1DBAdmins(powerPrivs, "")),

@@ -50,7 +50,10 @@ type resolution struct {
 	grants map[string][]string
 	// skipped are member and principal pairs where the principal already holds a permission that
 	// this group did not grant: it is left as it is.
-	skipped    []skip
+	skipped []skip
+	// narrowed are member and principal pairs where the principal inherits a broader role that
+	// the group's permission on the VM will override (vCenter: the object's own permission wins).
+	narrowed   []skip
 	portGroups []portGroupState
 	foreign    []foreignGrant
 	access     *vsphere.AccessSnapshot
@@ -129,6 +132,7 @@ func resolve(ctx context.Context, c *vsphere.Client, in *groupInput, rec *groupR
 	}
 	sort.Slice(res.members, func(i, j int) bool { return res.members[i].ID < res.members[j].ID })
 	res.grants, res.skipped = planGrants(in, rec, res)
+	res.narrowed = narrowedBy(in, rec, res)
 	var err error
 	if res.portGroups, err = planPortGroups(in, pgs, res.memberIDs()); err != nil {
 		return nil, err
@@ -176,6 +180,38 @@ func planGrants(in *groupInput, rec *groupRecord, res *resolution) (map[string][
 		}
 	}
 	return grants, skipped
+}
+
+// narrowedBy lists the grants that will override a broader role the principal inherits on the VM.
+func narrowedBy(in *groupInput, rec *groupRecord, res *resolution) []skip {
+	ours := map[string]bool{}
+	for _, p := range res.role.Privileges {
+		ours[p] = true
+	}
+	names := map[string]string{}
+	for _, m := range res.members {
+		names[m.ID] = m.Name
+	}
+	var out []skip
+	for _, p := range in.Principals {
+		for _, vm := range res.grants[p.key()] {
+			if rec.granted(p.key(), vm) {
+				continue // granted already: what it overrides was reported then
+			}
+			for _, e := range res.access.Effective(vsphere.VMRef(vm)) {
+				if !e.Inherited || e.Group != p.Group || !vsphere.SamePrincipal(e.Principal, p.Name) {
+					continue
+				}
+				for _, priv := range e.Role.Privileges {
+					if !ours[priv] {
+						out = append(out, skip{VMID: vm, VMName: names[vm], Principal: p.Name, Role: e.Role.Name})
+						break
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // heldByOther is the principal's permission defined on the VM that the group did not grant, if
