@@ -17,6 +17,7 @@ import (
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/security"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -613,6 +614,73 @@ func TestAccSecurityGroup_inheritedOverriddenByOwn(t *testing.T) {
 			},
 			{
 				Config:           sgConfig(sim, "", tier1DBAdmins(powerPrivs, "")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+}
+
+// Catalog VMs created in the same apply as a group that depends on them join it in that apply:
+// while VMs are planned, the members are known after apply, resolved once the VMs exist; the
+// next plan is empty. The catalog item names the group, so its VMs join through their tag.
+func TestAccSecurityGroup_catalogVMsOfTheSameApply(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSim(t)
+	vc := sgConnect(t, sim)
+	cfg := sim.ProviderConfig() + fmt.Sprintf(`
+resource "vmgmt_catalog_item" "app" {
+  name            = "app-server"
+  version         = "1.0.0"
+  template        = %q
+  sizes           = { small = { cpus = 2, memory_mb = 4096, disk_gb = 40 } }
+  entitled_groups = ["erp-ops"]
+  allowed_folders = [%q]
+  lease           = { default_days = 30, max_days = 90, grace_days = 7 }
+  security_group  = "app-ops"
+}
+
+resource "vmgmt_catalog_vm" "app" {
+  count        = 2
+  name         = "app0${count.index}"
+  catalog_item = vmgmt_catalog_item.app.name
+  size         = "small"
+  owner        = "jane.doe"
+  job_function = "erp-ops"
+}
+
+resource "vmgmt_security_group" "g" {
+  name       = "app-ops"
+  privileges = [%s]
+  principals = [{ name = "VSPHERE.LOCAL\\app-operators", is_group = true }]
+  members {
+    ids = [%q]
+  }
+  depends_on = [vmgmt_catalog_vm.app]
+}
+`, "/"+simulator.Datacenter+"/vm/"+simulator.TemplateFolder+"/"+simulator.Templates[0], simulator.WorkloadFolder, powerPrivs, vc.vm("web01").Value)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(sgAddr, tfjsonpath.New("member_ids")),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(sgAddr, tfjsonpath.New("member_count"), knownvalue.Int64Exact(3)),
+					statecheck.ExpectKnownValue(sgAddr, tfjsonpath.New("permission_count"), knownvalue.Int64Exact(3)),
+				},
+				Check: func(*terraform.State) error {
+					for _, vm := range []string{"app00", "app01", "web01"} {
+						if _, ok := vc.permissions(vm)[`VSPHERE.LOCAL\app-operators`]; !ok {
+							return fmt.Errorf("%s got no permission from the group", vm)
+						}
+					}
+					return nil
+				},
+			},
+			{
+				Config:           cfg,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
 			},
 		},
