@@ -250,3 +250,26 @@ func TestRemediateHardwareVersionNeedsPowerOff(t *testing.T) {
 		t.Fatalf("web01 after upgrade = %+v, %v; want hardware version 19", got, err)
 	}
 }
+
+// TestVcsimEmptyExtraConfigValue pins how vcsim treats an extraConfig value "": it removes a key
+// that exists, as vCenter does, but adds a key that does not exist with the value "" (vCenter
+// leaves it absent). Callers remove only keys they read as present.
+func TestVcsimEmptyExtraConfigValue(t *testing.T) {
+	sim := vmcfgSim(t)
+	c := connect(t, sim)
+	web := seededVM(t, c, "web01")
+	reconfig(t, web, types.VirtualMachineConfigSpec{ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: "present.key", Value: "x"}}})
+	if errs := c.Remediate(context.Background(), []Remediation{{VMID: web.Reference().Value, ExtraConfig: map[string]string{"present.key": "", "absent.key": ""}}}, 1); len(errs) > 0 {
+		t.Fatalf("Remediate: %v", errs)
+	}
+	got, err := c.SelectConfigs(context.Background(), Selection{Include: Criteria{IDs: []string{web.Reference().Value}}})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("SelectConfigs = %v, %v", got, err)
+	}
+	if _, ok := got[0].ExtraConfig["present.key"]; ok {
+		t.Errorf("present.key still set after a remove: %v", got[0].ExtraConfig)
+	}
+	if v, ok := got[0].ExtraConfig["absent.key"]; !ok || v != "" {
+		t.Errorf("absent.key = %q (present %v): vcsim no longer adds an absent key set to \"\"; update DESIGN.md's vcsim quirks", v, ok)
+	}
+}
