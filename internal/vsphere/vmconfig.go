@@ -170,7 +170,8 @@ type ConfigChange struct {
 // that page is full and some pair is still unanswered does it page on through older events with an
 // event history collector (filtered to events up to the oldest one seen), until the pairs are all
 // answered or the history ends. hardware_version is seen only when a ReconfigVM set
-// configSpec.version; UpgradeVM posts other events and is not looked at.
+// configSpec.version; UpgradeVM posts other events and is not looked at. vcsim posts the event
+// before it applies the spec, so there a reconfigure that failed is reported as a change too.
 func (c *Client) ConfigChanges(ctx context.Context, vmIDs []string, keys []string) (map[string]map[string]ConfigChange, error) {
 	out := map[string]map[string]ConfigChange{}
 	if len(vmIDs) == 0 || len(keys) == 0 {
@@ -413,7 +414,10 @@ func (c *Client) remediate(ctx context.Context, r Remediation) error {
 	return nil
 }
 
-// configSpec is the ReconfigVM spec of a remediation, and whether it changes anything.
+// configSpec is the ReconfigVM spec of a remediation, and whether it changes anything. vCenter
+// merges bootOptions and flags with what the VM has; vcsim replaces them whole, so on the simulator
+// a remediation of secure boot or logging resets the VM's other boot options and flags. Secure boot
+// needs EFI firmware: on a BIOS VM the reconfigure fails (InvalidVmConfig), for that VM only.
 func (r Remediation) configSpec() (types.VirtualMachineConfigSpec, bool) {
 	var s types.VirtualMachineConfigSpec
 	keys := make([]string, 0, len(r.ExtraConfig))

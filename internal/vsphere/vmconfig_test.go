@@ -2,11 +2,17 @@ package vsphere
 
 import (
 	"context"
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
+	vcsim "github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
@@ -114,19 +120,29 @@ func TestConfigChangesNamesTheUserKeyAndValue(t *testing.T) {
 	sim := vmcfgSim(t)
 	c := connect(t, sim)
 	web, db := seededVM(t, c, "web01"), seededVM(t, c, "erp-db01")
-	no := false
+	yes := true
 	ec := func(k, v string) []types.BaseOptionValue {
 		return []types.BaseOptionValue{&types.OptionValue{Key: k, Value: v}}
 	}
-	reconfig(t, web, types.VirtualMachineConfigSpec{ExtraConfig: ec("mks.enable3d", "TRUE")})
-	reconfig(t, web, types.VirtualMachineConfigSpec{ExtraConfig: ec("sched.mem.pshare.salt", "x"), Flags: &types.VirtualMachineFlagInfo{EnableLogging: &no}})
+	reconfig(t, web, types.VirtualMachineConfigSpec{ExtraConfig: ec("mks.enable3d", "TRUE"), Firmware: string(types.GuestOsDescriptorFirmwareTypeEfi)})
+	reconfig(t, web, types.VirtualMachineConfigSpec{ExtraConfig: ec("sched.mem.pshare.salt", "x"), Flags: &types.VirtualMachineFlagInfo{EnableLogging: &yes}})
+	reconfig(t, web, types.VirtualMachineConfigSpec{
+		ExtraConfig: ec("not.asked", "1"), // set, but not asked for: not in the answer
+		BootOptions: &types.VirtualMachineBootOptions{EfiSecureBootEnabled: &yes}, Version: "vmx-19",
+		CpuHotAddEnabled: &yes, MemoryHotAddEnabled: &yes, FtEncryptionMode: "ftEncryptionRequired",
+		DeviceChange: []types.BaseVirtualDeviceConfigSpec{&types.VirtualDeviceConfigSpec{
+			Operation: types.VirtualDeviceConfigSpecOperationAdd,
+			Device:    &types.VirtualTPM{VirtualDevice: types.VirtualDevice{Key: -1}},
+		}},
+	})
 	reconfig(t, web, types.VirtualMachineConfigSpec{ExtraConfig: ec("mks.enable3d", "FALSE"), MigrateEncryption: "disabled"})
 	reconfig(t, web, types.VirtualMachineConfigSpec{ExtraConfig: ec("sched.mem.pshare.salt", "")})
 	// A VM not asked: its events are ignored.
 	reconfig(t, db, types.VirtualMachineConfigSpec{ExtraConfig: ec("mks.enable3d", "TRUE")})
 
 	before := c.Stats().RoundTrips()
-	keys := []string{"mks.enable3d", "sched.mem.pshare.salt", FlagLogging, FlagMigrateEncryption, FlagSecureBoot}
+	keys := []string{"mks.enable3d", "sched.mem.pshare.salt", "never.set", FlagLogging, FlagMigrateEncryption, FlagSecureBoot,
+		FlagHardwareVersion, FlagCPUHotAdd, FlagMemoryHotAdd, FlagFTEncryption, FlagVTPM}
 	got, err := c.ConfigChanges(context.Background(), []string{web.Reference().Value}, keys)
 	if err != nil {
 		t.Fatalf("ConfigChanges: %v", err)
@@ -170,7 +186,11 @@ func checkChanges(t *testing.T, sim *simulator.Sim, got map[string]map[string]Co
 		t.Fatalf("ConfigChanges answered for %d VMs (%v), want only %s", len(got), got, id)
 	}
 	m := got[id]
-	want := map[string]string{"mks.enable3d": "FALSE", "sched.mem.pshare.salt": "", FlagLogging: "false", FlagMigrateEncryption: "disabled"}
+	want := map[string]string{
+		"mks.enable3d": "FALSE", "sched.mem.pshare.salt": "", FlagLogging: "true", FlagMigrateEncryption: "disabled",
+		FlagSecureBoot: "true", FlagHardwareVersion: "19", FlagCPUHotAdd: "true", FlagMemoryHotAdd: "true",
+		FlagFTEncryption: "ftEncryptionRequired", FlagVTPM: "true",
+	}
 	for k, v := range want {
 		ch, ok := m[k]
 		if !ok {
@@ -184,8 +204,8 @@ func checkChanges(t *testing.T, sim *simulator.Sim, got map[string]map[string]Co
 			t.Errorf("change of %s by %q at %v, want by %s at a time", k, ch.User, ch.Time, sim.User)
 		}
 	}
-	if _, ok := m[FlagSecureBoot]; ok {
-		t.Errorf("secure_boot was never set, got %+v", m[FlagSecureBoot])
+	if _, ok := m["never.set"]; ok || len(m) != len(want) {
+		t.Errorf("changes = %+v, want exactly %v", m, want)
 	}
 	if !m["mks.enable3d"].Time.After(m[FlagLogging].Time) && m["mks.enable3d"].Time != m[FlagLogging].Time {
 		t.Errorf("mks.enable3d's change at %v is older than logging's at %v: not the latest", m["mks.enable3d"].Time, m[FlagLogging].Time)
@@ -197,11 +217,11 @@ func TestRemediateEachVMAloneBogusOneFails(t *testing.T) {
 	c := connect(t, sim)
 	web, db := seededVM(t, c, "web01"), seededVM(t, c, "erp-db01")
 	reconfig(t, web, types.VirtualMachineConfigSpec{ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: "sched.mem.pshare.salt", Value: "x"}}})
-	yes, no := true, false
+	yes := true
 	errs := c.Remediate(context.Background(), []Remediation{
 		{VMID: web.Reference().Value, ExtraConfig: map[string]string{"mks.enable3d": "FALSE", "sched.mem.pshare.salt": ""}, Logging: &yes, MigrateEncryption: "required"},
 		{VMID: "vm-bogus", ExtraConfig: map[string]string{"mks.enable3d": "FALSE"}},
-		{VMID: db.Reference().Value, ExtraConfig: map[string]string{"RemoteDisplay.maxConnections": "1"}, CPUHotAdd: &no, MemoryHotAdd: &yes, FTEncryption: "ftEncryptionRequired"},
+		{VMID: db.Reference().Value, ExtraConfig: map[string]string{"RemoteDisplay.maxConnections": "1"}, CPUHotAdd: &yes, MemoryHotAdd: &yes, FTEncryption: "ftEncryptionRequired"},
 	}, 2)
 	if len(errs) != 1 || errs["vm-bogus"] == nil {
 		t.Fatalf("Remediate errors = %v, want exactly one, for vm-bogus", errs)
@@ -221,7 +241,7 @@ func TestRemediateEachVMAloneBogusOneFails(t *testing.T) {
 	if _, ok := w.ExtraConfig["sched.mem.pshare.salt"]; ok || w.ExtraConfig["mks.enable3d"] != "FALSE" || !w.Logging || w.MigrateEncryption != "required" {
 		t.Errorf("web01 after remediation = %+v, want salt removed, mks.enable3d FALSE, logging, required", w)
 	}
-	if d.ExtraConfig["RemoteDisplay.maxConnections"] != "1" || d.CPUHotAdd || !d.MemoryHotAdd || d.FTEncryption != "ftEncryptionRequired" {
+	if d.ExtraConfig["RemoteDisplay.maxConnections"] != "1" || !d.CPUHotAdd || !d.MemoryHotAdd || d.FTEncryption != "ftEncryptionRequired" {
 		t.Errorf("erp-db01 after remediation = %+v", d)
 	}
 }
@@ -272,4 +292,66 @@ func TestVcsimEmptyExtraConfigValue(t *testing.T) {
 	if v, ok := got[0].ExtraConfig["absent.key"]; !ok || v != "" {
 		t.Errorf("absent.key = %q (present %v): vcsim no longer adds an absent key set to \"\"; update DESIGN.md's vcsim quirks", v, ok)
 	}
+}
+
+// TestRemediateBoundsConcurrency counts the SOAP requests in flight through a proxy while nine
+// VMs are remediated three at a time: each remediation makes one request at a time, so no more
+// than three are ever in flight. vcsim's task delay keeps each task wait open long enough for
+// unbounded remediations to overlap.
+func TestRemediateBoundsConcurrency(t *testing.T) {
+	sim, err := simulator.Start(context.Background(), simulator.Options{ExtraVMs: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	ip := newInflightProxy(t, sim)
+	c := connect(t, sim, func(cfg *Config) { cfg.Server = ip.host })
+	vms, err := c.Select(context.Background(), Selection{Include: Criteria{Folders: []string{simulator.BulkFolder}}}, []string{"name"})
+	if err != nil || len(vms) != 9 {
+		t.Fatalf("bulk VMs = %d, %v; want 9", len(vms), err)
+	}
+	rs := make([]Remediation, 0, len(vms))
+	for _, vm := range vms {
+		rs = append(rs, Remediation{VMID: vm.ID, ExtraConfig: map[string]string{"mks.enable3d": "FALSE"}})
+	}
+	vcsim.TaskDelay.Delay = 40
+	t.Cleanup(func() { vcsim.TaskDelay.Delay = 0 })
+	ip.max.Store(0)
+	if errs := c.Remediate(context.Background(), rs, 3); len(errs) > 0 {
+		t.Fatalf("Remediate: %v", errs)
+	}
+	if m := ip.max.Load(); m > 3 {
+		t.Errorf("%d SOAP requests were in flight at once, want at most 3 (the concurrency)", m)
+	}
+}
+
+// inflightProxy forwards to the simulator and records the most SOAP requests in flight at once.
+type inflightProxy struct {
+	host     string
+	inflight atomic.Int64
+	max      atomic.Int64
+}
+
+func newInflightProxy(t *testing.T, sim *simulator.Sim) *inflightProxy {
+	t.Helper()
+	ip := &inflightProxy{}
+	target := sim.URL.Host
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.Out.URL.Scheme, r.Out.URL.Host, r.Out.Host = "https", target, target
+		},
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // the simulator's self-signed certificate
+	}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/sdk" {
+			n := ip.inflight.Add(1)
+			defer ip.inflight.Add(-1)
+			for m := ip.max.Load(); n > m && !ip.max.CompareAndSwap(m, n); m = ip.max.Load() {
+			}
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	ip.host = strings.TrimPrefix(srv.URL, "https://")
+	return ip
 }
