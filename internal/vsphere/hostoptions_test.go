@@ -148,6 +148,9 @@ func TestSetHostsOptions_perHostErrors(t *testing.T) {
 			t.Errorf("host %d: error %v, want one naming %s and %s", i, err, hosts[i].Name, key)
 		}
 	}
+	if err := errs[hosts[0].ID]; err == nil || !strings.Contains(err.Error(), "has no advanced option") {
+		t.Errorf("host 0: error %v, want one saying the host has no such option", err)
+	}
 	if err := errs[hosts[2].ID]; err != nil || len(errs) != 3 {
 		t.Errorf("errors %v, want three, none for %s", errs, hosts[2].Name)
 	}
