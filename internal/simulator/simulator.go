@@ -161,6 +161,8 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	sizeCluster(model)
 	nameSwitches(model)
 	fixPools(model)
+	seedHostOptions(model)
+	checkHostOptionUpdates(model) // after fixPools, which sets the registry's handler outright
 	seedDirectory(model, Principals)
 	fillPrivilegeList(model)
 

@@ -632,7 +632,16 @@ func (r *resolver) under(id, ancestor string) bool {
 // taggedVMs returns, for each tag, the IDs of the VMs that carry it, in one vAPI call (after the
 // tags' IDs are known). Tags that do not exist carry nothing.
 func (c *Client) taggedVMs(ctx context.Context, refs []TagRef) (map[TagRef]map[string]bool, error) {
+	return c.taggedObjects(ctx, refs, "VirtualMachine")
+}
+
+// taggedObjects is taggedVMs for the objects of one managed object type (kind), e.g. HostSystem.
+func (c *Client) taggedObjects(ctx context.Context, refs []TagRef, kind string) (map[TagRef]map[string]bool, error) {
 	out := map[TagRef]map[string]bool{}
+	what := map[string]string{"VirtualMachine": "VMs", "HostSystem": "hosts"}[kind]
+	if what == "" {
+		what = kind + " objects"
+	}
 	if len(refs) == 0 {
 		return out, nil
 	}
@@ -642,8 +651,8 @@ func (c *Client) taggedVMs(ctx context.Context, refs []TagRef) (map[TagRef]map[s
 		if err != nil {
 			return err
 		}
-		if err := listTagged(ctx, m, ids, out); err != nil {
-			return fmt.Errorf("listing the VMs tagged %s: %w", tagList(refs), err)
+		if err := listTagged(ctx, m, ids, kind, out); err != nil {
+			return fmt.Errorf("listing the %s tagged %s: %w", what, tagList(refs), err)
 		}
 		// vCenter answers an ID it does not know with no objects: a cached ID that listed none may
 		// be of a tag deleted (and perhaps made again) since; those are looked up afresh.
@@ -655,16 +664,17 @@ func (c *Client) taggedVMs(ctx context.Context, refs []TagRef) (map[TagRef]map[s
 		if ids, _, err = c.selectionTagIDs(ctx, m, stale); err != nil {
 			return err
 		}
-		if err := listTagged(ctx, m, ids, out); err != nil {
-			return fmt.Errorf("listing the VMs tagged %s: %w", tagList(stale), err)
+		if err := listTagged(ctx, m, ids, kind, out); err != nil {
+			return fmt.Errorf("listing the %s tagged %s: %w", what, tagList(stale), err)
 		}
 		return nil
 	})
 	return out, err
 }
 
-// listTagged lists the objects of the tags ids (tag ID -> tag) in one call and records the VMs.
-func listTagged(ctx context.Context, m *tags.Manager, ids map[string]TagRef, out map[TagRef]map[string]bool) error {
+// listTagged lists the objects of the tags ids (tag ID -> tag) in one call and records those of
+// type kind.
+func listTagged(ctx context.Context, m *tags.Manager, ids map[string]TagRef, kind string, out map[TagRef]map[string]bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -684,7 +694,7 @@ func listTagged(ctx context.Context, m *tags.Manager, ids map[string]TagRef, out
 		}
 		set := map[string]bool{}
 		for _, o := range a.ObjectIDs {
-			if o.Reference().Type == "VirtualMachine" {
+			if o.Reference().Type == kind {
 				set[o.Reference().Value] = true
 			}
 		}
