@@ -318,7 +318,7 @@ resource "vmgmt_catalog_vm" "app" {
 	group := fmt.Sprintf(`
 resource "vmgmt_security_group" "ops" {
   name        = "erp-ops"
-  description = "%%s"
+  description = "%%[1]s"
   privileges  = ["VirtualMachine.Interact.PowerOn"]
   principals  = [{ name = "VSPHERE.LOCAL\\app-operators", is_group = true }]
   members {
@@ -326,6 +326,17 @@ resource "vmgmt_security_group" "ops" {
   }
   network_policy {
     allow_promiscuous = false
+  }
+  depends_on = [vmgmt_catalog_vm.app]
+}
+
+resource "vmgmt_config_baseline" "ops" {
+  name        = "erp-hardening"
+  description = "%%[1]s"
+  packs       = ["scg-8"]
+  settings    = [{ key = "mks.enable3d", value = "TRUE" }]
+  scope {
+    folders = [%[1]q]
   }
   depends_on = [vmgmt_catalog_vm.app]
 }
@@ -381,7 +392,7 @@ data "vmgmt_access_report" "ops" {
 		for k, v := range inv {
 			m, isMap := v.(map[string]any)
 			l, isList := v.([]any)
-			if (isMap && len(m) > 0) || (isList && len(l) > 0) {
+			if v != nil && !(isMap && len(m) == 0) && !(isList && len(l) == 0) {
 				seen[entry.Type+" inventory."+k] = true // a fact with something in it
 			}
 		}

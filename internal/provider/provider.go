@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/baseline"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/capacity"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/catalog"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
@@ -348,6 +349,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 	out = append(out, capacity.Resources()...)
 	out = append(out, catalog.Resources()...)
 	out = append(out, security.Resources()...)
+	out = append(out, baseline.Resources()...)
 	return out
 }
 

@@ -1,0 +1,470 @@
+// Package baseline is the Configuration Management function: configuration baselines that the
+// VMs in a live selection must keep, audited or enforced, with drift shown in the plan and
+// attributed to who changed it. It reaches vCenter only through internal/vsphere.
+package baseline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = (*baselineResource)(nil)
+	_ resource.ResourceWithImportState    = (*baselineResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*baselineResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*baselineResource)(nil)
+)
+
+// remediationConcurrency bounds the reconfigurations in flight during an enforcing apply.
+const remediationConcurrency = 8
+
+// NewBaselineResource is the vmgmt_config_baseline resource.
+func NewBaselineResource() resource.Resource {
+	return &baselineResource{ResourceBase: framework.ResourceBase{TypeSuffix: "config_baseline"}}
+}
+
+type baselineResource struct {
+	framework.ResourceBase
+}
+
+// Resources lists the resources this package contributes to the provider.
+func Resources() []func() resource.Resource {
+	return []func() resource.Resource{NewBaselineResource}
+}
+
+// ValidateConfig checks what spans attributes: each key once, a value where the match needs one
+// and none where it does not, and at least one rule.
+func (r *baselineResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m baselineModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	seen := map[string]int{}
+	for i, s := range m.Settings {
+		at := path.Root("settings").AtListIndex(i)
+		if s.Key.IsUnknown() || s.Match.IsUnknown() || s.Value.IsUnknown() {
+			continue
+		}
+		if j, dup := seen[s.Key.ValueString()]; dup {
+			resp.Diagnostics.AddAttributeError(at.AtName("key"), "Setting listed twice",
+				fmt.Sprintf("settings[%d] and settings[%d] both set %s: one rule per key (with two values a VM could never comply).", j, i, s.Key.ValueString()))
+		}
+		seen[s.Key.ValueString()] = i
+		match := Match(s.Match.ValueString())
+		if match == "" {
+			match = MatchExact
+		}
+		switch {
+		case match == MatchAbsent && !s.Value.IsNull():
+			resp.Diagnostics.AddAttributeError(at.AtName("value"), "Value with match = \"absent\"",
+				fmt.Sprintf("settings[%d] (%s) must be absent, so it takes no value: remove value, or choose match exact or default_ok.", i, s.Key.ValueString()))
+		case match != MatchAbsent && s.Value.IsNull():
+			resp.Diagnostics.AddAttributeError(at.AtName("value"), "Missing value",
+				fmt.Sprintf("settings[%d] (%s) with match = %q needs the value it must hold.", i, s.Key.ValueString(), match))
+		}
+	}
+	if len(m.Settings) == 0 && (m.Packs.IsNull() || len(m.Packs.Elements()) == 0) && !hasFlag(&m) {
+		resp.Diagnostics.AddError("Empty baseline",
+			"The baseline requires nothing: give packs (e.g. packs = [\"scg-8\"]), settings, or a flag such as secure_boot.")
+	}
+}
+
+func hasFlag(m *baselineModel) bool {
+	for _, v := range []interface{ IsNull() bool }{m.SecureBoot, m.CPUHotAdd, m.MemoryHotAdd, m.Logging, m.VTPMRequired,
+		m.MinHardwareVersion, m.MigrateEncryption, m.FTEncryption} {
+		if !v.IsNull() {
+			return true
+		}
+	}
+	return false
+}
+
+// input converts the model; known is false while a value is unknown.
+func (m *baselineModel) input(ctx context.Context) (*input, bool, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	in := &input{Name: m.Name.ValueString(), Description: m.Description.ValueString(), Mode: Mode(m.Mode.ValueString()),
+		AllowPowerCycle: m.AllowPowerCycle.ValueBool()}
+	known := !m.Name.IsUnknown() && !m.Mode.IsUnknown() && !m.Packs.IsUnknown() && !m.AllowPowerCycle.IsUnknown()
+	sel, selKnown, d := m.Scope.ToSelection(ctx, path.Root("scope"))
+	diags.Append(d...)
+	in.Scope, known = sel, known && selKnown
+	if !m.Packs.IsNull() && !m.Packs.IsUnknown() {
+		diags.Append(m.Packs.ElementsAs(ctx, &in.Packs, false)...)
+	}
+	for _, s := range m.Settings {
+		if s.Key.IsUnknown() || s.Value.IsUnknown() || s.Match.IsUnknown() {
+			known = false
+			continue
+		}
+		match := Match(s.Match.ValueString())
+		if match == "" {
+			match = MatchExact
+		}
+		in.Settings = append(in.Settings, Setting{Key: s.Key.ValueString(), Value: s.Value.ValueString(), Match: match})
+	}
+	f := &in.Flags
+	f.SecureBoot, f.CPUHotAdd, f.MemoryHotAdd = boolPtr(m.SecureBoot, &known), boolPtr(m.CPUHotAdd, &known), boolPtr(m.MemoryHotAdd, &known)
+	f.Logging, f.VTPMRequired = boolPtr(m.Logging, &known), boolPtr(m.VTPMRequired, &known)
+	if m.MinHardwareVersion.IsUnknown() || m.MigrateEncryption.IsUnknown() || m.FTEncryption.IsUnknown() {
+		known = false
+	}
+	f.MinHardwareVersion = int(m.MinHardwareVersion.ValueInt64())
+	f.MigrateEncryption, f.FTEncryption = m.MigrateEncryption.ValueString(), m.FTEncryption.ValueString()
+	return in, known, diags
+}
+
+func boolPtr(b types.Bool, known *bool) *bool {
+	if b.IsUnknown() {
+		*known = false
+		return nil
+	}
+	if b.IsNull() {
+		return nil
+	}
+	v := b.ValueBool()
+	return &v
+}
+
+// ModifyPlan judges every VM in scope now: the plan shows the drift (and, for enforce, what the
+// apply will leave), who changed each setting, the settings that relax a pack, and fails on a key
+// another baseline sets differently on the same VM.
+func (r *baselineResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if !r.Configured() {
+		return
+	}
+	if req.Plan.Raw.IsNull() {
+		resp.Diagnostics.Append(r.GatePlan(ctx, req, req.Plan.Raw, false, framework.Facts{})...)
+		return
+	}
+	var plan baselineModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	exists := !req.State.Raw.IsNull()
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	in, known, d := plan.input(ctx)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	if !known || r.Client.PlannedAny(framework.PlannedVM) {
+		// Values unknown until apply, or VMs this run creates may join the scope.
+		plan.unknownComputed()
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Unknown: []string{"scope"}})...)
+		return
+	}
+	c := r.Client.VSphere
+	others, err := readRecords(ctx, c)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the baselines' definitions", err)
+		return
+	}
+	if !exists && !adoptable(in, others[in.Name], &resp.Diagnostics) {
+		return
+	}
+	rs := in.rules()
+	ev, err := evaluate(ctx, c, in, rs, others)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot judge the baseline's scope", err)
+		return
+	}
+	if addConflicts(in, ev, &resp.Diagnostics); resp.Diagnostics.HasError() {
+		return
+	}
+	warnRelaxed(in, rs, &resp.Diagnostics)
+	warnDrift(in, ev, &resp.Diagnostics)
+	plan.fill(in, rs, ev, ev.planned(in))
+	if in.Mode == ModeAudit && len(ev.drifted) > 0 {
+		// An audit changes nothing, yet its plan must show the drift (and exit 2): the apply records
+		// the audit, with what it finds then.
+		plan.Compliance = types.ListUnknown(types.ObjectType{AttrTypes: vmComplianceAttrTypes})
+		plan.CompliantCount, plan.DriftedCount = types.Int64Unknown(), types.Int64Unknown()
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Inventory: inventory(in, rs, ev)})...)
+}
+
+// adoptable: a record of this name made by this same request is adopted (an interrupted create);
+// another fails the plan with the import command.
+func adoptable(in *input, rec *record, diags *diag.Diagnostics) bool {
+	if rec == nil {
+		return true
+	}
+	if rec.Request != in.request().Token {
+		diags.AddAttributeError(path.Root("name"), "Configuration baseline already exists",
+			fmt.Sprintf("A baseline named %q is already defined in vCenter (datacenter custom attribute %s), by another configuration "+
+				"or with another mode or packs. Choose another name, or, if this resource is meant to manage it, bring it under "+
+				"Terraform with:\n\n  terraform import <address> %s\n\nwhere <address> is this resource's address "+
+				"(e.g. vmgmt_config_baseline.tier1).", in.Name, recordsAttribute, in.Name))
+		return false
+	}
+	diags.AddAttributeWarning(path.Root("name"), "Configuration baseline will be adopted",
+		fmt.Sprintf("Baseline %s is defined in vCenter already: an earlier apply of this same configuration created it and was "+
+			"interrupted before Terraform recorded it. Apply adopts it.", in.Name))
+	return true
+}
+
+func addConflicts(in *input, ev *evaluation, diags *diag.Diagnostics) {
+	for i, cf := range ev.conflicts {
+		if i == 10 {
+			diags.AddError("More conflicting baselines", fmt.Sprintf("… and %d more conflicts.", len(ev.conflicts)-10))
+			return
+		}
+		diags.AddError("Conflicting baselines",
+			fmt.Sprintf("Baselines %s and %s both hold VM %s (%s) and set %s differently: %s wants %s, %s wants %s. A VM can comply "+
+				"with only one: change one of the rules, or leave that VM out of one scope (scope.exclude).",
+				in.Name, cf.Other, cf.VMName, cf.VMID, cf.Key, in.Name, cf.Value, cf.Other, cf.OtherValue))
+	}
+}
+
+func warnRelaxed(in *input, rs ruleSet, diags *diag.Diagnostics) {
+	if len(rs.relaxed) == 0 {
+		return
+	}
+	var lines []string
+	for _, x := range rs.relaxed {
+		lines = append(lines, fmt.Sprintf("  %s: pack %s requires %s, this baseline %s (control %s)", x.Key, x.Pack,
+			describe(Setting{Value: x.PackValue, Match: x.PackMatch}), describe(Setting{Value: x.Value, Match: x.Match}), orNone(x.Control)))
+	}
+	diags.AddAttributeWarning(path.Root("settings"), fmt.Sprintf("Baseline %s relaxes %d pack setting(s)", in.Name, len(rs.relaxed)),
+		"Explicit settings win over the packs:\n"+strings.Join(lines, "\n"))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// warnDrift names the drifted VMs and settings, with who changed them: what the plan is about.
+func warnDrift(in *input, ev *evaluation, diags *diag.Diagnostics) {
+	if len(ev.drifted) == 0 {
+		return
+	}
+	var lines []string
+	n := 0
+	for _, vd := range ev.drifted {
+		for _, d := range vd.Drift {
+			n++
+			if len(lines) == 15 {
+				continue
+			}
+			who := ""
+			if d.ChangedBy != "" {
+				who = fmt.Sprintf(", changed by %s at %s", d.ChangedBy, d.ChangedAt)
+			}
+			note := ""
+			switch {
+			case d.Manual:
+				note = " [manual]"
+			case d.PowerCycle && !in.AllowPowerCycle:
+				note = " [needs power cycle]"
+			}
+			lines = append(lines, fmt.Sprintf("  %s (%s): %s is %s, wants %s%s%s", vd.Name, vd.ID, d.Key, d.Actual, d.Expected, who, note))
+		}
+	}
+	if n > len(lines) {
+		lines = append(lines, fmt.Sprintf("  … and %d more (see compliance)", n-len(lines)))
+	}
+	action := "audit only: nothing is changed"
+	if in.Mode == ModeEnforce {
+		action = "apply remediates what it can"
+	}
+	diags.AddAttributeWarning(path.Root("compliance"), fmt.Sprintf("%d VM(s) drifted from baseline %s", len(ev.drifted), in.Name),
+		fmt.Sprintf("%s:\n%s", action, strings.Join(lines, "\n")))
+}
+
+// inventory is what the policy gate sees of the baseline beside the change.
+func inventory(in *input, rs ruleSet, ev *evaluation) map[string]any {
+	scope := make([]any, 0, len(ev.scope))
+	for _, vm := range ev.scope {
+		scope = append(scope, map[string]any{"id": vm.ID, "name": vm.Name})
+	}
+	relaxed := make([]any, 0, len(rs.relaxed))
+	for _, x := range rs.relaxed {
+		relaxed = append(relaxed, map[string]any{"key": x.Key, "pack": x.Pack, "pack_value": x.PackValue, "value": x.Value, "control": x.Control})
+	}
+	return map[string]any{"scope": scope, "relaxed": relaxed, "drifted_count": len(ev.drifted)}
+}
+
+func (r *baselineResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var plan baselineModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, &plan, &resp.State, &resp.Diagnostics, true)
+}
+
+func (r *baselineResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var plan baselineModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+		return
+	}
+	r.apply(ctx, &plan, &resp.State, &resp.Diagnostics, false)
+}
+
+// apply records the baseline in vCenter, remediates (enforce), judges the scope again and stores
+// what it finds.
+func (r *baselineResource) apply(ctx context.Context, plan *baselineModel, state *tfsdk.State, diags *diag.Diagnostics, create bool) {
+	in, _, d := plan.input(ctx)
+	if diags.Append(d...); diags.HasError() {
+		return
+	}
+	c := r.Client.VSphere
+	others, err := readRecords(ctx, c)
+	if err != nil {
+		framework.AddVSphereError(diags, "Cannot read the baselines' definitions", err)
+		return
+	}
+	if create && !adoptable(in, others[in.Name], diags) {
+		return
+	}
+	rs := in.rules()
+	rec := &record{Name: in.Name, Description: in.Description, Request: in.request().Token, Mode: in.Mode, Scope: in.Scope,
+		Packs: in.Packs, Settings: in.Settings, Flags: in.Flags, AllowPowerCycle: in.AllowPowerCycle, Hash: rs.hash()}
+	for _, s := range rs.settings {
+		rec.Rules = append(rec.Rules, s.Setting)
+	}
+	if err := putRecord(ctx, c, in.Name, rec); err != nil {
+		framework.AddVSphereError(diags, "Cannot record the baseline in vCenter", err)
+		return
+	}
+	plan.ID = types.StringValue(in.Name)
+	ev, err := evaluate(ctx, c, in, rs, others)
+	if err != nil {
+		framework.AddVSphereError(diags, "Cannot judge the baseline's scope", err)
+		diags.Append(state.SetAttribute(ctx, path.Root("id"), in.Name)...)
+		return
+	}
+	if in.Mode == ModeEnforce && len(ev.drifted) > 0 {
+		failed := remediate(ctx, c, in, ev, remediationConcurrency)
+		addFailures(in, failed, diags)
+		if ev, err = evaluate(ctx, c, in, rs, others); err != nil {
+			framework.AddVSphereError(diags, "Cannot judge the baseline's scope after remediation", err)
+			diags.Append(state.SetAttribute(ctx, path.Root("id"), in.Name)...)
+			return
+		}
+	}
+	plan.fill(in, rs, ev, ev.drifted)
+	diags.Append(state.Set(ctx, plan)...)
+}
+
+func addFailures(in *input, failed map[string]error, diags *diag.Diagnostics) {
+	if len(failed) == 0 {
+		return
+	}
+	var lines []string
+	for id, err := range failed {
+		lines = append(lines, fmt.Sprintf("  %s: %v", id, err))
+	}
+	diags.AddError(fmt.Sprintf("Baseline %s: %d VM(s) could not be remediated", in.Name, len(failed)),
+		"The other VMs were remediated; apply again to retry these:\n"+strings.Join(lines, "\n"))
+}
+
+func (r *baselineResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var state baselineModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		return
+	}
+	c := r.Client.VSphere
+	name := state.Name.ValueString()
+	others, err := readRecords(ctx, c)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read baseline "+name, err)
+		return
+	}
+	rec := others[name]
+	if rec == nil {
+		framework.RemoveGone(ctx, &resp.State, &resp.Diagnostics, "configuration baseline", name, name)
+		return
+	}
+	if state.Scope == nil { // an import: the declared attributes come from vCenter
+		state.fromRecord(rec)
+	}
+	in, _, d := state.input(ctx)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	rs := in.rules()
+	ev, err := evaluate(ctx, c, in, rs, others)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot judge baseline "+name, err)
+		return
+	}
+	state.fill(in, rs, ev, ev.drifted)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *baselineResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	var state baselineModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		return
+	}
+	if resp.Diagnostics.Append(r.GateDelete(ctx, req, framework.Facts{})...); resp.Diagnostics.HasError() {
+		return
+	}
+	c := r.Client.VSphere
+	name := state.Name.ValueString()
+	in, _, _ := state.input(ctx)
+	// Take the stamp off the VMs that carry it: a VM no longer says it keeps a baseline that is gone.
+	if in != nil && in.Mode == ModeEnforce {
+		if vms, err := c.SelectConfigs(ctx, in.selection()); err == nil {
+			var rs []vsphere.Remediation
+			for _, vm := range vms {
+				if _, ok := vm.ExtraConfig[stampPrefix+name]; ok {
+					rs = append(rs, vsphere.Remediation{VMID: vm.ID, ExtraConfig: map[string]string{stampPrefix + name: ""}})
+				}
+			}
+			for id, err := range c.Remediate(ctx, rs, remediationConcurrency) {
+				resp.Diagnostics.AddWarning("Stamp left on "+id, fmt.Sprintf("The stamp %s%s could not be removed from %s: %v", stampPrefix, name, id, err))
+			}
+		}
+	}
+	if err := putRecord(ctx, c, name, nil); err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot remove baseline "+name+" from vCenter", err)
+	}
+}
+
+// ImportState takes the baseline's name; its definition is read from vCenter.
+func (r *baselineResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	name := strings.TrimSpace(req.ID)
+	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
+		return
+	}
+	recs, err := readRecords(ctx, r.Client.VSphere)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot import baseline "+name, err)
+		return
+	}
+	if recs[name] == nil {
+		resp.Diagnostics.AddError("Cannot import configuration baseline",
+			fmt.Sprintf("No baseline named %q is defined in vCenter (datacenter custom attribute %s).", name, recordsAttribute))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), name)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+}

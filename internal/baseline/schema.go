@@ -1,0 +1,219 @@
+package baseline
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
+)
+
+// Mode says whether a baseline changes VMs.
+type Mode string
+
+const (
+	// ModeAudit reports drift and never changes a VM.
+	ModeAudit Mode = "audit"
+	// ModeEnforce remediates drift at apply.
+	ModeEnforce Mode = "enforce"
+)
+
+// MaxBaselineNameLength bounds a baseline's name: it is part of an extraConfig key and a tag.
+const MaxBaselineNameLength = 64
+
+func (r *baselineResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	boolFlag := func(desc string) schema.BoolAttribute {
+		return schema.BoolAttribute{Optional: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		Version: 0,
+		MarkdownDescription: "A configuration baseline: the settings every VM in `scope` must keep (advanced settings in " +
+			"`extraConfig`, and typed flags such as secure boot or encrypted vMotion), from built-in packs such as `scg-8` " +
+			"(the vSphere 8 Security Configuration Guide) and explicit settings over them. The scope is resolved live at " +
+			"every plan, and every VM in it is judged in bulk; drift shows as a change on the baseline, with who changed " +
+			"the setting and when (from vCenter's events), so that `terraform plan -detailed-exitcode` exits 2 when any VM " +
+			"drifted. `enforce` remediates at apply (one reconfiguration per VM, several at a time); `audit` never changes " +
+			"a VM. Import by name.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "The baseline's name.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"name": schema.StringAttribute{
+				MarkdownDescription: "Name of the baseline, unique in the datacenter. Changing it replaces the baseline.",
+				Required:            true,
+				Validators:          []validator.String{framework.Name(MaxBaselineNameLength)},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"description": schema.StringAttribute{
+				MarkdownDescription: "What the baseline is for. Defaults to empty.",
+				Optional:            true, Computed: true, Default: stringdefault.StaticString(""),
+				Validators: []validator.String{stringvalidator.LengthAtMost(1024)},
+			},
+			"mode": schema.StringAttribute{
+				MarkdownDescription: "`audit` (the default) reports drift and never changes a VM; `enforce` remediates it at apply.",
+				Optional:            true, Computed: true, Default: stringdefault.StaticString(string(ModeAudit)),
+				Validators: []validator.String{stringvalidator.OneOf(string(ModeAudit), string(ModeEnforce))},
+			},
+			"packs": schema.ListAttribute{
+				ElementType: types.StringType,
+				MarkdownDescription: "Built-in setting packs, merged in order; explicit `settings` and flags win over them " +
+					"(a plan warns when one relaxes a pack's setting). VM packs: " + quoted(PackNames("vm")) + ".",
+				Optional: true,
+				Validators: []validator.List{listvalidator.UniqueValues(), listvalidator.SizeAtLeast(1),
+					listvalidator.ValueStringsAre(stringvalidator.OneOf(PackNames("vm")...))},
+			},
+			"settings": schema.ListNestedAttribute{
+				MarkdownDescription: "Advanced settings (extraConfig keys) every VM in scope must keep.",
+				Optional:            true,
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"key": schema.StringAttribute{Required: true, MarkdownDescription: "The extraConfig key, e.g. `isolation.tools.copy.disable`.",
+						Validators: []validator.String{stringvalidator.LengthBetween(1, 255)}},
+					"value": schema.StringAttribute{Optional: true, MarkdownDescription: "The value it must hold; not set for `match = \"absent\"`.",
+						Validators: []validator.String{stringvalidator.LengthAtMost(4096)}},
+					"match": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(string(MatchExact)),
+						MarkdownDescription: "`exact` (the default): must hold the value; `default_ok`: the value, or absent where vSphere's " +
+							"default is the secure value; `absent`: the key must not exist.",
+						Validators: []validator.String{stringvalidator.OneOf(Matches()...)}},
+				}},
+				Validators: []validator.List{listvalidator.SizeAtLeast(1)},
+			},
+			"secure_boot":    boolFlag("UEFI secure boot must be on (`true`) or off. Changing it needs the VM powered off."),
+			"cpu_hot_add":    boolFlag("CPU hot add must be enabled or disabled. Changing it needs the VM powered off."),
+			"memory_hot_add": boolFlag("Memory hot add must be enabled or disabled. Changing it needs the VM powered off."),
+			"logging":        boolFlag("VM logging (`flags.enableLogging`) must be on or off."),
+			"vtpm_required":  boolFlag("A virtual TPM must be present. vmgmt reports it and does not add one (that needs a key provider)."),
+			"min_hardware_version": schema.Int64Attribute{Optional: true, CustomType: framework.Int64Type{},
+				MarkdownDescription: "The lowest virtual hardware version allowed, e.g. `19` for vmx-19. Upgrading needs the VM powered off.",
+				Validators:          []validator.Int64{framework.Int64Between(4, 99)}},
+			"migrate_encryption": schema.StringAttribute{Optional: true, MarkdownDescription: "Encrypted vMotion: `required`, `opportunistic` or `disabled`.",
+				Validators: []validator.String{stringvalidator.OneOf("required", "opportunistic", "disabled")}},
+			"ft_encryption": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Encrypted Fault Tolerance: `ftEncryptionRequired`, `ftEncryptionOpportunistic` or `ftEncryptionDisabled`.",
+				Validators:          []validator.String{stringvalidator.OneOf("ftEncryptionRequired", "ftEncryptionOpportunistic", "ftEncryptionDisabled")}},
+			"allow_power_cycle": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+				MarkdownDescription: "With `enforce`, power off the VMs whose drift needs it (secure boot, hardware version, hot add), " +
+					"remediate and power them on again. Without it (the default) that drift is reported as needing a power cycle and left."},
+			"rules_hash": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "Hash of the merged rules: an enforcing baseline stamps it on every VM it holds (extraConfig `vmgmt.baseline.<name>`)."},
+			"scope_count":     schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs in scope."},
+			"compliant_count": schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs in scope that keep every rule."},
+			"drifted_count":   schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs in scope that break at least one rule."},
+			"compliance":      complianceAttribute(),
+			"relaxed":         relaxedAttribute(),
+		},
+		Blocks: map[string]schema.Block{"scope": framework.SelectionBlock()},
+	}
+}
+
+var driftAttrTypes = map[string]attr.Type{
+	"key": types.StringType, "expected": types.StringType, "actual": types.StringType, "match": types.StringType,
+	"source": types.StringType, "control": types.StringType, "needs_power_cycle": types.BoolType, "manual": types.BoolType,
+	"changed_by": types.StringType, "changed_at": types.StringType,
+}
+
+var vmComplianceAttrTypes = map[string]attr.Type{
+	"vm_id": types.StringType, "vm_name": types.StringType,
+	"drift": types.ListType{ElemType: types.ObjectType{AttrTypes: driftAttrTypes}},
+}
+
+func complianceAttribute() schema.ListNestedAttribute {
+	str := func(d string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: d}
+	}
+	return schema.ListNestedAttribute{
+		MarkdownDescription: "The VMs in scope that drifted, each with the settings it breaks: expected and actual value, the " +
+			"rule's source (`explicit`, `pack:<name>`, or `stamp`) and control ID, and who changed it and when (the latest " +
+			"reconfiguration event that set it; empty when no event says). After refresh it is what vCenter holds; at plan " +
+			"time, for `enforce`, what will remain after apply (drift that needs a power cycle not allowed, or manual work).",
+		Computed: true,
+		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+			"vm_id":   str("Managed object ID of the VM."),
+			"vm_name": str("Name of the VM."),
+			"drift": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "The rules the VM breaks.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"key":               str("The extraConfig key, or the flag (`secure_boot`, `min_hardware_version`, …)."),
+					"expected":          str("What the rule requires (`(absent)`: not set)."),
+					"actual":            str("What the VM has (`(absent)`: not set)."),
+					"match":             str("How the rule judges: exact, default_ok or absent."),
+					"source":            str("Where the rule comes from."),
+					"control":           str("The Security Configuration Guide control, when the rule comes from one."),
+					"needs_power_cycle": schema.BoolAttribute{Computed: true, MarkdownDescription: "Remediating it needs the VM powered off."},
+					"manual":            schema.BoolAttribute{Computed: true, MarkdownDescription: "vmgmt cannot remediate it."},
+					"changed_by":        str("Who last changed it (vCenter user), from the VM's events."),
+					"changed_at":        str("When (RFC 3339)."),
+				}}},
+		}},
+	}
+}
+
+var relaxedAttrTypes = map[string]attr.Type{
+	"key": types.StringType, "pack": types.StringType, "pack_value": types.StringType, "value": types.StringType, "control": types.StringType,
+}
+
+func relaxedAttribute() schema.ListNestedAttribute {
+	str := func(d string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: d}
+	}
+	return schema.ListNestedAttribute{
+		MarkdownDescription: "Explicit settings that relax a pack's: another value, a looser match, or a key the pack wants absent.",
+		Computed:            true,
+		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+			"key": str("The key."), "pack": str("The pack."), "pack_value": str("What the pack requires."),
+			"value": str("What the baseline requires instead."), "control": str("The pack's control ID."),
+		}},
+	}
+}
+
+type baselineModel struct {
+	ID                 types.String              `tfsdk:"id"`
+	Name               types.String              `tfsdk:"name"`
+	Description        types.String              `tfsdk:"description"`
+	Mode               types.String              `tfsdk:"mode"`
+	Packs              types.List                `tfsdk:"packs"`
+	Settings           []settingModel            `tfsdk:"settings"`
+	SecureBoot         types.Bool                `tfsdk:"secure_boot"`
+	CPUHotAdd          types.Bool                `tfsdk:"cpu_hot_add"`
+	MemoryHotAdd       types.Bool                `tfsdk:"memory_hot_add"`
+	Logging            types.Bool                `tfsdk:"logging"`
+	VTPMRequired       types.Bool                `tfsdk:"vtpm_required"`
+	MinHardwareVersion types.Int64               `tfsdk:"min_hardware_version"`
+	MigrateEncryption  types.String              `tfsdk:"migrate_encryption"`
+	FTEncryption       types.String              `tfsdk:"ft_encryption"`
+	AllowPowerCycle    types.Bool                `tfsdk:"allow_power_cycle"`
+	RulesHash          types.String              `tfsdk:"rules_hash"`
+	ScopeCount         types.Int64               `tfsdk:"scope_count"`
+	CompliantCount     types.Int64               `tfsdk:"compliant_count"`
+	DriftedCount       types.Int64               `tfsdk:"drifted_count"`
+	Compliance         types.List                `tfsdk:"compliance"`
+	Relaxed            types.List                `tfsdk:"relaxed"`
+	Scope              *framework.SelectionModel `tfsdk:"scope"`
+}
+
+type settingModel struct {
+	Key   types.String `tfsdk:"key"`
+	Value types.String `tfsdk:"value"`
+	Match types.String `tfsdk:"match"`
+}
+
+func quoted(list []string) string {
+	out := ""
+	for i, s := range list {
+		if i > 0 {
+			out += ", "
+		}
+		out += "`" + s + "`"
+	}
+	return out
+}
