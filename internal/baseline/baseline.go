@@ -184,15 +184,17 @@ func (r *baselineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	}
 	warnRelaxed(in, rs, &resp.Diagnostics)
 	warnDrift(in, ev, &resp.Diagnostics)
-	plan.fill(in, rs, ev, ev.planned(in))
-	if in.Mode == ModeAudit && len(ev.drifted) > 0 {
-		// An audit changes nothing, yet its plan must show the drift (and exit 2): the apply records
-		// the audit, with what it finds then.
+	left := ev.planned(in)
+	plan.fill(in, rs, ev, left)
+	if len(left) > 0 {
+		// Drift the apply will not remove (an audit, a power cycle not allowed, manual work) still
+		// shows as a change, so that `plan -detailed-exitcode` exits 2 while any VM drifts: the
+		// apply records what it finds then.
 		plan.Compliance = types.ListUnknown(types.ObjectType{AttrTypes: vmComplianceAttrTypes})
 		plan.CompliantCount, plan.DriftedCount = types.Int64Unknown(), types.Int64Unknown()
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Inventory: inventory(in, rs, ev)})...)
+	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Inventory: inventory(rs, ev)})...)
 }
 
 // adoptable: a record of this name made by this same request is adopted (an interrupted create);
@@ -287,7 +289,7 @@ func warnDrift(in *input, ev *evaluation, diags *diag.Diagnostics) {
 }
 
 // inventory is what the policy gate sees of the baseline beside the change.
-func inventory(in *input, rs ruleSet, ev *evaluation) map[string]any {
+func inventory(rs ruleSet, ev *evaluation) map[string]any {
 	scope := make([]any, 0, len(ev.scope))
 	for _, vm := range ev.scope {
 		scope = append(scope, map[string]any{"id": vm.ID, "name": vm.Name})

@@ -15,9 +15,6 @@ import (
 // packs, then its explicit settings and flags over them), and, for each VM in scope, the rules it
 // breaks. Nothing here talks to vCenter.
 
-// simulatorKey is the simulator's own extraConfig key, never judged.
-const simulatorKey = "govcsim"
-
 // stampPrefix names the extraConfig key an enforcing baseline stamps on each VM it holds:
 // stampPrefix + name = the hash of its rules, so any tool can tell which baselines a VM carries.
 const stampPrefix = "vmgmt.baseline."
