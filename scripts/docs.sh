@@ -22,6 +22,8 @@ printf 'disable_checkpoint = true\n' >"$cfg_dir/terraformrc"
 export TF_CLI_CONFIG_FILE="$cfg_dir/terraformrc" CHECKPOINT_DISABLE=1
 export PATH="$bin:$PATH"
 
+# Tables generated from code into the templates first (the setting packs' SCG tables).
+go test ./internal/baseline -run '^TestPackTablesInDocs$' -count=1 -args -update-docs >/dev/null
 "$tfplugindocs" generate --provider-name vmgmt --rendered-provider-name vmgmt
 # validate logs every file it looks at: show its output only when it fails.
 if ! out="$("$tfplugindocs" validate --provider-name vmgmt 2>&1)"; then
