@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmware/govmomi/event"
 	"github.com/vmware/govmomi/vapi/rest"
 	"github.com/vmware/govmomi/vapi/tags"
 	"github.com/vmware/govmomi/view"
@@ -27,6 +28,20 @@ func (h *vmHandle) hardware() (types.VirtualMachinePowerState, bool) {
 	}
 	hot := o.Config != nil && o.Config.CpuHotAddEnabled != nil && *o.Config.CpuHotAddEnabled
 	return o.Runtime.PowerState, hot
+}
+
+// powerOffs counts the times the VM was powered off (its VmPoweredOffEvent events).
+func (h *vmHandle) powerOffs() int {
+	h.t.Helper()
+	ref := h.vm.Reference()
+	evs, err := event.NewManager(h.vm.Client()).QueryEvents(h.ctx, types.EventFilterSpec{
+		Entity:      &types.EventFilterSpecByEntity{Entity: ref, Recursion: types.EventFilterSpecRecursionOptionSelf},
+		EventTypeId: []string{"VmPoweredOffEvent"},
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return len(evs)
 }
 
 // tagger attaches vSphere tags to VMs through the vAPI tags manager, as the catalog or an

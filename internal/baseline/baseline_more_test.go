@@ -34,12 +34,17 @@ func TestAccConfigBaseline_powerCycle(t *testing.T) {
 	for _, w := range simulator.Workloads {
 		vms[w] = openVM(t, sim, w)
 	}
-	hardware := func(wantHot bool) func(*terraform.State) error {
+	// hardware checks each VM's CPU hot add, that it is powered on, and how often it was powered
+	// off (the simulator would change hot add on a running VM; vCenter does not).
+	hardware := func(wantHot bool, wantOffs int) func(*terraform.State) error {
 		return func(*terraform.State) error {
 			for name, h := range vms {
 				power, hot := h.hardware()
 				if power != types.VirtualMachinePowerStatePoweredOn || hot != wantHot {
 					return fmt.Errorf("%s is %s with cpu hot add %v, want poweredOn with %v", name, power, hot, wantHot)
+				}
+				if n := h.powerOffs(); n != wantOffs {
+					return fmt.Errorf("%s was powered off %d times, want %d", name, n, wantOffs)
 				}
 			}
 			return nil
@@ -59,7 +64,7 @@ func TestAccConfigBaseline_powerCycle(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: without,
-				Check:  hardware(false),
+				Check:  hardware(false, 0),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("drifted_count"), knownvalue.Int64Exact(int64(len(vms)))),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("compliance"), knownvalue.ListExact([]knownvalue.Check{pcDrift, pcDrift, pcDrift})),
@@ -71,7 +76,7 @@ func TestAccConfigBaseline_powerCycle(t *testing.T) {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
 				}},
-				Check: hardware(true),
+				Check: hardware(true, 1),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("drifted_count"), knownvalue.Int64Exact(0)),
 					statecheck.ExpectKnownValue(addr, tfjsonpath.New("compliance"), knownvalue.ListExact(nil)),
@@ -348,6 +353,28 @@ func TestAccConfigBaseline_destroyUnstamps(t *testing.T) {
 	})
 }
 
+// A baseline switched from enforce to audit and then destroyed leaves no stamp either: the stamps
+// its enforcing apply wrote are found on the VMs, whatever the mode at destroy.
+func TestAccConfigBaseline_destroyAfterAudit(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSim(t)
+	ctx := context.Background()
+	body := fmt.Sprintf(`  settings = [{ key = %q, value = "TRUE" }]`, copyKey)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: workloadsConfig(sim, "switched", "enforce", body)},
+			{Config: workloadsConfig(sim, "switched", "audit", body)},
+		},
+		CheckDestroy: func(*terraform.State) error {
+			if got, err := stamps(ctx, sim); err != nil || len(got) > 0 {
+				return fmt.Errorf("stamps left after destroy: %v (%v)", got, err)
+			}
+			return nil
+		},
+	})
+}
+
 // An audit changes no VM however often it is applied, and each apply and refresh finds the same
 // drift.
 func TestAccConfigBaseline_auditRepeated(t *testing.T) {
@@ -373,6 +400,21 @@ func TestAccConfigBaseline_auditRepeated(t *testing.T) {
 		got := strings.Join(lines, "\n")
 		if a["drifted_count"] != "3" || a["compliance.#"] != "3" {
 			return fmt.Errorf("want 3 drifted VMs, state has:\n%s", got)
+		}
+		// An audit stamps nothing, so its stamp is no drift: each VM drifts in the rules only.
+		for i := 0; i < 3; i++ {
+			p := fmt.Sprintf("compliance.%d.", i)
+			keys := []string{a[p+"drift.0.key"]}
+			if a[p+"vm_name"] == "erp-db01" {
+				keys = append(keys, a[p+"drift.1.key"])
+			}
+			wantKeys := copyKey
+			if a[p+"vm_name"] == "erp-db01" {
+				wantKeys += " sched.mem.pshare.salt"
+			}
+			if strings.Join(keys, " ") != wantKeys || a[p+"drift.#"] != fmt.Sprint(len(keys)) {
+				return fmt.Errorf("%s drifts in %s keys %v, want %s", a[p+"vm_name"], a[p+"drift.#"], keys, wantKeys)
+			}
 		}
 		if first == "" {
 			first = got
