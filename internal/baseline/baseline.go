@@ -433,7 +433,8 @@ func (r *baselineResource) Delete(ctx context.Context, req resource.DeleteReques
 	name := state.Name.ValueString()
 	in, _, _ := state.input(ctx)
 	// Take the stamp off the VMs that carry it: a VM no longer says it keeps a baseline that is gone.
-	if in != nil && in.Mode == ModeEnforce {
+	// Whatever the mode now: a baseline that enforced before it was switched to audit stamped them.
+	if in != nil {
 		if vms, err := c.SelectConfigs(ctx, in.selection()); err == nil {
 			var rs []vsphere.Remediation
 			for _, vm := range vms {
