@@ -122,8 +122,8 @@ func conflictsOn(vm vsphere.VMConfig, self string, rs ruleSet, others map[string
 			continue
 		}
 		other := others[strings.TrimPrefix(key, stampPrefix)]
-		if other == nil {
-			continue
+		if other == nil || other.Mode != ModeEnforce {
+			continue // a baseline that only audits changes nothing: no conflict
 		}
 		theirs := map[string]Setting{}
 		for _, s := range other.Rules {
