@@ -188,8 +188,14 @@ func (rs ruleSet) evaluate(vm vsphere.VMConfig, stampKey string) []drift {
 	}
 	for _, f := range rs.flags {
 		if actual, ok := judgeFlag(f, vm); !ok {
-			out = append(out, drift{Key: f.Name, Expected: f.Want, Actual: actual, Match: string(MatchExact), Source: f.Source,
-				Control: f.Control, PowerCycle: f.PowerCycle, Manual: f.Manual})
+			d := drift{Key: f.Name, Expected: f.Want, Actual: actual, Match: string(MatchExact), Source: f.Source,
+				Control: f.Control, PowerCycle: f.PowerCycle, Manual: f.Manual}
+			if f.Name == vsphere.FlagSecureBoot && f.Want == "true" && vm.Firmware != "efi" {
+				// Secure boot needs UEFI firmware, and switching a VM's firmware makes its guest
+				// unbootable: that is the owner's work, not a remediation.
+				d.Manual, d.Actual = true, actual+" (firmware "+valueText(vm.Firmware)+": secure boot needs efi)"
+			}
+			out = append(out, d)
 		}
 	}
 	if stampKey != "" {

@@ -214,6 +214,9 @@ func (sd *seeder) vms(ctx context.Context) error {
 			MemoryMB:     d.memMB,
 			Files:        &types.VirtualMachineFileInfo{VmPathName: fmt.Sprintf("[%s]", ds.Name())},
 			DeviceChange: changes,
+			// UEFI, as vSphere 8 creates VMs: secure boot (the SCG's guest-8.secure-boot) can
+			// only be turned on for an EFI VM.
+			Firmware: string(types.GuestOsDescriptorFirmwareTypeEfi),
 		}
 		task, err := folder.CreateVM(ctx, spec, pool, nil)
 		if err != nil {

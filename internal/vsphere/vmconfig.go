@@ -46,6 +46,8 @@ type VMConfig struct {
 	Logging bool
 	// VTPM is summary.config.tpmPresent (unset reads false).
 	VTPM bool
+	// Firmware is config.firmware: bios or efi. Secure boot needs efi.
+	Firmware string
 }
 
 // The VM properties SelectConfigs reads, leaf paths only, so that a baseline costs no more than
@@ -63,13 +65,14 @@ const (
 	propFTEnc        = "config.ftEncryptionMode"
 	propLogging      = "config.flags.enableLogging"
 	propTPMPresent   = "summary.config.tpmPresent"
+	propFirmware     = "config.firmware"
 	hwVersionPrefix  = "vmx-"
 	maxEventsPerPage = 1000
 )
 
 var vmConfigProps = []string{
 	propName, propPowerState, propTemplate, propExtraConfig, propSecureBoot, propVersion,
-	propCPUHotAdd, propMemHotAdd, propMigrateEnc, propFTEnc, propLogging, propTPMPresent,
+	propCPUHotAdd, propMemHotAdd, propMigrateEnc, propFTEnc, propLogging, propTPMPresent, propFirmware,
 }
 
 // SelectConfigs resolves the selection and returns the baseline-relevant configuration of every
@@ -113,6 +116,7 @@ func vmConfigFromProps(vm SelectedVM) VMConfig {
 	cfg.FTEncryption, _ = p[propFTEnc].(string)
 	cfg.Logging, _ = p[propLogging].(bool)
 	cfg.VTPM, _ = p[propTPMPresent].(bool)
+	cfg.Firmware, _ = p[propFirmware].(string)
 	return cfg
 }
 

@@ -2,8 +2,9 @@
 //
 //	go run ./internal/simulator/cmd/vmgmt-sim -listen 127.0.0.1:8989 -env-file sim.env
 //
-// `vmgmt-sim tag [-detach] VM CATEGORY/TAG` changes a VM's tags on a running simulator (named by
-// VSPHERE_SERVER, VSPHERE_USER and VSPHERE_PASSWORD) as an administrator would outside Terraform.
+// `vmgmt-sim tag [-detach] VM CATEGORY/TAG` changes a VM's tags, and `vmgmt-sim set VM KEY VALUE`
+// one of its advanced settings, on a running simulator (named by VSPHERE_SERVER, VSPHERE_USER and
+// VSPHERE_PASSWORD) as an administrator would outside Terraform.
 package main
 
 import (
@@ -22,6 +23,9 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "tag" {
 		os.Exit(tagCommand(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "set" {
+		os.Exit(setCommand(os.Args[2:]))
 	}
 	listen := flag.String("listen", "127.0.0.1:8989", "loopback address to serve the SDK on (port 0 picks a free one)")
 	user := flag.String("user", simulator.DefaultUser, "user name the simulator accepts")
@@ -81,6 +85,20 @@ func tagCommand(args []string) int {
 		fs.Arg(0), category, tag, *detach)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmgmt-sim tag:", err)
+		return 1
+	}
+	return 0
+}
+
+func setCommand(args []string) int {
+	if len(args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: vmgmt-sim set VM KEY VALUE (with VSPHERE_SERVER, VSPHERE_USER, VSPHERE_PASSWORD set)")
+		return 2
+	}
+	err := simulator.SetExtraConfig(context.Background(), os.Getenv("VSPHERE_SERVER"), os.Getenv("VSPHERE_USER"), os.Getenv("VSPHERE_PASSWORD"),
+		args[0], args[1], args[2])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vmgmt-sim set:", err)
 		return 1
 	}
 	return 0
