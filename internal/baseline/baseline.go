@@ -42,52 +42,14 @@ func Resources() []func() resource.Resource {
 	return []func() resource.Resource{NewBaselineResource}
 }
 
-// ValidateConfig checks what spans attributes: each key once, a value where the match needs one
-// and none where it does not, and at least one rule.
+// ValidateConfig checks what spans attributes (validateRules).
 func (r *baselineResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
 	var m baselineModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	seen := map[string]int{}
-	for i, s := range m.Settings {
-		at := path.Root("settings").AtListIndex(i)
-		if s.Key.IsUnknown() || s.Match.IsUnknown() || s.Value.IsUnknown() {
-			continue
-		}
-		if j, dup := seen[s.Key.ValueString()]; dup {
-			resp.Diagnostics.AddAttributeError(at.AtName("key"), "Setting listed twice",
-				fmt.Sprintf("settings[%d] and settings[%d] both set %s: one rule per key (with two values a VM could never comply).", j, i, s.Key.ValueString()))
-		}
-		seen[s.Key.ValueString()] = i
-		match := Match(s.Match.ValueString())
-		if match == "" {
-			match = MatchExact
-		}
-		switch {
-		case match == MatchAbsent && !s.Value.IsNull():
-			resp.Diagnostics.AddAttributeError(at.AtName("value"), "Value with match = \"absent\"",
-				fmt.Sprintf("settings[%d] (%s) must be absent, so it takes no value: remove value, or choose match exact or default_ok.", i, s.Key.ValueString()))
-		case match != MatchAbsent && s.Value.IsNull():
-			resp.Diagnostics.AddAttributeError(at.AtName("value"), "Missing value",
-				fmt.Sprintf("settings[%d] (%s) with match = %q needs the value it must hold.", i, s.Key.ValueString(), match))
-		}
-	}
-	if len(m.Settings) == 0 && (m.Packs.IsNull() || len(m.Packs.Elements()) == 0) && !hasFlag(&m) {
-		resp.Diagnostics.AddError("Empty baseline",
-			"The baseline requires nothing: give packs (e.g. packs = [\"scg-8\"]), settings, or a flag such as secure_boot.")
-	}
-}
-
-func hasFlag(m *baselineModel) bool {
-	for _, v := range []interface{ IsNull() bool }{m.SecureBoot, m.CPUHotAdd, m.MemoryHotAdd, m.Logging, m.VTPMRequired,
-		m.MinHardwareVersion, m.MigrateEncryption, m.FTEncryption} {
-		if !v.IsNull() {
-			return true
-		}
-	}
-	return false
+	validateRules("baseline", m.Settings, m.Packs, &m.flagsModel, &resp.Diagnostics)
 }
 
 // input converts the model; known is false while a value is unknown.
@@ -102,38 +64,9 @@ func (m *baselineModel) input(ctx context.Context) (*input, bool, diag.Diagnosti
 	if !m.Packs.IsNull() && !m.Packs.IsUnknown() {
 		diags.Append(m.Packs.ElementsAs(ctx, &in.Packs, false)...)
 	}
-	for _, s := range m.Settings {
-		if s.Key.IsUnknown() || s.Value.IsUnknown() || s.Match.IsUnknown() {
-			known = false
-			continue
-		}
-		match := Match(s.Match.ValueString())
-		if match == "" {
-			match = MatchExact
-		}
-		in.Settings = append(in.Settings, Setting{Key: s.Key.ValueString(), Value: s.Value.ValueString(), Match: match})
-	}
-	f := &in.Flags
-	f.SecureBoot, f.CPUHotAdd, f.MemoryHotAdd = boolPtr(m.SecureBoot, &known), boolPtr(m.CPUHotAdd, &known), boolPtr(m.MemoryHotAdd, &known)
-	f.Logging, f.VTPMRequired = boolPtr(m.Logging, &known), boolPtr(m.VTPMRequired, &known)
-	if m.MinHardwareVersion.IsUnknown() || m.MigrateEncryption.IsUnknown() || m.FTEncryption.IsUnknown() {
-		known = false
-	}
-	f.MinHardwareVersion = int(m.MinHardwareVersion.ValueInt64())
-	f.MigrateEncryption, f.FTEncryption = m.MigrateEncryption.ValueString(), m.FTEncryption.ValueString()
+	in.Settings = settingsInput(m.Settings, &known)
+	in.Flags = m.flags(&known)
 	return in, known, diags
-}
-
-func boolPtr(b types.Bool, known *bool) *bool {
-	if b.IsUnknown() {
-		*known = false
-		return nil
-	}
-	if b.IsNull() {
-		return nil
-	}
-	v := b.ValueBool()
-	return &v
 }
 
 // ModifyPlan judges every VM in scope now: the plan shows the drift (and, for enforce, what the

@@ -10,7 +10,8 @@ import (
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
-// input is what a baseline declares, in plain Go values.
+// input is what a baseline declares, in plain Go values. A compliance data source's input has no
+// Name: its scope is only what it selects (no catalog composition tag) and it carries no stamp.
 type input struct {
 	Name, Description string
 	Mode              Mode
@@ -23,15 +24,19 @@ type input struct {
 
 func (in *input) request() vsphere.Request { return request(in.Name, in.Mode, in.Packs) }
 
-// selection is the scope plus the catalog's composition tag for this baseline.
+// selection is the scope plus the catalog's composition tag for this baseline (none for a data
+// source).
 func (in *input) selection() vsphere.Selection {
 	sel := in.Scope
+	if in.Name == "" {
+		return sel
+	}
 	sel.Also = append(append([]vsphere.TagRef(nil), sel.Also...), vsphere.TagRef{Category: CompositionCategory, Name: in.Name})
 	return sel
 }
 
 func (in *input) stampKey() string {
-	if in.Mode == ModeEnforce {
+	if in.Mode == ModeEnforce && in.Name != "" {
 		return stampPrefix + in.Name
 	}
 	return ""

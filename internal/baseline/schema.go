@@ -3,7 +3,6 @@ package baseline
 import (
 	"context"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -32,9 +31,6 @@ const (
 const MaxBaselineNameLength = 64
 
 func (r *baselineResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	boolFlag := func(desc string) schema.BoolAttribute {
-		return schema.BoolAttribute{Optional: true, MarkdownDescription: desc}
-	}
 	resp.Schema = schema.Schema{
 		Version: 0,
 		MarkdownDescription: "A configuration baseline: the settings every VM in `scope` must keep (advanced settings in " +
@@ -67,41 +63,19 @@ func (r *baselineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				Validators: []validator.String{stringvalidator.OneOf(string(ModeAudit), string(ModeEnforce))},
 			},
 			"packs": schema.ListAttribute{
-				ElementType: types.StringType,
-				MarkdownDescription: "Built-in setting packs, merged in order; explicit `settings` and flags win over them " +
-					"(a plan warns when one relaxes a pack's setting). VM packs: " + quoted(PackNames("vm")) + ".",
-				Optional: true,
-				Validators: []validator.List{listvalidator.UniqueValues(), listvalidator.SizeAtLeast(1),
-					listvalidator.ValueStringsAre(stringvalidator.OneOf(PackNames("vm")...))},
+				ElementType: types.StringType, Optional: true, MarkdownDescription: packsDescription, Validators: packsValidators(),
 			},
 			"settings": schema.ListNestedAttribute{
-				MarkdownDescription: "Advanced settings (extraConfig keys) every VM in scope must keep.",
+				MarkdownDescription: settingsDescription,
 				Optional:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"key": schema.StringAttribute{Required: true, MarkdownDescription: "The extraConfig key, e.g. `isolation.tools.copy.disable`.",
-						Validators: []validator.String{stringvalidator.LengthBetween(1, 255)}},
-					"value": schema.StringAttribute{Optional: true, MarkdownDescription: "The value it must hold; not set for `match = \"absent\"`.",
-						Validators: []validator.String{stringvalidator.LengthAtMost(4096)}},
+					"key":   schema.StringAttribute{Required: true, MarkdownDescription: settingKeyDescription, Validators: settingKeyValidators()},
+					"value": schema.StringAttribute{Optional: true, MarkdownDescription: settingValueDescription, Validators: settingValueValidators()},
 					"match": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(string(MatchExact)),
-						MarkdownDescription: "`exact` (the default): must hold the value; `default_ok`: the value, or absent where vSphere's " +
-							"default is the secure value; `absent`: the key must not exist.",
-						Validators: []validator.String{stringvalidator.OneOf(Matches()...)}},
+						MarkdownDescription: settingMatchDescription, Validators: settingMatchValidators()},
 				}},
-				Validators: []validator.List{listvalidator.SizeAtLeast(1)},
+				Validators: settingsValidators(),
 			},
-			"secure_boot":    boolFlag("UEFI secure boot must be on (`true`) or off. Changing it needs the VM powered off."),
-			"cpu_hot_add":    boolFlag("CPU hot add must be enabled or disabled. Changing it needs the VM powered off."),
-			"memory_hot_add": boolFlag("Memory hot add must be enabled or disabled. Changing it needs the VM powered off."),
-			"logging":        boolFlag("VM logging (`flags.enableLogging`) must be on or off."),
-			"vtpm_required":  boolFlag("A virtual TPM must be present. vmgmt reports it and does not add one (that needs a key provider)."),
-			"min_hardware_version": schema.Int64Attribute{Optional: true, CustomType: framework.Int64Type{},
-				MarkdownDescription: "The lowest virtual hardware version allowed, e.g. `19` for vmx-19. Upgrading needs the VM powered off.",
-				Validators:          []validator.Int64{framework.Int64Between(4, 99)}},
-			"migrate_encryption": schema.StringAttribute{Optional: true, MarkdownDescription: "Encrypted vMotion: `required`, `opportunistic` or `disabled`.",
-				Validators: []validator.String{stringvalidator.OneOf("required", "opportunistic", "disabled")}},
-			"ft_encryption": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Encrypted Fault Tolerance: `ftEncryptionRequired`, `ftEncryptionOpportunistic` or `ftEncryptionDisabled`.",
-				Validators:          []validator.String{stringvalidator.OneOf("ftEncryptionRequired", "ftEncryptionOpportunistic", "ftEncryptionDisabled")}},
 			"allow_power_cycle": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 				MarkdownDescription: "With `enforce`, power off the VMs whose drift needs it (secure boot, hardware version, hot add), " +
 					"remediate and power them on again. Without it (the default) that drift is reported as needing a power cycle and left."},
@@ -114,6 +88,9 @@ func (r *baselineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"relaxed":         relaxedAttribute(),
 		},
 		Blocks: map[string]schema.Block{"scope": framework.SelectionBlock()},
+	}
+	for name, f := range flagAttributes {
+		resp.Schema.Attributes[name] = f.resourceAttribute()
 	}
 }
 
@@ -128,9 +105,31 @@ var vmComplianceAttrTypes = map[string]attr.Type{
 	"drift": types.ListType{ElemType: types.ObjectType{AttrTypes: driftAttrTypes}},
 }
 
+// The descriptions of the compliance attribute's fields, shared by the resource and the data source.
+var (
+	vmComplianceDocs = map[string]string{"vm_id": "Managed object ID of the VM.", "vm_name": "Name of the VM.", "drift": "The rules the VM breaks."}
+	driftDocs        = map[string]string{
+		"key":               "The extraConfig key, or the flag (`secure_boot`, `min_hardware_version`, …).",
+		"expected":          "What the rule requires (`(absent)`: not set).",
+		"actual":            "What the VM has (`(absent)`: not set).",
+		"match":             "How the rule judges: exact, default_ok or absent.",
+		"source":            "Where the rule comes from.",
+		"control":           "The Security Configuration Guide control, when the rule comes from one.",
+		"needs_power_cycle": "Remediating it needs the VM powered off.",
+		"manual":            "vmgmt cannot remediate it.",
+		"changed_by":        "Who last changed it (vCenter user), from the VM's events.",
+		"changed_at":        "When (RFC 3339).",
+	}
+)
+
 func complianceAttribute() schema.ListNestedAttribute {
-	str := func(d string) schema.StringAttribute {
-		return schema.StringAttribute{Computed: true, MarkdownDescription: d}
+	drift := map[string]schema.Attribute{}
+	for name, t := range driftAttrTypes {
+		if t == types.BoolType {
+			drift[name] = schema.BoolAttribute{Computed: true, MarkdownDescription: driftDocs[name]}
+		} else {
+			drift[name] = schema.StringAttribute{Computed: true, MarkdownDescription: driftDocs[name]}
+		}
 	}
 	return schema.ListNestedAttribute{
 		MarkdownDescription: "The VMs in scope that drifted, each with the settings it breaks: expected and actual value, the " +
@@ -139,21 +138,10 @@ func complianceAttribute() schema.ListNestedAttribute {
 			"time, for `enforce`, what will remain after apply (drift that needs a power cycle not allowed, or manual work).",
 		Computed: true,
 		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-			"vm_id":   str("Managed object ID of the VM."),
-			"vm_name": str("Name of the VM."),
-			"drift": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "The rules the VM breaks.",
-				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"key":               str("The extraConfig key, or the flag (`secure_boot`, `min_hardware_version`, …)."),
-					"expected":          str("What the rule requires (`(absent)`: not set)."),
-					"actual":            str("What the VM has (`(absent)`: not set)."),
-					"match":             str("How the rule judges: exact, default_ok or absent."),
-					"source":            str("Where the rule comes from."),
-					"control":           str("The Security Configuration Guide control, when the rule comes from one."),
-					"needs_power_cycle": schema.BoolAttribute{Computed: true, MarkdownDescription: "Remediating it needs the VM powered off."},
-					"manual":            schema.BoolAttribute{Computed: true, MarkdownDescription: "vmgmt cannot remediate it."},
-					"changed_by":        str("Who last changed it (vCenter user), from the VM's events."),
-					"changed_at":        str("When (RFC 3339)."),
-				}}},
+			"vm_id":   schema.StringAttribute{Computed: true, MarkdownDescription: vmComplianceDocs["vm_id"]},
+			"vm_name": schema.StringAttribute{Computed: true, MarkdownDescription: vmComplianceDocs["vm_name"]},
+			"drift": schema.ListNestedAttribute{Computed: true, MarkdownDescription: vmComplianceDocs["drift"],
+				NestedObject: schema.NestedAttributeObject{Attributes: drift}},
 		}},
 	}
 }
@@ -177,28 +165,21 @@ func relaxedAttribute() schema.ListNestedAttribute {
 }
 
 type baselineModel struct {
-	ID                 types.String              `tfsdk:"id"`
-	Name               types.String              `tfsdk:"name"`
-	Description        types.String              `tfsdk:"description"`
-	Mode               types.String              `tfsdk:"mode"`
-	Packs              types.List                `tfsdk:"packs"`
-	Settings           []settingModel            `tfsdk:"settings"`
-	SecureBoot         types.Bool                `tfsdk:"secure_boot"`
-	CPUHotAdd          types.Bool                `tfsdk:"cpu_hot_add"`
-	MemoryHotAdd       types.Bool                `tfsdk:"memory_hot_add"`
-	Logging            types.Bool                `tfsdk:"logging"`
-	VTPMRequired       types.Bool                `tfsdk:"vtpm_required"`
-	MinHardwareVersion types.Int64               `tfsdk:"min_hardware_version"`
-	MigrateEncryption  types.String              `tfsdk:"migrate_encryption"`
-	FTEncryption       types.String              `tfsdk:"ft_encryption"`
-	AllowPowerCycle    types.Bool                `tfsdk:"allow_power_cycle"`
-	RulesHash          types.String              `tfsdk:"rules_hash"`
-	ScopeCount         types.Int64               `tfsdk:"scope_count"`
-	CompliantCount     types.Int64               `tfsdk:"compliant_count"`
-	DriftedCount       types.Int64               `tfsdk:"drifted_count"`
-	Compliance         types.List                `tfsdk:"compliance"`
-	Relaxed            types.List                `tfsdk:"relaxed"`
-	Scope              *framework.SelectionModel `tfsdk:"scope"`
+	ID          types.String   `tfsdk:"id"`
+	Name        types.String   `tfsdk:"name"`
+	Description types.String   `tfsdk:"description"`
+	Mode        types.String   `tfsdk:"mode"`
+	Packs       types.List     `tfsdk:"packs"`
+	Settings    []settingModel `tfsdk:"settings"`
+	flagsModel
+	AllowPowerCycle types.Bool                `tfsdk:"allow_power_cycle"`
+	RulesHash       types.String              `tfsdk:"rules_hash"`
+	ScopeCount      types.Int64               `tfsdk:"scope_count"`
+	CompliantCount  types.Int64               `tfsdk:"compliant_count"`
+	DriftedCount    types.Int64               `tfsdk:"drifted_count"`
+	Compliance      types.List                `tfsdk:"compliance"`
+	Relaxed         types.List                `tfsdk:"relaxed"`
+	Scope           *framework.SelectionModel `tfsdk:"scope"`
 }
 
 type settingModel struct {

@@ -358,6 +358,7 @@ func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 	out = append(out, capacity.DataSources()...)
 	out = append(out, catalog.DataSources()...)
 	out = append(out, security.DataSources()...)
+	out = append(out, baseline.DataSources()...)
 	return out
 }
 
