@@ -341,6 +341,15 @@ resource "vmgmt_config_baseline" "ops" {
   depends_on = [vmgmt_catalog_vm.app]
 }
 
+data "vmgmt_compliance" "ops" {
+  packs    = ["scg-8"]
+  settings = [{ key = "mks.enable3d", value = "TRUE" }]
+  scope {
+    folders = [%[1]q]
+  }
+  depends_on = [vmgmt_config_baseline.ops]
+}
+
 data "vmgmt_access_report" "ops" {
   selection {
     folders = [%[1]q]
@@ -403,7 +412,7 @@ data "vmgmt_access_report" "ops" {
 	}
 	var want []string
 	for _, typ := range ss.Types() {
-		if strings.HasSuffix(typ, "_capacity") || strings.HasSuffix(typ, "_catalog") || strings.HasSuffix(typ, "_access_report") {
+		if strings.HasSuffix(typ, "_capacity") || strings.HasSuffix(typ, "_catalog") || strings.HasSuffix(typ, "_access_report") || strings.HasSuffix(typ, "_compliance") {
 			want = append(want, typ+" read")
 		} else {
 			want = append(want, typ+" create", typ+" update", typ+" delete")
