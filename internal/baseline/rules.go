@@ -113,26 +113,14 @@ func (m *flagsModel) anySet() bool {
 // flags converts the typed flags; known turns false while one is unknown.
 func (m *flagsModel) flags(known *bool) Flags {
 	var f Flags
-	f.SecureBoot, f.CPUHotAdd, f.MemoryHotAdd = boolPtr(m.SecureBoot, known), boolPtr(m.CPUHotAdd, known), boolPtr(m.MemoryHotAdd, known)
-	f.Logging, f.VTPMRequired = boolPtr(m.Logging, known), boolPtr(m.VTPMRequired, known)
+	f.SecureBoot, f.CPUHotAdd, f.MemoryHotAdd = framework.BoolPtr(m.SecureBoot, known), framework.BoolPtr(m.CPUHotAdd, known), framework.BoolPtr(m.MemoryHotAdd, known)
+	f.Logging, f.VTPMRequired = framework.BoolPtr(m.Logging, known), framework.BoolPtr(m.VTPMRequired, known)
 	if m.MinHardwareVersion.IsUnknown() || m.MigrateEncryption.IsUnknown() || m.FTEncryption.IsUnknown() {
 		*known = false
 	}
 	f.MinHardwareVersion = int(m.MinHardwareVersion.ValueInt64())
 	f.MigrateEncryption, f.FTEncryption = m.MigrateEncryption.ValueString(), m.FTEncryption.ValueString()
 	return f
-}
-
-func boolPtr(b types.Bool, known *bool) *bool {
-	if b.IsUnknown() {
-		*known = false
-		return nil
-	}
-	if b.IsNull() {
-		return nil
-	}
-	v := b.ValueBool()
-	return &v
 }
 
 // settingsInput converts the explicit settings (a match not set is exact); known turns false

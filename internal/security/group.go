@@ -85,24 +85,12 @@ func (m *groupModel) input(ctx context.Context) (*groupInput, bool, diag.Diagnos
 	}
 	if np := m.NetworkPolicy; np != nil {
 		in.Network = &networkRecord{NetSecurity: vsphere.NetSecurity{
-			AllowPromiscuous: boolPtr(np.AllowPromiscuous, &known), AllowMACChanges: boolPtr(np.AllowMACChanges, &known),
-			AllowForgedTransmits: boolPtr(np.AllowForgedTransmits, &known),
+			AllowPromiscuous: framework.BoolPtr(np.AllowPromiscuous, &known), AllowMACChanges: framework.BoolPtr(np.AllowMACChanges, &known),
+			AllowForgedTransmits: framework.BoolPtr(np.AllowForgedTransmits, &known),
 		}}
 		in.Network.PortGroups = listStrings(ctx, np.PortGroups, &known, &diags)
 	}
 	return in, known, diags
-}
-
-func boolPtr(b types.Bool, known *bool) *bool {
-	if b.IsUnknown() {
-		*known = false
-		return nil
-	}
-	if b.IsNull() {
-		return nil
-	}
-	v := b.ValueBool()
-	return &v
 }
 
 func setStrings(ctx context.Context, s types.Set, known *bool, diags *diag.Diagnostics) []string {
