@@ -3,13 +3,10 @@ package baseline_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/vmware/govmomi/event"
-	"github.com/vmware/govmomi/vapi/rest"
-	"github.com/vmware/govmomi/vapi/tags"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -42,61 +39,6 @@ func (h *vmHandle) powerOffs() int {
 		h.t.Fatal(err)
 	}
 	return len(evs)
-}
-
-// tagger attaches vSphere tags to VMs through the vAPI tags manager, as the catalog or an
-// administrator would outside Terraform.
-type tagger struct {
-	t   *testing.T
-	ctx context.Context
-	sim *acctest.Sim
-	tm  *tags.Manager
-}
-
-func newTagger(t *testing.T, sim *acctest.Sim) *tagger {
-	t.Helper()
-	ctx := context.Background()
-	c, err := sim.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc := rest.NewClient(c.Client)
-	if err := rc.Login(ctx, url.UserPassword(sim.User, sim.Password)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rc.Logout(ctx); _ = c.Logout(ctx) })
-	return &tagger{t: t, ctx: ctx, sim: sim, tm: tags.NewManager(rc)}
-}
-
-// create makes a tag, and its category when missing.
-func (g *tagger) create(category, tag string) {
-	g.t.Helper()
-	catID := ""
-	if cat, err := g.tm.GetCategory(g.ctx, category); err == nil {
-		catID = cat.ID
-	} else if catID, err = g.tm.CreateCategory(g.ctx, &tags.Category{Name: category, Cardinality: "MULTIPLE",
-		AssociableTypes: []string{"VirtualMachine"}}); err != nil {
-		g.t.Fatal(err)
-	}
-	if _, err := g.tm.CreateTag(g.ctx, &tags.Tag{Name: tag, CategoryID: catID}); err != nil {
-		g.t.Fatal(err)
-	}
-}
-
-// attach tags the VM (by name).
-func (g *tagger) attach(vmName, category, tag string) {
-	g.t.Helper()
-	cat, err := g.tm.GetCategory(g.ctx, category)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	tg, err := g.tm.GetTagForCategory(g.ctx, tag, cat.ID)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	if err := g.tm.AttachTag(g.ctx, tg.ID, openVM(g.t, g.sim, vmName).vm.Reference()); err != nil {
-		g.t.Fatal(err)
-	}
 }
 
 // connect is a vmgmt vSphere client to the test's simulator, for reading what the provider wrote.

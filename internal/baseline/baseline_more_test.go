@@ -128,8 +128,8 @@ func handles(t *testing.T, sim *acctest.Sim) map[string]*vmHandle {
 func TestAccConfigBaseline_taggedIntoScope(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
-	tg := newTagger(t, sim)
-	tg.attach("erp-db01", "tier", "tier-1")
+	tg := acctest.NewAdmin(t, sim)
+	tg.Tag("erp-db01", "tier", "tier-1")
 	vms := handles(t, sim)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -142,7 +142,7 @@ func TestAccConfigBaseline_taggedIntoScope(t *testing.T) {
 				},
 			},
 			{
-				PreConfig: func() { tg.attach("web01", "tier", "tier-1") },
+				PreConfig: func() { tg.Tag("web01", "tier", "tier-1") },
 				Config:    tierConfig(sim, "tier1"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
@@ -175,10 +175,10 @@ func TestAccConfigBaseline_taggedIntoScope(t *testing.T) {
 func TestAccConfigBaseline_catalogComposition(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
-	tg := newTagger(t, sim)
-	tg.attach("erp-db01", "tier", "tier-1")
-	tg.create(baseline.CompositionCategory, "composed")
-	tg.attach("web01", baseline.CompositionCategory, "composed")
+	tg := acctest.NewAdmin(t, sim)
+	tg.Tag("erp-db01", "tier", "tier-1")
+	tg.CreateTag(baseline.CompositionCategory, "composed")
+	tg.Tag("web01", baseline.CompositionCategory, "composed")
 	vms := handles(t, sim)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,

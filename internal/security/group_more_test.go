@@ -87,8 +87,8 @@ func TestAccSecurityGroup_nonAuthoritative(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	vc := sgConnect(t, sim)
-	vc.tag("erp-db01", "tier", "tier-1")
-	vc.tag("erp-app01", "tier", "tier-1")
+	vc.Tag("erp-db01", "tier", "tier-1")
+	vc.Tag("erp-app01", "tier", "tier-1")
 	vc.grantForeign("erp-db01", alice, false, "ReadOnly")
 	vc.grantForeign("erp-app01", dbAdmins, true, "ReadOnly")
 	readOnly := vc.role("ReadOnly")
@@ -139,7 +139,7 @@ func TestAccSecurityGroup_privilegeChangeInPlace(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	vc := sgConnect(t, sim)
-	vc.tag("erp-db01", "tier", "tier-1")
+	vc.Tag("erp-db01", "tier", "tier-1")
 	var roleID int64
 	rolePrivileges := func(want ...string) func() error {
 		return func() error {
@@ -227,7 +227,7 @@ func TestAccSecurityGroup_existingRole(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	vc := sgConnect(t, sim)
-	vc.tag("erp-db01", "tier", "tier-1")
+	vc.Tag("erp-db01", "tier", "tier-1")
 	readOnly := vc.role("ReadOnly")
 	auditors := `VSPHERE.LOCAL\auditors`
 	body := fmt.Sprintf(`
@@ -277,7 +277,7 @@ func TestAccSecurityGroup_networkPolicy(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	vc := sgConnect(t, sim)
-	vc.tag("erp-db01", "tier", "tier-1")
+	vc.Tag("erp-db01", "tier", "tier-1")
 	// What was there before the group: everything allowed on pg-db, two flags on pg-app.
 	dbBefore := secFlags{bp(true), bp(true), bp(true)}
 	appBefore := secFlags{promiscuous: bp(true), forged: bp(true)}
@@ -355,8 +355,8 @@ func TestAccSecurityGroup_foreignGrants(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	vc := sgConnect(t, sim)
-	vc.tag("erp-db01", "tier", "tier-1")
-	dbID := vc.vm("erp-db01").Value
+	vc.Tag("erp-db01", "tier", "tier-1")
+	dbID := vc.VM("erp-db01").Value
 	workloads := vc.folder("workloads")
 	vc.grantForeign("erp-db01", mallory, false, "Admin")
 	var w planWarnings
@@ -429,12 +429,12 @@ func TestAccSecurityGroup_catalogComposition(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	vc := sgConnect(t, sim)
-	vc.tag("erp-db01", "tier", "tier-1")
-	vc.createTag(security.CompositionCategory, "db-admins")
-	vc.createTag(security.CompositionCategory, "someone-else")
-	vc.tag("web01", security.CompositionCategory, "db-admins")
-	vc.tag("erp-app01", security.CompositionCategory, "someone-else")
-	dbID, webID := vc.vm("erp-db01").Value, vc.vm("web01").Value
+	vc.Tag("erp-db01", "tier", "tier-1")
+	vc.CreateTag(security.CompositionCategory, "db-admins")
+	vc.CreateTag(security.CompositionCategory, "someone-else")
+	vc.Tag("web01", security.CompositionCategory, "db-admins")
+	vc.Tag("erp-app01", security.CompositionCategory, "someone-else")
+	dbID, webID := vc.VM("erp-db01").Value, vc.VM("web01").Value
 	owned := func() *types.AuthorizationRole { return vc.role("vmgmt-sg-db-admins") }
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -451,7 +451,7 @@ func TestAccSecurityGroup_catalogComposition(t *testing.T) {
 				),
 			},
 			{
-				PreConfig: func() { vc.untag("web01", security.CompositionCategory, "db-admins") },
+				PreConfig: func() { vc.Untag("web01", security.CompositionCategory, "db-admins") },
 				Config:    sgConfig(sim, "", tier1DBAdmins(powerPrivs, "")),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectKnownValue(sgAddr, tfjsonpath.New("member_count"), knownvalue.Int64Exact(1)),
@@ -468,7 +468,7 @@ func TestAccSecurityGroup_policyCeiling(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	vc := sgConnect(t, sim)
-	vc.tag("erp-db01", "tier", "tier-1")
+	vc.Tag("erp-db01", "tier", "tier-1")
 	pack := "  policy {\n    packs = [\"security\"]\n  }"
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
@@ -497,7 +497,7 @@ func TestAccSecurityGroup_crashSafety(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	vc := sgConnect(t, sim)
-	vc.tag("erp-db01", "tier", "tier-1")
+	vc.Tag("erp-db01", "tier", "tier-1")
 	ctx := context.Background()
 	c, err := vsphere.Connect(ctx, vsphere.Config{Server: sim.URL.Host, User: sim.User, Password: sim.Password, Insecure: true})
 	if err != nil {
@@ -594,7 +594,7 @@ func TestAccSecurityGroup_inheritedOverriddenByOwn(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	vc := sgConnect(t, sim)
-	vc.tag("erp-db01", "tier", "tier-1")
+	vc.Tag("erp-db01", "tier", "tier-1")
 	vc.grantForeignOn(vc.folder("workloads"), dbAdmins, true, "Admin")
 	var w planWarnings
 	resource.Test(t, resource.TestCase{
@@ -657,7 +657,7 @@ resource "vmgmt_security_group" "g" {
   }
   depends_on = [vmgmt_catalog_vm.app]
 }
-`, "/"+simulator.Datacenter+"/vm/"+simulator.TemplateFolder+"/"+simulator.Templates[0], simulator.WorkloadFolder, powerPrivs, vc.vm("web01").Value)
+`, "/"+simulator.Datacenter+"/vm/"+simulator.TemplateFolder+"/"+simulator.Templates[0], simulator.WorkloadFolder, powerPrivs, vc.VM("web01").Value)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

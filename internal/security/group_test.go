@@ -39,10 +39,10 @@ func TestAccSecurityGroup_tagMembership(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
 	vc := sgConnect(t, sim)
-	vc.tag("erp-db01", "tier", "tier-1")
+	vc.Tag("erp-db01", "tier", "tier-1")
 	addr := "vmgmt_security_group.db"
-	dbID := vc.vm("erp-db01").Value
-	appID := vc.vm("erp-app01").Value
+	dbID := vc.VM("erp-db01").Value
+	appID := vc.VM("erp-app01").Value
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -75,7 +75,7 @@ func TestAccSecurityGroup_tagMembership(t *testing.T) {
 			},
 			{
 				// Out of band: erp-app01 joins the tier. The plan shows it joining with no change in HCL.
-				PreConfig: func() { vc.tag("erp-app01", "tier", "tier-1") },
+				PreConfig: func() { vc.Tag("erp-app01", "tier", "tier-1") },
 				Config:    groupConfig(sim),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
@@ -95,7 +95,7 @@ func TestAccSecurityGroup_tagMembership(t *testing.T) {
 			},
 			{
 				// Out of band: erp-db01 leaves the tier: apply revokes exactly its permission.
-				PreConfig: func() { vc.untag("erp-db01", "tier", "tier-1") },
+				PreConfig: func() { vc.Untag("erp-db01", "tier", "tier-1") },
 				Config:    groupConfig(sim),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectKnownValue(addr, tfjsonpath.New("member_count"), knownvalue.Int64Exact(1)),

@@ -3,7 +3,6 @@ package security_test
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,8 +13,6 @@ import (
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/vapi/rest"
-	"github.com/vmware/govmomi/vapi/tags"
 	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -24,70 +21,19 @@ import (
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
 )
 
-// sgVC is a govmomi session to the test's simulator, for arranging and inspecting it as an
-// administrator would outside Terraform.
+// sgVC is an administrator's session to the test's simulator (acctest.Admin), with what the
+// security tests arrange and inspect: permissions, roles, port groups.
 type sgVC struct {
+	*acctest.Admin
 	t   *testing.T
 	ctx context.Context
 	c   *govmomi.Client
-	tm  *tags.Manager
 }
 
 func sgConnect(t *testing.T, sim *acctest.Sim) *sgVC {
 	t.Helper()
-	ctx := context.Background()
-	c, err := sim.Connect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc := rest.NewClient(c.Client)
-	if err := rc.Login(ctx, simUser(sim)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rc.Logout(ctx); _ = c.Logout(ctx) })
-	return &sgVC{t: t, ctx: ctx, c: c, tm: tags.NewManager(rc)}
-}
-
-func (v *sgVC) vm(name string) types.ManagedObjectReference {
-	v.t.Helper()
-	f := find.NewFinder(v.c.Client, true)
-	dc, err := f.Datacenter(v.ctx, simulator.Datacenter)
-	if err != nil {
-		v.t.Fatal(err)
-	}
-	f.SetDatacenter(dc)
-	vm, err := f.VirtualMachine(v.ctx, name)
-	if err != nil {
-		v.t.Fatal(err)
-	}
-	return vm.Reference()
-}
-
-func (v *sgVC) tag(vmName, category, tag string) {
-	v.t.Helper()
-	if err := v.tm.AttachTag(v.ctx, v.tagID(category, tag), v.vm(vmName)); err != nil {
-		v.t.Fatal(err)
-	}
-}
-
-func (v *sgVC) untag(vmName, category, tag string) {
-	v.t.Helper()
-	if err := v.tm.DetachTag(v.ctx, v.tagID(category, tag), v.vm(vmName)); err != nil {
-		v.t.Fatal(err)
-	}
-}
-
-func (v *sgVC) tagID(category, tag string) string {
-	v.t.Helper()
-	cat, err := v.tm.GetCategory(v.ctx, category)
-	if err != nil {
-		v.t.Fatal(err)
-	}
-	tg, err := v.tm.GetTagForCategory(v.ctx, tag, cat.ID)
-	if err != nil {
-		v.t.Fatal(err)
-	}
-	return tg.ID
+	a := acctest.NewAdmin(t, sim)
+	return &sgVC{Admin: a, t: t, ctx: a.Ctx, c: a.Client}
 }
 
 func (v *sgVC) auth() *object.AuthorizationManager { return object.NewAuthorizationManager(v.c.Client) }
@@ -95,7 +41,7 @@ func (v *sgVC) auth() *object.AuthorizationManager { return object.NewAuthorizat
 // permissions are the permissions defined on the VM itself, by principal.
 func (v *sgVC) permissions(vmName string) map[string]types.Permission {
 	v.t.Helper()
-	perms, err := v.auth().RetrieveEntityPermissions(v.ctx, v.vm(vmName), false)
+	perms, err := v.auth().RetrieveEntityPermissions(v.ctx, v.VM(vmName), false)
 	if err != nil {
 		v.t.Fatal(err)
 	}
@@ -110,7 +56,7 @@ func (v *sgVC) permissions(vmName string) map[string]types.Permission {
 // simulator replaces the whole list).
 func (v *sgVC) grantForeign(vmName, principal string, group bool, role string) {
 	v.t.Helper()
-	ref := v.vm(vmName)
+	ref := v.VM(vmName)
 	roles, err := v.auth().RoleList(v.ctx)
 	if err != nil {
 		v.t.Fatal(err)
@@ -138,8 +84,6 @@ func (v *sgVC) role(name string) *types.AuthorizationRole {
 	}
 	return roles.ByName(name)
 }
-
-func simUser(sim *acctest.Sim) *url.Userinfo { return url.UserPassword(sim.User, sim.Password) }
 
 // folder is the VM folder at this path under the datacenter's VM folder (e.g. "workloads").
 func (v *sgVC) folder(name string) types.ManagedObjectReference {
@@ -177,7 +121,7 @@ func (v *sgVC) grantForeignOn(ref types.ManagedObjectReference, principal string
 // revokeForeign removes a principal's permission defined on the VM.
 func (v *sgVC) revokeForeign(vmName, principal string, group bool) {
 	v.t.Helper()
-	if err := v.auth().RemoveEntityPermission(v.ctx, v.vm(vmName), principal, group); err != nil {
+	if err := v.auth().RemoveEntityPermission(v.ctx, v.VM(vmName), principal, group); err != nil {
 		v.t.Fatal(err)
 	}
 }
@@ -190,21 +134,6 @@ func (v *sgVC) updateRole(name string, privileges ...string) {
 		v.t.Fatalf("no role %s", name)
 	}
 	if err := v.auth().UpdateRole(v.ctx, r.RoleId, r.Name, privileges); err != nil {
-		v.t.Fatal(err)
-	}
-}
-
-// createTag makes a tag (and its category when missing), as the catalog would.
-func (v *sgVC) createTag(category, tag string) {
-	v.t.Helper()
-	cat, err := v.tm.GetCategory(v.ctx, category)
-	catID := ""
-	if err == nil {
-		catID = cat.ID
-	} else if catID, err = v.tm.CreateCategory(v.ctx, &tags.Category{Name: category, Cardinality: "MULTIPLE"}); err != nil {
-		v.t.Fatal(err)
-	}
-	if _, err := v.tm.CreateTag(v.ctx, &tags.Tag{Name: tag, CategoryID: catID}); err != nil {
 		v.t.Fatal(err)
 	}
 }
