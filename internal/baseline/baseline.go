@@ -90,6 +90,10 @@ func (r *baselineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
 		return
 	}
+	if !plan.Name.IsUnknown() && !plan.Mode.IsUnknown() {
+		// A catalog VM planned after this baseline (its item names it) sees that it will hold it.
+		r.Client.NotePlanned(framework.PlannedBaseline, in.Name, in.Mode)
+	}
 	if !known || r.Client.PlannedAny(framework.PlannedVM) {
 		// Values unknown until apply, or VMs this run creates may join the scope.
 		plan.unknownComputed()
@@ -278,7 +282,9 @@ func (r *baselineResource) apply(ctx context.Context, plan *baselineModel, state
 	for _, s := range rs.settings {
 		rec.Rules = append(rec.Rules, s.Setting)
 	}
-	if err := putRecord(ctx, c, in.Name, rec); err != nil {
+	err = putRecord(ctx, c, in.Name, rec)
+	r.Client.DonePlanned(framework.PlannedBaseline, in.Name)
+	if err != nil {
 		framework.AddVSphereError(diags, "Cannot record the baseline in vCenter", err)
 		return
 	}

@@ -79,6 +79,10 @@ func (c *Client) PlannedAny(kind string) bool {
 // PlannedVM is the kind of planned object a VM create notes (NotePlanned, PlannedAny).
 const PlannedVM = "vm"
 
+// PlannedBaseline is the kind a configuration baseline's plan notes, with its mode as the value
+// (baseline.Mode), so that a catalog VM whose item names the baseline can tell it will be enforced.
+const PlannedBaseline = "baseline"
+
 // ResourceBase is embedded by every resource: it implements Metadata and Configure.
 type ResourceBase struct {
 	// TypeSuffix is the resource type without the provider prefix, e.g. "capacity_reservation".
