@@ -50,17 +50,28 @@ func (r *baselineResource) ValidateConfig(ctx context.Context, req resource.Vali
 		return
 	}
 	validateRules("baseline", m.Settings, m.Packs, &m.flagsModel, &resp.Diagnostics)
+	validateTarget(m.Target, m.Scope != nil, m.Hosts != nil, m.Packs, &m.flagsModel, &resp.Diagnostics)
+	if m.Target.ValueString() == TargetHost && m.AllowPowerCycle.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("allow_power_cycle"), "allow_power_cycle on a host baseline",
+			"A host baseline changes advanced options, which need no power cycle: remove allow_power_cycle.")
+	}
 }
 
 // input converts the model; known is false while a value is unknown.
 func (m *baselineModel) input(ctx context.Context) (*input, bool, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	in := &input{Name: m.Name.ValueString(), Description: m.Description.ValueString(), Mode: Mode(m.Mode.ValueString()),
-		AllowPowerCycle: m.AllowPowerCycle.ValueBool()}
-	known := !m.Name.IsUnknown() && !m.Mode.IsUnknown() && !m.Packs.IsUnknown() && !m.AllowPowerCycle.IsUnknown()
-	sel, selKnown, d := m.Scope.ToSelection(ctx, path.Root("scope"))
-	diags.Append(d...)
-	in.Scope, known = sel, known && selKnown
+		Target: m.Target.ValueString(), AllowPowerCycle: m.AllowPowerCycle.ValueBool()}
+	known := !m.Name.IsUnknown() && !m.Mode.IsUnknown() && !m.Packs.IsUnknown() && !m.AllowPowerCycle.IsUnknown() && !m.Target.IsUnknown()
+	if in.hostTarget() {
+		scope, scopeKnown, d := m.Hosts.ToHostScope(ctx, path.Root("hosts"))
+		diags.Append(d...)
+		in.Hosts, known = scope, known && scopeKnown
+	} else {
+		sel, selKnown, d := m.Scope.ToSelection(ctx, path.Root("scope"))
+		diags.Append(d...)
+		in.Scope, known = sel, known && selKnown
+	}
 	if !m.Packs.IsNull() && !m.Packs.IsUnknown() {
 		diags.Append(m.Packs.ElementsAs(ctx, &in.Packs, false)...)
 	}
@@ -94,7 +105,7 @@ func (r *baselineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		// A catalog VM planned after this baseline (its item names it) sees that it will hold it.
 		r.Client.NotePlanned(framework.PlannedBaseline, in.Name, in.Mode)
 	}
-	if !known || r.Client.PlannedAny(framework.PlannedVM) {
+	if !known || (!in.hostTarget() && r.Client.PlannedAny(framework.PlannedVM)) {
 		// Values unknown until apply, or VMs this run creates may join the scope.
 		plan.unknownComputed()
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -131,7 +142,15 @@ func (r *baselineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		plan.CompliantCount, plan.DriftedCount = types.Int64Unknown(), types.Int64Unknown()
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Inventory: inventory(rs, ev)})...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	inv, err := r.inventory(ctx, rs, ev)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the tags of the baseline's VMs for the policy gate", err)
+		return
+	}
+	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Inventory: inv})...)
 }
 
 // adoptable: a record of this name made by this same request is adopted (an interrupted create);
@@ -160,10 +179,14 @@ func addConflicts(in *input, ev *evaluation, diags *diag.Diagnostics) {
 			diags.AddError("More conflicting baselines", fmt.Sprintf("… and %d more conflicts.", len(ev.conflicts)-10))
 			return
 		}
+		noun, fix := "VM", "leave that VM out of one scope (scope.exclude)"
+		if in.hostTarget() {
+			noun, fix = "host", "leave that host out of one baseline's hosts"
+		}
 		diags.AddError("Conflicting baselines",
-			fmt.Sprintf("Baselines %s and %s both hold VM %s (%s) and set %s differently: %s wants %s, %s wants %s. A VM can comply "+
-				"with only one: change one of the rules, or leave that VM out of one scope (scope.exclude).",
-				in.Name, cf.Other, cf.VMName, cf.VMID, cf.Key, in.Name, cf.Value, cf.Other, cf.OtherValue))
+			fmt.Sprintf("Baselines %s and %s both hold %s %s (%s) and set %s differently: %s wants %s, %s wants %s. A %s can comply "+
+				"with only one: change one of the rules, or %s.",
+				in.Name, cf.Other, noun, cf.VMName, cf.VMID, cf.Key, in.Name, cf.Value, cf.Other, cf.OtherValue, noun, fix))
 	}
 }
 
@@ -221,21 +244,56 @@ func warnDrift(in *input, ev *evaluation, diags *diag.Diagnostics) {
 	if in.Mode == ModeEnforce {
 		action = "apply remediates what it can"
 	}
-	diags.AddAttributeWarning(path.Root("compliance"), fmt.Sprintf("%d VM(s) drifted from baseline %s", len(ev.drifted), in.Name),
+	attr, noun := "compliance", "VM(s)"
+	if in.hostTarget() {
+		attr, noun = "host_compliance", "host(s)"
+	}
+	diags.AddAttributeWarning(path.Root(attr), fmt.Sprintf("%d %s drifted from baseline %s", len(ev.drifted), noun, in.Name),
 		fmt.Sprintf("%s:\n%s", action, strings.Join(lines, "\n")))
 }
 
-// inventory is what the policy gate sees of the baseline beside the change.
-func inventory(rs ruleSet, ev *evaluation) map[string]any {
-	scope := make([]any, 0, len(ev.scope))
-	for _, vm := range ev.scope {
-		scope = append(scope, map[string]any{"id": vm.ID, "name": vm.Name})
+// inventory is what the policy gate sees of the baseline beside the change: for a VM baseline,
+// the VMs in scope with their tags (one tag read for all, only when a policy is configured); for
+// a host baseline, the hosts.
+func (r *baselineResource) inventory(ctx context.Context, rs ruleSet, ev *evaluation) (map[string]any, error) {
+	if r.Client.Policy == nil {
+		return nil, nil
 	}
+	return factsOf(ctx, r.Client.VSphere, rs, ev)
+}
+
+func factsOf(ctx context.Context, c *vsphere.Client, rs ruleSet, ev *evaluation) (map[string]any, error) {
 	relaxed := make([]any, 0, len(rs.relaxed))
 	for _, x := range rs.relaxed {
 		relaxed = append(relaxed, map[string]any{"key": x.Key, "pack": x.Pack, "pack_value": x.PackValue, "value": x.Value, "control": x.Control})
 	}
-	return map[string]any{"scope": scope, "relaxed": relaxed, "drifted_count": len(ev.drifted)}
+	facts := map[string]any{"relaxed": relaxed, "drifted_count": len(ev.drifted)}
+	if ev.target == TargetHost {
+		hosts := make([]any, 0, len(ev.hosts))
+		for _, h := range ev.hosts {
+			hosts = append(hosts, map[string]any{"id": h.HostID, "name": h.HostName, "cluster": h.Cluster})
+		}
+		facts["hosts"] = hosts
+		return facts, nil
+	}
+	ids := make([]string, 0, len(ev.scope))
+	for _, vm := range ev.scope {
+		ids = append(ids, vm.ID)
+	}
+	tags, err := c.AttachedTags(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	scope := make([]any, 0, len(ev.scope))
+	for _, vm := range ev.scope {
+		ts := make([]any, 0, len(tags[vm.ID]))
+		for _, t := range tags[vm.ID] {
+			ts = append(ts, t.String())
+		}
+		scope = append(scope, map[string]any{"id": vm.ID, "name": vm.Name, "tags": ts})
+	}
+	facts["scope"] = scope
+	return facts, nil
 }
 
 func (r *baselineResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -278,6 +336,7 @@ func (r *baselineResource) apply(ctx context.Context, plan *baselineModel, state
 	}
 	rs := in.rules()
 	rec := &record{Name: in.Name, Description: in.Description, Request: in.request().Token, Mode: in.Mode, Scope: in.Scope,
+		Target: recordTarget(in.Target), Hosts: hostsOf(in),
 		Packs: in.Packs, Settings: in.Settings, Flags: in.Flags, AllowPowerCycle: in.AllowPowerCycle, Hash: rs.hash()}
 	for _, s := range rs.settings {
 		rec.Rules = append(rec.Rules, s.Setting)
@@ -340,7 +399,7 @@ func (r *baselineResource) Read(ctx context.Context, req resource.ReadRequest, r
 		framework.RemoveGone(ctx, &resp.State, &resp.Diagnostics, "configuration baseline", name, name)
 		return
 	}
-	if state.Scope == nil { // an import: the declared attributes come from vCenter
+	if state.Scope == nil && state.Hosts == nil { // an import: the declared attributes come from vCenter
 		state.fromRecord(rec)
 	}
 	in, _, d := state.input(ctx)
@@ -373,7 +432,7 @@ func (r *baselineResource) Delete(ctx context.Context, req resource.DeleteReques
 	in, _, _ := state.input(ctx)
 	// Take the stamp off the VMs that carry it: a VM no longer says it keeps a baseline that is gone.
 	// Whatever the mode now: a baseline that enforced before it was switched to audit stamped them.
-	if in != nil {
+	if in != nil && !in.hostTarget() {
 		if vms, err := c.SelectConfigs(ctx, in.selection()); err == nil {
 			var rs []vsphere.Remediation
 			for _, vm := range vms {
@@ -409,4 +468,21 @@ func (r *baselineResource) ImportState(ctx context.Context, req resource.ImportS
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), name)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("name"), name)...)
+}
+
+// recordTarget is the target a record holds: "" for a VM baseline, as records before host
+// baselines were written.
+func recordTarget(t string) string {
+	if t == TargetHost {
+		return TargetHost
+	}
+	return ""
+}
+
+func hostsOf(in *input) *vsphere.HostScope {
+	if !in.hostTarget() {
+		return nil
+	}
+	h := in.Hosts
+	return &h
 }

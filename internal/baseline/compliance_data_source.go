@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
@@ -37,14 +40,17 @@ func DataSources() []func() datasource.DataSource {
 }
 
 type complianceModel struct {
-	Scope    *framework.SelectionModel `tfsdk:"scope"`
-	Packs    types.List                `tfsdk:"packs"`
-	Settings []settingModel            `tfsdk:"settings"`
+	Target   types.String                  `tfsdk:"target"`
+	Scope    *framework.SelectionModel     `tfsdk:"scope"`
+	Hosts    *framework.HostSelectionModel `tfsdk:"hosts"`
+	Packs    types.List                    `tfsdk:"packs"`
+	Settings []settingModel                `tfsdk:"settings"`
 	flagsModel
 	ScopeCount     types.Int64 `tfsdk:"scope_count"`
 	CompliantCount types.Int64 `tfsdk:"compliant_count"`
 	DriftedCount   types.Int64 `tfsdk:"drifted_count"`
 	Compliance     types.List  `tfsdk:"compliance"`
+	HostCompliance types.List  `tfsdk:"host_compliance"`
 }
 
 func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
@@ -56,6 +62,10 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			drift[name] = schema.StringAttribute{Computed: true, MarkdownDescription: driftDocs[name]}
 		}
 	}
+	// Each block is required only for its target: ValidateConfig.
+	scope, hosts := framework.OptionalDataSourceSelectionBlock(), framework.DataSourceHostSelectionBlock()
+	scope.MarkdownDescription = "With `target = \"vm\"` (required then): " + scope.MarkdownDescription
+	hosts.MarkdownDescription = "With `target = \"host\"` (required then): " + hosts.MarkdownDescription
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "How the VMs in `scope` stand against built-in setting packs such as `scg-8` (the vSphere 8 " +
 			"Security Configuration Guide), explicit settings and typed flags, judged exactly as a `vmgmt_config_baseline` " +
@@ -63,11 +73,14 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"nothing and changes nothing in vCenter: an auditor's read-only view of any scope against any pack. Unlike a " +
 			"baseline it does not include the catalog VMs that name a baseline, and does not check a baseline's stamp.",
 		Attributes: map[string]schema.Attribute{
+			"target": schema.StringAttribute{Optional: true, Validators: []validator.String{stringvalidator.OneOf(Targets()...)},
+				MarkdownDescription: "What is judged: `vm` (the default), the VMs in `scope`; or `host`, the ESXi hosts in `hosts`, " +
+					"by their advanced options."},
 			"packs": schema.ListAttribute{ElementType: types.StringType, Optional: true, Validators: packsValidators(),
 				MarkdownDescription: "Built-in setting packs, merged in order; explicit `settings` and flags win over them. VM packs: " +
-					quoted(PackNames("vm")) + "."},
+					quoted(PackNames(TargetVM)) + "; host packs: " + quoted(PackNames(TargetHost)) + "."},
 			"settings": schema.ListNestedAttribute{
-				MarkdownDescription: "Advanced settings (extraConfig keys) every VM in scope must keep.",
+				MarkdownDescription: settingsDescription,
 				Optional:            true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"key":   schema.StringAttribute{Required: true, MarkdownDescription: settingKeyDescription, Validators: settingKeyValidators()},
@@ -79,6 +92,17 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 			"scope_count":     schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs in scope."},
 			"compliant_count": schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs in scope that keep every rule."},
 			"drifted_count":   schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs in scope that break at least one rule."},
+			"host_compliance": schema.ListNestedAttribute{
+				MarkdownDescription: hostComplianceDescription,
+				Computed:            true,
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"host_id":   schema.StringAttribute{Computed: true, MarkdownDescription: hostComplianceDocs["host_id"]},
+					"host_name": schema.StringAttribute{Computed: true, MarkdownDescription: hostComplianceDocs["host_name"]},
+					"cluster":   schema.StringAttribute{Computed: true, MarkdownDescription: hostComplianceDocs["cluster"]},
+					"drift": schema.ListNestedAttribute{Computed: true, MarkdownDescription: hostComplianceDocs["drift"],
+						NestedObject: schema.NestedAttributeObject{Attributes: drift}},
+				}},
+			},
 			"compliance": schema.ListNestedAttribute{
 				MarkdownDescription: "The VMs in scope that drifted, sorted by managed object ID, each with the rules it breaks: " +
 					"expected and actual value, the rule's source (`explicit` or `pack:<name>`) and control ID, and who changed it " +
@@ -92,7 +116,7 @@ func (d *complianceDataSource) Schema(_ context.Context, _ datasource.SchemaRequ
 				}},
 			},
 		},
-		Blocks: map[string]schema.Block{"scope": framework.DataSourceSelectionBlock()},
+		Blocks: map[string]schema.Block{"scope": scope, "hosts": hosts},
 	}
 	for name, f := range flagAttributes {
 		resp.Schema.Attributes[name] = f.dataSourceAttribute()
@@ -106,6 +130,7 @@ func (d *complianceDataSource) ValidateConfig(ctx context.Context, req datasourc
 		return
 	}
 	validateRules("compliance check", m.Settings, m.Packs, &m.flagsModel, &resp.Diagnostics)
+	validateTarget(m.Target, m.Scope != nil, m.Hosts != nil, m.Packs, &m.flagsModel, &resp.Diagnostics)
 }
 
 // PolicyInventory implements framework.PolicyInventory: the same facts a baseline gives.
@@ -124,10 +149,16 @@ func (d *complianceDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 	at := path.Root("scope")
-	in := &input{Mode: ModeAudit}
-	sel, known, diags := m.Scope.ToSelection(ctx, at)
+	in := &input{Mode: ModeAudit, Target: m.Target.ValueString()}
+	var known bool
+	var diags diag.Diagnostics
+	if in.hostTarget() {
+		at = path.Root("hosts")
+		in.Hosts, known, diags = m.Hosts.ToHostScope(ctx, at)
+	} else {
+		in.Scope, known, diags = m.Scope.ToSelection(ctx, at)
+	}
 	resp.Diagnostics.Append(diags...)
-	in.Scope = sel
 	if m.Packs.IsUnknown() {
 		known = false
 	} else if !m.Packs.IsNull() {
@@ -156,19 +187,26 @@ func (d *complianceDataSource) Read(ctx context.Context, req datasource.ReadRequ
 		return
 	}
 	// The read goes through the policy gate too: rules may restrict who reads compliance reports.
+	var facts map[string]any
+	if d.Client.Policy != nil {
+		if facts, err = factsOf(ctx, d.Client.VSphere, rs, ev); err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Cannot read the tags of the VMs in scope for the policy gate", err)
+			return
+		}
+	}
 	resp.Diagnostics.Append(d.Client.CheckPolicy(ctx, framework.Gate{
 		Type: "vmgmt_" + d.TypeSuffix, Phase: policy.PhasePlan, Read: true,
 		Before: tftypes.NewValue(req.Config.Raw.Type(), nil), After: req.Config.Raw,
 		Name:            "compliance",
-		Inventory:       inventory(rs, ev),
+		Inventory:       facts,
 		AttributeExists: framework.AttributeChecker(ctx, req.Config.Schema),
 	})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	m.ScopeCount = types.Int64Value(int64(len(ev.scope)))
+	m.ScopeCount = types.Int64Value(int64(ev.count()))
 	m.DriftedCount = types.Int64Value(int64(len(ev.drifted)))
-	m.CompliantCount = types.Int64Value(int64(len(ev.scope) - len(ev.drifted)))
-	m.Compliance = complianceList(ev.drifted)
+	m.CompliantCount = types.Int64Value(int64(ev.count() - len(ev.drifted)))
+	m.Compliance, m.HostCompliance = complianceLists(ev.target, ev.drifted)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }

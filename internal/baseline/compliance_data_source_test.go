@@ -210,7 +210,7 @@ func TestAccComplianceDataSource_badInput(t *testing.T) {
 	sim := acctest.NewSim(t)
 	cases := []acctest.BadInput{
 		{Class: "names", Name: "unknown pack", Config: complianceConfig(sim, `  packs = ["scg-9"]`),
-			Want: `Error: Invalid Attribute Value Match.*packs = \["scg-9"\].*Attribute packs\[0\] value must be one of: \["scg-8"\], got: "scg-9"`},
+			Want: `Error: Invalid Attribute Value Match.*packs = \["scg-9"\].*Attribute packs\[0\] value must be one of: \["scg-8" "scg-8-host"\], got: "scg-9"`},
 		{Class: "rules", Name: "no rules", Config: complianceConfig(sim, ""),
 			Want: `Error: Empty compliance check.*The compliance check requires nothing: give packs`},
 		{Class: "rules", Name: "key twice", Want: `Error: Setting listed twice.*settings\[0\] and settings\[1\] both set a\.b: one rule per key`,

@@ -171,10 +171,10 @@ type drift struct {
 // absentText stands for a key that is not set, in expected and actual values.
 const absentText = "(absent)"
 
-// vmDrift is the drift of one VM.
+// vmDrift is the drift of one VM, or of one host (with its cluster).
 type vmDrift struct {
-	ID, Name string
-	Drift    []drift // sorted by key
+	ID, Name, Cluster string
+	Drift             []drift // sorted by key
 }
 
 // evaluate judges one VM against the rules; stamp, when not empty, is the stamp key an enforcing

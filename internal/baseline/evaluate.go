@@ -15,14 +15,18 @@ import (
 type input struct {
 	Name, Description string
 	Mode              Mode
+	Target            string // TargetVM (also when empty) or TargetHost
 	Scope             vsphere.Selection
+	Hosts             vsphere.HostScope // TargetHost
 	Packs             []string
 	Settings          []Setting
 	Flags             Flags
 	AllowPowerCycle   bool
 }
 
-func (in *input) request() vsphere.Request { return request(in.Name, in.Mode, in.Packs) }
+func (in *input) request() vsphere.Request {
+	return request(in.Name, in.Mode, recordTarget(in.Target), in.Packs)
+}
 
 // selection is the scope plus the catalog's composition tag for this baseline (none for a data
 // source).
@@ -35,8 +39,10 @@ func (in *input) selection() vsphere.Selection {
 	return sel
 }
 
+func (in *input) hostTarget() bool { return in.Target == TargetHost }
+
 func (in *input) stampKey() string {
-	if in.Mode == ModeEnforce && in.Name != "" {
+	if in.Mode == ModeEnforce && in.Name != "" && !in.hostTarget() {
 		return stampPrefix + in.Name
 	}
 	return ""
@@ -53,13 +59,18 @@ func (in *input) rules() ruleSet {
 	return buildRules(packs, in.Settings, in.Flags)
 }
 
-// evaluation is the scope judged against the rules.
+// evaluation is the scope judged against the rules: VMs, or hosts for a host baseline.
 type evaluation struct {
+	target  string
 	scope   []vsphere.VMConfig
-	drifted []vmDrift // sorted by VM ID
-	// conflicts are VMs where another baseline requires another value of a key.
+	hosts   []vsphere.HostOptions
+	drifted []vmDrift // sorted by ID
+	// conflicts are VMs (hosts) where another baseline requires another value of a key.
 	conflicts []conflict
 }
+
+// count is the number of VMs or hosts in scope.
+func (ev *evaluation) count() int { return len(ev.scope) + len(ev.hosts) }
 
 type conflict struct {
 	VMID, VMName, Key, Other, OtherValue, Value string
@@ -69,11 +80,14 @@ type conflict struct {
 // some drifted, attributes each drift to the latest reconfiguration that set it (one event
 // query for all of them).
 func evaluate(ctx context.Context, c *vsphere.Client, in *input, rs ruleSet, others map[string]*record) (*evaluation, error) {
+	if in.hostTarget() {
+		return evaluateHosts(ctx, c, in, rs, others)
+	}
 	vms, err := c.SelectConfigs(ctx, in.selection())
 	if err != nil {
 		return nil, err
 	}
-	ev := &evaluation{scope: vms}
+	ev := &evaluation{target: TargetVM, scope: vms}
 	var ids []string
 	keys := map[string]bool{}
 	for _, vm := range vms {
@@ -130,18 +144,26 @@ func conflictsOn(vm vsphere.VMConfig, self string, rs ruleSet, others map[string
 		if other == nil || other.Mode != ModeEnforce {
 			continue // a baseline that only audits changes nothing: no conflict
 		}
-		theirs := map[string]Setting{}
-		for _, s := range other.Rules {
-			theirs[s.Key] = s
-		}
-		for _, r := range rs.settings {
-			t, ok := theirs[r.Key]
-			if ok && (t.Match != r.Match || !strings.EqualFold(t.Value, r.Value)) {
-				out = append(out, conflict{VMID: vm.ID, VMName: vm.Name, Key: r.Key, Other: other.Name, OtherValue: describe(t), Value: describe(r.Setting)})
-			}
-		}
+		out = append(out, ruleConflicts(vm.ID, vm.Name, rs, other)...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].VMID+out[i].Key < out[j].VMID+out[j].Key })
+	return out
+}
+
+// ruleConflicts lists the keys, on one VM or host both hold, where another baseline's rules
+// (as of its last apply) require another value than these.
+func ruleConflicts(id, name string, rs ruleSet, other *record) []conflict {
+	theirs := map[string]Setting{}
+	for _, s := range other.Rules {
+		theirs[s.Key] = s
+	}
+	var out []conflict
+	for _, r := range rs.settings {
+		t, ok := theirs[r.Key]
+		if ok && (t.Match != r.Match || !strings.EqualFold(t.Value, r.Value)) {
+			out = append(out, conflict{VMID: id, VMName: name, Key: r.Key, Other: other.Name, OtherValue: describe(t), Value: describe(r.Setting)})
+		}
+	}
 	return out
 }
 
@@ -160,7 +182,7 @@ func (ev *evaluation) planned(in *input) []vmDrift {
 	var out []vmDrift
 	for _, vd := range ev.drifted {
 		if rest := remaining(vd.Drift, in.AllowPowerCycle); len(rest) > 0 {
-			out = append(out, vmDrift{ID: vd.ID, Name: vd.Name, Drift: rest})
+			out = append(out, vmDrift{ID: vd.ID, Name: vd.Name, Cluster: vd.Cluster, Drift: rest})
 		}
 	}
 	return out
@@ -170,6 +192,9 @@ func (ev *evaluation) planned(in *input) []vmDrift {
 // a time; a VM whose drift needs a power cycle (when allowed) is powered off first and on again
 // after. It returns the failures by VM.
 func remediate(ctx context.Context, c *vsphere.Client, in *input, ev *evaluation, concurrency int) map[string]error {
+	if in.hostTarget() {
+		return remediateHosts(ctx, c, ev, concurrency)
+	}
 	power := map[string]vsphere.PowerState{}
 	for _, vm := range ev.scope {
 		power[vm.ID] = vm.PowerState

@@ -25,15 +25,17 @@ const recordFormat = 1
 const CompositionCategory = "vmgmt-baseline"
 
 type record struct {
-	Name            string            `json:"name"`
-	Description     string            `json:"description,omitempty"`
-	Request         string            `json:"request"`
-	Mode            Mode              `json:"mode"`
-	Scope           vsphere.Selection `json:"scope"`
-	Packs           []string          `json:"packs,omitempty"`
-	Settings        []Setting         `json:"settings,omitempty"`
-	Flags           Flags             `json:"flags"`
-	AllowPowerCycle bool              `json:"allow_power_cycle,omitempty"`
+	Name            string             `json:"name"`
+	Description     string             `json:"description,omitempty"`
+	Request         string             `json:"request"`
+	Mode            Mode               `json:"mode"`
+	Target          string             `json:"target,omitempty"` // "" is TargetVM
+	Scope           vsphere.Selection  `json:"scope"`
+	Hosts           *vsphere.HostScope `json:"hosts,omitempty"`
+	Packs           []string           `json:"packs,omitempty"`
+	Settings        []Setting          `json:"settings,omitempty"`
+	Flags           Flags              `json:"flags"`
+	AllowPowerCycle bool               `json:"allow_power_cycle,omitempty"`
 	// Rules are the merged rules (packs, then explicit) as of the last apply, for other
 	// baselines' conflict checks; Hash is their stamp.
 	Rules []Setting `json:"rules,omitempty"`
@@ -74,9 +76,14 @@ func putRecord(ctx context.Context, c *vsphere.Client, name string, rec *record)
 	})
 }
 
-// request identifies a baseline's create across runs: its name, mode and packs.
-func request(name string, mode Mode, packs []string) vsphere.Request {
+// request identifies a baseline's create across runs: its name, mode, target (only when host, so
+// that a VM baseline's token is what it was before host baselines) and packs.
+func request(name string, mode Mode, target string, packs []string) vsphere.Request {
 	ps := append([]string(nil), packs...)
 	sort.Strings(ps)
-	return vsphere.NewRequest("vmgmt_config_baseline", append([]string{name, string(mode)}, ps...)...)
+	parts := []string{name, string(mode)}
+	if target == TargetHost {
+		parts = append(parts, "target="+TargetHost)
+	}
+	return vsphere.NewRequest("vmgmt_config_baseline", append(parts, ps...)...)
 }

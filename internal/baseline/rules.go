@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -21,9 +22,12 @@ import (
 
 var (
 	packsDescription = "Built-in setting packs, merged in order; explicit `settings` and flags win over them " +
-		"(a plan warns when one relaxes a pack's setting). VM packs: " + quoted(PackNames("vm")) + "."
-	settingsDescription     = "Advanced settings (extraConfig keys) every VM in scope must keep."
-	settingKeyDescription   = "The extraConfig key, e.g. `isolation.tools.copy.disable`."
+		"(a plan warns when one relaxes a pack's setting). VM packs: " + quoted(PackNames(TargetVM)) + "; host packs: " +
+		quoted(PackNames(TargetHost)) + "."
+	settingsDescription = "Advanced settings every VM in scope must keep (extraConfig keys), or, with `target = \"host\"`, " +
+		"every host (ESXi advanced options, e.g. `UserVars.ESXiShellTimeOut`)."
+	settingKeyDescription = "The extraConfig key, e.g. `isolation.tools.copy.disable`, or the host's option, e.g. " +
+		"`Security.AccountLockFailures`."
 	settingValueDescription = "The value it must hold; not set for `match = \"absent\"`."
 	settingMatchDescription = "`exact` (the default): must hold the value; `default_ok`: the value, or absent where vSphere's " +
 		"default is the secure value; `absent`: the key must not exist."
@@ -31,7 +35,7 @@ var (
 
 func packsValidators() []validator.List {
 	return []validator.List{listvalidator.UniqueValues(), listvalidator.SizeAtLeast(1),
-		listvalidator.ValueStringsAre(stringvalidator.OneOf(PackNames("vm")...))}
+		listvalidator.ValueStringsAre(stringvalidator.OneOf(append(PackNames(TargetVM), PackNames(TargetHost)...)...))}
 }
 
 func settingsValidators() []validator.List { return []validator.List{listvalidator.SizeAtLeast(1)} }
@@ -172,5 +176,51 @@ func validateRules(what string, settings []settingModel, packs types.List, flags
 	if len(settings) == 0 && (packs.IsNull() || len(packs.Elements()) == 0) && !flags.anySet() {
 		diags.AddError("Empty "+what,
 			fmt.Sprintf("The %s requires nothing: give packs (e.g. packs = [\"scg-8\"]), settings, or a flag such as secure_boot.", what))
+	}
+}
+
+// validateTarget checks what the target decides: a VM baseline names its VMs in scope, a host
+// baseline its hosts in hosts; packs are for one target; the typed flags are VM settings.
+func validateTarget(target types.String, scopeSet, hostsSet bool, packs types.List, flags *flagsModel, diags *diag.Diagnostics) {
+	if target.IsUnknown() {
+		return
+	}
+	t := target.ValueString()
+	if t == "" {
+		t = TargetVM
+	}
+	want, other, otherBlock := "scope", "hosts", hostsSet
+	if t == TargetHost {
+		want, other, otherBlock = "hosts", "scope", scopeSet
+	}
+	if otherBlock {
+		diags.AddAttributeError(path.Root(other), "Block "+other+" with target = \""+t+"\"",
+			fmt.Sprintf("A %s baseline names its %ss in the %s block; remove %s (or set target = %q).", t, t, want, other, map[string]string{"scope": TargetVM, "hosts": TargetHost}[other]))
+	}
+	if (t == TargetVM && !scopeSet) || (t == TargetHost && !hostsSet) {
+		what := "VMs: set at least one of tags, folders, pools or ids"
+		if t == TargetHost {
+			what = "hosts: set at least one of clusters, tags or ids"
+		}
+		diags.AddAttributeError(path.Root(want), "Missing "+want+" block",
+			fmt.Sprintf("A baseline with target = %q needs a %s block naming its %s.", t, want, what))
+	}
+	if !packs.IsNull() && !packs.IsUnknown() {
+		for i, e := range packs.Elements() {
+			name, ok := e.(types.String)
+			if !ok || name.IsUnknown() || name.IsNull() {
+				continue
+			}
+			if p, found := LookupPack(name.ValueString()); found && p.Target != t {
+				diags.AddAttributeError(path.Root("packs").AtListIndex(i), "Pack for another target",
+					fmt.Sprintf("Pack %s holds %s settings, and this baseline's target is %q: use %s packs (%s), or set target = %q.",
+						p.Name, p.Target, t, t, strings.Join(PackNames(t), ", "), p.Target))
+			}
+		}
+	}
+	if t == TargetHost && flags.anySet() {
+		diags.AddAttributeError(path.Root("target"), "VM flags on a host baseline",
+			"secure_boot, min_hardware_version, cpu_hot_add, memory_hot_add, migrate_encryption, ft_encryption, logging and "+
+				"vtpm_required are VM settings: remove them from a baseline with target = \"host\", or put them in a VM baseline.")
 	}
 }

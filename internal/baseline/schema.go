@@ -39,7 +39,9 @@ func (r *baselineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 			"every plan, and every VM in it is judged in bulk; drift shows as a change on the baseline, with who changed " +
 			"the setting and when (from vCenter's events), so that `terraform plan -detailed-exitcode` exits 2 when any VM " +
 			"drifted. `enforce` remediates at apply (one reconfiguration per VM, several at a time); `audit` never changes " +
-			"a VM. Import by name.",
+			"a VM. With `target = \"host\"` the same resource checks and enforces ESXi advanced options on the hosts in " +
+			"`hosts` (a cluster, a tag), with the `scg-8-host` pack; a host that joins the cluster is picked up by the next " +
+			"plan. Import by name.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The baseline's name.",
@@ -56,6 +58,14 @@ func (r *baselineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 				MarkdownDescription: "What the baseline is for. Defaults to empty.",
 				Optional:            true, Computed: true, Default: stringdefault.StaticString(""),
 				Validators: []validator.String{stringvalidator.LengthAtMost(1024)},
+			},
+			"target": schema.StringAttribute{
+				MarkdownDescription: "What the baseline judges: `vm` (the default), the VMs in `scope`, by their advanced settings " +
+					"(extraConfig) and typed flags; or `host`, the ESXi hosts in `hosts`, by their advanced options (the host's " +
+					"OptionManager). Changing it replaces the baseline.",
+				Optional: true, Computed: true, Default: stringdefault.StaticString(TargetVM),
+				Validators:    []validator.String{stringvalidator.OneOf(Targets()...)},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
 			},
 			"mode": schema.StringAttribute{
 				MarkdownDescription: "`audit` (the default) reports drift and never changes a VM; `enforce` remediates it at apply.",
@@ -81,13 +91,25 @@ func (r *baselineResource) Schema(_ context.Context, _ resource.SchemaRequest, r
 					"remediate and power them on again. Without it (the default) that drift is reported as needing a power cycle and left."},
 			"rules_hash": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "Hash of the merged rules: an enforcing baseline stamps it on every VM it holds (extraConfig `vmgmt.baseline.<name>`)."},
-			"scope_count":     schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs in scope."},
-			"compliant_count": schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs in scope that keep every rule."},
-			"drifted_count":   schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs in scope that break at least one rule."},
+			"scope_count":     schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs (hosts) in scope."},
+			"compliant_count": schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs (hosts) in scope that keep every rule."},
+			"drifted_count":   schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs (hosts) in scope that break at least one rule."},
 			"compliance":      complianceAttribute(),
+			"host_compliance": hostComplianceAttribute(),
 			"relaxed":         relaxedAttribute(),
 		},
-		Blocks: map[string]schema.Block{"scope": framework.SelectionBlock()},
+		Blocks: map[string]schema.Block{
+			"scope": func() schema.SingleNestedBlock {
+				b := framework.OptionalSelectionBlock()
+				b.MarkdownDescription = "With `target = \"vm\"` (required then): " + b.MarkdownDescription
+				return b
+			}(),
+			"hosts": func() schema.SingleNestedBlock {
+				b := framework.HostSelectionBlock()
+				b.MarkdownDescription = "With `target = \"host\"` (required then): " + b.MarkdownDescription
+				return b
+			}(),
+		},
 	}
 	for name, f := range flagAttributes {
 		resp.Schema.Attributes[name] = f.resourceAttribute()
@@ -98,6 +120,11 @@ var driftAttrTypes = map[string]attr.Type{
 	"key": types.StringType, "expected": types.StringType, "actual": types.StringType, "match": types.StringType,
 	"source": types.StringType, "control": types.StringType, "needs_power_cycle": types.BoolType, "manual": types.BoolType,
 	"changed_by": types.StringType, "changed_at": types.StringType,
+}
+
+var hostComplianceAttrTypes = map[string]attr.Type{
+	"host_id": types.StringType, "host_name": types.StringType, "cluster": types.StringType,
+	"drift": types.ListType{ElemType: types.ObjectType{AttrTypes: driftAttrTypes}},
 }
 
 var vmComplianceAttrTypes = map[string]attr.Type{
@@ -122,7 +149,7 @@ var (
 	}
 )
 
-func complianceAttribute() schema.ListNestedAttribute {
+func driftAttributes() map[string]schema.Attribute {
 	drift := map[string]schema.Attribute{}
 	for name, t := range driftAttrTypes {
 		if t == types.BoolType {
@@ -131,10 +158,40 @@ func complianceAttribute() schema.ListNestedAttribute {
 			drift[name] = schema.StringAttribute{Computed: true, MarkdownDescription: driftDocs[name]}
 		}
 	}
+	return drift
+}
+
+// hostComplianceDescription describes host_compliance, in the resource and the data source.
+const hostComplianceDescription = "With `target = \"host\"`: the hosts in scope that drifted, sorted by managed object ID, " +
+	"each with the options it breaks (expected and actual value, source and control ID). An option the host does not have " +
+	"reads `(no such option on this host)`; ESXi neither creates nor removes options, so that drift is `manual`. vCenter " +
+	"records no event for an option change, so `changed_by` and `changed_at` are empty. Empty for a VM baseline."
+
+var hostComplianceDocs = map[string]string{
+	"host_id": "Managed object ID of the host.", "host_name": "Name of the host.", "cluster": "The host's cluster (empty for a standalone host).",
+	"drift": "The rules the host breaks.",
+}
+
+func hostComplianceAttribute() schema.ListNestedAttribute {
+	return schema.ListNestedAttribute{
+		MarkdownDescription: hostComplianceDescription,
+		Computed:            true,
+		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+			"host_id":   schema.StringAttribute{Computed: true, MarkdownDescription: hostComplianceDocs["host_id"]},
+			"host_name": schema.StringAttribute{Computed: true, MarkdownDescription: hostComplianceDocs["host_name"]},
+			"cluster":   schema.StringAttribute{Computed: true, MarkdownDescription: hostComplianceDocs["cluster"]},
+			"drift": schema.ListNestedAttribute{Computed: true, MarkdownDescription: hostComplianceDocs["drift"],
+				NestedObject: schema.NestedAttributeObject{Attributes: driftAttributes()}},
+		}},
+	}
+}
+
+func complianceAttribute() schema.ListNestedAttribute {
+	drift := driftAttributes()
 	return schema.ListNestedAttribute{
 		MarkdownDescription: "The VMs in scope that drifted, each with the settings it breaks: expected and actual value, the " +
 			"rule's source (`explicit`, `pack:<name>`, or `stamp`) and control ID, and who changed it and when (the latest " +
-			"reconfiguration event that set it; empty when no event says). After refresh it is what vCenter holds; at plan " +
+			"reconfiguration event that set it; empty when no event says). Empty for a host baseline (see `host_compliance`). After refresh it is what vCenter holds; at plan " +
 			"time, for `enforce`, what will remain after apply (drift that needs a power cycle not allowed, or manual work).",
 		Computed: true,
 		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
@@ -168,18 +225,21 @@ type baselineModel struct {
 	ID          types.String   `tfsdk:"id"`
 	Name        types.String   `tfsdk:"name"`
 	Description types.String   `tfsdk:"description"`
+	Target      types.String   `tfsdk:"target"`
 	Mode        types.String   `tfsdk:"mode"`
 	Packs       types.List     `tfsdk:"packs"`
 	Settings    []settingModel `tfsdk:"settings"`
 	flagsModel
-	AllowPowerCycle types.Bool                `tfsdk:"allow_power_cycle"`
-	RulesHash       types.String              `tfsdk:"rules_hash"`
-	ScopeCount      types.Int64               `tfsdk:"scope_count"`
-	CompliantCount  types.Int64               `tfsdk:"compliant_count"`
-	DriftedCount    types.Int64               `tfsdk:"drifted_count"`
-	Compliance      types.List                `tfsdk:"compliance"`
-	Relaxed         types.List                `tfsdk:"relaxed"`
-	Scope           *framework.SelectionModel `tfsdk:"scope"`
+	AllowPowerCycle types.Bool                    `tfsdk:"allow_power_cycle"`
+	RulesHash       types.String                  `tfsdk:"rules_hash"`
+	ScopeCount      types.Int64                   `tfsdk:"scope_count"`
+	CompliantCount  types.Int64                   `tfsdk:"compliant_count"`
+	DriftedCount    types.Int64                   `tfsdk:"drifted_count"`
+	Compliance      types.List                    `tfsdk:"compliance"`
+	HostCompliance  types.List                    `tfsdk:"host_compliance"`
+	Relaxed         types.List                    `tfsdk:"relaxed"`
+	Scope           *framework.SelectionModel     `tfsdk:"scope"`
+	Hosts           *framework.HostSelectionModel `tfsdk:"hosts"`
 }
 
 type settingModel struct {

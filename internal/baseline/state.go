@@ -15,6 +15,7 @@ func (m *baselineModel) unknownComputed() {
 	m.RulesHash = types.StringUnknown()
 	m.ScopeCount, m.CompliantCount, m.DriftedCount = types.Int64Unknown(), types.Int64Unknown(), types.Int64Unknown()
 	m.Compliance = types.ListUnknown(types.ObjectType{AttrTypes: vmComplianceAttrTypes})
+	m.HostCompliance = types.ListUnknown(types.ObjectType{AttrTypes: hostComplianceAttrTypes})
 	m.Relaxed = types.ListUnknown(types.ObjectType{AttrTypes: relaxedAttrTypes})
 }
 
@@ -22,10 +23,10 @@ func (m *baselineModel) unknownComputed() {
 func (m *baselineModel) fill(in *input, rs ruleSet, ev *evaluation, drifted []vmDrift) {
 	m.ID = types.StringValue(in.Name)
 	m.RulesHash = types.StringValue(rs.hash())
-	m.ScopeCount = types.Int64Value(int64(len(ev.scope)))
+	m.ScopeCount = types.Int64Value(int64(ev.count()))
 	m.DriftedCount = types.Int64Value(int64(len(drifted)))
-	m.CompliantCount = types.Int64Value(int64(len(ev.scope) - len(drifted)))
-	m.Compliance = complianceList(drifted)
+	m.CompliantCount = types.Int64Value(int64(ev.count() - len(drifted)))
+	m.Compliance, m.HostCompliance = complianceLists(ev.target, drifted)
 	relaxed := make([]attr.Value, 0, len(rs.relaxed))
 	for _, x := range rs.relaxed {
 		relaxed = append(relaxed, types.ObjectValueMust(relaxedAttrTypes, map[string]attr.Value{
@@ -36,9 +37,11 @@ func (m *baselineModel) fill(in *input, rs ruleSet, ev *evaluation, drifted []vm
 	m.Relaxed = types.ListValueMust(types.ObjectType{AttrTypes: relaxedAttrTypes}, relaxed)
 }
 
-func complianceList(drifted []vmDrift) types.List {
+// complianceLists are the compliance (VMs) and host_compliance (hosts) values of the drift: the
+// target's list holds it, the other is empty.
+func complianceLists(target string, drifted []vmDrift) (vms, hosts types.List) {
 	driftType := types.ObjectType{AttrTypes: driftAttrTypes}
-	vms := make([]attr.Value, 0, len(drifted))
+	var vmElems, hostElems []attr.Value
 	for _, vd := range drifted {
 		ds := make([]attr.Value, 0, len(vd.Drift))
 		for _, d := range vd.Drift {
@@ -49,18 +52,41 @@ func complianceList(drifted []vmDrift) types.List {
 				"changed_by": types.StringValue(d.ChangedBy), "changed_at": types.StringValue(d.ChangedAt),
 			}))
 		}
-		vms = append(vms, types.ObjectValueMust(vmComplianceAttrTypes, map[string]attr.Value{
+		if target == TargetHost {
+			hostElems = append(hostElems, types.ObjectValueMust(hostComplianceAttrTypes, map[string]attr.Value{
+				"host_id": types.StringValue(vd.ID), "host_name": types.StringValue(vd.Name), "cluster": types.StringValue(vd.Cluster),
+				"drift": types.ListValueMust(driftType, ds),
+			}))
+			continue
+		}
+		vmElems = append(vmElems, types.ObjectValueMust(vmComplianceAttrTypes, map[string]attr.Value{
 			"vm_id": types.StringValue(vd.ID), "vm_name": types.StringValue(vd.Name),
 			"drift": types.ListValueMust(driftType, ds),
 		}))
 	}
-	return types.ListValueMust(types.ObjectType{AttrTypes: vmComplianceAttrTypes}, vms)
+	return types.ListValueMust(types.ObjectType{AttrTypes: vmComplianceAttrTypes}, orEmpty(vmElems)),
+		types.ListValueMust(types.ObjectType{AttrTypes: hostComplianceAttrTypes}, orEmpty(hostElems))
+}
+
+func orEmpty(v []attr.Value) []attr.Value {
+	if v == nil {
+		return []attr.Value{}
+	}
+	return v
 }
 
 // fromRecord fills the declared attributes from a record: what an import puts in state.
 func (m *baselineModel) fromRecord(rec *record) {
 	m.ID, m.Name, m.Description = types.StringValue(rec.Name), types.StringValue(rec.Name), types.StringValue(rec.Description)
 	m.Mode = types.StringValue(string(rec.Mode))
+	m.Target = types.StringValue(TargetVM)
+	m.Scope, m.Hosts = nil, nil
+	if rec.Target == TargetHost && rec.Hosts != nil {
+		m.Target = types.StringValue(TargetHost)
+		m.Hosts = framework.HostSelectionFromVSphere(*rec.Hosts)
+	} else {
+		m.Scope = framework.SelectionFromVSphere(rec.Scope)
+	}
 	m.Packs = framework.StringList(rec.Packs)
 	m.Settings = nil
 	for _, s := range rec.Settings {
@@ -79,7 +105,6 @@ func (m *baselineModel) fromRecord(rec *record) {
 	}
 	m.MigrateEncryption, m.FTEncryption = stringOrNull(f.MigrateEncryption), stringOrNull(f.FTEncryption)
 	m.AllowPowerCycle = types.BoolValue(rec.AllowPowerCycle)
-	m.Scope = framework.SelectionFromVSphere(rec.Scope)
 }
 
 func boolValue(b *bool) types.Bool {

@@ -41,6 +41,15 @@ var vmIDPattern = regexp.MustCompile(`^vm-[0-9]+$`)
 // SelectionBlock is the `selection` block, required. Put it in the resource's Blocks under the
 // name "selection".
 func SelectionBlock() schema.SingleNestedBlock {
+	b := OptionalSelectionBlock()
+	b.Validators = selectionValidators()
+	return b
+}
+
+// OptionalSelectionBlock is the selection block for a resource where it is one of two ways to
+// name its objects (a baseline names VMs or hosts): the resource's ValidateConfig requires it
+// where it applies.
+func OptionalSelectionBlock() schema.SingleNestedBlock {
 	return schema.SingleNestedBlock{
 		MarkdownDescription: selectionDescription,
 		Attributes:          resourceSelectionAttributes(selectionAttributes()),
@@ -51,7 +60,7 @@ func SelectionBlock() schema.SingleNestedBlock {
 				Validators:          excludeValidators(),
 			},
 		},
-		Validators: selectionValidators(),
+		Validators: []validator.Object{criteriaRequired{}},
 	}
 }
 

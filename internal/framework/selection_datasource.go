@@ -2,6 +2,7 @@ package framework
 
 import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
@@ -9,6 +10,13 @@ import (
 // as SelectionBlock (descriptions, validators, and SelectionModel for its value), in the data
 // source schema package. Put it in the data source's Blocks under the name "selection".
 func DataSourceSelectionBlock() schema.SingleNestedBlock {
+	b := OptionalDataSourceSelectionBlock()
+	b.Validators = selectionValidators()
+	return b
+}
+
+// OptionalDataSourceSelectionBlock is OptionalSelectionBlock for a data source.
+func OptionalDataSourceSelectionBlock() schema.SingleNestedBlock {
 	return schema.SingleNestedBlock{
 		MarkdownDescription: selectionDescription,
 		Attributes:          dataSourceSelectionAttributes(selectionAttributes()),
@@ -19,7 +27,7 @@ func DataSourceSelectionBlock() schema.SingleNestedBlock {
 				Validators:          excludeValidators(),
 			},
 		},
-		Validators: selectionValidators(),
+		Validators: []validator.Object{criteriaRequired{}},
 	}
 }
 

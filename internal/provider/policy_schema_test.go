@@ -350,13 +350,31 @@ data "vmgmt_compliance" "ops" {
   depends_on = [vmgmt_config_baseline.ops]
 }
 
+resource "vmgmt_config_baseline" "esxi" {
+  name        = "esxi-hardening"
+  description = "%%[1]s"
+  target      = "host"
+  packs       = ["scg-8-host"]
+  hosts {
+    clusters = [%[2]q]
+  }
+}
+
+data "vmgmt_compliance" "esxi" {
+  target = "host"
+  packs  = ["scg-8-host"]
+  hosts {
+    clusters = [%[2]q]
+  }
+}
+
 data "vmgmt_access_report" "ops" {
   selection {
     folders = [%[1]q]
   }
   depends_on = [vmgmt_security_group.ops]
 }
-`, simulator.WorkloadFolder)
+`, simulator.WorkloadFolder, simulator.Cluster)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{

@@ -14,7 +14,6 @@ import (
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/property"
-	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -69,6 +68,32 @@ func (c *Client) SelectHosts(ctx context.Context, scope HostScope) ([]HostRef, e
 	if err := scope.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid host scope: %w", err)
 	}
+	hosts, errs, err := c.SelectHostsEach(ctx, []HostScope{scope})
+	if err != nil {
+		return nil, err
+	}
+	return hosts[0], errs[0]
+}
+
+// SelectHostsEach resolves several scopes at the cost of one: one read of every host and the
+// inventory, one vAPI call for the tags of all of them. A scope that cannot be resolved (invalid,
+// or naming a cluster that does not exist) gets its error in errs and no hosts; err is for the
+// reads themselves.
+func (c *Client) SelectHostsEach(ctx context.Context, scopes []HostScope) (hosts [][]HostRef, errs []error, err error) {
+	hosts, errs = make([][]HostRef, len(scopes)), make([]error, len(scopes))
+	if len(scopes) == 0 {
+		return hosts, errs, nil
+	}
+	var tagRefs []TagRef
+	seen := map[TagRef]bool{}
+	for _, s := range scopes {
+		for _, t := range s.Tags {
+			if !seen[t] {
+				seen[t] = true
+				tagRefs = append(tagRefs, t)
+			}
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type tagAnswer struct {
@@ -77,29 +102,40 @@ func (c *Client) SelectHosts(ctx context.Context, scope HostScope) ([]HostRef, e
 	}
 	tagCh := make(chan tagAnswer, 1)
 	go func() {
-		m, err := c.taggedObjects(ctx, scope.Tags, "HostSystem")
+		m, err := c.taggedObjects(ctx, tagRefs, "HostSystem")
 		tagCh <- tagAnswer{m, err}
 	}()
-	hosts, snap, err := c.hostSnapshot(ctx)
+	all, snap, err := c.hostSnapshot(ctx)
 	tagged := <-tagCh
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if tagged.err != nil {
-		return nil, tagged.err
+		return nil, nil, tagged.err
 	}
 	r := &resolver{snap: snap, dcPath: c.knownDatacenterPath()}
-	clusters := make([]string, 0, len(scope.Clusters))
-	for _, cl := range scope.Clusters {
-		id, err := r.container(cl, "cluster", "host", c.cfg.Datacenter, "ClusterComputeResource")
+	for i, scope := range scopes {
+		hosts[i], errs[i] = scope.resolve(r, c.cfg.Datacenter, all, tagged.members)
+	}
+	return hosts, errs, nil
+}
+
+// resolve picks the scope's hosts, sorted by ID, from every host.
+func (s HostScope) resolve(r *resolver, dc string, all []HostRef, tagged map[TagRef]map[string]bool) ([]HostRef, error) {
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid host scope: %w", err)
+	}
+	clusters := make([]string, 0, len(s.Clusters))
+	for _, cl := range s.Clusters {
+		id, err := r.container(cl, "cluster", "host", dc, "ClusterComputeResource")
 		if err != nil {
 			return nil, fmt.Errorf("host scope: %w", err)
 		}
 		clusters = append(clusters, id)
 	}
 	var out []HostRef
-	for _, h := range hosts {
-		if scope.matches(h, clusters, tagged.members) {
+	for _, h := range all {
+		if s.matches(h, clusters, tagged) {
 			out = append(out, h)
 		}
 	}
@@ -128,31 +164,24 @@ func (s HostScope) matches(h HostRef, clusters []string, tagged map[TagRef]map[s
 	return all && len(results) > 0
 }
 
-// hostSnapshot reads every host and every inventory container in one RetrievePropertiesEx over
-// the HostSystem view and the selection's inventory view.
+// hostSnapshot reads every host and the containers above them (folders, datacenters, clusters)
+// in one RetrieveProperties.
 func (c *Client) hostSnapshot(ctx context.Context) ([]HostRef, *selSnapshot, error) {
+	// A traversal from the root folder rather than the client's container views: a view vcsim
+	// made before a host was added to a cluster never shows that host, and the read costs one
+	// round trip either way.
+	spec := types.PropertyFilterSpec{
+		ObjectSet: []types.ObjectSpec{{Obj: c.vim.ServiceContent.RootFolder, Skip: types.NewBool(true), SelectSet: hostTraversal()}},
+		PropSet:   []types.PropertySpec{{Type: "HostSystem", PathSet: hostRefProps}},
+	}
+	for _, kind := range []string{"Folder", "Datacenter", "ComputeResource", "ClusterComputeResource"} {
+		spec.PropSet = append(spec.PropSet, types.PropertySpec{Type: kind, PathSet: []string{"name", "parent"}})
+	}
 	var contents []types.ObjectContent
-	err := c.withView(ctx, "HostSystem", func(hv *view.ContainerView) error {
-		return c.withView(ctx, selectionInventoryKinds, func(inv *view.ContainerView) error {
-			spec := types.PropertyFilterSpec{PropSet: []types.PropertySpec{{Type: "HostSystem", PathSet: hostRefProps}}}
-			for _, v := range []types.ManagedObjectReference{hv.Reference(), inv.Reference()} {
-				spec.ObjectSet = append(spec.ObjectSet, types.ObjectSpec{
-					Obj:       v,
-					Skip:      types.NewBool(true),
-					SelectSet: []types.BaseSelectionSpec{&types.TraversalSpec{Type: "ContainerView", Path: "view"}},
-				})
-			}
-			for _, kind := range strings.Split(selectionInventoryKinds, ",") {
-				spec.PropSet = append(spec.PropSet, types.PropertySpec{Type: kind, PathSet: []string{"name", "parent"}})
-			}
-			res, err := property.DefaultCollector(c.vim).RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{spec}})
-			if err != nil {
-				return err
-			}
-			contents = res.Returnval
-			return nil
-		})
-	})
+	res, err := property.DefaultCollector(c.vim).RetrieveProperties(ctx, types.RetrieveProperties{SpecSet: []types.PropertyFilterSpec{spec}})
+	if err == nil {
+		contents = res.Returnval
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the hosts of a host scope: %w", err)
 	}
@@ -185,6 +214,20 @@ func (c *Client) hostSnapshot(ctx context.Context) ([]HostRef, *selSnapshot, err
 		out = append(out, h)
 	}
 	return out, snap, nil
+}
+
+// hostTraversal walks the inventory from the root folder down to every host: folders, the
+// datacenters' host folders, and the hosts of clusters and standalone compute resources.
+func hostTraversal() []types.BaseSelectionSpec {
+	return []types.BaseSelectionSpec{
+		&types.TraversalSpec{SelectionSpec: types.SelectionSpec{Name: "folder"}, Type: "Folder", Path: "childEntity",
+			SelectSet: []types.BaseSelectionSpec{&types.SelectionSpec{Name: "folder"}, &types.SelectionSpec{Name: "dcHosts"},
+				&types.SelectionSpec{Name: "crHosts"}, &types.SelectionSpec{Name: "clusterHosts"}}},
+		&types.TraversalSpec{SelectionSpec: types.SelectionSpec{Name: "dcHosts"}, Type: "Datacenter", Path: "hostFolder",
+			SelectSet: []types.BaseSelectionSpec{&types.SelectionSpec{Name: "folder"}}},
+		&types.TraversalSpec{SelectionSpec: types.SelectionSpec{Name: "crHosts"}, Type: "ComputeResource", Path: "host"},
+		&types.TraversalSpec{SelectionSpec: types.SelectionSpec{Name: "clusterHosts"}, Type: "ClusterComputeResource", Path: "host"},
+	}
 }
 
 // newHostRef reads a host's hostRefProps; the cluster is left to the caller, which knows the
@@ -222,6 +265,16 @@ func (c *Client) ReadHostOptions(ctx context.Context, hosts []string, keys []str
 		return nil, err
 	}
 	return c.readOptions(ctx, refs, keys)
+}
+
+// OptionsOf reads the advanced options of hosts a scope selected (SelectHosts), keeping only the
+// given keys (every option when keys is empty), in one round trip: the hosts' option managers are
+// known already.
+func (c *Client) OptionsOf(ctx context.Context, hosts []HostRef, keys []string) ([]HostOptions, error) {
+	if len(hosts) == 0 {
+		return nil, nil
+	}
+	return c.readOptions(ctx, hosts, keys)
 }
 
 // hostRefs reads the hosts by ID, with their parents' names, in one call.

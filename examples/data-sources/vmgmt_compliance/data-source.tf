@@ -34,3 +34,12 @@ check "tier1_compliant" {
     error_message = "${data.vmgmt_compliance.tier1.drifted_count} of ${data.vmgmt_compliance.tier1.scope_count} tier-1 VMs drift from scg-8."
   }
 }
+
+# The same for the ESXi hosts of a cluster.
+data "vmgmt_compliance" "esxi" {
+  target = "host"
+  packs  = ["scg-8-host"]
+  hosts {
+    clusters = ["prod"]
+  }
+}

@@ -31,3 +31,19 @@ resource "vmgmt_config_baseline" "devtest" {
     tags = [{ category = "environment", name = "development" }]
   }
 }
+
+# The hosts of the production cluster keep the guide's ESXi advanced options, and ship their logs
+# to the site's collector. A host that joins the cluster is picked up by the next plan, so the
+# configuration follows the application's VMs wherever DRS or vMotion moves them.
+resource "vmgmt_config_baseline" "esxi" {
+  name   = "prod-esxi-hardening"
+  target = "host"
+  mode   = "enforce"
+  packs  = ["scg-8-host"]
+  settings = [
+    { key = "Syslog.global.logHost", value = "udp://syslog.example.com:514" },
+  ]
+  hosts {
+    clusters = ["prod"]
+  }
+}
