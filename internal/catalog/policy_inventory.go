@@ -23,6 +23,11 @@ func (r *vmResource) PolicyInventory() map[string]*policy.Schema {
 				"cpus":      policy.Integer("Their vCPUs."),
 				"memory_mb": policy.Integer("Their memory, MB."),
 			})),
+		"baselines": policy.Array("The configuration baselines that hold the VM: the one its item names (config_baseline), or none when the item names none. Missing like item.",
+			policy.Object("One baseline.", map[string]*policy.Schema{
+				"name": policy.String("Name of the baseline."),
+				"mode": {Type: "string", Enum: []string{"enforce", "audit", ""}, Description: "Its mode as planned in this run or defined in vCenter: enforce or audit; empty when no baseline of that name is defined or planned."},
+			})),
 	}
 }
 

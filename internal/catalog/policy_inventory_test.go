@@ -41,7 +41,13 @@ func TestPolicyInventory_conforms(t *testing.T) {
 	validate("item", vm["item"], definitionDoc(full))
 	validate("item with nothing optional", vm["item"], definitionDoc(Definition{Name: "bare", Version: "1"}))
 	validate("usage", vm["usage"], map[string]any{"dba": map[string]any{"instances": int64(2), "cpus": int64(32), "memory_mb": int64(131072)}})
-	if len(vm) != 2 || len(item) != 1 {
+	validate("baselines", vm["baselines"], []any{map[string]any{"name": "db-hardening", "mode": "enforce"}})
+	validate("baselines, undefined", vm["baselines"], []any{map[string]any{"name": "db-hardening", "mode": ""}})
+	validate("no baselines", vm["baselines"], []any{})
+	if s := vm["baselines"]; s != nil && s.Validate(ctx, []any{map[string]any{"name": "db-hardening", "mode": "enforcing"}}) == nil {
+		t.Error("a baseline mode outside enforce, audit and \"\" conforms")
+	}
+	if len(vm) != 3 || len(item) != 1 {
 		t.Errorf("described facts: item %d, vm %d", len(item), len(vm))
 	}
 }

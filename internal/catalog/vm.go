@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/baseline"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
@@ -309,7 +310,7 @@ func (r *vmResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequ
 			plan.LeaseDays = types.Int64Unknown()
 		}
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Unknown: []string{"item", "usage"}})...)
+		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Unknown: []string{"item", "usage", "baselines"}})...)
 		return
 	}
 	size, sizeOK := planSize(&plan, it, &resp.Diagnostics)
@@ -1000,9 +1001,10 @@ func (r *vmResource) pool(ctx context.Context, plan vmModel, it *Item) (string, 
 	return "", fmt.Errorf("catalog item %s names no capacity_reservation and the datacenter has several clusters: set capacity_reservation on the item or the VM", it.Name)
 }
 
-// inventory is the policy input's inventory for a catalog VM: the item and what each job
-// function already holds of it (this VM excluded): the VMs vCenter holds, and the new VMs this run
-// claimed that vCenter does not hold yet. A new VM passes its own claim (request), recorded first.
+// inventory is the policy input's inventory for a catalog VM: the item, what each job function
+// already holds of it (this VM excluded): the VMs vCenter holds, and the new VMs this run claimed
+// that vCenter does not hold yet; and the configuration baseline the item names, with its mode.
+// A new VM passes its own claim (request), recorded first.
 func (r *vmResource) inventory(ctx context.Context, it *Item, selfID string, request *claim) (map[string]any, error) {
 	vms, err := r.Client.VSphere.VMs(ctx)
 	if err != nil {
@@ -1040,7 +1042,30 @@ func (r *vmResource) inventory(ctx context.Context, it *Item, selfID string, req
 	for g, v := range usage {
 		u[g] = map[string]any{"instances": v.instances, "cpus": v.cpus, "memory_mb": v.memoryMB}
 	}
-	return map[string]any{"item": definitionDoc(it.Definition), "usage": u}, nil
+	holding, err := r.baselines(ctx, it)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"item": definitionDoc(it.Definition), "usage": u, "baselines": holding}, nil
+}
+
+// baselines are the configuration baselines that hold the item's VMs: the one its config_baseline
+// names (none when it names none), with its mode as planned in this run, else as vCenter holds
+// it, else "" (no baseline of that name).
+func (r *vmResource) baselines(ctx context.Context, it *Item) ([]any, error) {
+	name := it.ConfigBaseline
+	if name == "" {
+		return []any{}, nil
+	}
+	mode, ok := baseline.PlannedMode(r.Client, name)
+	if !ok {
+		modes, err := baseline.Modes(ctx, r.Client)
+		if err != nil {
+			return nil, fmt.Errorf("reading the mode of configuration baseline %s, which catalog item %s names: %w", name, it.Name, err)
+		}
+		mode = modes[name]
+	}
+	return []any{map[string]any{"name": name, "mode": string(mode)}}, nil
 }
 
 // groupUsage is what one job function holds of an item.

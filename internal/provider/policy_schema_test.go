@@ -269,7 +269,8 @@ deny contains "renamed" if {
 // The inputs the resources and data sources really build conform to the shipped schemas: every
 // decision-log input of a run that creates, updates, reads and destroys every type validates
 // against the schema of its type, with every described inventory fact seen (not empty) at least
-// once: two VMs of one item, so each sees the other in its usage.
+// once: two VMs of one item, so each sees the other in its usage, and the item names the baseline
+// (the VMs' baselines).
 func TestAccPolicyInputSchemas_inputsConform(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
@@ -298,6 +299,7 @@ resource "vmgmt_catalog_item" "app" {
   quota           = { "erp-ops" = { instances = 5 } }
   allowed_folders = [%q]
   lease           = { default_days = 30, max_days = 90, grace_days = 7 }
+  config_baseline = "erp-hardening"
 }
 
 data "vmgmt_catalog" "all" {
