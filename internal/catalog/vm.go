@@ -25,7 +25,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
-	"github.com/vmgmt/terraform-provider-vmgmt/internal/baseline"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
@@ -1057,15 +1056,14 @@ func (r *vmResource) baselines(ctx context.Context, it *Item) ([]any, error) {
 	if name == "" {
 		return []any{}, nil
 	}
-	mode, ok := baseline.PlannedMode(r.Client, name)
-	if !ok {
-		modes, err := baseline.Modes(ctx, r.Client)
-		if err != nil {
+	mode := ""
+	if r.Client.Baselines != nil {
+		var err error
+		if mode, err = r.Client.Baselines.Mode(ctx, r.Client, name); err != nil {
 			return nil, fmt.Errorf("reading the mode of configuration baseline %s, which catalog item %s names: %w", name, it.Name, err)
 		}
-		mode = modes[name]
 	}
-	return []any{map[string]any{"name": name, "mode": string(mode)}}, nil
+	return []any{map[string]any{"name": name, "mode": mode}}, nil
 }
 
 // groupUsage is what one job function holds of an item.

@@ -23,6 +23,9 @@ type Client struct {
 	Policy *policy.Engine
 	// Version is the provider version (set by ldflags at build time).
 	Version string
+	// Baselines answers other functions' questions about configuration baselines (see
+	// composition.go); nil in a client that has no baselines wired in.
+	Baselines Baselines
 
 	principal principal
 	shared    sync.Map // key -> value kept for the life of this client (see Shared)
