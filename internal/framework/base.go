@@ -23,6 +23,12 @@ type Client struct {
 	Policy *policy.Engine
 	// Version is the provider version (set by ldflags at build time).
 	Version string
+	// BaselineBirth returns what a new VM must be made with to comply with the configuration
+	// baseline of that name (its settings, flags and stamp), and whether that baseline exists and
+	// enforces. The provider sets it to the baseline package's, so that a catalog VM is born
+	// compliant with its item's baseline without the catalog importing that package; nil: no
+	// baseline is applied at birth.
+	BaselineBirth func(ctx context.Context, c *vsphere.Client, name string) (vsphere.Remediation, bool, error)
 
 	principal principal
 	shared    sync.Map // key -> value kept for the life of this client (see Shared)

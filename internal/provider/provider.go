@@ -215,7 +215,7 @@ func (p *Provider) Configure(ctx context.Context, req provider.ConfigureRequest,
 	if !ok {
 		return
 	}
-	data := &framework.Client{VSphere: c, Policy: engine, Version: p.version}
+	data := &framework.Client{VSphere: c, Policy: engine, Version: p.version, BaselineBirth: baseline.BirthConfig}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }
