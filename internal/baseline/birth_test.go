@@ -85,9 +85,10 @@ func (h *vmHandle) bornFlags() string {
 //
 // The baseline is applied before the VM exists, so the state it stores counts no VM. A plan that
 // refreshes (what `terraform plan` does) reads it again and is empty; the harness's post-apply
-// plan without refresh shows the VM joining the scope (scope_count and compliant_count 0 -> 1)
-// and, since the baseline's plan judges the VM, no drift: that plan is checked, and the error it
-// draws expected.
+// plan without refresh shows the VM joining the scope (scope_count and compliant_count 0 -> 1):
+// that plan is checked, and the error it draws expected. An enforcing baseline's plan shows what
+// its apply leaves, so drift it would remediate is caught by the refreshed state and the empty
+// plans that follow.
 func TestAccBaseline_catalogVMBornCompliant(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSim(t)
