@@ -702,7 +702,8 @@ func (r *vmResource) plannedItem(ctx context.Context, plan vmModel, diags *diag.
 }
 
 // cloneSpec places the VM (what was unknown at plan time is checked now, before any write, as
-// the plan checks it) and describes it: size, stamps, customization and its request.
+// the plan checks it) and describes it: size, stamps, customization, its request and what its
+// item's enforcing baseline requires of a new VM.
 func (r *vmResource) cloneSpec(ctx context.Context, plan vmModel, it *Item, size Size, diags *diag.Diagnostics) (vsphere.CloneSpec, bool) {
 	if r.checkReferences(ctx, plan, it, diags); diags.HasError() {
 		return vsphere.CloneSpec{}, false
@@ -730,6 +731,7 @@ func (r *vmResource) cloneSpec(ctx context.Context, plan vmModel, it *Item, size
 	} else {
 		spec.TemplateID = it.TemplateID
 	}
+	r.bornCompliant(ctx, it, &spec, diags)
 	return spec, !diags.HasError()
 }
 

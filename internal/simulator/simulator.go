@@ -163,6 +163,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	fixPools(model)
 	seedHostOptions(model)
 	checkHostOptionUpdates(model) // after fixPools, which sets the registry's handler outright
+	keepCloneFlags(model)         // after fixPools, likewise
 	seedDirectory(model, Principals)
 	fillPrivilegeList(model)
 

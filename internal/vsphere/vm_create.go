@@ -133,6 +133,16 @@ func (c *Client) finishVM(ctx context.Context, vm *VM, s CloneSpec, deployed boo
 	if pending && !customize {
 		spec.Name = s.Name
 	}
+	if s.LibraryItemID != "" && (pending || deployed) && s.Flags.hasFlags() {
+		// A deploy takes no ConfigSpec flags: they go in the reconfigure that finishes it (a
+		// clone had them in its own spec).
+		efi, err := c.efiFirmware(ctx, vm.ID, s.Flags)
+		if err != nil {
+			return done, err
+		}
+		spec.Flags, spec.EFI = s.Flags, efi
+		done = append(done, "configuration flags")
+	}
 	on := vm.PowerState == PoweredOn
 	if !spec.isZero() {
 		if on && (spec.CPUs != 0 || spec.MemoryMB != 0) {
@@ -201,7 +211,24 @@ func missingConfig(vm *VM, s CloneSpec) (ReconfigSpec, []string) {
 
 // isZero reports whether a reconfigure would change nothing.
 func (s ReconfigSpec) isZero() bool {
-	return s.CPUs == 0 && s.MemoryMB == 0 && s.DiskGB == 0 && s.Network == "" && len(s.ExtraConfig) == 0 && s.Name == ""
+	return s.CPUs == 0 && s.MemoryMB == 0 && s.DiskGB == 0 && s.Network == "" && len(s.ExtraConfig) == 0 && s.Name == "" &&
+		!s.Flags.hasFlags()
+}
+
+// efiFirmware reports whether a VM's firmware is EFI, reading it only when the flags ask for
+// secure boot (the one flag that needs it).
+func (c *Client) efiFirmware(ctx context.Context, id string, flags Remediation) (bool, error) {
+	if flags.SecureBoot == nil {
+		return false, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
+	defer cancel()
+	vm := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id})
+	var v mo.VirtualMachine
+	if err := vm.Properties(ctx, vm.Reference(), []string{propFirmware}, &v); err != nil {
+		return false, wrapNotFound("virtual machine", id, fmt.Errorf("reading the firmware of %s: %w", id, err))
+	}
+	return v.Config != nil && v.Config.Firmware == efiFirmware, nil
 }
 
 // customizeAndName customizes a deployed VM and, when it is still under its pending name, gives it

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -42,6 +43,13 @@ type CloneSpec struct {
 	// Preserve names the ExtraConfig keys whose existing value an adopted VM keeps (when it was
 	// created, say).
 	Preserve []string
+	// Flags are the configuration flags the new VM is made with (a configuration baseline's:
+	// secure boot, CPU and memory hot add, logging, vMotion and FT encryption), in the clone's
+	// ConfigSpec, or in the reconfigure that finishes a deploy. Only those fields are used:
+	// advanced settings go in ExtraConfig, and a hardware version is not set. Secure boot is left
+	// out when the source's firmware is not EFI: vCenter refuses it there, and changing the
+	// firmware is the owner's work.
+	Flags Remediation
 }
 
 // CloneVM clones a template and returns the new VM's managed object ID. The clone goes into the
@@ -59,6 +67,7 @@ func (c *Client) CloneVM(ctx context.Context, s CloneSpec) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	s.Flags.setFlags(cfg, base.firmware == efiFirmware)
 	growDisk := false
 	if s.DiskGB > 0 && base.diskKB > 0 {
 		want := s.DiskGB * 1024 * 1024
@@ -155,8 +164,9 @@ func (c *Client) customize(ctx context.Context, id string, cu *Customization) er
 // ever serialized, never changed), instead of costing each clone a read of the template's
 // devices and of the network's backing.
 type cloneTemplate struct {
-	diskKB int64                             // 0: the template has no disk
-	nic    types.BaseVirtualDeviceConfigSpec // nil: keep the template's network
+	diskKB   int64                             // 0: the template has no disk
+	nic      types.BaseVirtualDeviceConfigSpec // nil: keep the template's network
+	firmware string                            // config.firmware: bios or efi
 }
 
 func (c *Client) cloneBase(ctx context.Context, templateID, network string) (*cloneTemplate, error) {
@@ -169,11 +179,15 @@ func (c *Client) cloneBase(ctx context.Context, templateID, network string) (*cl
 	}
 	v, err := c.lookup(ctx, "clone:"+templateID+"\x00"+network, func(*find.Finder) (any, error) {
 		tmpl := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: templateID})
-		devices, err := tmpl.Device(ctx)
-		if err != nil {
+		var t mo.VirtualMachine
+		if err := tmpl.Properties(ctx, tmpl.Reference(), []string{"config.hardware.device", propFirmware}, &t); err != nil || t.Config == nil {
+			if err == nil {
+				err = fmt.Errorf("vCenter returned no configuration")
+			}
 			return nil, wrapNotFound("template", templateID, fmt.Errorf("reading the template's devices: %w", err))
 		}
-		base := &cloneTemplate{diskKB: firstDiskKB(devices)}
+		devices := object.VirtualDeviceList(t.Config.Hardware.Device)
+		base := &cloneTemplate{diskKB: firstDiskKB(devices), firmware: t.Config.Firmware}
 		if nic := firstNIC(devices); nic != nil && backing != nil {
 			nic.GetVirtualEthernetCard().Backing = backing
 			base.nic = &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationEdit, Device: nic.(types.BaseVirtualDevice)}
@@ -264,6 +278,10 @@ type ReconfigSpec struct {
 	DiskGB      int64  // grow the first disk to this size
 	Network     string // attach the first NIC to this network (name or path)
 	ExtraConfig map[string]string
+	// Flags sets configuration flags, as CloneSpec.Flags does; EFI says the VM's firmware is
+	// EFI (secure boot is set only then).
+	Flags Remediation
+	EFI   bool
 }
 
 // ReconfigureVM applies a ReconfigSpec.
@@ -273,6 +291,7 @@ func (c *Client) ReconfigureVM(ctx context.Context, id string, s ReconfigSpec) e
 	defer c.vmChanged(id)
 	vm := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: id})
 	spec := types.VirtualMachineConfigSpec{Name: s.Name, NumCPUs: s.CPUs, MemoryMB: s.MemoryMB, ExtraConfig: extraConfig(s.ExtraConfig)}
+	s.Flags.setFlags(&spec, s.EFI)
 	if s.DiskGB > 0 || s.Network != "" {
 		devices, err := vm.Device(ctx)
 		if err != nil {

@@ -432,7 +432,19 @@ func (r Remediation) configSpec() (types.VirtualMachineConfigSpec, bool) {
 	for _, k := range keys {
 		s.ExtraConfig = append(s.ExtraConfig, &types.OptionValue{Key: k, Value: r.ExtraConfig[k]})
 	}
-	if r.SecureBoot != nil {
+	r.setFlags(&s, true)
+	changes := len(s.ExtraConfig) > 0 || s.BootOptions != nil || s.CpuHotAddEnabled != nil ||
+		s.MemoryHotAddEnabled != nil || s.Flags != nil || s.MigrateEncryption != "" || s.FtEncryptionMode != ""
+	return s, changes
+}
+
+// efiFirmware is config.firmware of a UEFI VM.
+const efiFirmware = string(types.GuestOsDescriptorFirmwareTypeEfi)
+
+// setFlags puts the remediation's flags (not its advanced settings or hardware version) in a
+// ConfigSpec; secure boot only when efi.
+func (r Remediation) setFlags(s *types.VirtualMachineConfigSpec, efi bool) {
+	if r.SecureBoot != nil && efi {
 		s.BootOptions = &types.VirtualMachineBootOptions{EfiSecureBootEnabled: r.SecureBoot}
 	}
 	s.CpuHotAddEnabled = r.CPUHotAdd
@@ -442,7 +454,10 @@ func (r Remediation) configSpec() (types.VirtualMachineConfigSpec, bool) {
 	}
 	s.MigrateEncryption = r.MigrateEncryption
 	s.FtEncryptionMode = r.FTEncryption
-	changes := len(s.ExtraConfig) > 0 || s.BootOptions != nil || s.CpuHotAddEnabled != nil ||
-		s.MemoryHotAddEnabled != nil || s.Flags != nil || s.MigrateEncryption != "" || s.FtEncryptionMode != ""
-	return s, changes
+}
+
+// hasFlags reports whether the remediation sets any flag (setFlags would change a spec).
+func (r Remediation) hasFlags() bool {
+	return r.SecureBoot != nil || r.CPUHotAdd != nil || r.MemoryHotAdd != nil || r.Logging != nil ||
+		r.MigrateEncryption != "" || r.FTEncryption != ""
 }
