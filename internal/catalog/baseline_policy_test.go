@@ -102,9 +102,12 @@ func TestAccCatalogVM_baselinePackRequiresAnEnforcingBaseline(t *testing.T) {
 			},
 			{
 				// Planned in enforce mode in the same run: the VM passes.
-				Config:             baselinePolicyConfig(sim, "enforce", "vmgmt_config_baseline.db.name", "db01"),
-				ExpectNonEmptyPlan: true, // the baseline's scope gained a VM this run made: found on the next plan
+				// The VM is born compliant with the baseline, applied before it: a refreshed plan is
+				// empty, and only the harness's plan without refresh sees the baseline's scope grow.
+				Config:      baselinePolicyConfig(sim, "enforce", "vmgmt_config_baseline.db.name", "db01"),
+				ExpectError: regexp.MustCompile(`After applying this test step, the non-refresh plan was not empty`),
 			},
+			{RefreshState: true},
 			{
 				// The baseline leaves this configuration but enforces in vCenter: a new VM passes on
 				// the mode vCenter holds.
