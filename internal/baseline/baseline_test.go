@@ -183,6 +183,30 @@ func TestAccConfigBaseline_auditThenEnforce(t *testing.T) {
 				},
 			},
 			{
+				// A key that must be absent, added behind Terraform's back, is drift too.
+				PreConfig:          func() { db.set("sched.mem.pshare.salt", "shared") },
+				RefreshState:       true,
+				ExpectNonEmptyPlan: true,
+				Check: resource.ComposeTestCheckFunc(
+					resource.TestCheckResourceAttr(addr, "drifted_count", "1"),
+					resource.TestCheckResourceAttr(addr, "compliance.0.vm_name", "erp-db01"),
+					resource.TestCheckResourceAttr(addr, "compliance.0.drift.0.key", "sched.mem.pshare.salt"),
+					resource.TestCheckResourceAttr(addr, "compliance.0.drift.0.expected", "(absent)"),
+					resource.TestCheckResourceAttr(addr, "compliance.0.drift.0.actual", "shared"),
+					resource.TestCheckResourceAttr(addr, "compliance.0.drift.0.match", "absent"),
+					resource.TestCheckResourceAttr(addr, "compliance.0.drift.0.changed_by", simulator.DefaultUser),
+				),
+			},
+			{
+				Config: baselineConfig(sim, "enforce"),
+				Check: func(*terraform.State) error {
+					if got := db.get("sched.mem.pshare.salt"); got != "" {
+						return fmt.Errorf("apply left sched.mem.pshare.salt = %q on erp-db01", got)
+					}
+					return nil
+				},
+			},
+			{
 				ResourceName:      addr,
 				ImportState:       true,
 				ImportStateId:     "workloads-hardening",
