@@ -1,12 +1,13 @@
 package simulator
 
 import (
-	"slices"
+	"path"
+	"regexp"
+	"strings"
+	"sync"
 
 	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
-	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 )
 
@@ -15,22 +16,19 @@ import (
 // hardware version but neither its firmware nor its boot options, and ignores those of the clone
 // spec, so the clone of a UEFI template is a BIOS VM on which secure boot cannot be set.
 //
-// vcsim builds the clone inside its own task, where no method handler reaches, and a session's
-// calls always go to the registry's object. So the registry Handler sends CloneVM_Task to a
-// cloner, a managed object of ours: it runs vcsim's clone as a subtask of its own task, then gives
-// the new VM the firmware and boot options before its task completes, and so before the client
-// can read the clone.
+// vcsim builds the clone inside its own task, out of reach of a method handler, and names the VM
+// only after putting it into the inventory. So the registry Handler notes, for each clone request
+// vcsim will carry out, what the new VM must carry, by folder and name; and a RegisterObject
+// handler gives it to the VM that vcsim puts into that folder with that name's directory, which it
+// does with the VM's default (BIOS) configuration, before it applies the clone's spec (which sets
+// neither field) and before the clone task completes. One task, as vCenter shows it.
 func cloneFirmware(model *simulator.Model) {
 	m := model.Map()
-	c := &cloner{Self: types.ManagedObjectReference{Type: "VmgmtCloner", Value: "cloner"}}
-	m.Put(c)
+	c := &cloneFixer{self: types.ManagedObjectReference{Type: "VmgmtCloneFixer", Value: "clone-fixer"}, pending: map[cloneKey]cloneBoot{}}
+	m.AddHandler(c)
 	next := m.Handler
 	m.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
-		if method.Name == "CloneVM_Task" {
-			if vm, ok := ctx.Map.Get(method.This).(*simulator.VirtualMachine); ok && !slices.Contains(vm.DisabledMethod, "CloneVMTask") {
-				method.This = c.Self
-			}
-		}
+		c.note(ctx, method)
 		if next != nil {
 			return next(ctx, method)
 		}
@@ -38,64 +36,117 @@ func cloneFirmware(model *simulator.Model) {
 	}
 }
 
-// cloner carries out CloneVM_Task for the VM named in the request (req.This).
-type cloner struct {
-	Self types.ManagedObjectReference
+// cloneKey names a VM that a clone request will create: its folder and name.
+type cloneKey struct {
+	folder types.ManagedObjectReference
+	name   string
 }
 
-// Reference names the cloner in the registry.
-func (c *cloner) Reference() types.ManagedObjectReference { return c.Self }
+// cloneBoot is what a clone must carry that vcsim drops.
+type cloneBoot struct {
+	firmware string
+	boot     *types.VirtualMachineBootOptions
+}
 
-// CloneVMTask clones as vcsim does, then gives the clone the source's firmware and boot options,
-// or the clone spec's own where it sets them. Its task is the source's, as vcsim's is.
-func (c *cloner) CloneVMTask(ctx *simulator.Context, req *types.CloneVM_Task) soap.HasFault {
-	src, ok := ctx.Map.Get(req.This).(*simulator.VirtualMachine)
+// cloneFixer gives new clones what cloneFirmware noted for them.
+type cloneFixer struct {
+	self    types.ManagedObjectReference
+	mu      sync.Mutex
+	pending map[cloneKey]cloneBoot
+}
+
+// note notes a CloneVM_Task request that vcsim will carry out: the source's firmware and boot
+// options, or the clone spec's own where it sets them. A request vcsim refuses up front (no pool,
+// a name taken in the folder) is not noted. A clone that fails later, before vcsim makes its VM,
+// leaves its note for the next VM made under that name in that folder (the next clone of that
+// name replaces it).
+func (c *cloneFixer) note(ctx *simulator.Context, method *simulator.Method) {
+	req, ok := method.Body.(*types.CloneVM_Task)
 	if !ok {
-		return &methods.CloneVM_TaskBody{Fault_: simulator.Fault("", &types.ManagedObjectNotFound{Obj: req.This})}
+		return
 	}
-	task := simulator.CreateTask(src, "cloneVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-		// The task holds the source's lock, as vcsim's own clone task does.
-		firmware, boot := src.Config.Firmware, copyBootOptions(src.Config.BootOptions)
-		if spec := req.Spec.Config; spec != nil {
-			if spec.Firmware != "" {
-				firmware = spec.Firmware
-			}
-			if spec.BootOptions != nil {
-				boot = copyBootOptions(spec.BootOptions)
-			}
+	src, ok := ctx.Map.Get(method.This).(*simulator.VirtualMachine)
+	if !ok {
+		return
+	}
+	folder, ok := ctx.Map.Get(req.Folder).(*simulator.Folder)
+	if !ok {
+		return
+	}
+	var boot cloneBoot
+	refused := false
+	ctx.WithLock(src, func() {
+		refused = src.Config == nil || req.Spec.Location.Pool == nil && (src.Config.Template || src.ResourcePool == nil)
+		if !refused {
+			boot = cloneBoot{firmware: src.Config.Firmware, boot: copyBootOptions(src.Config.BootOptions)}
 		}
-		body, ok := src.CloneVMTask(ctx, req).(*methods.CloneVM_TaskBody)
-		if !ok || body.Res == nil {
-			if ok && body.Fault_ != nil {
-				if f, isFault := body.Fault_.Detail.Fault.(types.BaseMethodFault); isFault {
-					return nil, f
-				}
-			}
-			return nil, &types.RuntimeFault{}
-		}
-		sub, ok := ctx.Map.Get(body.Res.Returnval).(*simulator.Task)
-		if !ok {
-			return nil, &types.RuntimeFault{}
-		}
-		sub.Wait()
-		if sub.Info.Error != nil {
-			return nil, sub.Info.Error.Fault
-		}
-		ref, ok := sub.Info.Result.(types.ManagedObjectReference)
-		if !ok {
-			return nil, &types.RuntimeFault{}
-		}
-		if clone, ok := ctx.Map.Get(ref).(*simulator.VirtualMachine); ok {
-			changes := []types.PropertyChange{{Name: "config.firmware", Val: firmware}}
-			if boot != nil {
-				changes = append(changes, types.PropertyChange{Name: "config.bootOptions", Val: boot})
-			}
-			ctx.WithLock(clone, func() { ctx.Update(clone, changes) })
-		}
-		return ref, nil
 	})
-	return &methods.CloneVM_TaskBody{Res: &types.CloneVM_TaskResponse{Returnval: task.Run(ctx)}}
+	ctx.WithLock(folder, func() {
+		refused = refused || ctx.Map.FindByName(req.Name, folder.ChildEntity) != nil
+	})
+	if refused {
+		return
+	}
+	if spec := req.Spec.Config; spec != nil {
+		if spec.Firmware != "" {
+			boot.firmware = spec.Firmware
+		}
+		if spec.BootOptions != nil {
+			boot.boot = copyBootOptions(spec.BootOptions)
+		}
+	}
+	c.mu.Lock()
+	c.pending[cloneKey{folder: req.Folder, name: req.Name}] = boot
+	c.mu.Unlock()
 }
+
+// take removes and returns the note for a folder and name.
+func (c *cloneFixer) take(key cloneKey) (cloneBoot, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	boot, ok := c.pending[key]
+	delete(c.pending, key)
+	return boot, ok
+}
+
+// renamedDir is the suffix vcsim gives a VM's directory when one of that name exists already.
+var renamedDir = regexp.MustCompile(` \([0-9]+\)$`)
+
+// PutObject gives a new VM the firmware and boot options noted for its clone request. vcsim puts
+// the VM into its folder before naming it, but after making its directory, named after the VM
+// ("name", or "name (1)" when taken): that directory names the request.
+func (c *cloneFixer) PutObject(_ *simulator.Context, obj mo.Reference) {
+	vm, ok := obj.(*simulator.VirtualMachine)
+	if !ok || vm.Parent == nil || vm.Config == nil || vm.Config.Files.LogDirectory == "" {
+		return
+	}
+	dir := vm.Config.Files.LogDirectory // "[datastore] directory"
+	if i := strings.Index(dir, "] "); i >= 0 {
+		dir = dir[i+2:]
+	}
+	dir = path.Base(dir)
+	boot, ok := c.take(cloneKey{folder: *vm.Parent, name: dir})
+	if !ok {
+		if boot, ok = c.take(cloneKey{folder: *vm.Parent, name: renamedDir.ReplaceAllString(dir, "")}); !ok {
+			return
+		}
+	}
+	if boot.firmware != "" {
+		vm.Config.Firmware = boot.firmware
+	}
+	if boot.boot != nil {
+		vm.Config.BootOptions = boot.boot
+	}
+}
+
+// Reference names the handler in the registry's handler list.
+func (c *cloneFixer) Reference() types.ManagedObjectReference { return c.self }
+
+// UpdateObject is part of simulator.RegisterObject; property updates need nothing here.
+func (c *cloneFixer) UpdateObject(*simulator.Context, mo.Reference, []types.PropertyChange) {}
+
+// RemoveObject is part of simulator.RegisterObject; removals need nothing here.
+func (c *cloneFixer) RemoveObject(*simulator.Context, types.ManagedObjectReference) {}
 
 // copyBootOptions copies boot options, so that the clone shares no flag with its source.
 func copyBootOptions(b *types.VirtualMachineBootOptions) *types.VirtualMachineBootOptions {
@@ -113,6 +164,6 @@ func copyBootOptions(b *types.VirtualMachineBootOptions) *types.VirtualMachineBo
 	out.EnterBIOSSetup = copyBool(b.EnterBIOSSetup)
 	out.EfiSecureBootEnabled = copyBool(b.EfiSecureBootEnabled)
 	out.BootRetryEnabled = copyBool(b.BootRetryEnabled)
-	out.BootOrder = slices.Clone(b.BootOrder)
+	out.BootOrder = append([]types.BaseVirtualMachineBootOptionsBootableDevice(nil), b.BootOrder...)
 	return &out
 }

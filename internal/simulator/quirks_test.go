@@ -148,7 +148,7 @@ func TestCloneKeepsFirmware(t *testing.T) {
 	secure := func(o mo.VirtualMachine) bool {
 		return o.Config.BootOptions != nil && o.Config.BootOptions.EfiSecureBootEnabled != nil && *o.Config.BootOptions.EfiSecureBootEnabled
 	}
-	clone := func(src *object.VirtualMachine, name string, config *types.VirtualMachineConfigSpec) *object.VirtualMachine {
+	cloneTo := func(src *object.VirtualMachine, folder *object.Folder, name string, config *types.VirtualMachineConfigSpec) *object.VirtualMachine {
 		t.Helper()
 		task, err := src.Clone(ctx, folder, name, types.VirtualMachineCloneSpec{Location: types.VirtualMachineRelocateSpec{Pool: &poolRef}, Config: config})
 		if err != nil {
@@ -159,6 +159,10 @@ func TestCloneKeepsFirmware(t *testing.T) {
 			t.Fatalf("cloning %s: %v", name, err)
 		}
 		return object.NewVirtualMachine(c.Client, info.Result.(types.ManagedObjectReference))
+	}
+	clone := func(src *object.VirtualMachine, name string, config *types.VirtualMachineConfigSpec) *object.VirtualMachine {
+		t.Helper()
+		return cloneTo(src, folder, name, config)
 	}
 	efi := string(types.GuestOsDescriptorFirmwareTypeEfi)
 
@@ -186,6 +190,15 @@ func TestCloneKeepsFirmware(t *testing.T) {
 	if o := read(plain); o.Config.Firmware != efi || o.Config.Version != HardwareVersion || secure(o) {
 		t.Errorf("clone of %s: firmware %q version %q secure boot %v, want %s %s without secure boot",
 			Templates[0], o.Config.Firmware, o.Config.Version, secure(o), efi, HardwareVersion)
+	}
+
+	// The same name in another folder: vcsim names the clone's directory "clone-of-template (1)".
+	templates, err := f.Folder(ctx, "/"+Datacenter+"/vm/"+TemplateFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := read(cloneTo(tmpl, templates, "clone-of-template", nil)); o.Config.Firmware != efi {
+		t.Errorf("clone of %s into a second directory of its name: firmware %q, want %s", Templates[0], o.Config.Firmware, efi)
 	}
 
 	yes := true
