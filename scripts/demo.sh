@@ -4,12 +4,16 @@
 # (dev_overrides), runs the demo policy's Rego tests, shows one plan that the policy gate rejects
 # (an EXPECTED FAILURE, checked to fail for the right reason), then plans and applies examples/demo
 # (capacity tiers, published catalog items, VMs requested through the modules in examples/modules,
-# security groups and who can touch the ERP database), prints the outputs, proves that a second
-# plan has no changes, tags a VM out of band to show a plan where it joins a security group, and
-# counts the policy decisions logged. The simulator is always stopped.
+# security groups and who can touch the ERP database, configuration baselines: scg-8 enforced on
+# tier 1 and audited on dev/test), prints the outputs, proves that a second plan has no changes but
+# the audit baseline's standing diff (read from `terraform show -json` of the saved plan), changes
+# a setting of a tier-1 VM out of band and shows the plan that finds it (naming the VM, the key and
+# who changed it) and the apply that fixes it, with the compliance summary, tags a VM out of band
+# to show a plan where it joins a security group and the tier-1 baseline, and counts the policy
+# decisions logged. The simulator is always stopped.
 #
 # The terminal shows each step and its result: the plan's summary, the expected failure, the
-# policy checks deferred to apply and why, the outputs, the empty second plan. The whole output of
+# policy checks deferred to apply and why, the outputs, the second plan, the drift found and fixed. The whole output of
 # each command is in .demo/logs/ (plan.log, apply.log, ...), named on its step.
 #
 # Everything it writes lives under .demo/ (ignored by git): the logs, the simulator's env file,
@@ -243,42 +247,101 @@ grep '^Apply complete!' "$logs/apply.log"
 step "terraform output"
 "$tf" -chdir="$work" output -no-color | tee "$logs/output.log"
 
-step "terraform plan -detailed-exitcode: must report no changes (log: $(rel "$logs/plan-again.log"))"
-rc=0
-"$tf" -chdir="$work" plan -detailed-exitcode -no-color >"$logs/plan-again.log" 2>&1 || rc=$?
-case $rc in
-0)
-	grep '^No changes\.' "$logs/plan-again.log"
-	echo "demo: second plan is empty: vCenter matches the configuration"
-	;;
-2)
-	grep -E '^  # |^Plan: ' "$logs/plan-again.log" >&2
-	die "the second plan wants changes: the provider is not idempotent against the simulator (the plan is in $(rel "$logs/plan-again.log"))"
-	;;
-*)
-	sed -n '/^Error: /,$p' "$logs/plan-again.log" >&2
-	die "terraform plan failed (exit $rc; its output is in $(rel "$logs/plan-again.log"))"
-	;;
-esac
+# plan_settled NAME: a plan (log $logs/NAME.log, saved to NAME.tfplan) that must change nothing but
+# the audit baselines' standing diff; dies naming anything else.
+plan_settled() {
+	local log="$logs/$1.log" rc=0 unexpected
+	"$tf" -chdir="$work" plan -detailed-exitcode -out="$1.tfplan" -no-color >"$log" 2>&1 || rc=$?
+	case $rc in
+	0) grep '^No changes\.' "$log" ;;
+	2)
+		# An audit baseline whose VMs drift plans an update at every plan, by design (so that
+		# `plan -detailed-exitcode` exits 2 in CI until someone fixes the VMs). plan-check accepts
+		# only updates of vmgmt_config_baseline resources whose mode is "audit", and outputs whose
+		# values only become "known after apply" with them; it lists anything else.
+		run "$logs/$1.json" "$tf" -chdir="$work" show -json "$1.tfplan"
+		rc=0
+		unexpected=$("$bin/vmgmt-sim" plan-check <"$logs/$1.json") || rc=$?
+		((rc <= 1)) || die "vmgmt-sim plan-check could not read $(rel "$logs/$1.json") (exit $rc)"
+		if [[ -n "$unexpected" ]]; then
+			printf '%s\n' "$unexpected" >&2
+			die "the plan wants changes besides the audit baselines' standing diff: the provider is not idempotent against the simulator (the plan is in $(rel "$log"))"
+		fi
+		grep -E '^  # vmgmt_config_baseline\.' "$log"
+		echo "demo: the only change is the audit baseline's standing diff (exit 2). vmgmt-sim plan-check read the saved"
+		echo "      plan (terraform show -json): only updates of vmgmt_config_baseline resources in mode \"audit\","
+		echo "      and outputs that become known after apply with them; anything else would fail the demo"
+		;;
+	*)
+		sed -n '/^Error: /,$p' "$log" >&2
+		die "terraform plan failed (exit $rc; its output is in $(rel "$log"))"
+		;;
+	esac
+}
 
-# Security groups resolve their members live: an administrator tags the seeded database VM
-# erp-db01 tier-1 in vCenter, outside Terraform. The next plan shows it joining the DB admins with
-# no change in the configuration; apply grants exactly that, and the plan after is empty again.
-step "out of band: an administrator tags erp-db01 tier-1 in vCenter; the plan shows it joining db-admins (log: $(rel "$logs/plan-joined.log"))"
+# compliance: the compliance summary output (scope, compliant and drifted VMs per baseline).
+compliance() { "$tf" -chdir="$work" output -no-color compliance; }
+
+# drifted BASELINE: the drifted_count of BASELINE in the compliance summary.
+drifted() {
+	"$tf" -chdir="$work" output -json compliance | tr -d ' \n' |
+		grep -oE "\"$1\":\\{[^}]*\\}" | grep -oE '"drifted":[0-9]+' | cut -d: -f2
+}
+
+step "terraform plan -detailed-exitcode: must report no changes but the audit baseline's (log: $(rel "$logs/plan-again.log"))"
+plan_settled plan-again
+echo "demo: second plan: vCenter matches the configuration"
+
+# Configuration management: someone changes an advanced setting of the ERP database (tier 1) in
+# vCenter, outside Terraform. The next plan finds it, names the VM, the setting and who changed it
+# and when (vCenter's events); the apply of that plan puts the setting back.
+drift_vm=erp-db-01 drift_key=mks.enable3d
+step "out of band: $VSPHERE_USER sets $drift_key = TRUE on $drift_vm (tier 1) in vCenter; the plan finds it (log: $(rel "$logs/plan-drift.log"))"
+run "$logs/set.log" "$bin/vmgmt-sim" set "$drift_vm" "$drift_key" TRUE
+rc=0
+"$tf" -chdir="$work" plan -detailed-exitcode -out=drift.tfplan -no-color >"$logs/plan-drift.log" 2>&1 || rc=$?
+((rc == 2)) || die "the plan after changing $drift_key on $drift_vm should show tier-1-scg changing (exit 2), got exit $rc (see $(rel "$logs/plan-drift.log"))"
+grep -q '^Warning: 1 VM(s) drifted from baseline tier-1-scg$' "$logs/plan-drift.log" ||
+	die "the plan does not warn that $drift_vm drifted from baseline tier-1-scg (see $(rel "$logs/plan-drift.log"))"
+found=$(grep -F "  $drift_vm (" "$logs/plan-drift.log" | grep -F ": $drift_key is TRUE, wants FALSE, changed by $VSPHERE_USER at " || true)
+[[ -n "$found" ]] || die "the plan's warning does not name $drift_vm, $drift_key and $VSPHERE_USER (see $(rel "$logs/plan-drift.log"))"
+grep -E '^Warning: .* drifted from baseline tier-1-scg$' "$logs/plan-drift.log"
+printf '%s\n' "$found"
+grep -E '^  # vmgmt_config_baseline\..* will be updated' "$logs/plan-drift.log"
+grep '^Plan: ' "$logs/plan-drift.log"
+step "terraform apply drift.tfplan: the enforcing baseline puts $drift_key back (log: $(rel "$logs/apply-drift.log"))"
+run "$logs/apply-drift.log" "$tf" -chdir="$work" apply -no-color drift.tfplan
+grep '^Apply complete!' "$logs/apply-drift.log"
+# The apply judges the scope again, live, once it has remediated: drifted_count is what vCenter holds.
+drifted=$(drifted tier-1-scg)
+[[ "$drifted" == 0 ]] || die "after the apply, tier-1-scg still counts $drifted drifted VM(s) (see $(rel "$logs/apply-drift.log"))"
+echo "demo: $drift_vm is back to $drift_key = FALSE (read back from vCenter after the remediation); the compliance summary:"
+compliance
+
+# Security groups and baselines resolve their scope live: an administrator tags the seeded
+# database VM erp-db01 tier-1 in vCenter, outside Terraform. The next plan shows it joining the DB
+# admins and the tier-1 baseline with no change in the configuration; apply grants exactly that
+# and hardens the VM, and the plan after has nothing left to do.
+step "out of band: an administrator tags erp-db01 tier-1 in vCenter; the plan shows it joining db-admins and tier-1-scg (log: $(rel "$logs/plan-joined.log"))"
 run "$logs/tag.log" "$bin/vmgmt-sim" tag erp-db01 tier/tier-1
 rc=0
 "$tf" -chdir="$work" plan -detailed-exitcode -no-color >"$logs/plan-joined.log" 2>&1 || rc=$?
 ((rc == 2)) || die "the plan after tagging erp-db01 should show db-admins changing (exit 2), got exit $rc (see $(rel "$logs/plan-joined.log"))"
 sed -n '/# vmgmt_security_group.db_admins will be updated/,/^    }/p' "$logs/plan-joined.log" |
 	grep -E '# vmgmt_security_group|member_count|member_ids|^ *[+-] "vm-|permission_count|other_vm_count' || true
+sed -n '/# vmgmt_config_baseline.tier1 will be updated/,/^    }/p' "$logs/plan-joined.log" |
+	grep -E '# vmgmt_config_baseline|scope_count|compliant_count|drifted_count' || true
+grep -E '^Warning: .* drifted from baseline tier-1-scg$' "$logs/plan-joined.log" || true
+# A live read of the tier: only the newcomer drifts; the VM fixed above stays fixed.
+! grep -qF "  $drift_vm (" "$logs/plan-joined.log" ||
+	die "$drift_vm drifts again from tier-1-scg after its remediation (see $(rel "$logs/plan-joined.log"))"
 grep '^Plan: ' "$logs/plan-joined.log"
 run "$logs/apply-joined.log" "$tf" -chdir="$work" apply -auto-approve -no-color
 grep '^Apply complete!' "$logs/apply-joined.log"
-rc=0
-"$tf" -chdir="$work" plan -detailed-exitcode -no-color >"$logs/plan-joined-again.log" 2>&1 || rc=$?
-((rc == 0)) || die "the plan after granting erp-db01 should be empty, got exit $rc (see $(rel "$logs/plan-joined-again.log"))"
-echo "demo: erp-db01 joined db-admins; the next plan is empty again"
+plan_settled plan-joined-again
+echo "demo: erp-db01 joined db-admins and tier-1-scg (hardened by the apply); nothing else is left to do"
 "$tf" -chdir="$work" output -no-color security_groups | sed -n '/"db-admins"/,/^  }/p'
+compliance
 
 [[ -s "$decisions" ]] || die "no policy decisions were logged to $(rel "$decisions")"
 count() { grep -c "$1" "$decisions" || true; }

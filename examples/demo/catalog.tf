@@ -51,6 +51,9 @@ resource "vmgmt_catalog_item" "db_server" {
   # Every VM made from this item is tagged vmgmt-security-group:db-admins, which makes it a member
   # of that security group (security.tf) with no HCL of its own.
   security_group = "db-admins"
+  # ... and vmgmt-baseline:tier-1-scg, which puts it in the scope of that enforcing baseline
+  # (baseline.tf), wherever it runs.
+  config_baseline = "tier-1-scg"
 }
 
 # Application servers of production systems: standard production capacity (tier 2).

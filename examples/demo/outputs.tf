@@ -132,3 +132,15 @@ output "who_can_touch_erp_db" {
     ]
   }
 }
+
+output "compliance" {
+  description = "Each configuration baseline: its mode, how many VMs it judges, and how many of them comply with it or drift from it."
+  value = {
+    for b in [vmgmt_config_baseline.tier1, vmgmt_config_baseline.devtest] : b.name => {
+      mode      = b.mode
+      scope     = b.scope_count
+      compliant = b.compliant_count
+      drifted   = b.drifted_count
+    }
+  }
+}

@@ -1,6 +1,9 @@
 package simulator
 
 import (
+	"path"
+	"regexp"
+	"strings"
 	"sync"
 
 	"github.com/vmware/govmomi/simulator"
@@ -8,23 +11,27 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 )
 
-// keepCloneFlags fixes a vcsim gap: a clone applies only the extraConfig, UUIDs, CPU count and
-// memory of its spec's ConfigSpec, where vCenter applies all of it. Catalog VMs are born with their
-// baseline's flags in that ConfigSpec (secure boot, CPU and memory hot add, logging, vMotion and
-// FT encryption), so the simulator must keep them. The registry Handler notes the flags of each
-// CloneVM_Task by destination (folder and name); vcsim names the new VM last, through a property
-// update, and a registry handler then sets the noted flags on it, before the clone task ends.
-// Nothing is wrapped, so vcsim's own type checks on *VirtualMachine keep working. It runs before
-// the handler already installed, if any.
-func keepCloneFlags(model *simulator.Model) {
+// cloneFirmware makes CloneVM_Task keep the source's firmware and boot options (secure boot among
+// them), and apply the clone spec's flags, as vCenter does. vcsim builds the clone from a fresh
+// config spec that carries the source's hardware version but neither its firmware nor its boot
+// options, and applies only the extraConfig, UUIDs, CPU count and memory of the clone spec: the
+// clone of a UEFI template is a BIOS VM on which secure boot cannot be set, and a catalog VM born
+// with its baseline's flags (CPU and memory hot add, logging, vMotion and FT encryption) would lose
+// them.
+//
+// vcsim builds the clone inside its own task, out of reach of a method handler, and names the VM
+// only after putting it into the inventory. So the registry Handler notes, for each clone request
+// vcsim will carry out, what the new VM must carry, by folder and name; and a RegisterObject
+// handler gives it to the VM that vcsim puts into that folder with that name's directory, which it
+// does with the VM's default (BIOS) configuration, before it applies the clone's spec (which sets
+// neither field) and before the clone task completes. One task, as vCenter shows it.
+func cloneFirmware(model *simulator.Model) {
 	m := model.Map()
-	pending := &cloneFlags{Self: types.ManagedObjectReference{Type: "vmgmtCloneFlags", Value: "clone-flags"}, byDest: map[string]types.VirtualMachineConfigSpec{}}
-	m.AddHandler(pending)
+	c := &cloneFixer{self: types.ManagedObjectReference{Type: "VmgmtCloneFixer", Value: "clone-fixer"}, pending: map[cloneKey]cloneBoot{}}
+	m.AddHandler(c)
 	next := m.Handler
 	m.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
-		if req, ok := method.Body.(*types.CloneVM_Task); ok && method.Name == "CloneVM_Task" && hasFlags(req.Spec.Config) {
-			pending.note(req.Folder.Value+"/"+req.Name, *req.Spec.Config)
-		}
+		c.note(ctx, method)
 		if next != nil {
 			return next(ctx, method)
 		}
@@ -32,80 +39,158 @@ func keepCloneFlags(model *simulator.Model) {
 	}
 }
 
-// cloneFlags holds the flags of the clones in flight, by destination folder ID + "/" + name.
-type cloneFlags struct {
-	Self   types.ManagedObjectReference
-	mu     sync.Mutex
-	byDest map[string]types.VirtualMachineConfigSpec
+// cloneKey names a VM that a clone request will create: its folder and name.
+type cloneKey struct {
+	folder types.ManagedObjectReference
+	name   string
 }
 
-func hasFlags(s *types.VirtualMachineConfigSpec) bool {
-	return s != nil && (s.BootOptions != nil || s.CpuHotAddEnabled != nil || s.MemoryHotAddEnabled != nil ||
-		s.Flags != nil || s.MigrateEncryption != "" || s.FtEncryptionMode != "")
+// cloneBoot is what a clone must carry that vcsim drops.
+type cloneBoot struct {
+	firmware string
+	boot     *types.VirtualMachineBootOptions
+	// flags: the clone spec's, applied over the source's configuration.
+	cpuHotAdd, memoryHotAdd, logging *bool
+	migrateEncryption, ftEncryption  string
 }
 
-func (p *cloneFlags) note(dest string, s types.VirtualMachineConfigSpec) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.byDest[dest] = s
+// cloneFixer gives new clones what cloneFirmware noted for them.
+type cloneFixer struct {
+	self    types.ManagedObjectReference
+	mu      sync.Mutex
+	pending map[cloneKey]cloneBoot
 }
 
-func (p *cloneFlags) take(dest string) (types.VirtualMachineConfigSpec, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s, ok := p.byDest[dest]
-	delete(p.byDest, dest)
-	return s, ok
-}
-
-// Reference implements simulator.RegisterObject.
-func (p *cloneFlags) Reference() types.ManagedObjectReference { return p.Self }
-
-// PutObject implements simulator.RegisterObject.
-func (p *cloneFlags) PutObject(*simulator.Context, mo.Reference) {}
-
-// RemoveObject implements simulator.RegisterObject.
-func (p *cloneFlags) RemoveObject(*simulator.Context, types.ManagedObjectReference) {}
-
-// UpdateObject sets the noted flags on a VM when it is named into a clone's destination.
-func (p *cloneFlags) UpdateObject(_ *simulator.Context, obj mo.Reference, changes []types.PropertyChange) {
-	vm, ok := obj.(*mo.VirtualMachine)
-	if !ok || vm.Parent == nil || vm.Config == nil || !named(changes) {
-		return
-	}
-	s, ok := p.take(vm.Parent.Value + "/" + vm.Name)
+// note notes a CloneVM_Task request that vcsim will carry out: the source's firmware and boot
+// options, or the clone spec's own where it sets them. A request vcsim refuses up front (no pool,
+// a name taken in the folder) is not noted. A clone that fails later, before vcsim makes its VM,
+// leaves its note for the next VM made under that name in that folder (the next clone of that
+// name replaces it).
+func (c *cloneFixer) note(ctx *simulator.Context, method *simulator.Method) {
+	req, ok := method.Body.(*types.CloneVM_Task)
 	if !ok {
 		return
 	}
-	c := vm.Config
-	if s.BootOptions != nil && s.BootOptions.EfiSecureBootEnabled != nil {
-		if c.BootOptions == nil {
-			c.BootOptions = &types.VirtualMachineBootOptions{}
+	src, ok := ctx.Map.Get(method.This).(*simulator.VirtualMachine)
+	if !ok {
+		return
+	}
+	folder, ok := ctx.Map.Get(req.Folder).(*simulator.Folder)
+	if !ok {
+		return
+	}
+	var boot cloneBoot
+	refused := false
+	ctx.WithLock(src, func() {
+		refused = src.Config == nil || req.Spec.Location.Pool == nil && (src.Config.Template || src.ResourcePool == nil)
+		if !refused {
+			boot = cloneBoot{firmware: src.Config.Firmware, boot: copyBootOptions(src.Config.BootOptions)}
 		}
-		c.BootOptions.EfiSecureBootEnabled = s.BootOptions.EfiSecureBootEnabled
+	})
+	ctx.WithLock(folder, func() {
+		refused = refused || ctx.Map.FindByName(req.Name, folder.ChildEntity) != nil
+	})
+	if refused {
+		return
 	}
-	if s.CpuHotAddEnabled != nil {
-		c.CpuHotAddEnabled = s.CpuHotAddEnabled
+	if spec := req.Spec.Config; spec != nil {
+		if spec.Firmware != "" {
+			boot.firmware = spec.Firmware
+		}
+		if spec.BootOptions != nil {
+			boot.boot = copyBootOptions(spec.BootOptions)
+		}
+		boot.cpuHotAdd, boot.memoryHotAdd = spec.CpuHotAddEnabled, spec.MemoryHotAddEnabled
+		if spec.Flags != nil {
+			boot.logging = spec.Flags.EnableLogging
+		}
+		boot.migrateEncryption, boot.ftEncryption = spec.MigrateEncryption, spec.FtEncryptionMode
 	}
-	if s.MemoryHotAddEnabled != nil {
-		c.MemoryHotAddEnabled = s.MemoryHotAddEnabled
+	c.mu.Lock()
+	c.pending[cloneKey{folder: req.Folder, name: req.Name}] = boot
+	c.mu.Unlock()
+}
+
+// take removes and returns the note for a folder and name.
+func (c *cloneFixer) take(key cloneKey) (cloneBoot, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	boot, ok := c.pending[key]
+	delete(c.pending, key)
+	return boot, ok
+}
+
+// renamedDir is the suffix vcsim gives a VM's directory when one of that name exists already.
+var renamedDir = regexp.MustCompile(` \([0-9]+\)$`)
+
+// PutObject gives a new VM the firmware and boot options noted for its clone request. vcsim puts
+// the VM into its folder before naming it, but after making its directory, named after the VM
+// ("name", or "name (1)" when taken): that directory names the request.
+func (c *cloneFixer) PutObject(_ *simulator.Context, obj mo.Reference) {
+	vm, ok := obj.(*simulator.VirtualMachine)
+	if !ok || vm.Parent == nil || vm.Config == nil || vm.Config.Files.LogDirectory == "" {
+		return
 	}
-	if s.Flags != nil && s.Flags.EnableLogging != nil {
-		c.Flags.EnableLogging = s.Flags.EnableLogging
+	dir := vm.Config.Files.LogDirectory // "[datastore] directory"
+	if i := strings.Index(dir, "] "); i >= 0 {
+		dir = dir[i+2:]
 	}
-	if s.MigrateEncryption != "" {
-		c.MigrateEncryption = s.MigrateEncryption
+	dir = path.Base(dir)
+	boot, ok := c.take(cloneKey{folder: *vm.Parent, name: dir})
+	if !ok {
+		if boot, ok = c.take(cloneKey{folder: *vm.Parent, name: renamedDir.ReplaceAllString(dir, "")}); !ok {
+			return
+		}
 	}
-	if s.FtEncryptionMode != "" {
-		c.FtEncryptionMode = s.FtEncryptionMode
+	if boot.firmware != "" {
+		vm.Config.Firmware = boot.firmware
+	}
+	if boot.boot != nil {
+		vm.Config.BootOptions = boot.boot
+	}
+	cfg := vm.Config
+	if boot.cpuHotAdd != nil {
+		cfg.CpuHotAddEnabled = boot.cpuHotAdd
+	}
+	if boot.memoryHotAdd != nil {
+		cfg.MemoryHotAddEnabled = boot.memoryHotAdd
+	}
+	if boot.logging != nil {
+		cfg.Flags.EnableLogging = boot.logging
+	}
+	if boot.migrateEncryption != "" {
+		cfg.MigrateEncryption = boot.migrateEncryption
+	}
+	if boot.ftEncryption != "" {
+		cfg.FtEncryptionMode = boot.ftEncryption
 	}
 }
 
-func named(changes []types.PropertyChange) bool {
-	for _, ch := range changes {
-		if ch.Name == "name" {
-			return true
-		}
+// Reference names the handler in the registry's handler list.
+func (c *cloneFixer) Reference() types.ManagedObjectReference { return c.self }
+
+// UpdateObject is part of simulator.RegisterObject; property updates need nothing here.
+func (c *cloneFixer) UpdateObject(*simulator.Context, mo.Reference, []types.PropertyChange) {}
+
+// RemoveObject is part of simulator.RegisterObject; removals need nothing here.
+func (c *cloneFixer) RemoveObject(*simulator.Context, types.ManagedObjectReference) {}
+
+// copyBootOptions copies boot options, so that the clone shares no flag with its source.
+func copyBootOptions(b *types.VirtualMachineBootOptions) *types.VirtualMachineBootOptions {
+	if b == nil {
+		return nil
 	}
-	return false
+	out := *b
+	copyBool := func(p *bool) *bool {
+		if p == nil {
+			return nil
+		}
+		v := *p
+		return &v
+	}
+	out.EnterBIOSSetup = copyBool(b.EnterBIOSSetup)
+	out.EfiSecureBootEnabled = copyBool(b.EfiSecureBootEnabled)
+	out.BootRetryEnabled = copyBool(b.BootRetryEnabled)
+	out.BootOrder = append([]types.BaseVirtualMachineBootOptionsBootableDevice(nil), b.BootOrder...)
+	return &out
 }

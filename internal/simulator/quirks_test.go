@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -110,5 +111,129 @@ func TestVcsimQuirks_reconfigurePortgroup(t *testing.T) {
 	}
 	if o.Config.Name != "" || o.Config.NumPorts != 0 || o.Name != PortGroups[1] {
 		t.Fatalf("after a partial spec: name %q, config.name %q, numPorts %d", o.Name, o.Config.Name, o.Config.NumPorts)
+	}
+}
+
+// TestCloneKeepsFirmware pins the simulator's fix of vcsim's CloneVM_Task, which makes every clone
+// a BIOS VM: the seeded templates and workloads are UEFI at HardwareVersion, a clone of a template
+// is UEFI with its hardware version, a clone of a secure-boot VM keeps secure boot, and a clone
+// spec that sets firmware or boot options wins, as in vCenter. The source keeps its own boot
+// options, and vcsim's faults still reach the client.
+func TestCloneKeepsFirmware(t *testing.T) {
+	c := startSim(t)
+	ctx := context.Background()
+	f := find.NewFinder(c.Client, false)
+	dc, err := f.Datacenter(ctx, Datacenter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetDatacenter(dc)
+	folder, err := f.Folder(ctx, "/"+Datacenter+"/vm/"+WorkloadFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := f.ResourcePool(ctx, RootPoolPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poolRef := pool.Reference()
+	read := func(vm *object.VirtualMachine) mo.VirtualMachine {
+		t.Helper()
+		var o mo.VirtualMachine
+		if err := vm.Properties(ctx, vm.Reference(), []string{"config.firmware", "config.version", "config.bootOptions"}, &o); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	secure := func(o mo.VirtualMachine) bool {
+		return o.Config.BootOptions != nil && o.Config.BootOptions.EfiSecureBootEnabled != nil && *o.Config.BootOptions.EfiSecureBootEnabled
+	}
+	cloneTo := func(src *object.VirtualMachine, folder *object.Folder, name string, config *types.VirtualMachineConfigSpec) *object.VirtualMachine {
+		t.Helper()
+		task, err := src.Clone(ctx, folder, name, types.VirtualMachineCloneSpec{Location: types.VirtualMachineRelocateSpec{Pool: &poolRef}, Config: config})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := task.WaitForResult(ctx)
+		if err != nil {
+			t.Fatalf("cloning %s: %v", name, err)
+		}
+		return object.NewVirtualMachine(c.Client, info.Result.(types.ManagedObjectReference))
+	}
+	clone := func(src *object.VirtualMachine, name string, config *types.VirtualMachineConfigSpec) *object.VirtualMachine {
+		t.Helper()
+		return cloneTo(src, folder, name, config)
+	}
+	efi := string(types.GuestOsDescriptorFirmwareTypeEfi)
+
+	seeded := map[string]string{}
+	for _, name := range Templates {
+		seeded[name] = TemplateFolder + "/" + name
+	}
+	for _, name := range Workloads {
+		seeded[name] = WorkloadFolder + "/" + name
+	}
+	for name, p := range seeded {
+		vm, err := f.VirtualMachine(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o := read(vm); o.Config.Firmware != efi || o.Config.Version != HardwareVersion {
+			t.Errorf("seeded %s is %s %s, want %s %s", name, o.Config.Firmware, o.Config.Version, efi, HardwareVersion)
+		}
+	}
+	tmpl, err := f.VirtualMachine(ctx, seeded[Templates[0]])
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := clone(tmpl, "clone-of-template", nil)
+	if o := read(plain); o.Config.Firmware != efi || o.Config.Version != HardwareVersion || secure(o) {
+		t.Errorf("clone of %s: firmware %q version %q secure boot %v, want %s %s without secure boot",
+			Templates[0], o.Config.Firmware, o.Config.Version, secure(o), efi, HardwareVersion)
+	}
+
+	// The same name in another folder: vcsim names the clone's directory "clone-of-template (1)".
+	templates, err := f.Folder(ctx, "/"+Datacenter+"/vm/"+TemplateFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := read(cloneTo(tmpl, templates, "clone-of-template", nil)); o.Config.Firmware != efi {
+		t.Errorf("clone of %s into a second directory of its name: firmware %q, want %s", Templates[0], o.Config.Firmware, efi)
+	}
+
+	yes := true
+	task, err := plain.Reconfigure(ctx, types.VirtualMachineConfigSpec{BootOptions: &types.VirtualMachineBootOptions{EfiSecureBootEnabled: &yes}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		t.Fatalf("turning on secure boot on the clone (vcsim refuses it on BIOS): %v", err)
+	}
+	second := clone(plain, "clone-of-secure-boot", nil)
+	if o := read(second); o.Config.Firmware != efi || !secure(o) {
+		t.Errorf("clone of a secure-boot VM: firmware %q secure boot %v, want %s with secure boot", o.Config.Firmware, secure(o), efi)
+	}
+
+	no := false
+	bios := clone(plain, "clone-as-bios", &types.VirtualMachineConfigSpec{
+		Firmware:    string(types.GuestOsDescriptorFirmwareTypeBios),
+		BootOptions: &types.VirtualMachineBootOptions{EfiSecureBootEnabled: &no},
+	})
+	if o := read(bios); o.Config.Firmware != string(types.GuestOsDescriptorFirmwareTypeBios) || secure(o) {
+		t.Errorf("clone with a BIOS spec: firmware %q secure boot %v, want bios without secure boot", o.Config.Firmware, secure(o))
+	}
+	if o := read(plain); !secure(o) {
+		t.Error("cloning with other boot options changed the source's")
+	}
+
+	// vcsim's faults still reach the client: the name is taken.
+	task, err = plain.Clone(ctx, folder, "clone-as-bios", types.VirtualMachineCloneSpec{Location: types.VirtualMachineRelocateSpec{Pool: &poolRef}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dup *types.DuplicateName
+	err = task.Wait(ctx)
+	if _, ok := fault.As(err, &dup); !ok {
+		t.Errorf("cloning to a name taken in the folder: %v, want DuplicateName", err)
 	}
 }

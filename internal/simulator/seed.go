@@ -214,9 +214,11 @@ func (sd *seeder) vms(ctx context.Context) error {
 			MemoryMB:     d.memMB,
 			Files:        &types.VirtualMachineFileInfo{VmPathName: fmt.Sprintf("[%s]", ds.Name())},
 			DeviceChange: changes,
-			// UEFI, as vSphere 8 creates VMs: secure boot (the SCG's guest-8.secure-boot) can
-			// only be turned on for an EFI VM.
+			// UEFI and the hardware version of vSphere 8.0 U2, as vSphere 8 creates VMs: secure
+			// boot (the SCG's guest-8.secure-boot) can only be turned on for an EFI VM, and the
+			// SCG asks for vmx-19 or later (guest-8.virtual-hardware).
 			Firmware: string(types.GuestOsDescriptorFirmwareTypeEfi),
+			Version:  HardwareVersion,
 		}
 		task, err := folder.CreateVM(ctx, spec, pool, nil)
 		if err != nil {

@@ -59,6 +59,10 @@ var Workloads = []string{"erp-db01", "erp-app01", "web01"}
 // network, so a port group's security policy reaches one tier. Templates use PortGroups[0].
 var WorkloadPortGroups = map[string]string{"erp-db01": "pg-db", "erp-app01": "pg-app", "web01": "pg-web"}
 
+// HardwareVersion is the virtual hardware of every seeded VM and template (vSphere 8.0 U2's), with
+// UEFI firmware: what the scg-8 pack's hardware version and secure boot controls ask for.
+const HardwareVersion = "vmx-21"
+
 // Library is the local content library on the seeded datastore.
 const Library = "vmgmt-library"
 
@@ -163,7 +167,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	fixPools(model)
 	seedHostOptions(model)
 	checkHostOptionUpdates(model) // after fixPools, which sets the registry's handler outright
-	keepCloneFlags(model)         // after fixPools, likewise
+	cloneFirmware(model)
 	seedDirectory(model, Principals)
 	fillPrivilegeList(model)
 

@@ -4,7 +4,9 @@
 //
 // `vmgmt-sim tag [-detach] VM CATEGORY/TAG` changes a VM's tags, and `vmgmt-sim set VM KEY VALUE`
 // one of its advanced settings, on a running simulator (named by VSPHERE_SERVER, VSPHERE_USER and
-// VSPHERE_PASSWORD) as an administrator would outside Terraform.
+// VSPHERE_PASSWORD) as an administrator would outside Terraform. `terraform show -json PLANFILE |
+// vmgmt-sim plan-check` lists a plan's changes other than the standing diff of audit baselines
+// (exit status 1 when there is any), for the demo's check that a plan has nothing left to do.
 package main
 
 import (
@@ -26,6 +28,9 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "set" {
 		os.Exit(setCommand(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "plan-check" {
+		os.Exit(planCheckCommand(os.Args[2:]))
 	}
 	listen := flag.String("listen", "127.0.0.1:8989", "loopback address to serve the SDK on (port 0 picks a free one)")
 	user := flag.String("user", simulator.DefaultUser, "user name the simulator accepts")
