@@ -53,7 +53,7 @@ resource "vmgmt_catalog_item" "db_server" {
   security_group = "db-admins"
   # ... and vmgmt-baseline:tier-1-scg, which puts it in the scope of that enforcing baseline
   # (baseline.tf), wherever it runs.
-  config_baseline = "tier-1-scg"
+  config_baseline = vmgmt_config_baseline.tier1.name
 }
 
 # Application servers of production systems: standard production capacity (tier 2).
@@ -78,6 +78,7 @@ resource "vmgmt_catalog_item" "app_server" {
   lease = { default_days = 30, max_days = 180, grace_days = 7 }
 
   capacity_reservation = vmgmt_capacity_reservation.tier2.id
+  config_baseline      = vmgmt_config_baseline.tier2.name
 }
 
 # Web front ends: standard production capacity, the web network, short leases.
@@ -101,6 +102,7 @@ resource "vmgmt_catalog_item" "web_frontend" {
   lease = { default_days = 30, max_days = 90, grace_days = 7 }
 
   capacity_reservation = vmgmt_capacity_reservation.tier2.id
+  config_baseline      = vmgmt_config_baseline.tier2.name
 }
 
 # Developer sandboxes, deployed from the platform's content library instead of cloned from a

@@ -52,8 +52,9 @@ provider "vmgmt" {
     # judges the reservations, catalog the VM requests (entitled job function, a size the item
     # offers, the group's quota, the item's lease maximum, allowed folders and networks), security
     # the security groups (privilege ceiling, no Administrator on tier-1 VMs, locked-down tier-1
-    # port groups, principals from allowed domains).
-    packs = ["capacity", "catalog", "security"]
+    # port groups, principals from allowed domains), baseline the configuration baselines (every
+    # catalog VM held by an enforcing baseline, no relaxing scg-8 on tier-1, audit on tier-1 warns).
+    packs = ["capacity", "catalog", "security", "baseline"]
     # Rego (package vmgmt.platform) plus data: pack parameters and exemptions. Tests
     # (*_test.rego) are not loaded here; run them with `terraform-provider-vmgmt policy test`.
     sources      = ["${path.module}/policy"]

@@ -134,13 +134,17 @@ output "who_can_touch_erp_db" {
 }
 
 output "compliance" {
-  description = "Each configuration baseline: its mode, how many VMs it judges, and how many of them comply with it or drift from it."
+  description = "Each configuration baseline: its mode, how many VMs of its tier there are, and how many of them comply with the scg-8 pack or drift from it (vmgmt_compliance, read after the apply)."
   value = {
-    for b in [vmgmt_config_baseline.tier1, vmgmt_config_baseline.devtest] : b.name => {
+    for name, b in {
+      (vmgmt_config_baseline.tier1.name)   = { mode = vmgmt_config_baseline.tier1.mode, c = data.vmgmt_compliance.tier1 }
+      (vmgmt_config_baseline.tier2.name)   = { mode = vmgmt_config_baseline.tier2.mode, c = data.vmgmt_compliance.tier2 }
+      (vmgmt_config_baseline.devtest.name) = { mode = vmgmt_config_baseline.devtest.mode, c = data.vmgmt_compliance.devtest }
+      } : name => {
       mode      = b.mode
-      scope     = b.scope_count
-      compliant = b.compliant_count
-      drifted   = b.drifted_count
+      scope     = b.c.scope_count
+      compliant = b.c.compliant_count
+      drifted   = b.c.drifted_count
     }
   }
 }

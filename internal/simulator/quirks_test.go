@@ -7,6 +7,7 @@ import (
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/view"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -235,5 +236,54 @@ func TestCloneKeepsFirmware(t *testing.T) {
 	err = task.Wait(ctx)
 	if _, ok := fault.As(err, &dup); !ok {
 		t.Errorf("cloning to a name taken in the folder: %v, want DuplicateName", err)
+	}
+}
+
+// A container view made before a resource pool (nested in a new one) is created, or a host
+// added to the cluster, lists them when it is read, as vCenter's views do (vcsim's alone does
+// not: liveViews).
+func TestViewsSeeNewPools(t *testing.T) {
+	c := startSim(t)
+	ctx := context.Background()
+	v, err := view.NewManager(c.Client).CreateContainerView(ctx, c.ServiceContent.RootFolder, []string{"ResourcePool", "HostSystem"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(kind string) int {
+		refs, err := v.Find(ctx, []string{kind}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(refs)
+	}
+	pools, hosts := count("ResourcePool"), count("HostSystem")
+	f := find.NewFinder(c.Client, true)
+	root, err := f.ResourcePool(ctx, ClusterPath+"/Resources")
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, err := root.Create(ctx, "late-pool", types.DefaultResourceConfigSpec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := late.Create(ctx, "late-child", types.DefaultResourceConfigSpec()); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := f.ClusterComputeResource(ctx, ClusterPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := cl.AddHost(ctx, types.HostConnectSpec{HostName: "late-host", UserName: "root", Password: "x"}, true, nil, nil)
+	if err == nil {
+		_, err = task.WaitForResult(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := count("ResourcePool"); got != pools+2 {
+		t.Errorf("the view lists %d pools after two creates (one nested in the other), want %d", got, pools+2)
+	}
+	if got := count("HostSystem"); got != hosts+1 {
+		t.Errorf("the view lists %d hosts after an add, want %d", got, hosts+1)
 	}
 }

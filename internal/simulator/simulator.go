@@ -168,6 +168,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	seedHostOptions(model)
 	checkHostOptionUpdates(model) // after fixPools, which sets the registry's handler outright
 	cloneFirmware(model)
+	liveViews(model)
 	seedDirectory(model, Principals)
 	fillPrivilegeList(model)
 
