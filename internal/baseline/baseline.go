@@ -139,9 +139,10 @@ func (r *baselineResource) ModifyPlan(ctx context.Context, req resource.ModifyPl
 		// shows as a change, so that `plan -detailed-exitcode` exits 2 while any VM drifts: the
 		// apply records what it finds then.
 		plan.Compliance = types.ListUnknown(types.ObjectType{AttrTypes: vmComplianceAttrTypes})
-		plan.CompliantCount, plan.DriftedCount = types.Int64Unknown(), types.Int64Unknown()
+		plan.HostCompliance = types.ListUnknown(types.ObjectType{AttrTypes: hostComplianceAttrTypes})
+		plan.CompliantCount, plan.DriftedCount, plan.lists = types.Int64Unknown(), types.Int64Unknown(), nil
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(plan.setPlan(ctx, &resp.Plan)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -364,7 +365,7 @@ func (r *baselineResource) apply(ctx context.Context, plan *baselineModel, state
 		}
 	}
 	plan.fill(in, rs, ev, ev.drifted)
-	diags.Append(state.Set(ctx, plan)...)
+	diags.Append(plan.setState(ctx, state)...)
 }
 
 func addFailures(in *input, failed map[string]error, diags *diag.Diagnostics) {
@@ -413,7 +414,7 @@ func (r *baselineResource) Read(ctx context.Context, req resource.ReadRequest, r
 		return
 	}
 	state.fill(in, rs, ev, ev.drifted)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+	resp.Diagnostics.Append(state.setState(ctx, &resp.State)...)
 }
 
 func (r *baselineResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -207,6 +207,6 @@ func (d *complianceDataSource) Read(ctx context.Context, req datasource.ReadRequ
 	m.ScopeCount = types.Int64Value(int64(ev.count()))
 	m.DriftedCount = types.Int64Value(int64(len(ev.drifted)))
 	m.CompliantCount = types.Int64Value(int64(ev.count() - len(ev.drifted)))
-	m.Compliance, m.HostCompliance = complianceLists(ev.target, ev.drifted)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	m.Compliance, m.HostCompliance = nullCompliance()
+	resp.Diagnostics.Append(framework.SetWithLists(ctx, resp.State.Set, &resp.State.Raw, &m, complianceLists(ev.target, ev.drifted))...)
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -12,7 +13,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 )
@@ -240,6 +243,10 @@ type baselineModel struct {
 	Relaxed         types.List                    `tfsdk:"relaxed"`
 	Scope           *framework.SelectionModel     `tfsdk:"scope"`
 	Hosts           *framework.HostSelectionModel `tfsdk:"hosts"`
+
+	// lists are the values of compliance and host_compliance once known (fill): set must put
+	// them in place of the model's null lists.
+	lists map[string]tftypes.Value
 }
 
 type settingModel struct {
@@ -257,4 +264,13 @@ func quoted(list []string) string {
 		out += "`" + s + "`"
 	}
 	return out
+}
+
+// setState writes the model into a State (or, with plan, a Plan), with its compliance lists.
+func (m *baselineModel) setState(ctx context.Context, st *tfsdk.State) diag.Diagnostics {
+	return framework.SetWithLists(ctx, st.Set, &st.Raw, m, m.lists)
+}
+
+func (m *baselineModel) setPlan(ctx context.Context, p *tfsdk.Plan) diag.Diagnostics {
+	return framework.SetWithLists(ctx, p.Set, &p.Raw, m, m.lists)
 }

@@ -1,8 +1,11 @@
 package baseline
 
 import (
+	"context"
+
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 )
@@ -16,6 +19,7 @@ func (m *baselineModel) unknownComputed() {
 	m.ScopeCount, m.CompliantCount, m.DriftedCount = types.Int64Unknown(), types.Int64Unknown(), types.Int64Unknown()
 	m.Compliance = types.ListUnknown(types.ObjectType{AttrTypes: vmComplianceAttrTypes})
 	m.HostCompliance = types.ListUnknown(types.ObjectType{AttrTypes: hostComplianceAttrTypes})
+	m.lists = nil
 	m.Relaxed = types.ListUnknown(types.ObjectType{AttrTypes: relaxedAttrTypes})
 }
 
@@ -26,7 +30,8 @@ func (m *baselineModel) fill(in *input, rs ruleSet, ev *evaluation, drifted []vm
 	m.ScopeCount = types.Int64Value(int64(ev.count()))
 	m.DriftedCount = types.Int64Value(int64(len(drifted)))
 	m.CompliantCount = types.Int64Value(int64(ev.count() - len(drifted)))
-	m.Compliance, m.HostCompliance = complianceLists(ev.target, drifted)
+	m.Compliance, m.HostCompliance = nullCompliance()
+	m.lists = complianceLists(ev.target, drifted)
 	relaxed := make([]attr.Value, 0, len(rs.relaxed))
 	for _, x := range rs.relaxed {
 		relaxed = append(relaxed, types.ObjectValueMust(relaxedAttrTypes, map[string]attr.Value{
@@ -37,42 +42,57 @@ func (m *baselineModel) fill(in *input, rs ruleSet, ev *evaluation, drifted []vm
 	m.Relaxed = types.ListValueMust(types.ObjectType{AttrTypes: relaxedAttrTypes}, relaxed)
 }
 
-// complianceLists are the compliance (VMs) and host_compliance (hosts) values of the drift: the
-// target's list holds it, the other is empty.
-func complianceLists(target string, drifted []vmDrift) (vms, hosts types.List) {
-	driftType := types.ObjectType{AttrTypes: driftAttrTypes}
-	var vmElems, hostElems []attr.Value
+// Terraform types of the compliance lists, built directly as tftypes values (framework.SetWithLists):
+// a report of 1,000 drifted VMs holds some 200,000 values.
+var (
+	driftTF          = tftypes.Object{AttributeTypes: tfAttrTypes(driftAttrTypes)}
+	vmComplianceTF   = tftypes.Object{AttributeTypes: map[string]tftypes.Type{"vm_id": tftypes.String, "vm_name": tftypes.String, "drift": tftypes.List{ElementType: driftTF}}}
+	hostComplianceTF = tftypes.Object{AttributeTypes: map[string]tftypes.Type{"host_id": tftypes.String, "host_name": tftypes.String,
+		"cluster": tftypes.String, "drift": tftypes.List{ElementType: driftTF}}}
+)
+
+func tfAttrTypes(m map[string]attr.Type) map[string]tftypes.Type {
+	out := make(map[string]tftypes.Type, len(m))
+	for k, t := range m {
+		out[k] = t.TerraformType(context.Background())
+	}
+	return out
+}
+
+// complianceLists are the values of compliance (VMs) and host_compliance (hosts) for the drift:
+// the target's list holds it, the other is empty.
+func complianceLists(target string, drifted []vmDrift) map[string]tftypes.Value {
+	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+	var vms, hosts []tftypes.Value
 	for _, vd := range drifted {
-		ds := make([]attr.Value, 0, len(vd.Drift))
+		ds := make([]tftypes.Value, 0, len(vd.Drift))
 		for _, d := range vd.Drift {
-			ds = append(ds, types.ObjectValueMust(driftAttrTypes, map[string]attr.Value{
-				"key": types.StringValue(d.Key), "expected": types.StringValue(d.Expected), "actual": types.StringValue(d.Actual),
-				"match": types.StringValue(d.Match), "source": types.StringValue(d.Source), "control": types.StringValue(d.Control),
-				"needs_power_cycle": types.BoolValue(d.PowerCycle), "manual": types.BoolValue(d.Manual),
-				"changed_by": types.StringValue(d.ChangedBy), "changed_at": types.StringValue(d.ChangedAt),
+			ds = append(ds, tftypes.NewValue(driftTF, map[string]tftypes.Value{
+				"key": str(d.Key), "expected": str(d.Expected), "actual": str(d.Actual), "match": str(d.Match),
+				"source": str(d.Source), "control": str(d.Control),
+				"needs_power_cycle": tftypes.NewValue(tftypes.Bool, d.PowerCycle), "manual": tftypes.NewValue(tftypes.Bool, d.Manual),
+				"changed_by": str(d.ChangedBy), "changed_at": str(d.ChangedAt),
 			}))
 		}
+		list := tftypes.NewValue(tftypes.List{ElementType: driftTF}, ds)
 		if target == TargetHost {
-			hostElems = append(hostElems, types.ObjectValueMust(hostComplianceAttrTypes, map[string]attr.Value{
-				"host_id": types.StringValue(vd.ID), "host_name": types.StringValue(vd.Name), "cluster": types.StringValue(vd.Cluster),
-				"drift": types.ListValueMust(driftType, ds),
+			hosts = append(hosts, tftypes.NewValue(hostComplianceTF, map[string]tftypes.Value{
+				"host_id": str(vd.ID), "host_name": str(vd.Name), "cluster": str(vd.Cluster), "drift": list,
 			}))
 			continue
 		}
-		vmElems = append(vmElems, types.ObjectValueMust(vmComplianceAttrTypes, map[string]attr.Value{
-			"vm_id": types.StringValue(vd.ID), "vm_name": types.StringValue(vd.Name),
-			"drift": types.ListValueMust(driftType, ds),
-		}))
+		vms = append(vms, tftypes.NewValue(vmComplianceTF, map[string]tftypes.Value{"vm_id": str(vd.ID), "vm_name": str(vd.Name), "drift": list}))
 	}
-	return types.ListValueMust(types.ObjectType{AttrTypes: vmComplianceAttrTypes}, orEmpty(vmElems)),
-		types.ListValueMust(types.ObjectType{AttrTypes: hostComplianceAttrTypes}, orEmpty(hostElems))
+	return map[string]tftypes.Value{
+		"compliance":      tftypes.NewValue(tftypes.List{ElementType: vmComplianceTF}, vms),
+		"host_compliance": tftypes.NewValue(tftypes.List{ElementType: hostComplianceTF}, hosts),
+	}
 }
 
-func orEmpty(v []attr.Value) []attr.Value {
-	if v == nil {
-		return []attr.Value{}
-	}
-	return v
+// nullCompliance is the model's value of the compliance lists while framework.SetWithLists puts
+// them in place.
+func nullCompliance() (vms, hosts types.List) {
+	return types.ListNull(types.ObjectType{AttrTypes: vmComplianceAttrTypes}), types.ListNull(types.ObjectType{AttrTypes: hostComplianceAttrTypes})
 }
 
 // fromRecord fills the declared attributes from a record: what an import puts in state.
