@@ -35,6 +35,18 @@ func (c *Client) CustomFieldKey(ctx context.Context, name string) (int32, error)
 }
 
 func (c *Client) fieldKey(ctx context.Context, name, moType string) (int32, error) {
+	k, _, err := c.lookupFieldKey(ctx, name, moType, true)
+	return k, err
+}
+
+// existingFieldKey is the key of a custom attribute definition, and whether it is defined: a read
+// defines nothing (a read-only user can read, and a plan writes nothing to vCenter).
+func (c *Client) existingFieldKey(ctx context.Context, name, moType string) (int32, bool, error) {
+	return c.lookupFieldKey(ctx, name, moType, false)
+}
+
+// lookupFieldKey finds a custom attribute definition's key, and defines it when add is set.
+func (c *Client) lookupFieldKey(ctx context.Context, name, moType string, add bool) (int32, bool, error) {
 	c.fields.mu.Lock()
 	defer c.fields.mu.Unlock()
 	keys := func() map[string]int32 {
@@ -44,19 +56,19 @@ func (c *Client) fieldKey(ctx context.Context, name, moType string) (int32, erro
 		return c.fields.keys
 	}
 	if k, ok := keys()[name]; ok {
-		return k, nil
+		return k, true, nil
 	}
 	m, err := object.GetCustomFieldsManager(c.vim)
 	if err != nil {
-		return 0, fmt.Errorf("custom attributes are not available on this server: %w", err)
+		return 0, false, fmt.Errorf("custom attributes are not available on this server: %w", err)
 	}
 	defs, err := m.Field(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("reading custom attribute definitions: %w", err)
+		return 0, false, fmt.Errorf("reading custom attribute definitions: %w", err)
 	}
 	c.learnFieldsLocked(defs)
-	if k, ok := keys()[name]; ok {
-		return k, nil
+	if k, ok := keys()[name]; ok || !add {
+		return k, ok, nil
 	}
 	def, err := m.Add(ctx, name, moType, nil, nil)
 	if err != nil {
@@ -64,13 +76,13 @@ func (c *Client) fieldKey(ctx context.Context, name, moType string) (int32, erro
 		if defs, err2 := m.Field(ctx); err2 == nil {
 			c.learnFieldsLocked(defs)
 			if k, ok := keys()[name]; ok {
-				return k, nil
+				return k, true, nil
 			}
 		}
-		return 0, fmt.Errorf("defining custom attribute %q on %s objects: %w", name, moType, err)
+		return 0, false, fmt.Errorf("defining custom attribute %q on %s objects: %w", name, moType, err)
 	}
 	c.learnFieldsLocked([]types.CustomFieldDef{*def})
-	return def.Key, nil
+	return def.Key, true, nil
 }
 
 // learnCustomFields records custom attribute definitions, so that the snapshot names every custom
@@ -118,9 +130,9 @@ func (c *Client) DatacenterCustomValue(ctx context.Context, name string, fresh b
 		}
 		return "", nil
 	}
-	key, err := c.fieldKey(ctx, name, "Datacenter")
-	if err != nil {
-		return "", err
+	key, defined, err := c.existingFieldKey(ctx, name, "Datacenter")
+	if err != nil || !defined {
+		return "", err // not defined: nothing was ever recorded
 	}
 	var o mo.Datacenter
 	if err := c.retrieveOne(ctx, dc.Reference(), []string{"customValue"}, &o); err != nil {

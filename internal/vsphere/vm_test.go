@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/vmware/govmomi/find"
@@ -465,5 +466,32 @@ func TestDatacenterFromSnapshot(t *testing.T) {
 				t.Fatalf("datacenter %q in %d round trips, want /%s in 0", dc.InventoryPath, n, simulator.Datacenter)
 			}
 		})
+	}
+}
+
+// Reading a datacenter custom attribute that was never defined defines nothing: a plan or a
+// read-only user's read writes nothing to vCenter.
+func TestDatacenterCustomValue_readDefinesNothing(t *testing.T) {
+	ctx := context.Background()
+	sim := newSim(t)
+	c := connect(t, sim)
+	if v, err := c.DatacenterCustomValue(ctx, "vmgmt.never-set", true); err != nil || v != "" {
+		t.Fatalf("unset attribute read fresh: %q %v", v, err)
+	}
+	if recs, err := c.DatacenterRecords(ctx, "vmgmt.never-set-records", true); err != nil || len(recs) != 0 {
+		t.Fatalf("unset records read fresh: %v %v", recs, err)
+	}
+	m, err := object.GetCustomFieldsManager(c.vim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs, err := m.Field(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range defs {
+		if strings.HasPrefix(d.Name, "vmgmt.never-set") {
+			t.Errorf("a read defined custom attribute %s", d.Name)
+		}
 	}
 }
