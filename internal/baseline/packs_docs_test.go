@@ -9,8 +9,8 @@ import (
 
 var updateDocs = flag.Bool("update-docs", false, "rewrite the pack tables in the docs templates")
 
-// The resource's docs template holds the scg-8 table as PackMarkdown renders it: `make docs`
-// rewrites it (-update-docs) and `make docs-check` fails when the pack changed and the docs did not.
+// The resource's docs template holds each pack's table as PackMarkdown renders it: `make docs`
+// rewrites them (-update-docs) and `make docs-check` fails when a pack changed and the docs did not.
 func TestPackTablesInDocs(t *testing.T) {
 	const tmpl = "../../templates/resources/config_baseline.md.tmpl"
 	raw, err := os.ReadFile(tmpl)
@@ -18,20 +18,26 @@ func TestPackTablesInDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(raw)
-	begin, end := "<!-- BEGIN scg-8:", "<!-- END scg-8 -->"
-	i, j := strings.Index(doc, begin), strings.Index(doc, end)
-	if i < 0 || j < i {
-		t.Fatalf("%s lacks the %q ... %q markers", tmpl, begin, end)
+	changed := false
+	for _, pack := range append(PackNames(TargetVM), PackNames(TargetHost)...) {
+		begin, end := "<!-- BEGIN "+pack+":", "<!-- END "+pack+" -->"
+		i, j := strings.Index(doc, begin), strings.Index(doc, end)
+		if i < 0 || j < i {
+			t.Fatalf("%s lacks the %q ... %q markers", tmpl, begin, end)
+		}
+		i += strings.Index(doc[i:], "\n") + 1
+		want := PackMarkdown(pack)
+		if doc[i:j] == want {
+			continue
+		}
+		if !*updateDocs {
+			t.Fatalf("%s: the %s table is out of date: run `make docs`", tmpl, pack)
+		}
+		doc, changed = doc[:i]+want+doc[j:], true
 	}
-	i += strings.Index(doc[i:], "\n") + 1
-	want := PackMarkdown("scg-8")
-	if doc[i:j] == want {
-		return
-	}
-	if !*updateDocs {
-		t.Fatalf("%s: the scg-8 table is out of date: run `make docs`", tmpl)
-	}
-	if err := os.WriteFile(tmpl, []byte(doc[:i]+want+doc[j:]), 0o600); err != nil {
-		t.Fatal(err)
+	if changed {
+		if err := os.WriteFile(tmpl, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
