@@ -363,10 +363,18 @@ type Remediation struct {
 // Remediate applies the remediations, at most concurrency at a time (at least one), each with one
 // ReconfigVM and, when a hardware version is asked, one UpgradeVM after it. Every VM is attempted
 // whatever happens to the others; the answer holds one error per VM ID that failed.
+//
+// The tasks in flight are waited together (taskBatch): one round trip per task started plus one
+// per poll of all of them, rather than six per task.
 func (c *Client) Remediate(ctx context.Context, rs []Remediation, concurrency int) map[string]error {
 	if concurrency < 1 {
 		concurrency = 1
 	}
+	if len(rs) == 0 {
+		return map[string]error{}
+	}
+	batch, stop := c.newTaskBatch(ctx)
+	defer stop()
 	errs := map[string]error{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -377,7 +385,7 @@ func (c *Client) Remediate(ctx context.Context, rs []Remediation, concurrency in
 		go func(r Remediation) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := c.remediate(ctx, r); err != nil {
+			if err := c.remediate(ctx, batch, r); err != nil {
 				mu.Lock()
 				errs[r.VMID] = err
 				mu.Unlock()
@@ -388,7 +396,7 @@ func (c *Client) Remediate(ctx context.Context, rs []Remediation, concurrency in
 	return errs
 }
 
-func (c *Client) remediate(ctx context.Context, r Remediation) error {
+func (c *Client) remediate(ctx context.Context, batch *taskBatch, r Remediation) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
 	defer c.vmChanged(r.VMID)
@@ -396,7 +404,7 @@ func (c *Client) remediate(ctx context.Context, r Remediation) error {
 	if spec, changes := r.configSpec(); changes {
 		task, err := vm.Reconfigure(ctx, spec)
 		if err == nil {
-			_, err = c.waitTask(ctx, task)
+			_, err = batch.wait(ctx, task)
 		}
 		if err != nil {
 			return wrapNotFound("virtual machine", r.VMID, fmt.Errorf("reconfiguring %s: %w", r.VMID, err))
@@ -406,7 +414,7 @@ func (c *Client) remediate(ctx context.Context, r Remediation) error {
 		version := hwVersionPrefix + strconv.Itoa(r.HardwareVersion)
 		task, err := vm.UpgradeVM(ctx, version)
 		if err == nil {
-			_, err = c.waitTask(ctx, task)
+			_, err = batch.wait(ctx, task)
 		}
 		if err != nil && !fault.Is(err, &types.AlreadyUpgradedFault{}) {
 			if fault.Is(err, &types.InvalidPowerState{}) || fault.Is(err, &types.InvalidPowerStateFault{}) {
