@@ -175,7 +175,7 @@ func TestTaskBatchUnknownTask(t *testing.T) {
 	b, stop := c.newTaskBatch(ctx)
 	defer stop()
 	vm := object.NewVirtualMachine(c.vim, types.ManagedObjectReference{Type: "VirtualMachine", Value: ids[0]})
-	real, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{Annotation: "batched"})
+	known, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{Annotation: "batched"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestTaskBatchUnknownTask(t *testing.T) {
 		_, err := b.wait(ctx, bogus)
 		bogusErr <- err
 	}()
-	info, err := b.wait(ctx, real)
+	info, err := b.wait(ctx, known)
 	if err != nil || info.State != types.TaskInfoStateSuccess {
 		t.Fatalf("wait of the real task = %v, %v; want success", info, err)
 	}

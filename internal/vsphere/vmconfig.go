@@ -173,7 +173,10 @@ type ConfigChange struct {
 // filter: the VMs asked may be anywhere), which returns at most 1000 events, the newest. Only when
 // that page is full and some pair is still unanswered does it page on through older events with an
 // event history collector (filtered to events up to the oldest one seen), until the pairs are all
-// answered or the history ends. hardware_version is seen only when a ReconfigVM set
+// answered, the history ends, or maxConfigEventPages pages were read: a key nobody ever changed
+// is never found, and without the bound a single such pair would read vCenter's whole event
+// history. A pair left unanswered has no attribution, as when no event set it. hardware_version
+// is seen only when a ReconfigVM set
 // configSpec.version; UpgradeVM posts other events and is not looked at. vcsim posts the event
 // before it applies the spec, so there a reconfigure that failed is reported as a change too.
 func (c *Client) ConfigChanges(ctx context.Context, vmIDs []string, keys []string) (map[string]map[string]ConfigChange, error) {
@@ -210,8 +213,16 @@ func (c *Client) ConfigChanges(ctx context.Context, vmIDs []string, keys []strin
 // accept. Tests lower it to reach the paging path.
 var eventPageSize = maxEventsPerPage
 
-// olderConfigChanges pages backwards through the events up to oldest with a history collector.
-// A new collector's latest page is read first: vCenter's ReadPreviousEvents starts before it.
+// maxConfigEventPages bounds the event pages one ConfigChanges reads (the first QueryEvents, the
+// collector's latest page and each ReadPreviousEvents count one): 10 pages, up to 10,000 events,
+// the latest reconfigurations of any vCenter but the busiest, at a cost of a dozen round trips.
+// Attributing a drift to a change older than that is rarely worth reading the whole history of a
+// busy vCenter on every plan.
+const maxConfigEventPages = 10
+
+// olderConfigChanges pages backwards through the events up to oldest with a history collector,
+// the QueryEvents page already read counting as the first of maxConfigEventPages. A new
+// collector's latest page is read first: vCenter's ReadPreviousEvents starts before it.
 func (c *Client) olderConfigChanges(ctx context.Context, filter types.EventFilterSpec, oldest time.Time, f *changeFinder) error {
 	filter.MaxCount = 0
 	filter.Time = &types.EventFilterSpecByTime{EndTime: &oldest}
@@ -228,7 +239,7 @@ func (c *Client) olderConfigChanges(ctx context.Context, filter types.EventFilte
 		return fmt.Errorf("reading older VM reconfiguration events: %w", err)
 	}
 	f.add(hc.LatestPage)
-	for !f.done() {
+	for pages := 2; !f.done() && pages < maxConfigEventPages; pages++ {
 		page, err := methods.ReadPreviousEvents(ctx, c.vim, &types.ReadPreviousEvents{This: ref, MaxCount: int32(eventPageSize)})
 		if err != nil {
 			return fmt.Errorf("reading older VM reconfiguration events: %w", err)
