@@ -173,7 +173,10 @@ type ConfigChange struct {
 // filter: the VMs asked may be anywhere), which returns at most 1000 events, the newest. Only when
 // that page is full and some pair is still unanswered does it page on through older events with an
 // event history collector (filtered to events up to the oldest one seen), until the pairs are all
-// answered or the history ends. hardware_version is seen only when a ReconfigVM set
+// answered, the history ends, or maxConfigEventPages pages were read: a key nobody ever changed
+// is never found, and without the bound a single such pair would read vCenter's whole event
+// history. A pair left unanswered has no attribution, as when no event set it. hardware_version
+// is seen only when a ReconfigVM set
 // configSpec.version; UpgradeVM posts other events and is not looked at. vcsim posts the event
 // before it applies the spec, so there a reconfigure that failed is reported as a change too.
 func (c *Client) ConfigChanges(ctx context.Context, vmIDs []string, keys []string) (map[string]map[string]ConfigChange, error) {
@@ -210,8 +213,16 @@ func (c *Client) ConfigChanges(ctx context.Context, vmIDs []string, keys []strin
 // accept. Tests lower it to reach the paging path.
 var eventPageSize = maxEventsPerPage
 
-// olderConfigChanges pages backwards through the events up to oldest with a history collector.
-// A new collector's latest page is read first: vCenter's ReadPreviousEvents starts before it.
+// maxConfigEventPages bounds the event pages one ConfigChanges reads (the first QueryEvents, the
+// collector's latest page and each ReadPreviousEvents count one): 10 pages, up to 10,000 events,
+// the latest reconfigurations of any vCenter but the busiest, at a cost of a dozen round trips.
+// Attributing a drift to a change older than that is rarely worth reading the whole history of a
+// busy vCenter on every plan.
+const maxConfigEventPages = 10
+
+// olderConfigChanges pages backwards through the events up to oldest with a history collector,
+// the QueryEvents page already read counting as the first of maxConfigEventPages. A new
+// collector's latest page is read first: vCenter's ReadPreviousEvents starts before it.
 func (c *Client) olderConfigChanges(ctx context.Context, filter types.EventFilterSpec, oldest time.Time, f *changeFinder) error {
 	filter.MaxCount = 0
 	filter.Time = &types.EventFilterSpecByTime{EndTime: &oldest}
@@ -228,7 +239,7 @@ func (c *Client) olderConfigChanges(ctx context.Context, filter types.EventFilte
 		return fmt.Errorf("reading older VM reconfiguration events: %w", err)
 	}
 	f.add(hc.LatestPage)
-	for !f.done() {
+	for pages := 2; !f.done() && pages < maxConfigEventPages; pages++ {
 		page, err := methods.ReadPreviousEvents(ctx, c.vim, &types.ReadPreviousEvents{This: ref, MaxCount: int32(eventPageSize)})
 		if err != nil {
 			return fmt.Errorf("reading older VM reconfiguration events: %w", err)
@@ -363,10 +374,18 @@ type Remediation struct {
 // Remediate applies the remediations, at most concurrency at a time (at least one), each with one
 // ReconfigVM and, when a hardware version is asked, one UpgradeVM after it. Every VM is attempted
 // whatever happens to the others; the answer holds one error per VM ID that failed.
+//
+// The tasks in flight are waited together (taskBatch): one round trip per task started plus one
+// per poll of all of them, rather than six per task.
 func (c *Client) Remediate(ctx context.Context, rs []Remediation, concurrency int) map[string]error {
 	if concurrency < 1 {
 		concurrency = 1
 	}
+	if len(rs) == 0 {
+		return map[string]error{}
+	}
+	batch, stop := c.newTaskBatch(ctx)
+	defer stop()
 	errs := map[string]error{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -377,7 +396,7 @@ func (c *Client) Remediate(ctx context.Context, rs []Remediation, concurrency in
 		go func(r Remediation) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := c.remediate(ctx, r); err != nil {
+			if err := c.remediate(ctx, batch, r); err != nil {
 				mu.Lock()
 				errs[r.VMID] = err
 				mu.Unlock()
@@ -388,7 +407,7 @@ func (c *Client) Remediate(ctx context.Context, rs []Remediation, concurrency in
 	return errs
 }
 
-func (c *Client) remediate(ctx context.Context, r Remediation) error {
+func (c *Client) remediate(ctx context.Context, batch *taskBatch, r Remediation) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
 	defer c.vmChanged(r.VMID)
@@ -396,7 +415,7 @@ func (c *Client) remediate(ctx context.Context, r Remediation) error {
 	if spec, changes := r.configSpec(); changes {
 		task, err := vm.Reconfigure(ctx, spec)
 		if err == nil {
-			_, err = c.waitTask(ctx, task)
+			_, err = batch.wait(ctx, task)
 		}
 		if err != nil {
 			return wrapNotFound("virtual machine", r.VMID, fmt.Errorf("reconfiguring %s: %w", r.VMID, err))
@@ -406,7 +425,7 @@ func (c *Client) remediate(ctx context.Context, r Remediation) error {
 		version := hwVersionPrefix + strconv.Itoa(r.HardwareVersion)
 		task, err := vm.UpgradeVM(ctx, version)
 		if err == nil {
-			_, err = c.waitTask(ctx, task)
+			_, err = batch.wait(ctx, task)
 		}
 		if err != nil && !fault.Is(err, &types.AlreadyUpgradedFault{}) {
 			if fault.Is(err, &types.InvalidPowerState{}) || fault.Is(err, &types.InvalidPowerStateFault{}) {

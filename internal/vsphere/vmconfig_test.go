@@ -13,6 +13,7 @@ import (
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
 	vcsim "github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/soap"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
@@ -354,4 +355,47 @@ func newInflightProxy(t *testing.T, sim *simulator.Sim) *inflightProxy {
 	t.Cleanup(srv.Close)
 	ip.host = strings.TrimPrefix(srv.URL, "https://")
 	return ip
+}
+
+// methodCounter counts the calls of one SOAP method going through a client's chain.
+type methodCounter struct {
+	next   soap.RoundTripper
+	method string
+	calls  atomic.Int32
+}
+
+func (m *methodCounter) RoundTrip(ctx context.Context, req, res soap.HasFault) error {
+	if soapMethod(req) == m.method {
+		m.calls.Add(1)
+	}
+	return m.next.RoundTrip(ctx, req, res)
+}
+
+// TestConfigChangesStopsAfterMaxPages asks for a key no event ever set, over a history of more
+// pages of two events than the bound: ConfigChanges reads maxConfigEventPages pages (QueryEvents,
+// the collector's latest page, then ReadPreviousEvents) and stops, the key unanswered and the
+// key changed in the newest events still attributed.
+func TestConfigChangesStopsAfterMaxPages(t *testing.T) {
+	sim := vmcfgSim(t)
+	c := connect(t, sim)
+	web := seededVM(t, c, "web01")
+	old := eventPageSize
+	eventPageSize = 2
+	t.Cleanup(func() { eventPageSize = old })
+	for i := 0; i < 4*maxConfigEventPages*eventPageSize; i++ {
+		reconfig(t, web, types.VirtualMachineConfigSpec{ExtraConfig: []types.BaseOptionValue{&types.OptionValue{Key: "mks.enable3d", Value: "FALSE"}}})
+	}
+	mc := &methodCounter{next: c.reauth.next, method: "ReadPreviousEvents"}
+	c.reauth.next = mc
+	got, err := c.ConfigChanges(context.Background(), []string{web.Reference().Value}, []string{"mks.enable3d", "never.set"})
+	if err != nil {
+		t.Fatalf("ConfigChanges: %v", err)
+	}
+	if n := mc.calls.Load(); n != maxConfigEventPages-2 {
+		t.Errorf("ConfigChanges made %d ReadPreviousEvents calls, want %d (a bound of %d pages)", n, maxConfigEventPages-2, maxConfigEventPages)
+	}
+	m := got[web.Reference().Value]
+	if _, ok := m["never.set"]; ok || m["mks.enable3d"].Value != "FALSE" || !strings.EqualFold(m["mks.enable3d"].User, sim.User) {
+		t.Errorf("changes = %+v, want mks.enable3d FALSE by %s and no never.set", m, sim.User)
+	}
 }
