@@ -1,16 +1,9 @@
 package baseline
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -23,6 +16,7 @@ import (
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest/countproxy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
@@ -47,7 +41,7 @@ func BenchmarkCompliance(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(sim.Close)
-		proxy := newBenchProxy(b, sim.URL.Host)
+		proxy := countproxy.NewCountingProxy(b, sim.URL.Host)
 		root := "/" + simulator.Datacenter + "/vm"
 		in := &input{Mode: ModeAudit, Packs: []string{"scg-8"}, Scope: vsphere.Selection{Include: vsphere.Criteria{Folders: []string{root}}}}
 		attributed := 0
@@ -57,24 +51,24 @@ func BenchmarkCompliance(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("vms=%d/events=%s", total, events), func(b *testing.B) {
 				ctx := context.Background()
-				c, err := vsphere.Connect(ctx, vsphere.Config{Server: proxy.host, User: sim.User, Password: sim.Password, Insecure: true})
+				c, err := vsphere.Connect(ctx, vsphere.Config{Server: proxy.Host, User: sim.User, Password: sim.Password, Insecure: true})
 				if err != nil {
 					b.Fatal(err)
 				}
 				defer func() { _ = c.Close(ctx) }()
-				judge := func() (all, eval benchCounts, elapsed time.Duration) {
-					before, start := proxy.snapshot(), time.Now()
+				judge := func() (all, eval countproxy.RequestCounts, elapsed time.Duration) {
+					before, start := proxy.Snapshot(), time.Now()
 					others, err := readRecords(ctx, c)
 					if err != nil {
 						b.Fatal(err)
 					}
-					mid := proxy.snapshot()
+					mid := proxy.Snapshot()
 					ev, err := evaluate(ctx, c, in, in.rules(), others)
 					if err != nil {
 						b.Fatal(err)
 					}
 					elapsed = time.Since(start)
-					all, eval = proxy.snapshot().minus(before), proxy.snapshot().minus(mid)
+					all, eval = proxy.Snapshot().Minus(before), proxy.Snapshot().Minus(mid)
 					if ev.count() != total || len(ev.drifted) != total {
 						b.Fatalf("%d VMs in scope, %d drifted; want all %d in scope and drifted", ev.count(), len(ev.drifted), total)
 					}
@@ -85,23 +79,23 @@ func BenchmarkCompliance(b *testing.B) {
 				}
 				first, firstEval, firstTime := judge()
 				b.ResetTimer()
-				var all, eval benchCounts
+				var all, eval countproxy.RequestCounts
 				var wall time.Duration
 				for i := 0; i < b.N; i++ {
 					a, e, d := judge()
-					all, eval, wall = all.plus(a), eval.plus(e), wall+d
+					all, eval, wall = all.Plus(a), eval.Plus(e), wall+d
 				}
 				b.StopTimer()
-				b.Logf("warm, per judgement: %s", all.perRun(b.N))
-				b.Logf("first: %s; of which evaluate: %s", first.perRun(1), firstEval.perRun(1))
-				b.ReportMetric(float64(all.total())/float64(b.N), "roundtrips/op")
-				b.ReportMetric(float64(eval.total())/float64(b.N), "eval-roundtrips/op")
+				b.Logf("warm, per judgement: %s", all.PerRun(b.N))
+				b.Logf("first: %s; of which evaluate: %s", first.PerRun(1), firstEval.PerRun(1))
+				b.ReportMetric(float64(all.Total())/float64(b.N), "roundtrips/op")
+				b.ReportMetric(float64(eval.Total())/float64(b.N), "eval-roundtrips/op")
 				b.ReportMetric(float64(wall.Microseconds())/1000/float64(b.N), "ms/op")
 				b.ReportMetric(float64(total), "vms")
 				b.ReportMetric(float64(total), "drifted")
 				b.ReportMetric(float64(attributed), "attributed")
 				// After the loop: ResetTimer drops the metrics reported before it.
-				b.ReportMetric(float64(first.total()), "first-roundtrips")
+				b.ReportMetric(float64(first.Total()), "first-roundtrips")
 				b.ReportMetric(float64(firstTime.Microseconds())/1000, "first-ms")
 			})
 		}
@@ -200,97 +194,4 @@ func BenchDrift(tb testing.TB, sim *simulator.Sim, folder string, values map[str
 		tb.Fatalf("reconfiguring behind Terraform's back: %s", strings.Join(errs, "; "))
 	}
 	return count
-}
-
-// benchProxy is an HTTPS reverse proxy in front of the simulator that counts SOAP calls (POST
-// /sdk) by method and other (vAPI) requests by path: acctest.CountingProxy, which this package's
-// internal tests cannot import (acctest imports the provider, which imports this package).
-type benchProxy struct {
-	host   string
-	mu     sync.Mutex
-	counts benchCounts
-}
-
-type benchCounts struct {
-	soap, rest int64
-	methods    map[string]int64
-}
-
-var benchSOAPMethod = regexp.MustCompile(`(?s)Body[^>]*>\s*<(?:\w+:)?(\w+)`)
-
-func newBenchProxy(tb testing.TB, target string) *benchProxy {
-	tb.Helper()
-	p := &benchProxy{counts: benchCounts{methods: map[string]int64{}}}
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.Out.URL.Scheme, r.Out.URL.Host, r.Out.Host = "https", target, target
-		},
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, MaxIdleConnsPerHost: 64}, //nolint:gosec // the simulator's self-signed certificate
-	}
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		method, soap := r.Method+" "+r.URL.Path, r.Method == http.MethodPost && r.URL.Path == "/sdk"
-		if soap {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			method = "?"
-			if m := benchSOAPMethod.FindSubmatch(body); m != nil {
-				method = string(m[1])
-			}
-		}
-		p.mu.Lock()
-		if soap {
-			p.counts.soap++
-		} else {
-			p.counts.rest++
-		}
-		p.counts.methods[method]++
-		p.mu.Unlock()
-		rp.ServeHTTP(w, r)
-	}))
-	tb.Cleanup(srv.Close)
-	p.host = srv.Listener.Addr().String()
-	return p
-}
-
-func (p *benchProxy) snapshot() benchCounts {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return benchCounts{}.plus(p.counts)
-}
-
-func (c benchCounts) total() int64 { return c.soap + c.rest }
-
-func (c benchCounts) plus(o benchCounts) benchCounts { return c.add(o, 1) }
-
-func (c benchCounts) minus(o benchCounts) benchCounts { return c.add(o, -1) }
-
-func (c benchCounts) add(o benchCounts, sign int64) benchCounts {
-	d := benchCounts{soap: c.soap + sign*o.soap, rest: c.rest + sign*o.rest, methods: map[string]int64{}}
-	for k, v := range c.methods {
-		d.methods[k] += v
-	}
-	for k, v := range o.methods {
-		if d.methods[k] += sign * v; d.methods[k] == 0 {
-			delete(d.methods, k)
-		}
-	}
-	return d
-}
-
-// perRun describes the counts divided by the number of runs, by method.
-func (c benchCounts) perRun(n int) string {
-	keys := make([]string, 0, len(c.methods))
-	for k := range c.methods {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.1f", k, float64(c.methods[k])/float64(n)))
-	}
-	return fmt.Sprintf("%.1f SOAP, %.1f vAPI (%s)", float64(c.soap)/float64(n), float64(c.rest)/float64(n), strings.Join(parts, ", "))
 }
