@@ -72,7 +72,7 @@ func HostSelectionBlock() schema.SingleNestedBlock {
 	return schema.SingleNestedBlock{
 		MarkdownDescription: hostSelectionDescription,
 		Attributes:          resourceSelectionAttributes(hostSelectionAttributes()),
-		Validators:          []validator.Object{hostCriteriaRequired{}},
+		Validators:          []validator.Object{hostCriteria},
 	}
 }
 
@@ -81,33 +81,8 @@ func DataSourceHostSelectionBlock() dsschema.SingleNestedBlock {
 	return dsschema.SingleNestedBlock{
 		MarkdownDescription: hostSelectionDescription,
 		Attributes:          dataSourceSelectionAttributes(hostSelectionAttributes()),
-		Validators:          []validator.Object{hostCriteriaRequired{}},
+		Validators:          []validator.Object{hostCriteria},
 	}
-}
-
-// hostCriteriaRequired refuses a hosts block that names no host.
-type hostCriteriaRequired struct{}
-
-func (hostCriteriaRequired) Description(context.Context) string {
-	return "at least one of `clusters`, `tags` or `ids` must be set"
-}
-
-func (v hostCriteriaRequired) MarkdownDescription(ctx context.Context) string {
-	return v.Description(ctx)
-}
-
-func (hostCriteriaRequired) ValidateObject(_ context.Context, req validator.ObjectRequest, resp *validator.ObjectResponse) {
-	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
-		return
-	}
-	attrs := req.ConfigValue.Attributes()
-	for _, name := range []string{"clusters", "tags", "ids"} {
-		if a, ok := attrs[name]; ok && !a.IsNull() {
-			return
-		}
-	}
-	resp.Diagnostics.AddAttributeError(req.Path, "Missing host criteria", fmt.Sprintf(
-		"Attribute %s names no host: set at least one of clusters, tags or ids.", req.Path))
 }
 
 // HostSelectionModel is the value of a hosts block.

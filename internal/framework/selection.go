@@ -221,28 +221,42 @@ func resourceSelectionAttributes(defs map[string]selectionAttr) map[string]schem
 	return out
 }
 
-// criteriaRequired refuses a selection or exclude block that names no VM: one without tags,
-// folders, pools and ids.
-type criteriaRequired struct{}
+// criteriaRequired refuses a block that names nothing: none of its criteria attributes set. The
+// zero value is the VM selection's (and its exclude block's): tags, folders, pools or ids.
+type criteriaRequired struct {
+	summary, noun string   // "Missing selection criteria", "VM"
+	attrs         []string // the criteria attributes
+}
 
-func (criteriaRequired) Description(context.Context) string {
-	return "at least one of `tags`, `folders`, `pools` or `ids` must be set"
+var hostCriteria = criteriaRequired{summary: "Missing host criteria", noun: "host", attrs: []string{"clusters", "tags", "ids"}}
+
+func (v criteriaRequired) names() (summary, noun string, attrs []string) {
+	if v.attrs == nil {
+		return "Missing selection criteria", "VM", []string{"tags", "folders", "pools", "ids"}
+	}
+	return v.summary, v.noun, v.attrs
+}
+
+func (v criteriaRequired) Description(context.Context) string {
+	_, _, attrs := v.names()
+	return "at least one of " + quoted(attrs[:len(attrs)-1]) + " or `" + attrs[len(attrs)-1] + "` must be set"
 }
 
 func (v criteriaRequired) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
 
-func (criteriaRequired) ValidateObject(_ context.Context, req validator.ObjectRequest, resp *validator.ObjectResponse) {
+func (v criteriaRequired) ValidateObject(_ context.Context, req validator.ObjectRequest, resp *validator.ObjectResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	attrs := req.ConfigValue.Attributes()
-	for _, name := range []string{"tags", "folders", "pools", "ids"} {
-		if a, ok := attrs[name]; ok && !a.IsNull() {
+	summary, noun, names := v.names()
+	set := req.ConfigValue.Attributes()
+	for _, name := range names {
+		if a, ok := set[name]; ok && !a.IsNull() {
 			return
 		}
 	}
-	resp.Diagnostics.AddAttributeError(req.Path, "Missing selection criteria", fmt.Sprintf(
-		"Attribute %s names no VM: set at least one of tags, folders, pools or ids.", req.Path))
+	resp.Diagnostics.AddAttributeError(req.Path, summary, fmt.Sprintf("Attribute %s names no %s: set at least one of %s or %s.",
+		req.Path, noun, strings.Join(names[:len(names)-1], ", "), names[len(names)-1]))
 }
 
 func quoted(list []string) string {
