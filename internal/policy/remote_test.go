@@ -99,14 +99,6 @@ func TestRemote_failClosed(t *testing.T) {
 	answer := func(body string) string {
 		return serve(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, body) })
 	}
-	// A port nothing listens on.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := "http://" + l.Addr().String()
-	_ = l.Close()
-
 	release := make(chan struct{})
 	slow := serve(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body) // then the server notices the client hanging up
@@ -117,12 +109,12 @@ func TestRemote_failClosed(t *testing.T) {
 	})
 	t.Cleanup(func() { close(release) }) // runs before the server's Close
 
-	for _, tc := range []struct {
+	cases := []struct {
 		name, url string
 		timeout   time.Duration
 		want      []string
 	}{
-		{"server down", down, time.Second, []string{"remote OPA", "connection refused"}},
+		{"server down", "", time.Second, []string{"remote OPA", "connection refused"}},
 		{"slower than the timeout", slow, 200 * time.Millisecond, []string{"did not answer within 200ms"}},
 		{"undefined result", answer(`{}`), time.Second, []string{"undefined"}},
 		{"null result", answer(`{"result": null}`), time.Second, []string{"undefined"}},
@@ -132,7 +124,16 @@ func TestRemote_failClosed(t *testing.T) {
 		{"server error", serve(func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, `{"code": "internal_error"}`, http.StatusInternalServerError)
 		}), time.Second, []string{"500", "internal_error"}},
-	} {
+	}
+	// A port nothing listens on, taken after every other test server exists, so that none of
+	// them is given the port again.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases[0].url = "http://" + l.Addr().String()
+	_ = l.Close()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEngine(t, policy.Config{Remote: &policy.RemoteConfig{URL: tc.url, Path: "vmgmt", Timeout: tc.timeout}})
 			start := time.Now()
