@@ -275,21 +275,22 @@ func (f *HostFirmwareSystem) QueryFirmwareConfigUploadURL(ctx *simulator.Context
 // was read.
 func (f *HostFirmwareSystem) RestoreFirmwareConfiguration(ctx *simulator.Context, req *types.RestoreFirmwareConfiguration) soap.HasFault {
 	body := new(methods.RestoreFirmwareConfigurationBody)
-	if fault := f.restore(ctx, req.Force); fault != nil {
-		body.Fault_ = simulator.Fault("", fault)
+	if msg, fault := f.restore(ctx, req.Force); fault != nil {
+		body.Fault_ = simulator.Fault(msg, fault)
 		return body
 	}
 	body.Res = new(types.RestoreFirmwareConfigurationResponse)
 	return body
 }
 
-func (f *HostFirmwareSystem) restore(ctx *simulator.Context, force bool) types.BaseMethodFault {
+// restore answers the fault with its message.
+func (f *HostFirmwareSystem) restore(ctx *simulator.Context, force bool) (string, types.BaseMethodFault) {
 	st, fault := f.state(ctx)
 	if fault != nil {
-		return fault
+		return "", fault
 	}
 	if !st.maintenance {
-		return &types.InvalidState{}
+		return "the host is not in maintenance mode", &types.InvalidState{}
 	}
 	s := f.store
 	s.mu.Lock()
@@ -297,16 +298,16 @@ func (f *HostFirmwareSystem) restore(ctx *simulator.Context, force bool) types.B
 	delete(s.pending, f.host)
 	s.mu.Unlock()
 	if !ok {
-		return &types.FileFault{File: "configBundle.tgz"}
+		return "no bundle was uploaded", &types.FileFault{File: "configBundle.tgz"}
 	}
 	b, err := ReadFirmwareBundle(bytes.NewReader(data))
 	if err != nil {
-		return &types.InvalidBundle{PlatformConfigFault: types.PlatformConfigFault{Text: err.Error()}}
+		return "invalid bundle: " + err.Error(), &types.InvalidBundle{PlatformConfigFault: types.PlatformConfigFault{Text: err.Error()}}
 	}
 	if b.UUID != st.uuid && !force {
-		return &types.MismatchedBundle{BundleUuid: b.UUID, HostUuid: st.uuid, BundleBuildNumber: buildNumber(b.Build), HostBuildNumber: buildNumber(st.build)}
+		return "the bundle was made on host " + b.HostName, &types.MismatchedBundle{BundleUuid: b.UUID, HostUuid: st.uuid, BundleBuildNumber: buildNumber(b.Build), HostBuildNumber: buildNumber(st.build)}
 	}
-	return applyOptions(ctx, st.options, b.Options)
+	return "", applyOptions(ctx, st.options, b.Options)
 }
 
 // ResetFirmwareToFactoryDefaults puts HostOptions back (InvalidState unless in maintenance mode).

@@ -165,15 +165,24 @@ func TestFirmwareSystem_sessionAndHost(t *testing.T) {
 	}
 	u := backupURL(t, c, systems[nameA])
 
-	// Without the session's cookie.
+	// Without a session's cookie, and with another session's.
 	insecure := &http.Client{Transport: c.Client.DefaultTransport()}
-	res, err := insecure.Get(u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = res.Body.Close()
-	if res.StatusCode != http.StatusUnauthorized {
-		t.Errorf("a download without the session: %s, want 401", res.Status)
+	for _, cookie := range []*http.Cookie{nil, {Name: soap.SessionCookieName, Value: "another-session"}} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		res, err := insecure.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("a download with session cookie %v: %s, want 401", cookie, res.Status)
+		}
 	}
 	bundle := download(t, c, u)
 
@@ -213,5 +222,46 @@ func TestFirmwareSystem_sessionAndHost(t *testing.T) {
 	}
 	if got := settings(t, oms[nameB])["UserVars.ESXiShellTimeOut"]; got != int64(900) {
 		t.Errorf("after the forced restore, host %s has UserVars.ESXiShellTimeOut = %v, want host %s's 900", nameB, got, nameA)
+	}
+}
+
+// TestFirmwareSystem_reset: ResetFirmwareToFactoryDefaults puts HostOptions back, and only in
+// maintenance mode.
+func TestFirmwareSystem_reset(t *testing.T) {
+	c := startSim(t)
+	ctx := context.Background()
+	hosts, err := find.NewFinder(c.Client, false).HostSystemList(ctx, ClusterPath+"/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hosts[0]
+	name, err := h.ObjectName(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	om := hostOptionManagers(t, c)[name]
+	if err := om.Update(ctx, []types.BaseOptionValue{&types.OptionValue{Key: "UserVars.ESXiShellTimeOut", Value: int64(900)}}); err != nil {
+		t.Fatal(err)
+	}
+	fw := firmwareSystems(t, c)[name]
+	reset := func() error {
+		_, err := methods.ResetFirmwareToFactoryDefaults(ctx, c.Client, &types.ResetFirmwareToFactoryDefaults{This: fw})
+		return err
+	}
+	if err := reset(); !fault.Is(err, &types.InvalidState{}) {
+		t.Fatalf("a reset outside maintenance mode: %v, want InvalidState", err)
+	}
+	task, err := h.EnterMaintenanceMode(ctx, 0, false, nil)
+	if err == nil {
+		err = task.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reset(); err != nil {
+		t.Fatalf("a reset in maintenance mode: %v", err)
+	}
+	if got := settings(t, om)["UserVars.ESXiShellTimeOut"]; got != HostOptions["UserVars.ESXiShellTimeOut"] {
+		t.Errorf("after the reset UserVars.ESXiShellTimeOut = %v, want %v", got, HostOptions["UserVars.ESXiShellTimeOut"])
 	}
 }
