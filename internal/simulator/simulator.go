@@ -171,6 +171,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	liveViews(model)
 	seedDirectory(model, Principals)
 	fillPrivilegeList(model)
+	addFirmwareSystems(model) // before NewServer, which mounts its HTTP handler
 
 	model.Service.RegisterEndpoints = true
 	model.Service.TLS = new(tls.Config)
