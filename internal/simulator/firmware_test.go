@@ -65,7 +65,7 @@ func starURL(t *testing.T, c *govmomi.Client, raw string) *url.URL {
 
 func download(t *testing.T, c *govmomi.Client, u *url.URL) []byte {
 	t.Helper()
-	rc, _, err := c.Client.Download(context.Background(), u, &soap.DefaultDownload)
+	rc, _, err := c.Download(context.Background(), u, &soap.DefaultDownload)
 	if err != nil {
 		t.Fatalf("downloading %s: %v", u, err)
 	}
@@ -166,7 +166,7 @@ func TestFirmwareSystem_sessionAndHost(t *testing.T) {
 	u := backupURL(t, c, systems[nameA])
 
 	// Without a session's cookie, and with another session's.
-	insecure := &http.Client{Transport: c.Client.DefaultTransport()}
+	insecure := &http.Client{Transport: c.DefaultTransport()}
 	for _, cookie := range []*http.Cookie{nil, {Name: soap.SessionCookieName, Value: "another-session"}} {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
@@ -202,7 +202,7 @@ func TestFirmwareSystem_sessionAndHost(t *testing.T) {
 		}
 		p := soap.DefaultUpload
 		p.ContentLength = int64(len(bundle))
-		if err := c.Client.Upload(ctx, bytes.NewReader(bundle), starURL(t, c, res.Returnval), &p); err != nil {
+		if err := c.Upload(ctx, bytes.NewReader(bundle), starURL(t, c, res.Returnval), &p); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -70,7 +70,7 @@ func (c *Client) BackupHostConfig(ctx context.Context, hostID string, w io.Write
 	if err != nil {
 		return 0, err
 	}
-	rc, _, err := c.vim.Client.Download(ctx, u, &soap.DefaultDownload)
+	rc, _, err := c.vim.Download(ctx, u, &soap.DefaultDownload)
 	if err != nil {
 		return 0, fmt.Errorf("downloading the configuration bundle of host %s from %s: %w", h, u.Host, err)
 	}
@@ -108,7 +108,7 @@ func (c *Client) RestoreHostConfig(ctx context.Context, hostID string, r io.Read
 	p := soap.DefaultUpload
 	p.Type = "application/x-gzip"
 	p.ContentLength = size
-	if err := c.vim.Client.Upload(ctx, r, u, &p); err != nil {
+	if err := c.vim.Upload(ctx, r, u, &p); err != nil {
 		return fmt.Errorf("restoring the configuration of host %s: uploading the bundle to %s: %w", h, u.Host, err)
 	}
 	_, err = methods.RestoreFirmwareConfiguration(ctx, c.vim, &types.RestoreFirmwareConfiguration{This: h.fw, Force: force})
