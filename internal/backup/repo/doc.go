@@ -37,8 +37,11 @@
 //
 // # Memory
 //
-// Files are streamed, never held whole: a file repository writes through a 1 MiB copy buffer
-// into a temporary file beside the target, renamed into place on success; an S3 repository
-// uploads in parts of PartSize with PartConcurrency parts in flight, so one file being written
-// holds about (PartConcurrency+1) x PartSize, 24 MiB, whatever its size.
+// Files are streamed, never held whole, so the memory one file being written takes does not grow
+// with its size. A file repository writes through a 1 MiB copy buffer into a temporary file
+// beside the target, renamed into place on success. An S3 repository uploads through the AWS
+// transfer manager, which first reads up to 16 MiB (its multipart threshold, which gocloud.dev
+// does not expose) and then keeps PartConcurrency+1 parts of PartSize in memory: about
+// 16 MiB + 2 x 8 MiB = 32 MiB live per file, plus what the garbage collector has not yet
+// reclaimed (GOMEMLIMIT bounds that). Write several files at once only within that budget.
 package repo

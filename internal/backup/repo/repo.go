@@ -41,7 +41,7 @@ const (
 	// than 10,000 x PartSize needs a size hint (WriteFileSized) to get larger parts.
 	PartSize = 8 << 20
 	// PartConcurrency is how many parts of one file are uploaded at once.
-	PartConcurrency = 2
+	PartConcurrency = 1
 	// maxParts is S3's limit on the parts of one upload, with some room.
 	maxParts = 9000
 	// copyBufferSize is the buffer a file is streamed through on its way to the blob writer.

@@ -192,10 +192,10 @@ var at = time.Date(2026, 12, 2, 3, 15, 0, 0, time.UTC)
 const bigSize = 5<<20 + 12345
 
 // writeTestPoint writes a committed point of vm with a disk of several MiB and a small one.
-func writeTestPoint(t *testing.T, r *Repository, job, vm string, when time.Time) Point {
+func writeTestPoint(t *testing.T, r *Repository, vm string, when time.Time) Point {
 	t.Helper()
 	ctx := context.Background()
-	w, err := r.BeginPoint(ctx, job, vm, when)
+	w, err := r.BeginPoint(ctx, "nightly", vm, when)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestWriteReadPoint(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, tr testRepo) {
 		ctx := context.Background()
 		vm := "web/01 ü"
-		p := writeTestPoint(t, tr.Repository, "nightly", vm, at)
+		p := writeTestPoint(t, tr.Repository, vm, at)
 		if !strings.HasPrefix(p.ID, "20261202T031500Z-") || p.VM != vm || p.Job != "nightly" {
 			t.Fatalf("point = %+v", p)
 		}
@@ -302,7 +302,7 @@ func TestSHA256SUMSCheckable(t *testing.T) {
 		t.Skip("sha256sum is not installed")
 	}
 	tr := openTestFile(t, nil)
-	p := writeTestPoint(t, tr.Repository, "nightly", "db01", at)
+	p := writeTestPoint(t, tr.Repository, "db01", at)
 	cmd := exec.Command("sha256sum", "-c", SumsFile)
 	cmd.Dir = filepath.Join(tr.loc.Path, filepath.FromSlash(p.dir()))
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -319,7 +319,7 @@ func TestSHA256SUMSCheckable(t *testing.T) {
 func TestPartialPoint(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, tr testRepo) {
 		ctx := context.Background()
-		done := writeTestPoint(t, tr.Repository, "nightly", "db01", at)
+		done := writeTestPoint(t, tr.Repository, "db01", at)
 		w, err := tr.BeginPoint(ctx, "nightly", "db01", at.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
@@ -462,8 +462,8 @@ func TestCommitChecksManifest(t *testing.T) {
 func TestDeletePointManifestFirst(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, tr testRepo) {
 		ctx := context.Background()
-		p := writeTestPoint(t, tr.Repository, "nightly", "db01", at)
-		keep := writeTestPoint(t, tr.Repository, "nightly", "db01", at.Add(time.Hour))
+		p := writeTestPoint(t, tr.Repository, "db01", at)
+		keep := writeTestPoint(t, tr.Repository, "db01", at.Add(time.Hour))
 		var deleted []string
 		tr.beforeDelete = func(key string) error {
 			if len(deleted) == 1 {
@@ -508,7 +508,7 @@ func baseName(key string) string { return key[strings.LastIndex(key, "/")+1:] }
 func TestVerifyDetectsCorruption(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, tr testRepo) {
 		ctx := context.Background()
-		p := writeTestPoint(t, tr.Repository, "nightly", "db01", at)
+		p := writeTestPoint(t, tr.Repository, "db01", at)
 		tr.corrupt(t, p, "disk-2000.vmdk", 3<<20)
 		err := tr.Verify(ctx, p)
 		var ce *CorruptError
@@ -519,7 +519,7 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 			t.Fatalf("Verify blames the intact file: %v", err)
 		}
 
-		q := writeTestPoint(t, tr.Repository, "nightly", "db01", at.Add(time.Hour))
+		q := writeTestPoint(t, tr.Repository, "db01", at.Add(time.Hour))
 		key := tr.root + q.dir() + SumsFile
 		sums, _ := tr.bucket.ReadAll(ctx, key)
 		bad := strings.Replace(string(sums), "  disk-2001.vmdk", "  disk-2009.vmdk", 1)
