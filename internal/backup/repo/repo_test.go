@@ -777,3 +777,41 @@ func TestPartSize(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitFailureLeavesPartial: when SHA256SUMS cannot be written, manifest.json is not either,
+// so the point stays partial, and the error names the point and the file.
+func TestCommitFailureLeavesPartial(t *testing.T) {
+	failSums := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/"+SumsFile) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.WriteHeader(http.StatusForbidden)
+				_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	tr := openTestS3(t, failSums)
+	ctx := context.Background()
+	w, err := tr.BeginPoint(ctx, "nightly", "db01", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.WriteFile(ctx, "disk-2000.vmdk", strings.NewReader("data")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Commit(ctx, Manifest{Disks: []Disk{{Key: 2000, File: "disk-2000.vmdk"}}})
+	if err == nil || !strings.Contains(err.Error(), "writing SHA256SUMS of restore point nightly/db01/"+w.Point().ID) {
+		t.Fatalf("Commit with SHA256SUMS refused = %v", err)
+	}
+	if points, err := tr.Points(ctx, "nightly", "db01"); err != nil || len(points) != 0 {
+		t.Fatalf("Points after a failed Commit = %+v, %v; want none", points, err)
+	}
+	if partial, err := tr.PartialPoints(ctx, "nightly"); err != nil || len(partial) != 1 {
+		t.Fatalf("PartialPoints after a failed Commit = %+v, %v", partial, err)
+	}
+	if err := w.Abort(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
