@@ -1,6 +1,3 @@
-// Package repo is the backup repository: where restore points live, a filesystem directory or an
-// S3 bucket, read and written through one blob API. It imports neither Terraform nor govmomi, so
-// that the runner, the resource's plan-time checks and the restore commands share it.
 package repo
 
 import (

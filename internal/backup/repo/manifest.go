@@ -1,0 +1,107 @@
+package repo
+
+import "time"
+
+// ManifestFormat is the version of the manifest.json layout this package writes and reads.
+const ManifestFormat = 1
+
+// Consistency is how a VM's disks were captured.
+type Consistency string
+
+// The consistency levels a manifest records.
+const (
+	Crash    Consistency = "crash"
+	Quiesced Consistency = "quiesced"
+)
+
+// Manifest is a restore point's manifest.json: what the point holds and what recreating the VM
+// (or restoring the host's configuration) needs, without vmgmt or vCenter at hand.
+type Manifest struct {
+	Format int    `json:"format"`
+	Job    string `json:"job"`
+	Point  string `json:"point"`
+	// Time is when the point was begun (its ID's time), UTC.
+	Time time.Time `json:"time"`
+
+	VM          *VMInfo     `json:"vm,omitempty"`
+	Consistency Consistency `json:"consistency,omitempty"`
+	Hardware    *Hardware   `json:"hardware,omitempty"`
+	Disks       []Disk      `json:"disks,omitempty"`
+	Networks    []Network   `json:"networks,omitempty"`
+	// ExtraConfig is the VM's extraConfig, key to value.
+	ExtraConfig map[string]string `json:"extra_config,omitempty"`
+	// Tags are the VM's tags as "category/name".
+	Tags        []string `json:"tags,omitempty"`
+	CatalogItem string   `json:"catalog_item,omitempty"`
+	// Baseline and SecurityGroups are the stamps vmgmt left on the VM, key to value.
+	Baseline       map[string]string `json:"baseline,omitempty"`
+	SecurityGroups map[string]string `json:"security_groups,omitempty"`
+
+	// Host is set on a host configuration point instead of VM.
+	Host *HostInfo `json:"host,omitempty"`
+
+	// Files are all data files of the point, as written; Commit fills it.
+	Files []FileInfo `json:"files"`
+
+	// Verified is the last restore test of this point, written by the restore commands.
+	Verified *Verification `json:"verified,omitempty"`
+}
+
+// VMInfo names the VM a point was taken of.
+type VMInfo struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	UUID string `json:"uuid,omitempty"`
+}
+
+// Hardware is the VM's virtual hardware, enough to recreate it.
+type Hardware struct {
+	CPUs            int    `json:"cpus"`
+	MemoryMB        int64  `json:"memory_mb"`
+	Firmware        string `json:"firmware,omitempty"`
+	HardwareVersion string `json:"hardware_version,omitempty"`
+}
+
+// Disk is one virtual disk and the file in the point that holds its data.
+type Disk struct {
+	Key           int32  `json:"key"`
+	Label         string `json:"label,omitempty"`
+	File          string `json:"file"`
+	CapacityBytes int64  `json:"capacity_bytes"`
+	// Bytes and SHA256 describe File as stored; Commit fills them from what WriteFile saw.
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+	// Controller and Unit place the disk on its controller, when known.
+	Controller string `json:"controller,omitempty"`
+	Unit       *int32 `json:"unit,omitempty"`
+}
+
+// Network is one network adapter and the network it is on.
+type Network struct {
+	Label   string `json:"label"`
+	Network string `json:"network"`
+}
+
+// HostInfo names the host a configuration point was taken of, and its bundle.
+type HostInfo struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	Build   string `json:"build,omitempty"`
+	// Bundle is the file holding the configuration bundle, normally configBundle.tgz.
+	Bundle string `json:"bundle"`
+}
+
+// FileInfo is one data file of a point as written.
+type FileInfo struct {
+	Name   string `json:"name"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// Verification is the outcome of a restore test of the point.
+type Verification struct {
+	At              time.Time `json:"at"`
+	RecoverySeconds float64   `json:"recovery_seconds"`
+	OK              bool      `json:"ok"`
+}
