@@ -20,8 +20,9 @@ import (
 )
 
 type seeder struct {
-	c    *govmomi.Client
-	user *url.Userinfo
+	c       *govmomi.Client
+	user    *url.Userinfo
+	bigDisk int64 // BigDiskVM's disk size in bytes
 }
 
 func (sd *seeder) finder(ctx context.Context) (*find.Finder, error) {
@@ -163,7 +164,7 @@ func (sd *seeder) vms(ctx context.Context) error {
 		name, folder, guest, network string
 		cpus                         int32
 		memMB                        int64
-		diskGB                       int64
+		diskKB                       int64
 		template                     bool
 	}
 	var defs []vmDef
@@ -173,10 +174,14 @@ func (sd *seeder) vms(ctx context.Context) error {
 		if guest == "" {
 			guest = "rhel9_64Guest"
 		}
-		defs = append(defs, vmDef{name: t, folder: TemplateFolder, guest: guest, network: PortGroups[0], cpus: 2, memMB: 4096, diskGB: 40, template: true})
+		defs = append(defs, vmDef{name: t, folder: TemplateFolder, guest: guest, network: PortGroups[0], cpus: 2, memMB: 4096, diskKB: 40 << 20, template: true})
 	}
 	for _, w := range Workloads {
-		defs = append(defs, vmDef{name: w, folder: WorkloadFolder, guest: "rhel9_64Guest", network: WorkloadPortGroups[w], cpus: 4, memMB: 8192, diskGB: 80})
+		disk := int64(80 << 20)
+		if w == BigDiskVM {
+			disk = sd.bigDisk / 1024
+		}
+		defs = append(defs, vmDef{name: w, folder: WorkloadFolder, guest: "rhel9_64Guest", network: WorkloadPortGroups[w], cpus: 4, memMB: 8192, diskKB: disk})
 	}
 	for _, d := range defs {
 		folder, err := f.Folder(ctx, path.Join("/", Datacenter, "vm", d.folder))
@@ -195,7 +200,7 @@ func (sd *seeder) vms(ctx context.Context) error {
 		ctrl := devices.PickController(scsi.(types.BaseVirtualController))
 		disk := devices.CreateDisk(ctrl, ds.Reference(), "")
 		disk.Key = 2000
-		disk.CapacityInKB = d.diskGB * 1024 * 1024
+		disk.CapacityInKB = d.diskKB
 		devices = append(devices, disk)
 		nic, err := devices.CreateEthernetCard("vmxnet3", backings[d.network])
 		if err != nil {

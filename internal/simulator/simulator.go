@@ -125,12 +125,17 @@ type Options struct {
 	Password string
 	// ExtraVMs adds that many bare VMs in BulkFolder to the seeded inventory (for benchmarks).
 	ExtraVMs int
+	// BigDiskSize is the size in bytes of BigDiskVM's disk, whose data an export serves; zero
+	// means DefaultBigDiskSize. The file is sparse, so its size costs no disk space.
+	BigDiskSize int64
 }
 
 // Sim is a running simulator.
 type Sim struct {
 	model  *simulator.Model
 	server *simulator.Server
+	// exports are the export leases the simulator made.
+	exports *diskExports
 	// URL is the SDK URL without credentials, e.g. https://127.0.0.1:8989/sdk.
 	URL      *url.URL
 	User     string
@@ -172,6 +177,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	seedDirectory(model, Principals)
 	fillPrivilegeList(model)
 	addFirmwareSystems(model) // before NewServer, which mounts its HTTP handler
+	exports := serveDiskExports(model)
 
 	model.Service.RegisterEndpoints = true
 	model.Service.TLS = new(tls.Config)
@@ -180,8 +186,8 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 
 	u := *server.URL
 	u.User = nil
-	s := &Sim{model: model, server: server, URL: &u, User: opts.User, Password: opts.Password}
-	if err := s.seed(ctx, opts.ExtraVMs); err != nil {
+	s := &Sim{model: model, server: server, exports: exports, URL: &u, User: opts.User, Password: opts.Password}
+	if err := s.seed(ctx, opts.ExtraVMs, opts.BigDiskSize); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("seeding the simulator inventory: %w", err)
 	}
@@ -301,13 +307,13 @@ func setRootAllocation(a *types.ResourceAllocationInfo, capacity int64) {
 }
 
 // seed shapes the inventory through the API, as an administrator would.
-func (s *Sim) seed(ctx context.Context, extraVMs int) error {
+func (s *Sim) seed(ctx context.Context, extraVMs int, bigDisk int64) error {
 	c, err := s.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = session.NewManager(c.Client).Logout(ctx) }()
-	sd := &seeder{c: c, user: url.UserPassword(s.User, s.Password)}
+	sd := &seeder{c: c, user: url.UserPassword(s.User, s.Password), bigDisk: bigDiskSize(bigDisk)}
 	steps := []func(context.Context) error{
 		sd.rename,
 		sd.folders,
@@ -316,6 +322,7 @@ func (s *Sim) seed(ctx context.Context, extraVMs int) error {
 		sd.tags,
 		sd.library,
 		func(ctx context.Context) error { return sd.extraVMs(ctx, extraVMs) },
+		func(context.Context) error { return s.writeBigDisk(sd.bigDisk) },
 	}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {

@@ -148,7 +148,11 @@ func TestSnapshotFirstDisk(t *testing.T) {
 		t.Fatalf("snapshot of the seeded inventory took %d round trips, want 1", n)
 	}
 	for _, vm := range vms {
-		if want := map[bool]int64{true: 40, false: 80}[vm.Template]; vm.DiskGB != want {
+		want := map[bool]int64{true: 40, false: 80}[vm.Template]
+		if vm.Name == simulator.BigDiskVM {
+			want = simulator.DefaultBigDiskSize >> 30
+		}
+		if vm.DiskGB != want {
 			t.Fatalf("%s: DiskGB %d, want %d", vm.Path, vm.DiskGB, want)
 		}
 	}
@@ -204,7 +208,7 @@ func TestSnapshotFirstDisk(t *testing.T) {
 	for _, vm := range vms {
 		got[vm.Name] = vm.DiskGB
 	}
-	if got["ide-25"] != 25 || got["ide-0"] != 0 || got[simulator.Workloads[0]] != 80 {
+	if got["ide-25"] != 25 || got["ide-0"] != 0 || got[simulator.BigDiskVM] != simulator.DefaultBigDiskSize>>30 {
 		t.Fatalf("disk sizes %v", got)
 	}
 }
