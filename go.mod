@@ -3,6 +3,7 @@ module github.com/vmgmt/terraform-provider-vmgmt
 go 1.26.8
 
 require (
+	github.com/adhocore/gronx v1.20.0
 	github.com/agext/levenshtein v1.2.3
 	github.com/hashicorp/terraform-json v0.27.2
 	github.com/hashicorp/terraform-plugin-framework v1.19.0
@@ -12,6 +13,7 @@ require (
 	github.com/hashicorp/terraform-plugin-testing v1.16.0
 	github.com/open-policy-agent/opa v1.22.3
 	github.com/vmware/govmomi v0.56.0
+	golang.org/x/sync v0.24.0
 )
 
 require (
@@ -123,7 +125,6 @@ require (
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/mod v0.41.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/term v0.47.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
