@@ -307,6 +307,7 @@ func TestAccBackupJob_nameTaken(t *testing.T) {
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{{
 			Config:      jobConfig(sim, "file:///var/backups/vmgmt", tier1, ""),
+			PlanOnly:    true, // the plan fails, before any apply
 			ExpectError: regexp.MustCompile(`(?s)Backup job already exists.*terraform import <address> nightly`),
 		}},
 	})
@@ -337,5 +338,66 @@ func TestAccBackupJob_adoptsInterruptedCreate(t *testing.T) {
 				return nil
 			},
 		}},
+	})
+}
+
+// Catalog VMs created in the same apply as a job whose name their item gives join it in that
+// apply: while VMs are planned, protected_vm_ids is known after apply, resolved once the VMs
+// exist; the next plan is empty.
+func TestAccBackupJob_catalogVMsOfTheSameApply(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSim(t)
+	admin := acctest.NewAdmin(t, sim)
+	cfg := sim.ProviderConfig() + fmt.Sprintf(`
+resource "vmgmt_catalog_item" "app" {
+  name            = "app-server"
+  version         = "1.0.0"
+  template        = %q
+  sizes           = { small = { cpus = 2, memory_mb = 4096, disk_gb = 40 } }
+  entitled_groups = ["erp-ops"]
+  allowed_folders = [%q]
+  lease           = { default_days = 30, max_days = 90, grace_days = 7 }
+  backup_job      = "nightly"
+}
+
+resource "vmgmt_catalog_vm" "app" {
+  count        = 2
+  name         = "app0${count.index}"
+  catalog_item = vmgmt_catalog_item.app.name
+  size         = "small"
+  owner        = "jane.doe"
+  job_function = "erp-ops"
+}
+
+resource "vmgmt_backup_job" "nightly" {
+  name       = "nightly"
+  schedule   = { cron = "0 2 * * *" }
+  retention  = { keep_last = 3 }
+  repository = "file:///var/backups/vmgmt"
+  selection {
+    ids = [%q]
+  }
+  depends_on = [vmgmt_catalog_vm.app]
+}
+`, "/"+simulator.Datacenter+"/vm/"+simulator.TemplateFolder+"/"+simulator.Templates[0], simulator.WorkloadFolder, admin.VM("web01").Value)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectUnknownValue(addr, tfjsonpath.New("protected_vm_ids")),
+				}},
+				Check: resource.ComposeTestCheckFunc(
+					resource.TestCheckResourceAttr(addr, "protected_vm_ids.#", "3"),
+					resource.TestCheckTypeSetElemAttrPair(addr, "protected_vm_ids.*", "vmgmt_catalog_vm.app.0", "id"),
+					resource.TestCheckTypeSetElemAttrPair(addr, "protected_vm_ids.*", "vmgmt_catalog_vm.app.1", "id"),
+				),
+			},
+			{
+				Config:           cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
 	})
 }

@@ -116,7 +116,8 @@ func (s Schedule) Location() (*time.Location, error) {
 
 // Next is the first tick of the schedule strictly after after, in the schedule's zone: a tick
 // exactly at after is not the next one. A wall-clock time that a DST change skips does not occur
-// that day; one that a DST change repeats occurs once.
+// that day; one that a DST change repeats occurs once (as cron runs it): a daily job does not run
+// twice the night clocks go back.
 //
 // gronx walks the calendar in the zone it is given, and across a DST change (or a day that not
 // every month has) it can land on a time the expression does not name. So the walk runs on the
@@ -142,16 +143,13 @@ func (s Schedule) next(after time.Time, loc *time.Location) (time.Time, error) {
 		if err != nil {
 			break
 		}
-		if !next.After(wall) {
-			next = wall.Add(time.Minute).Truncate(time.Minute)
-		}
 		wall = next
 		if due, err := gronx.New().IsDue(expr, next); err != nil || !due {
 			continue // gronx overshot onto a time the expression does not name
 		}
 		at := time.Date(next.Year(), next.Month(), next.Day(), next.Hour(), next.Minute(), 0, 0, loc)
-		if at.Hour() != next.Hour() || at.Minute() != next.Minute() || !at.After(after) {
-			continue // skipped by a DST change that day, or the repeated hour's second pass
+		if at.Hour() != next.Hour() || at.Minute() != next.Minute() {
+			continue // skipped by a DST change that day
 		}
 		return at, nil
 	}

@@ -74,6 +74,12 @@ func TestScheduleNext_repeatedHourOnce(t *testing.T) {
 	if strings.Count(got, "2026-10-25") != 1 || !strings.Contains(got, "2026-10-26T02:30:00+01:00") {
 		t.Errorf("ticks across the fall-back change: %s; want one on 2026-10-25, then 2026-10-26T02:30:00+01:00", got)
 	}
+	// From late in the first pass of the repeated hour (02:59:30 summer time), 02:15 of the second
+	// pass is not another run of a daily job.
+	late := time.Date(2026, 10, 25, 0, 59, 30, 0, time.UTC)
+	if next, err := (Schedule{Cron: "15 2 * * *", TimeZone: "Europe/Berlin"}).Next(late); err != nil || next.Format(time.RFC3339) != "2026-10-26T02:15:00+01:00" {
+		t.Errorf("Next(02:59:30 CEST on 2026-10-25) = %s (%v), want 2026-10-26T02:15:00+01:00", next.Format(time.RFC3339), err)
+	}
 	// From the first pass of 02:30 (summer time), the second pass is not another run.
 	first := time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC) // 02:30 CEST
 	next, err := s.Next(first)
