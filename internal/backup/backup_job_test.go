@@ -39,15 +39,15 @@ func connect(t *testing.T, sim *acctest.Sim) *vsphere.Client {
 	return c
 }
 
-// storedJob is the job's record in vCenter, read fresh; nil when there is none.
-func storedJob(t *testing.T, c *vsphere.Client, name string) *job.Job {
+// storedJob is job nightly's record in vCenter, read fresh; nil when there is none.
+func storedJob(t *testing.T, c *vsphere.Client) *job.Job {
 	t.Helper()
 	c.Refresh()
 	jobs, err := job.ReadJobs(context.Background(), c, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return jobs[name]
+	return jobs["nightly"]
 }
 
 // jobConfig is a job named nightly with this selection block (and any extra lines).
@@ -105,7 +105,7 @@ func TestAccBackupJob_lifecycle(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		CheckDestroy: func(*terraform.State) error {
-			if j := storedJob(t, c, "nightly"); j != nil {
+			if j := storedJob(t, c); j != nil {
 				return fmt.Errorf("destroy left the job's record: %+v", j)
 			}
 			runs, err := job.ReadRuns(ctx, c, true)
@@ -138,7 +138,7 @@ func TestAccBackupJob_lifecycle(t *testing.T) {
 					if got := s.RootModule().Resources[addr].Primary.Attributes["next_run"]; got != want.Format(time.RFC3339) {
 						return fmt.Errorf("next_run = %q, want %q", got, want.Format(time.RFC3339))
 					}
-					j := storedJob(t, c, "nightly")
+					j := storedJob(t, c)
 					if j == nil {
 						return fmt.Errorf("no record of job nightly in vCenter")
 					}
@@ -206,7 +206,7 @@ func TestAccBackupJob_lifecycle(t *testing.T) {
 			{
 				// Someone edits the stored definition: refresh shows it, and the plan is not empty.
 				PreConfig: func() {
-					j := storedJob(t, c, "nightly")
+					j := storedJob(t, c)
 					j.Retention.KeepLast, j.Enabled, j.Schedule.Cron = 1, false, "0 3 * * *"
 					if err := job.PutJob(ctx, c, j); err != nil {
 						t.Fatal(err)
@@ -228,7 +228,7 @@ func TestAccBackupJob_lifecycle(t *testing.T) {
 					plancheck.ExpectResourceAction(addr, plancheck.ResourceActionUpdate),
 				}},
 				Check: func(*terraform.State) error {
-					j := storedJob(t, c, "nightly")
+					j := storedJob(t, c)
 					if j == nil || j.Retention.KeepLast != 7 || !j.Enabled || j.Schedule.Cron != "0 2 1 1 *" {
 						return fmt.Errorf("apply did not restore the definition: %+v", j)
 					}
@@ -311,7 +311,7 @@ func TestAccBackupJob_nameTaken(t *testing.T) {
 			ExpectError: regexp.MustCompile(`(?s)Backup job already exists.*terraform import <address> nightly`),
 		}},
 	})
-	if j := storedJob(t, c, "nightly"); j == nil || j.Repository != "file:///other" {
+	if j := storedJob(t, c); j == nil || j.Repository != "file:///other" {
 		t.Fatalf("the other job's record was changed: %+v", j)
 	}
 }
@@ -332,7 +332,7 @@ func TestAccBackupJob_adoptsInterruptedCreate(t *testing.T) {
 		Steps: []resource.TestStep{{
 			Config: jobConfig(sim, "file:///var/backups/vmgmt", tier1, ""),
 			Check: func(*terraform.State) error {
-				if j := storedJob(t, c, "nightly"); j == nil || j.Schedule.Cron != "0 2 1 1 *" || !strings.Contains(j.Repository, "vmgmt") {
+				if j := storedJob(t, c); j == nil || j.Schedule.Cron != "0 2 1 1 *" || !strings.Contains(j.Repository, "vmgmt") {
 					return fmt.Errorf("the adopted record is %+v", j)
 				}
 				return nil

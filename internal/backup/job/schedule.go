@@ -105,7 +105,7 @@ func (s Schedule) Location() (*time.Location, error) {
 	}
 	if zone == "Local" {
 		// The runner's machine decides "Local": two runners could disagree on when a job is due.
-		return nil, &ZoneError{Zone: zone, Err: errors.New("Local is the zone of whichever machine runs the job")}
+		return nil, &ZoneError{Zone: zone, Err: errors.New("the zone named Local is that of whichever machine runs the job")}
 	}
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
