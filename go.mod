@@ -3,6 +3,7 @@ module github.com/vmgmt/terraform-provider-vmgmt
 go 1.26.8
 
 require (
+	github.com/adhocore/gronx v1.20.0
 	github.com/agext/levenshtein v1.2.3
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/config v1.33.19

@@ -370,6 +370,18 @@ data "vmgmt_compliance" "esxi" {
   }
 }
 
+resource "vmgmt_backup_job" "ops" {
+  name        = "erp-nightly"
+  description = "%%[1]s"
+  schedule    = { cron = "0 2 * * *" }
+  retention   = { keep_last = 7 }
+  repository  = "file:///var/backups/vmgmt"
+  selection {
+    folders = [%[1]q]
+  }
+  depends_on = [vmgmt_catalog_vm.app]
+}
+
 data "vmgmt_access_report" "ops" {
   selection {
     folders = [%[1]q]

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/baseline"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/capacity"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/catalog"
@@ -350,6 +351,7 @@ func (p *Provider) Resources(context.Context) []func() resource.Resource {
 	out = append(out, catalog.Resources()...)
 	out = append(out, security.Resources()...)
 	out = append(out, baseline.Resources()...)
+	out = append(out, backup.Resources()...)
 	return out
 }
 
@@ -359,6 +361,7 @@ func (p *Provider) DataSources(context.Context) []func() datasource.DataSource {
 	out = append(out, catalog.DataSources()...)
 	out = append(out, security.DataSources()...)
 	out = append(out, baseline.DataSources()...)
+	out = append(out, backup.DataSources()...)
 	return out
 }
 

@@ -1,0 +1,14 @@
+package backup
+
+import (
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+)
+
+// Resources lists the resources this package contributes to the provider.
+func Resources() []func() resource.Resource {
+	return []func() resource.Resource{NewJobResource}
+}
+
+// DataSources lists the data sources this package contributes to the provider.
+func DataSources() []func() datasource.DataSource { return nil }
