@@ -177,21 +177,13 @@ func (r *jobResource) inventory(ctx context.Context, p *protection) (map[string]
 	if r.Client.Policy == nil {
 		return nil, nil
 	}
-	ids := make([]string, len(p.vms))
+	vms := make([]framework.VMFact, len(p.vms))
 	for i, vm := range p.vms {
-		ids[i] = vm.ID
+		vms[i] = framework.VMFact{ID: vm.ID, Name: vm.Name}
 	}
-	tags, err := r.Client.VSphere.AttachedTags(ctx, ids)
+	protected, err := framework.TaggedVMFacts(ctx, r.Client.VSphere, vms)
 	if err != nil {
 		return nil, err
-	}
-	protected := make([]any, 0, len(p.vms))
-	for _, vm := range p.vms {
-		ts := make([]any, 0, len(tags[vm.ID]))
-		for _, t := range tags[vm.ID] {
-			ts = append(ts, t.String())
-		}
-		protected = append(protected, map[string]any{"id": vm.ID, "name": vm.Name, "tags": ts})
 	}
 	return map[string]any{"protected": protected}, nil
 }

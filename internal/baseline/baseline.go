@@ -277,21 +277,13 @@ func factsOf(ctx context.Context, c *vsphere.Client, rs ruleSet, ev *evaluation)
 		facts["hosts"] = hosts
 		return facts, nil
 	}
-	ids := make([]string, 0, len(ev.scope))
-	for _, vm := range ev.scope {
-		ids = append(ids, vm.ID)
+	vms := make([]framework.VMFact, len(ev.scope))
+	for i, vm := range ev.scope {
+		vms[i] = framework.VMFact{ID: vm.ID, Name: vm.Name}
 	}
-	tags, err := c.AttachedTags(ctx, ids)
+	scope, err := framework.TaggedVMFacts(ctx, c, vms)
 	if err != nil {
 		return nil, err
-	}
-	scope := make([]any, 0, len(ev.scope))
-	for _, vm := range ev.scope {
-		ts := make([]any, 0, len(tags[vm.ID]))
-		for _, t := range tags[vm.ID] {
-			ts = append(ts, t.String())
-		}
-		scope = append(scope, map[string]any{"id": vm.ID, "name": vm.Name, "tags": ts})
 	}
 	facts["scope"] = scope
 	return facts, nil

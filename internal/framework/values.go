@@ -6,6 +6,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
 // BoolPtr is an optional bool's value: nil when null; nil, and known set false, when unknown.
@@ -48,4 +50,30 @@ func SetWithLists(ctx context.Context, set func(context.Context, any) diag.Diagn
 	}
 	*raw = v
 	return diags
+}
+
+// VMFact is a VM as the policy gate's facts name it.
+type VMFact struct{ ID, Name string }
+
+// TaggedVMFacts are the policy facts of VMs: [{id, name, tags: ["category/name", ...]}], their
+// tags read in one call for all of them. Security groups (members), baselines (scope) and
+// backup jobs (protected) give their VMs to the policy gate so.
+func TaggedVMFacts(ctx context.Context, c *vsphere.Client, vms []VMFact) ([]any, error) {
+	ids := make([]string, len(vms))
+	for i, vm := range vms {
+		ids[i] = vm.ID
+	}
+	tags, err := c.AttachedTags(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, 0, len(vms))
+	for _, vm := range vms {
+		ts := make([]any, 0, len(tags[vm.ID]))
+		for _, t := range tags[vm.ID] {
+			ts = append(ts, t.String())
+		}
+		out = append(out, map[string]any{"id": vm.ID, "name": vm.Name, "tags": ts})
+	}
+	return out, nil
 }

@@ -22,17 +22,13 @@ func (r *groupResource) inventory(ctx context.Context, in *groupInput, res *reso
 	if r.Client.Policy == nil {
 		return nil, nil
 	}
-	tags, err := r.Client.VSphere.AttachedTags(ctx, res.memberIDs())
+	vms := make([]framework.VMFact, len(res.members))
+	for i, m := range res.members {
+		vms[i] = framework.VMFact{ID: m.ID, Name: m.Name}
+	}
+	members, err := framework.TaggedVMFacts(ctx, r.Client.VSphere, vms)
 	if err != nil {
 		return nil, err
-	}
-	members := make([]any, 0, len(res.members))
-	for _, m := range res.members {
-		ts := make([]any, 0, len(tags[m.ID]))
-		for _, t := range tags[m.ID] {
-			ts = append(ts, t.String())
-		}
-		members = append(members, map[string]any{"id": m.ID, "name": m.Name, "tags": ts})
 	}
 	pgs := make([]any, 0, len(res.portGroups))
 	for _, pg := range res.portGroups {
