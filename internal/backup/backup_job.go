@@ -111,7 +111,7 @@ func (r *jobResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 	if resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...); resp.Diagnostics.HasError() {
 		return
 	}
-	inv, err := r.inventory(ctx, p)
+	inv, err := r.inventory(ctx, j, p)
 	if err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the tags of the protected VMs for the policy gate", err)
 		return
@@ -147,7 +147,7 @@ func (r *jobResource) stateFacts(ctx context.Context, state *jobModel) (framewor
 	if err != nil {
 		return framework.Facts{}, err
 	}
-	inv, err := r.inventory(ctx, p)
+	inv, err := r.inventory(ctx, j, p)
 	return framework.Facts{Inventory: inv}, err
 }
 
@@ -173,7 +173,7 @@ func adoptable(j *job.Job, rec *job.Job, diags *diag.Diagnostics) bool {
 
 // inventory is what the policy gate sees beside the change: the protected VMs with their tags
 // (one tag read for all, only when a policy is configured).
-func (r *jobResource) inventory(ctx context.Context, p *protection) (map[string]any, error) {
+func (r *jobResource) inventory(ctx context.Context, j *job.Job, p *protection) (map[string]any, error) {
 	if r.Client.Policy == nil {
 		return nil, nil
 	}
@@ -185,7 +185,11 @@ func (r *jobResource) inventory(ctx context.Context, p *protection) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"protected": protected}, nil
+	facts := map[string]any{"protected": protected}
+	if gap, err := j.Schedule.LongestGap(time.Now()); err == nil {
+		facts["schedule"] = map[string]any{"longest_gap_minutes": int64(gap / time.Minute)}
+	}
+	return facts, nil
 }
 
 func (r *jobResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -236,7 +240,7 @@ func (r *jobResource) apply(ctx context.Context, plan *jobModel, state *tfsdk.St
 		framework.AddVSphereError(diags, "Cannot resolve the VMs and hosts backup job "+j.Name+" protects", err)
 		return
 	}
-	inv, err := r.inventory(ctx, p)
+	inv, err := r.inventory(ctx, j, p)
 	if err != nil {
 		framework.AddVSphereError(diags, "Cannot read the tags of the protected VMs for the policy gate", err)
 		return

@@ -14,5 +14,9 @@ func (r *jobResource) PolicyInventory() map[string]*policy.Schema {
 			"name": policy.String("Name of the VM."),
 			"tags": policy.Array("The VM's tags, as category/name.", policy.String("")),
 		})),
+		"schedule": policy.Object("What the schedule means in time. Missing while the schedule is not known.", map[string]*policy.Schema{
+			"longest_gap_minutes": policy.Integer("The longest time between two consecutive runs over the next year, minutes " +
+				"(\"0 2 * * *\": 1440; \"0 2 * * 1-5\": 4320)."),
+		}),
 	}
 }

@@ -115,9 +115,9 @@ func (s Schedule) Location() (*time.Location, error) {
 }
 
 // Next is the first tick of the schedule strictly after after, in the schedule's zone: a tick
-// exactly at after is not the next one. A wall-clock time that a DST change skips does not occur
-// that day; one that a DST change repeats occurs once (as cron runs it): a daily job does not run
-// twice the night clocks go back.
+// exactly at after is not the next one. A wall-clock time that a DST change skips runs at the
+// end of the gap (02:30 becomes 03:30); one that a DST change repeats occurs once (as cron runs
+// it): a daily job does not run twice the night clocks go back.
 //
 // gronx walks the calendar in the zone it is given, and across a DST change (or a day that not
 // every month has) it can land on a time the expression does not name. So the walk runs on the
@@ -147,9 +147,12 @@ func (s Schedule) next(after time.Time, loc *time.Location) (time.Time, error) {
 		if due, err := gronx.New().IsDue(expr, next); err != nil || !due {
 			continue // gronx overshot onto a time the expression does not name
 		}
+		// A wall-clock time a DST change skips runs at the first instant after the gap, as cronie
+		// and systemd timers run it (02:00 becomes 03:00 the night clocks go forward): a nightly
+		// backup is an hour late that night, never a day missed.
 		at := time.Date(next.Year(), next.Month(), next.Day(), next.Hour(), next.Minute(), 0, 0, loc)
-		if at.Hour() != next.Hour() || at.Minute() != next.Minute() {
-			continue // skipped by a DST change that day
+		if !at.After(after) {
+			continue
 		}
 		return at, nil
 	}
@@ -164,4 +167,41 @@ const maxTicks = 1000
 // wallClock is t's wall-clock reading as a UTC time.
 func wallClock(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}
+
+// gapHorizon and gapTicks bound LongestGap's walk: a year covers every monthly pattern, and 400
+// ticks a schedule that runs every minute (whose gap is found in two).
+const (
+	gapHorizon = 366 * 24 * time.Hour
+	gapTicks   = 400
+)
+
+// LongestGap is the longest time between two consecutive runs of the schedule over the year
+// after from (at most gapTicks runs): how stale a restore point can get. A policy judges "at
+// least daily" by it, since cron itself cannot be judged in Rego: "0 2 * * 1-5" runs daily on
+// weekdays and leaves 72 hours over the weekend.
+func (s Schedule) LongestGap(from time.Time) (time.Duration, error) {
+	loc, err := s.Location()
+	if err != nil {
+		return 0, err
+	}
+	if err := validateCron(s.Cron); err != nil {
+		return 0, err
+	}
+	prev, err := s.next(from, loc)
+	if err != nil {
+		return 0, err
+	}
+	var longest time.Duration
+	for i := 0; i < gapTicks && prev.Sub(from) < gapHorizon; i++ {
+		next, err := s.next(prev, loc)
+		if err != nil {
+			return 0, err
+		}
+		if d := next.Sub(prev); d > longest {
+			longest = d
+		}
+		prev = next
+	}
+	return longest, nil
 }

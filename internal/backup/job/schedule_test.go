@@ -37,8 +37,9 @@ func TestScheduleNext(t *testing.T) {
 		{"a tag", "@daily", "UTC", "2026-05-10 12:00:00", "2026-05-11T00:00:00Z"},
 		{"in the zone's wall clock", "0 2 * * *", "America/New_York", "2026-05-10 03:00:00", "2026-05-11T02:00:00-04:00"},
 		// Europe/Berlin: 2026-03-29 02:00 CET jumps to 03:00 CEST; 2026-10-25 03:00 CEST falls back to 02:00 CET.
-		{"DST: 02:00 does not exist the day clocks go forward", "0 2 * * *", "Europe/Berlin", "2026-03-28 12:00:00", "2026-03-30T02:00:00+02:00"},
-		{"DST: 02:30 does not exist either", "30 2 * * *", "Europe/Berlin", "2026-03-28 12:00:00", "2026-03-30T02:30:00+02:00"},
+		{"DST: 02:00 does not exist the day clocks go forward: it runs at 03:00", "0 2 * * *", "Europe/Berlin", "2026-03-28 12:00:00", "2026-03-29T03:00:00+02:00"},
+		{"DST: 02:30 runs at 03:30", "30 2 * * *", "Europe/Berlin", "2026-03-28 12:00:00", "2026-03-29T03:30:00+02:00"},
+		{"DST: the run after the late one is the next day's", "0 2 * * *", "Europe/Berlin", "2026-03-29 03:00:00", "2026-03-30T02:00:00+02:00"},
 		{"DST: 03:00 exists the day clocks go forward", "0 3 * * *", "Europe/Berlin", "2026-03-28 12:00:00", "2026-03-29T03:00:00+02:00"},
 		{"DST: the hour after the change is summer time", "0 4 * * *", "Europe/Berlin", "2026-03-29 01:00:00", "2026-03-29T04:00:00+02:00"},
 		{"DST: 03:00 the day clocks go back", "0 3 * * *", "Europe/Berlin", "2026-10-24 12:00:00", "2026-10-25T03:00:00+01:00"},
@@ -127,5 +128,29 @@ func TestScheduleValidate(t *testing.T) {
 		if err := ok.Validate(); err != nil {
 			t.Errorf("%+v: %v", ok, err)
 		}
+	}
+}
+
+// The longest gap between runs: daily is 24 h, weekdays leave the weekend (72 h), monthly the
+// longest month; a daily job the night clocks change is 23 or 25 h apart in real time.
+func TestScheduleLongestGap(t *testing.T) {
+	from := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		cron, zone string
+		want       time.Duration
+	}{
+		{"0 2 * * *", "UTC", 24 * time.Hour},
+		{"*/15 * * * *", "UTC", 15 * time.Minute},
+		{"0 2 * * 1-5", "UTC", 72 * time.Hour},
+		{"0 2 1 * *", "UTC", 31 * 24 * time.Hour},
+		{"0 2 * * *", "Europe/Berlin", 25 * time.Hour}, // the night of 25 October 2027 gives 25 h
+	} {
+		got, err := Schedule{Cron: tc.cron, TimeZone: tc.zone}.LongestGap(from)
+		if err != nil || got != tc.want {
+			t.Errorf("LongestGap(%q in %s) = %s, %v; want %s", tc.cron, tc.zone, got, err, tc.want)
+		}
+	}
+	if _, err := (Schedule{Cron: "0 2 30 2 *"}).LongestGap(from); err == nil {
+		t.Error("a schedule that never runs has a longest gap")
 	}
 }
