@@ -397,7 +397,11 @@ func TestCrashLeftoversAreCleanedUp(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	vm := e.vms["erp-app01"]
-	if _, err := e.c.CreateSnapshot(ctx, vm, snapshotPrefix(e.job.Name)+"dead0001", snapshotStamp(e.job.Name, "dead0001"), false); err != nil {
+	// One leftover recognised by its name, one by its description alone (renamed by someone).
+	if _, err := e.c.CreateSnapshot(ctx, vm, snapshotPrefix(e.job.Name)+"dead0001", "", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.CreateSnapshot(ctx, e.vms["web01"], "renamed", snapshotStamp(e.job.Name, "dead0001"), false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.c.CreateSnapshot(ctx, vm, "before-upgrade", "taken by an operator", false); err != nil {
@@ -415,17 +419,30 @@ func TestCrashLeftoversAreCleanedUp(t *testing.T) {
 		t.Fatalf("setup: %d partial points, want 1", len(p))
 	}
 	_, res := e.run(t, e.opts())
-	if res.Status != job.RunOK || res.CleanedSnapshots != 1 || res.CleanedPoints != 1 {
+	if res.Status != job.RunOK || res.CleanedSnapshots != 2 || res.CleanedPoints != 1 {
 		t.Fatalf("run: %+v", res)
 	}
 	if s := e.snapshots(t, "erp-app01"); len(s) != 1 || s[0].Name != "before-upgrade" {
 		t.Fatalf("erp-app01's snapshots after the run: %+v; want only the operator's", s)
+	}
+	if s := e.snapshots(t, "web01"); len(s) != 0 {
+		t.Fatalf("web01's snapshots after the run: %+v", s)
 	}
 	if p, err := r.PartialPoints(ctx, e.job.Name); err != nil || len(p) != 0 {
 		t.Fatalf("partial points after the run: %+v %v", p, err)
 	}
 	if p := e.points(t, r, "erp-app01"); len(p) != 1 {
 		t.Fatalf("erp-app01 has %d points, want the run's 1", len(p))
+	}
+}
+
+// A job over templates backs up nothing: templates are left out of every job.
+func TestTemplatesAreNotBackedUp(t *testing.T) {
+	e := newEnv(t)
+	e.job.Selection = &vsphere.Selection{Include: vsphere.Criteria{Folders: []string{simulator.TemplateFolder}}}
+	vms, err := resolveVMs(context.Background(), e.c, e.job)
+	if err != nil || len(vms) != 0 {
+		t.Fatalf("a job over the templates folder resolves %+v (%v); want none", vms, err)
 	}
 }
 
