@@ -37,6 +37,13 @@ debugger. With a command it is an operator tool:
         provider's policy block. Exit 0 when nothing blocks, 1 when a mandatory rule blocks,
         2 when the plan or policy cannot be loaded or evaluated.
 
+  backup run (--job NAME | --all-due) [--dry-run] [--concurrency N]
+        Run backup jobs defined by vmgmt_backup_job: the named job now, or every enabled job
+        that is due. vCenter from VSPHERE_SERVER, VSPHERE_USER, VSPHERE_PASSWORD,
+        VSPHERE_ALLOW_UNVERIFIED_SSL (as the provider); the repository's credentials from the
+        environment (AWS_*). Prints one line per VM; exit 0 when all were backed up, 1 when any
+        failed, 2 when nothing could be run.
+
   version
         Print the provider version.
 
@@ -73,6 +80,8 @@ func Run(args []string, stdout, stderr io.Writer) int {
 		return ExitOK
 	case "policy":
 		return runPolicy(args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "terraform-provider-vmgmt: unknown command %q\n\n%s", args[0], usage)
 	return ExitUsage

@@ -1,0 +1,81 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Output is where a run reports what it does. Plain is the line-per-event form; a terminal's
+// progress bars and JSON lines for CI logs implement the same interface.
+type Output interface {
+	// Note is a message about the run: a job skipped, a result that could not be recorded.
+	Note(msg string)
+	// JobStart: the job's lock is taken and its VMs are about to be backed up.
+	JobStart(job string)
+	// VMDone: one VM of the job is done (backed up, failed or skipped). Called concurrently.
+	VMDone(job string, vm VMResult)
+	// JobDone: the job is done, with its VMs' results.
+	JobDone(res JobResult)
+}
+
+// Plain writes one line per event, and at the end of each job one line per VM: name, status,
+// bytes, seconds, error.
+type Plain struct {
+	mu sync.Mutex
+	W  io.Writer
+}
+
+func (p *Plain) printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.W, format, args...)
+}
+
+// Note prints the message.
+func (p *Plain) Note(msg string) { p.printf("%s\n", msg) }
+
+// JobStart prints that the job runs.
+func (p *Plain) JobStart(job string) { p.printf("job %s: running\n", job) }
+
+// VMDone prints the VM's progress line.
+func (p *Plain) VMDone(job string, vm VMResult) {
+	p.printf("job %s: %s %s\n", job, vm.Name, vm.Status)
+}
+
+// JobDone prints the job's summary: a line for the job, then one per VM.
+func (p *Plain) JobDone(res JobResult) {
+	if res.Skipped != "" {
+		return
+	}
+	line := fmt.Sprintf("job %s: %s, %d VMs, %d bytes, %d restore points (%d pruned), cleaned up %d snapshots and %d partial points, %.1fs",
+		res.Job, orPlanned(res), len(res.VMs), res.Bytes, res.RestorePoints, res.Pruned, res.CleanedSnapshots, res.CleanedPoints,
+		res.Finished.Sub(res.Started).Seconds())
+	if res.Err != nil {
+		line += ": " + res.Err.Error()
+	}
+	p.printf("%s\n", line)
+	for _, vm := range res.VMs {
+		msg := ""
+		if vm.Err != nil {
+			msg = "  " + vm.Err.Error()
+		}
+		p.printf("  %-24s %-8s %14d bytes %8.1fs%s\n", vm.Name, vm.Status, vm.Bytes, vm.Duration.Round(100*time.Millisecond).Seconds(), msg)
+	}
+}
+
+func orPlanned(res JobResult) string {
+	if res.Status == "" {
+		return "dry run"
+	}
+	return string(res.Status)
+}
+
+// discard is the Output of a run that reports nothing.
+type discard struct{}
+
+func (discard) Note(string)             {}
+func (discard) JobStart(string)         {}
+func (discard) VMDone(string, VMResult) {}
+func (discard) JobDone(JobResult)       {}

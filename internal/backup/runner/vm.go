@@ -1,0 +1,149 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/job"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/repo"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
+)
+
+// The extraConfig stamps that vmgmt's other functions leave on a VM, which a restore needs to
+// give the recreated VM the same catalog item, baselines and security groups.
+const (
+	catalogItemKey      = "vmgmt.catalog.item"
+	baselinePrefix      = "vmgmt.baseline."
+	securityGroupPrefix = "vmgmt.security-group."
+)
+
+// backupVMLeased backs up one VM under its per-VM lease, so that of several runners sharing a
+// job's work only one backs the VM up; a lease another runner holds skips the VM.
+func backupVMLeased(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vm target, runID string, opts Options) VMResult {
+	start := time.Now()
+	res := VMResult{ID: vm.ID, Name: vm.Name}
+	lease, err := c.Lock(ctx, "backup.vm."+j.Name+"."+vm.ID, opts.VMLock)
+	if err != nil {
+		var held *vsphere.LockHeldError
+		if errors.As(err, &held) {
+			res.Status = VMSkipped
+			res.Err = fmt.Errorf("another runner is backing it up (%s)", held.Holder)
+			return res
+		}
+		res.Status, res.Err = VMFailed, fmt.Errorf("taking its lease: %w", err)
+		return res
+	}
+	defer func() { _ = lease.Release(context.WithoutCancel(ctx)) }()
+	res = backupVM(ctx, c, r, j, vm, runID, opts)
+	res.Duration = time.Since(start)
+	return res
+}
+
+// backupVM takes the VM's snapshot, streams its disks into a new restore point, commits the
+// point's manifest and removes the snapshot (also when anything failed). A failed point is
+// aborted: it is never listed.
+func backupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vm target, runID string, opts Options) VMResult {
+	res := VMResult{ID: vm.ID, Name: vm.Name, Status: VMFailed}
+	if opts.beforeSnapshot != nil {
+		opts.beforeSnapshot(ctx, vm.ID)
+	}
+	facts, err := c.GetVM(ctx, vm.ID)
+	if err != nil {
+		res.Err = fmt.Errorf("reading the VM: %w", err)
+		return res
+	}
+	snapID, err := c.CreateSnapshot(ctx, vm.ID, snapshotPrefix(j.Name)+runID, snapshotStamp(j.Name, runID), j.Consistency == job.Quiesced)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	defer func() {
+		if err := c.RemoveSnapshot(context.WithoutCancel(ctx), vm.ID, snapID); err != nil && res.Err == nil {
+			// The point is complete; the snapshot left behind is removed by the next run.
+			res.Err = fmt.Errorf("the restore point is complete, but the snapshot could not be removed (the next run removes it): %w", err)
+		}
+	}()
+	w, err := r.BeginPoint(ctx, j.Name, vm.Name, opts.Now())
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	var disks []repo.Disk
+	var written int64
+	err = c.ExportSnapshot(ctx, vm.ID, snapID, func(d vsphere.ExportDisk, body io.Reader) error {
+		file := fmt.Sprintf("disk-%d.vmdk", len(disks))
+		if opts.wrapDisk != nil {
+			body = opts.wrapDisk(vm.Name, body)
+		}
+		size := d.Size
+		if size <= 0 {
+			size = -1
+		}
+		info, err := w.WriteFileSized(ctx, file, body, size)
+		if err != nil {
+			return err
+		}
+		written += info.Bytes
+		// The lease names the disk by its position, not its device key: Key, Controller and Unit
+		// stay unset until vsphere offers the VM's disk devices.
+		disks = append(disks, repo.Disk{Label: d.Name, File: file, CapacityBytes: d.Size})
+		return nil
+	})
+	if err == nil {
+		var p repo.Point
+		p, err = w.Commit(ctx, manifest(j, vm, facts, disks))
+		res.Point = p.ID
+	}
+	if err != nil {
+		if aerr := w.Abort(context.WithoutCancel(ctx)); aerr != nil {
+			err = fmt.Errorf("%w (and the partial restore point could not be removed, the next run removes it: %v)", err, aerr)
+		}
+		res.Err = err
+		return res
+	}
+	res.Bytes = written
+	res.Status = VMOK
+	return res
+}
+
+// manifest is what recreating the VM needs, from what vCenter says of it. Commit fills the
+// point's fields and the files' sizes and hashes.
+func manifest(j *job.Job, vm target, facts *vsphere.VM, disks []repo.Disk) repo.Manifest {
+	m := repo.Manifest{
+		VM:          &repo.VMInfo{ID: vm.ID, Name: vm.Name, UUID: facts.UUID},
+		Consistency: repo.Consistency(j.Consistency),
+		Hardware: &repo.Hardware{
+			CPUs: int(facts.CPUs), MemoryMB: facts.MemoryMB, Firmware: vm.Firmware,
+		},
+		Disks:       disks,
+		ExtraConfig: vm.ExtraConfig,
+		Tags:        vm.Tags,
+		CatalogItem: vm.ExtraConfig[catalogItemKey],
+	}
+	if vm.HardwareVersion > 0 {
+		m.Hardware.HardwareVersion = "vmx-" + strconv.Itoa(vm.HardwareVersion)
+	}
+	for _, n := range facts.Networks {
+		m.Networks = append(m.Networks, repo.Network{Network: n})
+	}
+	for k, v := range vm.ExtraConfig {
+		switch {
+		case strings.HasPrefix(k, baselinePrefix):
+			if m.Baseline == nil {
+				m.Baseline = map[string]string{}
+			}
+			m.Baseline[k] = v
+		case strings.HasPrefix(k, securityGroupPrefix):
+			if m.SecurityGroups == nil {
+				m.SecurityGroups = map[string]string{}
+			}
+			m.SecurityGroups[k] = v
+		}
+	}
+	return m
+}

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/runner"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/provider"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
+)
+
+func runBackup(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: give a subcommand: run\n\n%s", usage)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "run":
+		return backupRun(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: unknown subcommand %q (want run)\n\n%s", args[0], usage)
+	return ExitUsage
+}
+
+// backupRun is `backup run`: it connects to vCenter with the provider's environment variables
+// and runs the jobs the flags pick. Exit 0 when every VM was backed up (or skipped for another
+// runner), 1 when any failed, 2 when nothing could be run.
+func backupRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("backup run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var opts runner.Options
+	fs.StringVar(&opts.Job, "job", "", "run the backup job of this name now, due or not")
+	fs.BoolVar(&opts.AllDue, "all-due", false, "run every enabled job whose schedule says it is due")
+	fs.BoolVar(&opts.DryRun, "dry-run", false, "print the jobs and VMs a run would back up, and change nothing")
+	fs.IntVar(&opts.Concurrency, "concurrency", runner.DefaultConcurrency, "VMs of a job backed up at once")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: unexpected arguments %q\n", rest)
+		return ExitUsage
+	}
+	if (opts.Job == "") == !opts.AllDue {
+		fmt.Fprintln(stderr, "terraform-provider-vmgmt backup run: give either --job NAME or --all-due")
+		return ExitUsage
+	}
+	cfg, err := vcenterFromEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: %v\n", err)
+		return ExitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c, err := vsphere.Connect(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: connecting to vCenter %s: %v\n", cfg.Server, err)
+		return ExitUsage
+	}
+	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
+	opts.Output = &runner.Plain{W: stdout}
+	sum, err := runner.Run(ctx, c, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: %v\n", err)
+		if len(sum.Jobs) == 0 {
+			return ExitUsage
+		}
+		return ExitFail
+	}
+	if sum.Failed() {
+		return ExitFail
+	}
+	return ExitOK
+}
+
+// vcenterFromEnv reads the vCenter connection from the environment variables the provider reads
+// (VSPHERE_SERVER, VSPHERE_USER, VSPHERE_PASSWORD, VSPHERE_ALLOW_UNVERIFIED_SSL, VSPHERE_CA_FILE,
+// VSPHERE_DATACENTER). The runner keeps no session file: it logs out when done.
+func vcenterFromEnv() (vsphere.Config, error) {
+	cfg := vsphere.Config{
+		Server:     strings.TrimSpace(os.Getenv(provider.EnvServer)),
+		User:       os.Getenv(provider.EnvUser),
+		Password:   os.Getenv(provider.EnvPassword),
+		CAFile:     strings.TrimSpace(os.Getenv(provider.EnvCAFile)),
+		Datacenter: os.Getenv(provider.EnvDatacenter),
+	}
+	var missing []string
+	for env, v := range map[string]string{provider.EnvServer: cfg.Server, provider.EnvUser: cfg.User, provider.EnvPassword: cfg.Password} {
+		if v == "" {
+			missing = append(missing, env)
+		}
+	}
+	if len(missing) > 0 {
+		return cfg, fmt.Errorf("set %s to reach vCenter (the same variables the provider reads)", strings.Join(sorted(missing), ", "))
+	}
+	if s := strings.TrimSpace(os.Getenv(provider.EnvAllowUnverified)); s != "" {
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return cfg, fmt.Errorf("%s=%q is not a boolean: use true or false", provider.EnvAllowUnverified, s)
+		}
+		cfg.Insecure = b
+	}
+	if cfg.CAFile != "" {
+		if err := vsphere.CheckCAFile(cfg.CAFile); err != nil {
+			return cfg, fmt.Errorf("%s=%q: %w", provider.EnvCAFile, cfg.CAFile, err)
+		}
+	}
+	return cfg, nil
+}
+
+func sorted(s []string) []string {
+	sort.Strings(s)
+	return s
+}

@@ -1,0 +1,83 @@
+package cli_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/job"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/cli"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
+)
+
+// `backup run --job` reaches vCenter through the provider's environment variables, backs up the
+// job's VMs, prints one line per VM and exits 0; a job whose repository is unavailable exits 1
+// and says why; without credentials it exits 2.
+func TestBackupRunJob(t *testing.T) {
+	ctx := context.Background()
+	sim, err := simulator.Start(ctx, simulator.Options{BigDiskSize: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	c, err := vsphere.Connect(ctx, vsphere.Config{Server: sim.URL.Host, User: sim.User, Password: sim.Password, Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	put := func(name, repository string) {
+		t.Helper()
+		err := job.PutJob(ctx, c, &job.Job{
+			Name:        name,
+			Selection:   &vsphere.Selection{Include: vsphere.Criteria{Folders: []string{simulator.WorkloadFolder}}},
+			Schedule:    job.Schedule{Cron: "0 2 * * *"},
+			Retention:   job.Retention{KeepLast: 1},
+			Consistency: job.Crash,
+			Repository:  repository,
+			Enabled:     true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("nightly", "file://"+filepath.Join(t.TempDir(), "repo"))
+	put("broken", "file://"+filepath.Join(t.TempDir(), "unmounted", "repo"))
+
+	for k := range sim.Env() {
+		t.Setenv(k, "")
+	}
+	if code, _, stderr := run(t, "backup", "run", "--job", "nightly"); code != cli.ExitUsage || !strings.Contains(stderr, "VSPHERE_PASSWORD, VSPHERE_SERVER, VSPHERE_USER") {
+		t.Fatalf("without credentials: exit %d, stderr %q", code, stderr)
+	}
+	for k, v := range sim.Env() {
+		t.Setenv(k, v)
+	}
+	code, stdout, stderr := run(t, "backup", "run", "--job", "nightly")
+	if code != cli.ExitOK {
+		t.Fatalf("backup run --job nightly: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, vm := range simulator.Workloads {
+		if !strings.Contains(stdout, "  "+vm+" ") {
+			t.Errorf("no summary line for %s:\n%s", vm, stdout)
+		}
+	}
+	if !strings.Contains(stdout, "job nightly: ok, 3 VMs") {
+		t.Errorf("no job summary:\n%s", stdout)
+	}
+	code, stdout, _ = run(t, "backup", "run", "--job", "broken")
+	if code != cli.ExitFail || !strings.Contains(stdout, "backup repository unavailable") {
+		t.Fatalf("backup run --job broken: exit %d\n%s", code, stdout)
+	}
+	if code, _, stderr := run(t, "backup", "run", "--job", "missing"); code != cli.ExitUsage || !strings.Contains(stderr, `no backup job "missing"`) {
+		t.Fatalf("unknown job: exit %d, %q", code, stderr)
+	}
+	if code, _, _ := run(t, "backup", "run"); code != cli.ExitUsage {
+		t.Fatalf("no --job nor --all-due: exit %d", code)
+	}
+	code, stdout, _ = run(t, "backup", "run", "--job", "nightly", "--dry-run")
+	if code != cli.ExitOK || !strings.Contains(stdout, "planned") {
+		t.Fatalf("dry run: exit %d\n%s", code, stdout)
+	}
+}
