@@ -19,6 +19,7 @@ import (
 type listedPoint struct {
 	Job         string    `json:"job"`
 	VM          string    `json:"vm"`
+	VMID        string    `json:"vm_id"`
 	Point       string    `json:"point"`
 	Time        time.Time `json:"time"`
 	Bytes       int64     `json:"bytes"`
@@ -81,8 +82,8 @@ func TestBackupList(t *testing.T) {
 	}
 	perVM := map[string][]listedPoint{}
 	for _, p := range points {
-		if p.Job != "nightly" || p.Consistency != "crash" || p.Verified || p.Disks < 1 || p.Time.IsZero() {
-			t.Errorf("point %+v: want job nightly, crash, not verified, at least a disk and a time", p)
+		if p.Job != "nightly" || p.Consistency != "crash" || p.Verified || p.Disks < 1 || p.Time.IsZero() || !strings.HasPrefix(p.VMID, "vm-") {
+			t.Errorf("point %+v: want job nightly, crash, not verified, at least a disk, a time and the VM's ID", p)
 		}
 		perVM[p.VM] = append(perVM[p.VM], p)
 	}

@@ -23,8 +23,10 @@ type ListOptions struct {
 // Listed is one complete restore point, as `backup list` shows it.
 type Listed struct {
 	Job string `json:"job"`
-	// VM is set on a VM's point, Host on a host configuration point.
+	// VM and VMID (its managed object ID when the point was taken) are set on a VM's point,
+	// Host on a host configuration point.
 	VM   string    `json:"vm,omitempty"`
+	VMID string    `json:"vm_id,omitempty"`
 	Host string    `json:"host,omitempty"`
 	ID   string    `json:"point"`
 	Time time.Time `json:"time"`
@@ -138,6 +140,9 @@ func listJob(ctx context.Context, c *vsphere.Client, j *job.Job, vm string) ([]L
 // listed describes a point from its manifest.
 func listed(p repo.Point, m *repo.Manifest) Listed {
 	l := Listed{Job: p.Job, VM: p.VM, Host: p.Host, ID: p.ID, Time: p.Time, Consistency: string(m.Consistency), Disks: len(m.Disks)}
+	if m.VM != nil {
+		l.VMID = m.VM.ID
+	}
 	for _, f := range m.Files {
 		l.Bytes += f.Bytes
 	}
