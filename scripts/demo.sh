@@ -9,17 +9,20 @@
 # the audit baseline's standing diff (read from `terraform show -json` of the saved plan), changes
 # a setting of a tier-1 VM out of band and shows the plan that finds it (naming the VM, the key and
 # who changed it) and the apply that fixes it, with the compliance summary, tags a VM out of band
-# to show a plan where it joins a security group and the tier-1 baseline, and counts the policy
-# decisions logged. The simulator is always stopped.
+# to show a plan where it joins a security group and the tier-1 baseline, runs the backup runner
+# once for the tier-1 nightly job (examples/demo/backup.tf) into a file repository in
+# .demo/work/backups, lists its restore points (one for each VM the job protects) and shows that the
+# plan after the run is still empty, and counts the policy decisions logged. The simulator is
+# always stopped.
 #
 # The terminal shows each step and its result: the plan's summary, the expected failure, the
 # policy checks deferred to apply and why, the outputs, the second plan, the drift found and fixed. The whole output of
-# each command is in .demo/logs/ (plan.log, apply.log, ...), named on its step.
+# each command is in .demo/logs/ (plan.log, apply.log, backup-run.log, ...), named on its step.
 #
 # Everything it writes lives under .demo/ (ignored by git): the logs, the simulator's env file,
 # the CLI config, the session cache, a scratch copy of examples/demo and examples/modules with its
-# state, saved plan and decision log (work/demo, work/modules), and the rejected variant
-# (rejected/). The simulator starts empty each time, so old state is deleted first and the demo
+# state, saved plan and decision log (work/demo, work/modules), the backup repository
+# (work/backups), and the rejected variant (rejected/). The simulator starts empty each time, so old state is deleted first and the demo
 # can be re-run at will.
 #
 # Environment: VERSION (provider version stamp), BIN (default ./bin), VMGMT_SIM_TIMEOUT (seconds to
