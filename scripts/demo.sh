@@ -9,17 +9,20 @@
 # the audit baseline's standing diff (read from `terraform show -json` of the saved plan), changes
 # a setting of a tier-1 VM out of band and shows the plan that finds it (naming the VM, the key and
 # who changed it) and the apply that fixes it, with the compliance summary, tags a VM out of band
-# to show a plan where it joins a security group and the tier-1 baseline, and counts the policy
-# decisions logged. The simulator is always stopped.
+# to show a plan where it joins a security group and the tier-1 baseline, runs the backup runner
+# once for the tier-1 nightly job (examples/demo/backup.tf) into a file repository in
+# .demo/work/backups, lists its restore points (one for each VM the job protects) and shows that the
+# plan after the run is still empty, and counts the policy decisions logged. The simulator is
+# always stopped.
 #
 # The terminal shows each step and its result: the plan's summary, the expected failure, the
 # policy checks deferred to apply and why, the outputs, the second plan, the drift found and fixed. The whole output of
-# each command is in .demo/logs/ (plan.log, apply.log, ...), named on its step.
+# each command is in .demo/logs/ (plan.log, apply.log, backup-run.log, ...), named on its step.
 #
 # Everything it writes lives under .demo/ (ignored by git): the logs, the simulator's env file,
 # the CLI config, the session cache, a scratch copy of examples/demo and examples/modules with its
-# state, saved plan and decision log (work/demo, work/modules), and the rejected variant
-# (rejected/). The simulator starts empty each time, so old state is deleted first and the demo
+# state, saved plan and decision log (work/demo, work/modules), the backup repository
+# (work/backups), and the rejected variant (rejected/). The simulator starts empty each time, so old state is deleted first and the demo
 # can be re-run at will.
 #
 # Environment: VERSION (provider version stamp), BIN (default ./bin), VMGMT_SIM_TIMEOUT (seconds to
@@ -77,7 +80,9 @@ mkdir -p "$work" "$rejected" "$logs" "$demo/sessions"
 chmod 700 "$demo/sessions"
 
 step "starting the vCenter simulator"
-"$bin/vmgmt-sim" -listen 127.0.0.1:0 -env-file "$demo/sim.env" >"$logs/sim.log" 2>&1 &
+# erp-db01's sparse data disk is 64 MiB here instead of 4 GiB, so that the backup below takes a
+# second: the runner streams every byte of it, zeros included.
+"$bin/vmgmt-sim" -listen 127.0.0.1:0 -env-file "$demo/sim.env" -big-disk-mib 64 >"$logs/sim.log" 2>&1 &
 sim_pid=$!
 # The simulator ignores TERM while a request hangs: give it five seconds, then KILL.
 stop_sim() {
@@ -163,6 +168,10 @@ mkdir -p "$work/demo"
 cp examples/demo/*.tf "$work/demo/"
 cp -R examples/demo/policy "$work/demo/policy"
 cp -R examples/modules "$work/modules"
+# The backup job's repository (examples/demo/backup.tf's var.backup_repository): a directory of
+# the scratch area, created by the runner's first run.
+backups="$work/backups"
+export TF_VAR_backup_repository="file://$backups"
 work="$work/demo" # terraform runs here from now on
 # The decision log (policy block's decision_log; the demo's default is relative to the working
 # directory): one JSON line per decision, at plan time, at apply time and for each data source read.
@@ -342,6 +351,38 @@ plan_settled plan-joined-again
 echo "demo: erp-db01 joined db-admins and tier-1-scg (hardened by the apply); nothing else is left to do"
 "$tf" -chdir="$work" output -no-color security_groups | sed -n '/"db-admins"/,/^  }/p'
 compliance
+
+# Backup: the operator command that cron or a Kubernetes CronJob runs, here once by hand. It reads
+# the job's definition from vCenter (vCenter from the simulator's VSPHERE_* variables, as the
+# provider), snapshots each VM it protects, streams its disks into the repository, writes the
+# restore point's manifest, removes the snapshot and applies the retention; then `backup list`
+# reads the restore points back from the repository.
+backup_job=tier-1-nightly
+step "backup run --job $backup_job: the runner backs up the business-critical tier into $(rel "$backups") (log: $(rel "$logs/backup-run.log"))"
+run "$logs/backup-run.log" "$bin/terraform-provider-vmgmt" backup run --job "$backup_job"
+summary=$(sed -n "/^job $backup_job: \(ok\|partial\|failed\),/,\$p" "$logs/backup-run.log")
+[[ -n "$summary" ]] || die "backup run printed no summary of job $backup_job (see $(rel "$logs/backup-run.log"))"
+printf '%s\n' "$summary"
+grep -q "^job $backup_job: ok," <<<"$summary" || die "backup run did not back up every VM of $backup_job (see $(rel "$logs/backup-run.log"))"
+
+step "backup list --job $backup_job: its restore points, read from the repository (log: $(rel "$logs/backup-list.log"))"
+run "$logs/backup-list.log" "$bin/terraform-provider-vmgmt" backup list --job "$backup_job"
+cat "$logs/backup-list.log"
+# Every VM the job protects (protected_vm_ids, in the state the last apply refreshed) has a point.
+run "$logs/backup-list.json" "$bin/terraform-provider-vmgmt" backup list --job "$backup_job" --format json
+run "$logs/backup-state.log" "$tf" -chdir="$work" state show -no-color vmgmt_backup_job.tier1
+protected=$(sed -n '/protected_vm_ids/,/\]/p' "$logs/backup-state.log" | grep -oE '"vm-[^"]*"' | tr -d '"' || true)
+[[ -n "$protected" ]] || die "vmgmt_backup_job.tier1 protects no VM (see $(rel "$logs/backup-state.log"))"
+for id in $protected; do
+	grep -q "\"vm_id\": \"$id\"" "$logs/backup-list.json" ||
+		die "backup list shows no restore point of $id, which $backup_job protects (see $(rel "$logs/backup-list.json"))"
+done
+echo "demo: every VM $backup_job protects ($(wc -w <<<"$protected")) has a restore point"
+
+# The runner recorded the run on the job in vCenter: the refresh shows it in last_run and
+# restore_point_count, which are what the runner did, not configuration, so the plan stays empty.
+step "terraform plan -detailed-exitcode after the backup: must still report no changes but the audit baseline's (log: $(rel "$logs/plan-backed-up.log"))"
+plan_settled plan-backed-up
 
 [[ -s "$decisions" ]] || die "no policy decisions were logged to $(rel "$decisions")"
 count() { grep -c "$1" "$decisions" || true; }

@@ -54,6 +54,9 @@ resource "vmgmt_catalog_item" "db_server" {
   # ... and vmgmt-baseline:tier-1-scg, which puts it in the scope of that enforcing baseline
   # (baseline.tf), wherever it runs.
   config_baseline = vmgmt_config_baseline.tier1.name
+  # ... and vmgmt-backup-job:tier-1-nightly, which puts it under that nightly backup job
+  # (backup.tf).
+  backup_job = vmgmt_backup_job.tier1.name
 }
 
 # Application servers of production systems: standard production capacity (tier 2).

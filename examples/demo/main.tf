@@ -2,9 +2,10 @@
 #
 # "Virtualizing Business Critical Applications – A Reference Architecture" puts five management
 # functions on top of vSphere: Security, Configuration, Service & Capacity, Provisioning &
-# Lifecycle, and Backup & Recovery. This configuration implements the two vmgmt has so far:
-# Service & Capacity here, and Provisioning & Lifecycle (the service catalog) in catalog.tf, whose
-# VMs run in the tiers below.
+# Lifecycle, and Backup & Recovery. This configuration implements them: Service & Capacity here,
+# Provisioning & Lifecycle (the service catalog) in catalog.tf, whose VMs run in the tiers below,
+# Security in security.tf, Configuration in baseline.tf, and the backup half of Backup & Recovery
+# (a nightly job for the business-critical tier) in backup.tf.
 #
 # Service & Capacity management — "automating the distribution of the workloads to ensure that the
 # most important applications deliver the required levels of service to their users". On vSphere

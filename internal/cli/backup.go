@@ -19,17 +19,19 @@ import (
 
 func runBackup(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: give a subcommand: run\n\n%s", usage)
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: give a subcommand: run, list\n\n%s", usage)
 		return ExitUsage
 	}
 	switch args[0] {
 	case "run":
 		return backupRun(args[1:], stdout, stderr)
+	case "list":
+		return backupList(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
 	}
-	fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: unknown subcommand %q (want run)\n\n%s", args[0], usage)
+	fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: unknown subcommand %q (want run or list)\n\n%s", args[0], usage)
 	return ExitUsage
 }
 

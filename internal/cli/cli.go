@@ -44,6 +44,13 @@ debugger. With a command it is an operator tool:
         environment (AWS_*). Prints one line per VM; exit 0 when all were backed up, 1 when any
         failed, 2 when nothing could be run.
 
+  backup list [--job NAME] [--vm NAME] [--format text|json]
+        List the complete restore points of the backup jobs (of one job, of one VM): job, VM,
+        point, time, size, consistency, verified, disks; newest first per VM. Without --vm, the
+        VMs and hosts each job protects now. Same environment as 'backup run'. Exit 0 when every
+        job's repository was listed, 1 when one could not be (reported on stderr, the others
+        still listed), 2 when nothing could be listed.
+
   version
         Print the provider version.
 

@@ -36,12 +36,18 @@ func main() {
 	user := flag.String("user", simulator.DefaultUser, "user name the simulator accepts")
 	password := flag.String("password", simulator.DefaultPassword, "password the simulator accepts")
 	envFile := flag.String("env-file", "", "also write the connection settings to this file as shell exports, once serving")
+	bigDiskMiB := flag.Int64("big-disk-mib", simulator.DefaultBigDiskSize>>20,
+		"size in MiB of the sparse data disk of "+simulator.BigDiskVM+" (what a backup of it exports); small keeps a demo's backup fast")
 	flag.Parse()
+	if *bigDiskMiB <= 0 {
+		fmt.Fprintf(os.Stderr, "vmgmt-sim: -big-disk-mib %d: give a positive size in MiB\n", *bigDiskMiB)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	sim, err := simulator.Start(ctx, simulator.Options{Addr: *listen, User: *user, Password: *password})
+	sim, err := simulator.Start(ctx, simulator.Options{Addr: *listen, User: *user, Password: *password, BigDiskSize: *bigDiskMiB << 20})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmgmt-sim:", err)
 		os.Exit(1)

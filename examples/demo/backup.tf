@@ -1,0 +1,46 @@
+# Backup & Recovery — "backing up the data in the virtual environment, in an environment that
+# changes all the time". vSphere has no backup job: vmgmt declares it here and stores it in vCenter
+# (datacenter custom attribute vmgmt.backup-jobs); the runner, `terraform-provider-vmgmt backup
+# run`, started by cron or a Kubernetes CronJob, runs it with nothing but vCenter's and the
+# repository's credentials: a snapshot of each VM, its disks streamed into the repository through
+# the export lease, a manifest that holds what recreating the VM needs, then retention.
+#
+# The business-critical tier is backed up every night. Its VMs are resolved live at every plan, so
+# a plan shows a VM entering or leaving protection: every VM in the tier-1 pools (the ERP and
+# database pools are nested in it) or tagged tier-1, as for the tier's baseline (baseline.tf), and
+# every VM made from a catalog item whose backup_job names the job (db-server, catalog.tf), wherever
+# it runs. make demo runs the job once and lists its restore points with `backup list`.
+
+variable "backup_repository" {
+  description = "Where the nightly job's restore points go: a file:// directory (its parent must exist) or an s3:// URL. Defaults to the directory backups beside this configuration; make demo passes one in its scratch directory."
+  type        = string
+  default     = null
+}
+
+locals {
+  backup_repository = coalesce(var.backup_repository, "file://${abspath(path.root)}/backups")
+}
+
+resource "vmgmt_backup_job" "tier1" {
+  name        = "tier-1-nightly"
+  description = "Business-critical tier, every night"
+
+  selection {
+    pools     = [vmgmt_capacity_reservation.tier1.id]
+    tags      = [{ category = "tier", name = "tier-1" }]
+    match     = "any"
+    templates = "exclude"
+  }
+
+  # 02:00 UTC every day.
+  schedule = { cron = "0 2 * * *" }
+
+  # The newest 7 restore points, and the newest of each of the last 7 days.
+  retention = {
+    keep_last = 7
+    daily     = 7
+  }
+
+  # Credentials of an s3:// repository come from the runner's environment, never from here.
+  repository = local.backup_repository
+}
