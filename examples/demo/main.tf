@@ -54,8 +54,9 @@ provider "vmgmt" {
     # offers, the group's quota, the item's lease maximum, allowed folders and networks), security
     # the security groups (privilege ceiling, no Administrator on tier-1 VMs, locked-down tier-1
     # port groups, principals from allowed domains), baseline the configuration baselines (every
-    # catalog VM held by an enforcing baseline, no relaxing scg-8 on tier-1, audit on tier-1 warns).
-    packs = ["capacity", "catalog", "security", "baseline"]
+    # catalog VM held by an enforcing baseline, no relaxing scg-8 on tier-1, audit on tier-1 warns),
+    # backup the backup jobs (tier-1 backed up at least daily, a week of restore points kept).
+    packs = ["capacity", "catalog", "security", "baseline", "backup"]
     # Rego (package vmgmt.platform) plus data: pack parameters and exemptions. Tests
     # (*_test.rego) are not loaded here; run them with `terraform-provider-vmgmt policy test`.
     sources      = ["${path.module}/policy"]
