@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"encoding/json"
 	"path/filepath"
 	"regexp"
@@ -9,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/job"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/cli"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
-	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
 // listedPoint is one element of `backup list --format json`, as a script reads it.
@@ -33,36 +30,8 @@ type listedPoint struct {
 // usage error naming the jobs; a job whose repository is unavailable is reported on stderr, exit
 // 1, while the other job is still listed.
 func TestBackupList(t *testing.T) {
-	ctx := context.Background()
-	sim, err := simulator.Start(ctx, simulator.Options{BigDiskSize: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	c, err := vsphere.Connect(ctx, vsphere.Config{Server: sim.URL.Host, User: sim.User, Password: sim.Password, Insecure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	put := func(name, repository string) {
-		t.Helper()
-		err := job.PutJob(ctx, c, &job.Job{
-			Name:        name,
-			Selection:   &vsphere.Selection{Include: vsphere.Criteria{Folders: []string{simulator.WorkloadFolder}}},
-			Schedule:    job.Schedule{Cron: "0 2 * * *"},
-			Retention:   job.Retention{KeepLast: 5},
-			Consistency: job.Crash,
-			Repository:  repository,
-			Enabled:     true,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, put := backupSim(t, 5)
 	put("nightly", "file://"+filepath.Join(t.TempDir(), "repo"))
-	for k, v := range sim.Env() {
-		t.Setenv(k, v)
-	}
 	if code, _, stderr := run(t, "backup", "list"); code != cli.ExitOK || stderr != "" {
 		t.Fatalf("list before any run: exit %d, stderr %q", code, stderr)
 	}

@@ -16,32 +16,7 @@ import (
 // job's VMs, prints one line per VM and exits 0; a job whose repository is unavailable exits 1
 // and says why; without credentials it exits 2.
 func TestBackupRunJob(t *testing.T) {
-	ctx := context.Background()
-	sim, err := simulator.Start(ctx, simulator.Options{BigDiskSize: 4 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	c, err := vsphere.Connect(ctx, vsphere.Config{Server: sim.URL.Host, User: sim.User, Password: sim.Password, Insecure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	put := func(name, repository string) {
-		t.Helper()
-		err := job.PutJob(ctx, c, &job.Job{
-			Name:        name,
-			Selection:   &vsphere.Selection{Include: vsphere.Criteria{Folders: []string{simulator.WorkloadFolder}}},
-			Schedule:    job.Schedule{Cron: "0 2 * * *"},
-			Retention:   job.Retention{KeepLast: 1},
-			Consistency: job.Crash,
-			Repository:  repository,
-			Enabled:     true,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	sim, put := backupSim(t, 1)
 	put("nightly", "file://"+filepath.Join(t.TempDir(), "repo"))
 	put("broken", "file://"+filepath.Join(t.TempDir(), "unmounted", "repo"))
 
@@ -79,5 +54,41 @@ func TestBackupRunJob(t *testing.T) {
 	code, stdout, _ = run(t, "backup", "run", "--job", "nightly", "--dry-run")
 	if code != cli.ExitOK || !strings.Contains(stdout, "planned") {
 		t.Fatalf("dry run: exit %d\n%s", code, stdout)
+	}
+}
+
+// backupSim starts a simulator whose erp-db01 has a 4 MiB disk, points the provider's
+// environment variables at it, and returns it and put, which records a job over the workloads folder
+// keeping keepLast points in the repository given.
+func backupSim(t *testing.T, keepLast int) (sim *simulator.Sim, put func(name, repository string)) {
+	t.Helper()
+	ctx := context.Background()
+	sim, err := simulator.Start(ctx, simulator.Options{BigDiskSize: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	c, err := vsphere.Connect(ctx, vsphere.Config{Server: sim.URL.Host, User: sim.User, Password: sim.Password, Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	for k, v := range sim.Env() {
+		t.Setenv(k, v)
+	}
+	return sim, func(name, repository string) {
+		t.Helper()
+		err := job.PutJob(ctx, c, &job.Job{
+			Name:        name,
+			Selection:   &vsphere.Selection{Include: vsphere.Criteria{Folders: []string{simulator.WorkloadFolder}}},
+			Schedule:    job.Schedule{Cron: "0 2 * * *"},
+			Retention:   job.Retention{KeepLast: keepLast},
+			Consistency: job.Crash,
+			Repository:  repository,
+			Enabled:     true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
