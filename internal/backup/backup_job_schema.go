@@ -105,7 +105,7 @@ func (r *jobResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 				},
 				PlanModifiers: []planmodifier.Object{objectplanmodifier.UseStateForUnknown()}},
 			"restore_point_count": schema.Int64Attribute{Computed: true,
-				MarkdownDescription: "Verified restore points the job has in its repository, as of its last run; 0 before the first.",
+				MarkdownDescription: "Complete restore points the job has in its repository (every VM and host), as of its last run, after pruning; 0 before the first.",
 				PlanModifiers:       []planmodifier.Int64{int64planmodifier.UseStateForUnknown()}},
 		},
 		Blocks: map[string]schema.Block{
