@@ -30,6 +30,12 @@ func (r *Repository) HostPoints(ctx context.Context, job, host string) ([]Point,
 	return r.complete(ctx, job, subjectDir(job, "", host))
 }
 
+// JobPoints lists every complete point of job job, its VMs' and its hosts', in one listing:
+// also those of VMs the job no longer protects (or that no longer exist). Newest first.
+func (r *Repository) JobPoints(ctx context.Context, job string) ([]Point, error) {
+	return r.complete(ctx, job, escapeName(job)+"/")
+}
+
 // PartialPoints lists the points of job job, VMs' and hosts', that have files but no
 // manifest.json: left by an interrupted run or delete, for the next run to remove.
 func (r *Repository) PartialPoints(ctx context.Context, job string) ([]Point, error) {

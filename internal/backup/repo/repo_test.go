@@ -391,6 +391,24 @@ func TestPointsOrderAndSubjects(t *testing.T) {
 		if partial, err := tr.PartialPoints(ctx, "nightly"); err != nil || len(partial) != 0 {
 			t.Fatalf("PartialPoints = %+v, %v; want none", partial, err)
 		}
+		// JobPoints: the job's every complete point, VMs' and hosts', none of another job's, no
+		// partial one.
+		pw, err := tr.BeginPoint(ctx, "nightly", "half-done", at.Add(5*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pw.WriteFile(ctx, "disk-2000.vmdk", strings.NewReader("not committed")); err != nil {
+			t.Fatal(err)
+		}
+		all, err := tr.JobPoints(ctx, "nightly")
+		if err != nil || len(all) != len(want)+1 || !slices.Contains(all, hp) {
+			t.Fatalf("JobPoints = %+v, %v; want the %d VM points and the host point", all, err, len(want))
+		}
+		for _, p := range want {
+			if !slices.Contains(all, p) {
+				t.Errorf("JobPoints lacks %+v", p)
+			}
+		}
 	})
 }
 

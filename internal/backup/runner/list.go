@@ -67,7 +67,7 @@ func List(ctx context.Context, c *vsphere.Client, opts ListOptions) (Listing, er
 		picked = []string{opts.Job}
 	}
 	for _, name := range picked {
-		points, err := listJob(ctx, c, jobs[name], opts.VM)
+		points, err := listJob(ctx, jobs[name], opts.VM)
 		out.Points = append(out.Points, points...)
 		if err != nil {
 			out.Errs = append(out.Errs, err)
@@ -76,9 +76,9 @@ func List(ctx context.Context, c *vsphere.Client, opts ListOptions) (Listing, er
 	return out, nil
 }
 
-// listJob lists one job's points: those of vm alone when it is set, else of every VM and host
-// the job protects now.
-func listJob(ctx context.Context, c *vsphere.Client, j *job.Job, vm string) ([]Listed, error) {
+// listJob lists one job's points: those of vm alone when it is set, else every point of the job
+// (its VMs', also those it no longer protects, and its hosts'), from the repository alone.
+func listJob(ctx context.Context, j *job.Job, vm string) ([]Listed, error) {
 	loc, err := repo.ParseURL(j.Repository)
 	if err != nil {
 		return nil, fmt.Errorf("job %s: %w", j.Name, err)
@@ -88,44 +88,22 @@ func listJob(ctx context.Context, c *vsphere.Client, j *job.Job, vm string) ([]L
 		return nil, fmt.Errorf("job %s: %w", j.Name, err)
 	}
 	defer func() { _ = r.Close() }()
-	vms := []string{vm}
-	var hosts []string
-	if vm == "" {
-		found, err := resolveVMs(ctx, c, j)
-		if err != nil {
-			return nil, err
-		}
-		vms = vms[:0]
-		for _, t := range found {
-			vms = append(vms, t.Name)
-		}
-		sort.Strings(vms)
-		if j.Hosts != nil {
-			refs, err := c.SelectHosts(ctx, *j.Hosts)
-			if err != nil {
-				return nil, fmt.Errorf("job %s: resolving its hosts: %w", j.Name, err)
-			}
-			for _, h := range refs {
-				hosts = append(hosts, h.Name)
-			}
-			sort.Strings(hosts)
-		}
+	// Without a VM: every complete point in one listing, whether or not the job protects the VM
+	// now (the points of a VM that left protection, or was deleted, stay listable).
+	points, err := r.JobPoints(ctx, j.Name)
+	if vm != "" {
+		points, err = r.Points(ctx, j.Name, vm)
 	}
-	var points []repo.Point
-	for _, name := range vms {
-		p, err := r.Points(ctx, j.Name, name)
-		if err != nil {
-			return nil, fmt.Errorf("job %s: %w", j.Name, err)
-		}
-		points = append(points, p...)
+	if err != nil {
+		return nil, fmt.Errorf("job %s: %w", j.Name, err)
 	}
-	for _, name := range hosts {
-		p, err := r.HostPoints(ctx, j.Name, name)
-		if err != nil {
-			return nil, fmt.Errorf("job %s: %w", j.Name, err)
+	sort.SliceStable(points, func(a, b int) bool {
+		sa, sb := points[a].VM+"\x00"+points[a].Host, points[b].VM+"\x00"+points[b].Host
+		if sa != sb {
+			return sa < sb
 		}
-		points = append(points, p...)
-	}
+		return points[a].ID > points[b].ID
+	})
 	out := make([]Listed, 0, len(points))
 	for _, p := range points {
 		m, err := r.ReadManifest(ctx, p)
