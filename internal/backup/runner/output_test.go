@@ -47,7 +47,7 @@ func parseLines(t *testing.T, out []byte) []jsonLine {
 			t.Fatalf("line %d is not one event: %v\n%s", len(events)+1, err, sc.Text())
 		}
 		if _, err := time.Parse(time.RFC3339Nano, e.Time); err != nil || e.Event == "" {
-			t.Fatalf("line %d has no time or jsonLine: %s", len(events)+1, sc.Text())
+			t.Fatalf("line %d has no time or event: %s", len(events)+1, sc.Text())
 		}
 		events = append(events, e)
 	}
@@ -77,34 +77,34 @@ func checkDisks(t *testing.T, events []jsonLine) map[string]*diskRun {
 			vmState[e.VM] = "running"
 		case "vm_done":
 			if vmState[e.VM] != "running" {
-				t.Errorf("jsonLine %d: vm_done of %s without its vm_start", i, e.VM)
+				t.Errorf("event %d: vm_done of %s without its vm_start", i, e.VM)
 			}
 			vmState[e.VM] = "done"
 		case "disk_start":
 			if vmState[e.VM] != "running" || disks[key] != nil {
-				t.Errorf("jsonLine %d: disk_start of %s outside its VM's run, or twice", i, key)
+				t.Errorf("event %d: disk_start of %s outside its VM's run, or twice", i, key)
 			}
 			disks[key] = &diskRun{start: e}
 		case "disk_progress":
 			d := disks[key]
 			if d == nil || d.done != nil {
-				t.Fatalf("jsonLine %d: progress of %s outside start..done", i, key)
+				t.Fatalf("event %d: progress of %s outside start..done", i, key)
 			}
 			last := int64(0)
 			if n := len(d.progress); n > 0 {
 				last = *d.progress[n-1].Bytes
 			}
 			if e.Bytes == nil || *e.Bytes <= last || *e.Bytes > *d.start.Size {
-				t.Errorf("jsonLine %d: progress of %s at %v bytes after %d, of %d", i, key, e.Bytes, last, *d.start.Size)
+				t.Errorf("event %d: progress of %s at %v bytes after %d, of %d", i, key, e.Bytes, last, *d.start.Size)
 			}
 			if e.Percent == nil || *e.Percent != float64(*e.Bytes*10000 / *e.Size)/100 {
-				t.Errorf("jsonLine %d: progress of %s: percent %v of %d/%d", i, key, e.Percent, *e.Bytes, *e.Size)
+				t.Errorf("event %d: progress of %s: percent %v of %d/%d", i, key, e.Percent, *e.Bytes, *e.Size)
 			}
 			d.progress = append(d.progress, e)
 		case "disk_done":
 			d := disks[key]
 			if d == nil || d.done != nil {
-				t.Fatalf("jsonLine %d: disk_done of %s without its start, or twice", i, key)
+				t.Fatalf("event %d: disk_done of %s without its start, or twice", i, key)
 			}
 			d.done = &events[i]
 		}
@@ -130,13 +130,13 @@ func TestJSONLinesOfARun(t *testing.T) {
 	_, res := e.run(t, opts)
 	events := parseLines(t, buf.Bytes())
 	if len(events) < 2 || events[0].Event != "job_start" || events[0].Job != e.job.Name {
-		t.Fatalf("first jsonLine %+v", events[0])
+		t.Fatalf("first event %+v", events[0])
 	}
 	last := events[len(events)-1]
 	if last.Event != "job_done" || last.Status != "ok" || last.Counts == nil || last.Counts.VMs != 3 ||
 		last.Counts.OK != 3 || last.Counts.Failed != 0 || last.Counts.RestorePoints != 3 || len(last.Results) != 3 ||
 		*last.Bytes != res.Bytes || res.Bytes != testDisk {
-		t.Fatalf("last jsonLine %+v (run %d bytes)", last, res.Bytes)
+		t.Fatalf("last event %+v (run %d bytes)", last, res.Bytes)
 	}
 	disks := checkDisks(t, events)
 	if len(disks) != 3 {
@@ -264,7 +264,7 @@ func TestOutputsOfAFailedDisk(t *testing.T) {
 	}
 	last := events[len(events)-1]
 	if last.Event != "job_done" || last.Status != "partial" || last.Counts.Failed != 1 || last.Counts.OK != 2 {
-		t.Fatalf("last jsonLine %+v", last)
+		t.Fatalf("last event %+v", last)
 	}
 	for _, ev := range events {
 		if ev.Event == "vm_done" && ev.VM == simulator.BigDiskVM && (ev.Status != "failed" || ev.Error == "") {
