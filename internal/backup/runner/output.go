@@ -21,7 +21,7 @@ type Output interface {
 	// bytes, 0 or less when the export does not say.
 	DiskStart(job, vm, disk string, size int64)
 	// DiskProgress: done bytes of the disk are in the repository. Calls are throttled (see
-	// progressEvery): at most one per 1% of the disk and per 250 ms.
+	// progressEvery): at most one per 250 ms, and per 1% of the disk or 10 s.
 	DiskProgress(job, vm, disk string, done, size int64)
 	// DiskDone: the disk is done, bytes streamed; err says why it failed.
 	DiskDone(job, vm, disk string, bytes int64, err error)

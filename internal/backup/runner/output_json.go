@@ -15,7 +15,7 @@ import (
 //   - vm_start: "job", "vm";
 //   - disk_start: "job", "vm", "disk", "size" (bytes; 0 when the export does not say);
 //   - disk_progress: "job", "vm", "disk", "bytes" done, "size", "percent" (when size is known),
-//     at most one per 1% of the disk and per 250 ms;
+//     at most one per 250 ms, and per 1% of the disk or 10 s;
 //   - disk_done: "job", "vm", "disk", "bytes", "status" (ok or failed), "error";
 //   - vm_done: "job", "vm", "status" (ok, failed, skipped), "bytes", "seconds", "point", "error";
 //   - error: "job", "error": a failure of the whole job (repository unavailable, lock not taken),

@@ -6,12 +6,17 @@ import (
 )
 
 // progressEvery is the least time between two progress events of a disk. With the 1% step it
-// bounds a disk's progress events to 100, and to 4 a second on a fast link.
-const progressEvery = 250 * time.Millisecond
+// bounds a disk's progress events to 4 a second on a fast link and to about 100 a disk, and
+// progressHeartbeat keeps a large disk on a slow link from going quiet for minutes.
+const (
+	progressEvery     = 250 * time.Millisecond
+	progressHeartbeat = 10 * time.Second
+)
 
 // diskMeter counts a disk's bytes as they pass from the export into the repository writer and
-// reports them to the Output, throttled: an event needs both 1% of the disk (when its size is
-// known) and progressEvery since the last one. A disk's meter is read by one goroutine.
+// reports them to the Output, throttled: an event needs progressEvery since the last one, and
+// 1% of the disk since the last one (when its size is known) or progressHeartbeat. A disk's
+// meter is read by one goroutine.
 type diskMeter struct {
 	r             io.Reader
 	out           Output
@@ -38,11 +43,10 @@ func (m *diskMeter) Read(p []byte) (int, error) {
 	n, err := m.r.Read(p)
 	if n > 0 {
 		m.done += int64(n)
-		if m.done-m.lastN >= m.step {
-			if t := m.now(); t.Sub(m.lastT) >= m.every {
-				m.lastN, m.lastT = m.done, t
-				m.out.DiskProgress(m.job, m.vm, m.disk, m.done, m.size)
-			}
+		t := m.now()
+		if since := t.Sub(m.lastT); since >= m.every && (m.done-m.lastN >= m.step || since >= progressHeartbeat) {
+			m.lastN, m.lastT = m.done, t
+			m.out.DiskProgress(m.job, m.vm, m.disk, m.done, m.size)
 		}
 	}
 	return n, err

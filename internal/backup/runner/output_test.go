@@ -333,18 +333,20 @@ func countProgress(t *testing.T, every time.Duration, now func() time.Time) []js
 	var buf bytes.Buffer
 	out := NewJSONLines(&buf)
 	m := newDiskMeter(&zeros{n: size, chunk: 32 << 10}, out, "j", "vm", "disk", size, every, now)
-	if n, err := io.Copy(io.Discard, m); err != nil || n != size || m.done != size {
+	// 32 KiB reads: io.Discard's ReadFrom would read 8 KiB at a time.
+	if n, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, m, make([]byte, 32<<10)); err != nil || n != size || m.done != size {
 		t.Fatalf("copied %d (meter %d), %v", n, m.done, err)
 	}
 	return parseLines(t, buf.Bytes())
 }
 
-// The meter's throttle: on a clock that moves a second per reading (no time bound), one event
+// The meter's throttle: on a clock that moves 100 ms per 32 KiB read (2 s per 1%), one event
 // per 1% of the disk (at most 100 for 64 MiB, each at least 1% after the last); on a clock that
-// stands still, none (the 250 ms bound).
+// stands still, none (the 250 ms bound); on a link that takes the heartbeat per read, one per
+// read.
 func TestDiskMeterThrottles(t *testing.T) {
 	var tick time.Time
-	moving := func() time.Time { tick = tick.Add(time.Second); return tick }
+	moving := func() time.Time { tick = tick.Add(100 * time.Millisecond); return tick }
 	events := countProgress(t, progressEvery, moving)
 	if n := len(events); n < 90 || n > 100 {
 		t.Fatalf("%d progress events for 64 MiB, want 90..100", n)
@@ -359,5 +361,9 @@ func TestDiskMeterThrottles(t *testing.T) {
 	still := time.Now()
 	if events := countProgress(t, progressEvery, func() time.Time { return still }); len(events) != 0 {
 		t.Fatalf("%d progress events on a clock that stands still, want 0", len(events))
+	}
+	slow := func() time.Time { tick = tick.Add(progressHeartbeat); return tick }
+	if n := len(countProgress(t, progressEvery, slow)); n != 2048 {
+		t.Fatalf("%d progress events on a link that takes %v a read, want one a read (2048)", n, progressHeartbeat)
 	}
 }
