@@ -359,7 +359,7 @@ compliance
 # reads the restore points back from the repository.
 backup_job=tier-1-nightly
 step "backup run --job $backup_job: the runner backs up the business-critical tier into $(rel "$backups") (log: $(rel "$logs/backup-run.log"))"
-run "$logs/backup-run.log" "$bin/terraform-provider-vmgmt" backup run --job "$backup_job"
+run "$logs/backup-run.log" "$bin/terraform-provider-vmgmt" backup run --job "$backup_job" --output plain
 summary=$(sed -n "/^job $backup_job: \(ok\|partial\|failed\),/,\$p" "$logs/backup-run.log")
 [[ -n "$summary" ]] || die "backup run printed no summary of job $backup_job (see $(rel "$logs/backup-run.log"))"
 printf '%s\n' "$summary"

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	"golang.org/x/term"
+
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/runner"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/provider"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
@@ -46,9 +48,16 @@ func backupRun(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opts.AllDue, "all-due", false, "run every enabled job whose schedule says it is due")
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "print the jobs and VMs a run would back up, and change nothing")
 	fs.IntVar(&opts.Concurrency, "concurrency", runner.DefaultConcurrency, "VMs of a job backed up at once")
+	output := fs.String("output", outputAuto, "how to report progress: auto (bars on a terminal, json otherwise), bars, json (one JSON event per line) or plain (lines)")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return flagExit(err)
+	}
+	switch *output {
+	case outputAuto, outputBars, outputJSON, outputPlain:
+	default:
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: --output %q: want auto, bars, json or plain\n", *output)
+		return ExitUsage
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: unexpected arguments %q\n", rest)
@@ -71,8 +80,10 @@ func backupRun(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
-	opts.Output = &runner.Plain{W: stdout}
+	out, finish := newOutput(*output, stdout)
+	opts.Output = out
 	sum, err := runner.Run(ctx, c, opts)
+	finish()
 	if err != nil {
 		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: %v\n", err)
 		if len(sum.Jobs) == 0 {
@@ -84,6 +95,34 @@ func backupRun(args []string, stdout, stderr io.Writer) int {
 		return ExitFail
 	}
 	return ExitOK
+}
+
+// The values of `backup run --output`.
+const (
+	outputAuto  = "auto"
+	outputBars  = "bars"
+	outputJSON  = "json"
+	outputPlain = "plain"
+)
+
+// newOutput makes the run's Output: auto is bars when stdout is a terminal and JSON lines
+// otherwise (CI logs, log shippers). With JSON lines the summary is the job_done event; plain and
+// bars print the per-VM summary lines. finish, called after the run, draws the bars' last frame.
+func newOutput(kind string, stdout io.Writer) (out runner.Output, finish func()) {
+	if kind == outputAuto {
+		kind = outputJSON
+		if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			kind = outputBars
+		}
+	}
+	switch kind {
+	case outputBars:
+		b := runner.NewBars(stdout, 0)
+		return b, b.Wait
+	case outputJSON:
+		return runner.NewJSONLines(stdout), func() {}
+	}
+	return &runner.Plain{W: stdout}, func() {}
 }
 
 // vcenterFromEnv reads the vCenter connection from the environment variables the provider reads

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func TestBackupRunJob(t *testing.T) {
 	for k, v := range sim.Env() {
 		t.Setenv(k, v)
 	}
-	code, stdout, stderr := run(t, "backup", "run", "--job", "nightly")
+	code, stdout, stderr := run(t, "backup", "run", "--job", "nightly", "--output", "plain")
 	if code != cli.ExitOK {
 		t.Fatalf("backup run --job nightly: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -41,7 +42,7 @@ func TestBackupRunJob(t *testing.T) {
 	if !strings.Contains(stdout, "job nightly: ok, 3 VMs") {
 		t.Errorf("no job summary:\n%s", stdout)
 	}
-	code, stdout, _ = run(t, "backup", "run", "--job", "broken")
+	code, stdout, _ = run(t, "backup", "run", "--job", "broken", "--output", "plain")
 	if code != cli.ExitFail || !strings.Contains(stdout, "backup repository unavailable") {
 		t.Fatalf("backup run --job broken: exit %d\n%s", code, stdout)
 	}
@@ -51,9 +52,43 @@ func TestBackupRunJob(t *testing.T) {
 	if code, _, _ := run(t, "backup", "run"); code != cli.ExitUsage {
 		t.Fatalf("no --job nor --all-due: exit %d", code)
 	}
-	code, stdout, _ = run(t, "backup", "run", "--job", "nightly", "--dry-run")
+	code, stdout, _ = run(t, "backup", "run", "--job", "nightly", "--dry-run", "--output", "plain")
 	if code != cli.ExitOK || !strings.Contains(stdout, "planned") {
 		t.Fatalf("dry run: exit %d\n%s", code, stdout)
+	}
+}
+
+// `backup run` on an output that is not a terminal writes JSON lines (auto and --output json):
+// every line one event, job_done last with the per-VM results; --output nope is a usage error.
+func TestBackupRunOutput(t *testing.T) {
+	_, put := backupSim(t, 2)
+	put("nightly", "file://"+filepath.Join(t.TempDir(), "repo"))
+	if code, _, stderr := run(t, "backup", "run", "--job", "nightly", "--output", "nope"); code != cli.ExitUsage || !strings.Contains(stderr, "want auto, bars, json or plain") {
+		t.Fatalf("--output nope: exit %d, stderr %q", code, stderr)
+	}
+	for _, args := range [][]string{{"--output", "json"}, nil} {
+		code, stdout, stderr := run(t, append([]string{"backup", "run", "--job", "nightly"}, args...)...)
+		if code != cli.ExitOK {
+			t.Fatalf("%v: exit %d\n%s\n%s", args, code, stdout, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		events := map[string]int{}
+		var last struct {
+			Event, Status string
+			Results       []struct{ VM, Status string }
+		}
+		for _, line := range lines {
+			if err := json.Unmarshal([]byte(line), &last); err != nil || last.Event == "" {
+				t.Fatalf("%v: line %q is not an event: %v", args, line, err)
+			}
+			events[last.Event]++
+		}
+		if last.Event != "job_done" || last.Status != "ok" || len(last.Results) != len(simulator.Workloads) {
+			t.Fatalf("%v: last event %+v", args, last)
+		}
+		if events["disk_start"] != 3 || events["disk_done"] != 3 || events["vm_done"] != 3 || events["job_start"] != 1 {
+			t.Fatalf("%v: events %v", args, events)
+		}
 	}
 }
 

@@ -38,11 +38,14 @@ debugger. With a command it is an operator tool:
         2 when the plan or policy cannot be loaded or evaluated.
 
   backup run (--job NAME | --all-due) [--dry-run] [--concurrency N]
+             [--output auto|bars|json|plain]
         Run backup jobs defined by vmgmt_backup_job: the named job now, or every enabled job
         that is due. vCenter from VSPHERE_SERVER, VSPHERE_USER, VSPHERE_PASSWORD,
         VSPHERE_ALLOW_UNVERIFIED_SSL (as the provider); the repository's credentials from the
-        environment (AWS_*). Prints one line per VM; exit 0 when all were backed up, 1 when any
-        failed, 2 when nothing could be run.
+        environment (AWS_*). Reports progress as bars per disk on a terminal and as JSON lines
+        otherwise (one event per job, VM and disk: start, progress, done, error; the job_done
+        event carries the per-VM results), or --output plain: lines, and one summary line per
+        VM. Exit 0 when all were backed up, 1 when any failed, 2 when nothing could be run.
 
   backup list [--job NAME] [--vm NAME] [--format text|json]
         List the complete restore points of the backup jobs (of one job, of one VM): job, VM,

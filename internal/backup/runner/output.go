@@ -14,6 +14,17 @@ type Output interface {
 	Note(msg string)
 	// JobStart: the job's lock is taken and its VMs are about to be backed up.
 	JobStart(job string)
+	// VMStart: a VM of the job is about to be backed up. Called concurrently, like every VM and
+	// disk event.
+	VMStart(job, vm string)
+	// DiskStart: a disk of the VM starts streaming into the repository; size is its size in
+	// bytes, 0 or less when the export does not say.
+	DiskStart(job, vm, disk string, size int64)
+	// DiskProgress: done bytes of the disk are in the repository. Calls are throttled (see
+	// progressEvery): at most one per 250 ms, and per 1% of the disk or 10 s.
+	DiskProgress(job, vm, disk string, done, size int64)
+	// DiskDone: the disk is done, bytes streamed; err says why it failed.
+	DiskDone(job, vm, disk string, bytes int64, err error)
 	// VMDone: one VM of the job is done (backed up, failed or skipped). Called concurrently.
 	VMDone(job string, vm VMResult)
 	// JobDone: the job is done, with its VMs' results.
@@ -38,6 +49,26 @@ func (p *Plain) Note(msg string) { p.printf("%s\n", msg) }
 
 // JobStart prints that the job runs.
 func (p *Plain) JobStart(job string) { p.printf("job %s: running\n", job) }
+
+// VMStart prints nothing: the disks' lines say what the VM does.
+func (p *Plain) VMStart(string, string) {}
+
+// DiskStart prints that the disk streams.
+func (p *Plain) DiskStart(job, vm, disk string, size int64) {
+	p.printf("job %s: %s disk %s: exporting %d bytes\n", job, vm, disk, size)
+}
+
+// DiskProgress prints nothing: a line per progress step would drown the log.
+func (p *Plain) DiskProgress(string, string, string, int64, int64) {}
+
+// DiskDone prints the disk's bytes, or why it failed.
+func (p *Plain) DiskDone(job, vm, disk string, bytes int64, err error) {
+	if err != nil {
+		p.printf("job %s: %s disk %s: failed after %d bytes: %v\n", job, vm, disk, bytes, err)
+		return
+	}
+	p.printf("job %s: %s disk %s: %d bytes\n", job, vm, disk, bytes)
+}
 
 // VMDone prints the VM's progress line.
 func (p *Plain) VMDone(job string, vm VMResult) {
@@ -77,5 +108,18 @@ type discard struct{}
 
 func (discard) Note(string)             {}
 func (discard) JobStart(string)         {}
+func (discard) VMStart(string, string)  {}
 func (discard) VMDone(string, VMResult) {}
 func (discard) JobDone(JobResult)       {}
+
+func (discard) DiskStart(string, string, string, int64)           {}
+func (discard) DiskProgress(string, string, string, int64, int64) {}
+func (discard) DiskDone(string, string, string, int64, error)     {}
+
+// The outputs of a run.
+var (
+	_ Output = (*Plain)(nil)
+	_ Output = (*JSONLines)(nil)
+	_ Output = (*Bars)(nil)
+	_ Output = discard{}
+)

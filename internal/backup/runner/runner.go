@@ -49,6 +49,9 @@ type Options struct {
 	// wrapDisk, when set, wraps each disk's stream on its way to the repository: tests inject
 	// failures there.
 	wrapDisk func(vm string, r io.Reader) io.Reader
+	// progressEvery is the least time between two progress events of a disk (progressEvery when
+	// zero; negative: no time bound, tests count the 1% steps alone).
+	progressEvery time.Duration
 }
 
 // Defaults of Options.
@@ -163,6 +166,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.VMLock.Wait <= 0 {
 		o.VMLock.Wait = defaultVMLockWait
+	}
+	if o.progressEvery == 0 {
+		o.progressEvery = progressEvery
 	}
 	return o
 }
@@ -360,6 +366,7 @@ func backupVMs(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *jo
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			opts.Output.VMStart(j.Name, vm.Name)
 			results[i] = backupVMLeased(ctx, c, r, j, vm, runID, opts)
 			opts.Output.VMDone(j.Name, results[i])
 		}()

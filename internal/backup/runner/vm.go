@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -84,10 +85,15 @@ func backupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job
 		if size <= 0 {
 			size = -1
 		}
-		info, err := w.WriteFileSized(ctx, file, body, size)
+		name := path.Base(d.Name)
+		opts.Output.DiskStart(j.Name, vm.Name, name, d.Size)
+		meter := newDiskMeter(body, opts.Output, j.Name, vm.Name, name, d.Size, opts.progressEvery, time.Now)
+		info, err := w.WriteFileSized(ctx, file, meter, size)
 		if err != nil {
+			opts.Output.DiskDone(j.Name, vm.Name, name, meter.done, err)
 			return err
 		}
+		opts.Output.DiskDone(j.Name, vm.Name, name, info.Bytes, nil)
 		written += info.Bytes
 		// The lease names the disk by its position, not its device key: Key, Controller and Unit
 		// stay unset until vsphere offers the VM's disk devices.

@@ -1,0 +1,171 @@
+package runner
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+)
+
+// JSONLines writes one JSON object per line per event, for CI logs and log shippers. Every
+// object has "time" (RFC 3339, nanoseconds) and "event", one of:
+//
+//   - note: "message" (a job skipped, a result that could not be recorded);
+//   - job_start: "job";
+//   - vm_start: "job", "vm";
+//   - disk_start: "job", "vm", "disk", "size" (bytes; 0 when the export does not say);
+//   - disk_progress: "job", "vm", "disk", "bytes" done, "size", "percent" (when size is known),
+//     at most one per 250 ms, and per 1% of the disk or 10 s;
+//   - disk_done: "job", "vm", "disk", "bytes", "status" (ok or failed), "error";
+//   - vm_done: "job", "vm", "status" (ok, failed, skipped), "bytes", "seconds", "point", "error";
+//   - error: "job", "error": a failure of the whole job (repository unavailable, lock not taken),
+//     before its job_done;
+//   - job_done: "job", "status" (ok, partial, failed, planned for a dry run), "bytes", "counts"
+//     ({"vms", "ok", "failed", "skipped", "restore_points", "pruned", "cleaned_snapshots",
+//     "cleaned_points"}), "seconds", "error", and "results": one object per VM as in vm_done. It
+//     is the run's summary; no plain-text summary is printed with JSON lines.
+//
+// It is safe for concurrent use.
+type JSONLines struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+	now func() time.Time
+}
+
+// NewJSONLines writes the events to w.
+func NewJSONLines(w io.Writer) *JSONLines {
+	return &JSONLines{enc: json.NewEncoder(w), now: time.Now}
+}
+
+// jsonEvent is one line. Numbers are pointers so that a zero is written where it is a value
+// (an empty disk's bytes) and left out where it does not apply.
+type jsonEvent struct {
+	Time    string       `json:"time"`
+	Event   string       `json:"event"`
+	Job     string       `json:"job,omitempty"`
+	VM      string       `json:"vm,omitempty"`
+	Disk    string       `json:"disk,omitempty"`
+	Status  string       `json:"status,omitempty"`
+	Bytes   *int64       `json:"bytes,omitempty"`
+	Size    *int64       `json:"size,omitempty"`
+	Percent *float64     `json:"percent,omitempty"`
+	Seconds *float64     `json:"seconds,omitempty"`
+	Point   string       `json:"point,omitempty"`
+	Message string       `json:"message,omitempty"`
+	Error   string       `json:"error,omitempty"`
+	Counts  *jsonCounts  `json:"counts,omitempty"`
+	Results []jsonResult `json:"results,omitempty"`
+}
+
+type jsonCounts struct {
+	VMs              int `json:"vms"`
+	OK               int `json:"ok"`
+	Failed           int `json:"failed"`
+	Skipped          int `json:"skipped"`
+	RestorePoints    int `json:"restore_points"`
+	Pruned           int `json:"pruned"`
+	CleanedSnapshots int `json:"cleaned_snapshots"`
+	CleanedPoints    int `json:"cleaned_points"`
+}
+
+type jsonResult struct {
+	VM      string  `json:"vm"`
+	Status  string  `json:"status"`
+	Bytes   int64   `json:"bytes"`
+	Seconds float64 `json:"seconds"`
+	Point   string  `json:"point,omitempty"`
+	Error   string  `json:"error,omitempty"`
+}
+
+func (o *JSONLines) emit(e jsonEvent) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	e.Time = o.now().UTC().Format(time.RFC3339Nano)
+	_ = o.enc.Encode(e) // a log that cannot be written has no one to tell
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// Note writes a note event.
+func (o *JSONLines) Note(msg string) { o.emit(jsonEvent{Event: "note", Message: msg}) }
+
+// JobStart writes a job_start event.
+func (o *JSONLines) JobStart(job string) { o.emit(jsonEvent{Event: "job_start", Job: job}) }
+
+// VMStart writes a vm_start event.
+func (o *JSONLines) VMStart(job, vm string) {
+	o.emit(jsonEvent{Event: "vm_start", Job: job, VM: vm})
+}
+
+// DiskStart writes a disk_start event.
+func (o *JSONLines) DiskStart(job, vm, disk string, size int64) {
+	o.emit(jsonEvent{Event: "disk_start", Job: job, VM: vm, Disk: disk, Size: ptr(max(size, 0))})
+}
+
+// DiskProgress writes a disk_progress event.
+func (o *JSONLines) DiskProgress(job, vm, disk string, done, size int64) {
+	e := jsonEvent{Event: "disk_progress", Job: job, VM: vm, Disk: disk, Bytes: ptr(done), Size: ptr(max(size, 0))}
+	if size > 0 {
+		e.Percent = ptr(float64(done*10000/size) / 100)
+	}
+	o.emit(e)
+}
+
+// DiskDone writes a disk_done event.
+func (o *JSONLines) DiskDone(job, vm, disk string, bytes int64, err error) {
+	e := jsonEvent{Event: "disk_done", Job: job, VM: vm, Disk: disk, Status: string(VMOK), Bytes: ptr(bytes), Error: errString(err)}
+	if err != nil {
+		e.Status = string(VMFailed)
+	}
+	o.emit(e)
+}
+
+// VMDone writes a vm_done event.
+func (o *JSONLines) VMDone(job string, vm VMResult) {
+	r := result(vm)
+	o.emit(jsonEvent{Event: "vm_done", Job: job, VM: r.VM, Status: r.Status, Bytes: ptr(r.Bytes),
+		Seconds: ptr(r.Seconds), Point: r.Point, Error: r.Error})
+}
+
+func result(vm VMResult) jsonResult {
+	return jsonResult{VM: vm.Name, Status: string(vm.Status), Bytes: vm.Bytes,
+		Seconds: vm.Duration.Round(time.Millisecond).Seconds(), Point: vm.Point, Error: errString(vm.Err)}
+}
+
+// JobDone writes an error event when the job as a whole failed, then the job_done event.
+func (o *JSONLines) JobDone(res JobResult) {
+	if res.Skipped != "" {
+		return // the note said so
+	}
+	if res.Err != nil {
+		o.emit(jsonEvent{Event: "error", Job: res.Job, Error: res.Err.Error()})
+	}
+	status := string(res.Status)
+	if status == "" {
+		status = string(VMPlanned)
+	}
+	c := &jsonCounts{VMs: len(res.VMs), RestorePoints: res.RestorePoints, Pruned: res.Pruned,
+		CleanedSnapshots: res.CleanedSnapshots, CleanedPoints: res.CleanedPoints}
+	results := make([]jsonResult, 0, len(res.VMs))
+	for _, vm := range res.VMs {
+		switch vm.Status {
+		case VMOK:
+			c.OK++
+		case VMFailed:
+			c.Failed++
+		case VMSkipped:
+			c.Skipped++
+		}
+		results = append(results, result(vm))
+	}
+	e := jsonEvent{Event: "job_done", Job: res.Job, Status: status, Bytes: ptr(res.Bytes), Error: errString(res.Err), Counts: c, Results: results}
+	e.Seconds = ptr(res.Finished.Sub(res.Started).Round(time.Millisecond).Seconds())
+	o.emit(e)
+}
