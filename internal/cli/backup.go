@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,6 +54,7 @@ func backupRun(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return flagExit(err)
 	}
+	boundMemory()
 	switch *output {
 	case outputAuto, outputBars, outputJSON, outputPlain:
 	default:
@@ -163,4 +165,17 @@ func vcenterFromEnv() (vsphere.Config, error) {
 func sorted(s []string) []string {
 	sort.Strings(s)
 	return s
+}
+
+// runnerMemoryLimit is the heap the runner asks the Go runtime to keep to (a soft limit: the
+// collector works harder near it, it never fails an allocation). A run streams disks through
+// fixed buffers (the S3 upload's parts, the NFC reads), so what grows with a disk is only garbage
+// the collector has not reclaimed yet; without a limit it lets that grow to twice the live heap.
+const runnerMemoryLimit = 40 << 20
+
+// boundMemory sets runnerMemoryLimit, unless GOMEMLIMIT says otherwise.
+func boundMemory() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(runnerMemoryLimit)
+	}
 }
