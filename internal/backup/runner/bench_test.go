@@ -26,7 +26,7 @@ const (
 	// benchDisk is erp-db01's disk in the file benchmark: the size the issue asks the runner's
 	// peak RSS for. The simulator's flat extent is sparse, so it costs no disk space; the file
 	// repository's copy of it does, for the length of the benchmark.
-	benchDisk = 1 << 30
+	benchDisk = 4 << 30
 	// benchS3Disk is erp-db01's disk in the S3 benchmark. It is smaller because gofakes3 holds a
 	// multipart upload's parts, the reassembled object and s3mem's copy of it in the benchmark
 	// process's memory (about 3x the disk). The runner's own memory does not grow with the disk:
