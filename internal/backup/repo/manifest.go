@@ -22,6 +22,9 @@ type Manifest struct {
 	Point  string `json:"point"`
 	// Time is when the point was begun (its ID's time), UTC.
 	Time time.Time `json:"time"`
+	// Run is the ID of the backup run that made the point. The runners that share a run
+	// (scale-out) skip a VM or host that already has a point of the run.
+	Run string `json:"run,omitempty"`
 
 	VM          *VMInfo     `json:"vm,omitempty"`
 	Consistency Consistency `json:"consistency,omitempty"`

@@ -102,7 +102,7 @@ func backupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job
 	})
 	if err == nil {
 		var p repo.Point
-		p, err = w.Commit(ctx, manifest(j, vm, facts, disks))
+		p, err = w.Commit(ctx, manifest(j, vm, facts, disks, runID))
 		res.Point = p.ID
 	}
 	if err != nil {
@@ -119,8 +119,9 @@ func backupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job
 
 // manifest is what recreating the VM needs, from what vCenter says of it. Commit fills the
 // point's fields and the files' sizes and hashes.
-func manifest(j *job.Job, vm target, facts *vsphere.VM, disks []repo.Disk) repo.Manifest {
+func manifest(j *job.Job, vm target, facts *vsphere.VM, disks []repo.Disk, runID string) repo.Manifest {
 	m := repo.Manifest{
+		Run:         runID,
 		VM:          &repo.VMInfo{ID: vm.ID, Name: vm.Name, UUID: facts.UUID},
 		Consistency: repo.Consistency(j.Consistency),
 		Hardware: &repo.Hardware{
