@@ -49,6 +49,8 @@ func backupRun(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&opts.AllDue, "all-due", false, "run every enabled job whose schedule says it is due")
 	fs.BoolVar(&opts.DryRun, "dry-run", false, "print the jobs and VMs a run would back up, and change nothing")
 	fs.IntVar(&opts.Concurrency, "concurrency", runner.DefaultConcurrency, "VMs of a job backed up at once")
+	fs.DurationVar(&opts.PeerWait, "peer-wait", runner.DefaultPeerWait,
+		"how long to wait for a VM another runner of the same run is backing up, so that a VM whose runner died is still backed up")
 	output := fs.String("output", outputAuto, "how to report progress: auto (bars on a terminal, json otherwise), bars, json (one JSON event per line) or plain (lines)")
 	rest, err := parse(fs, args)
 	if err != nil {

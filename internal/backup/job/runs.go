@@ -19,10 +19,23 @@ const (
 	RunPartial RunStatus = "partial"
 	// RunFailed: none was.
 	RunFailed RunStatus = "failed"
+	// RunRunning: runners are still at work on it (or one died and the next runner of the same
+	// schedule slot resumes it).
+	RunRunning RunStatus = "running"
 )
 
+// MaxFailedVMs bounds the IDs a run record lists in FailedVMs; the count in Failed goes on.
+const MaxFailedVMs = 200
+
 // LastRun is what the runner records of a job's latest run, for the resource to show.
+//
+// Several runners may share one run (scale-out): the first starts it and writes ID and Started;
+// each adds what it backed up when it leaves, and records a VM that failed at once, so that no
+// other runner of the run tries it again. A runner that leaves with every VM of the job done sets
+// Finished and the Status.
 type LastRun struct {
+	// ID is the run's ID: it stamps the run's snapshots and restore points.
+	ID       string    `json:"id,omitempty"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Status   RunStatus `json:"status"`
@@ -32,9 +45,38 @@ type LastRun struct {
 	Hosts  int `json:"hosts"`
 	// Bytes is what the run wrote to the repository.
 	Bytes int64 `json:"bytes"`
-	// RestorePoints is how many verified restore points the job has in its repository after the
+	// RestorePoints is how many complete restore points the job has in its repository after the
 	// run (and its pruning).
 	RestorePoints int `json:"restore_points"`
+	// Error is the last failure of a whole runner's part (repository unavailable, VMs not
+	// resolvable).
+	Error string `json:"error,omitempty"`
+	// FailedVMs are the IDs of the VMs and hosts that failed in this run (at most MaxFailedVMs).
+	FailedVMs []string `json:"failed_vms,omitempty"`
+}
+
+// Open says whether the run is still going (or was left by a runner that died).
+func (r *LastRun) Open() bool { return r.Finished.IsZero() }
+
+// HasFailed says whether the run recorded id (a VM or host ID) as failed.
+func (r *LastRun) HasFailed(id string) bool {
+	for _, f := range r.FailedVMs {
+		if f == id {
+			return true
+		}
+	}
+	return false
+}
+
+// AddFailed records id as failed in the run, once.
+func (r *LastRun) AddFailed(id string) {
+	if r.HasFailed(id) {
+		return
+	}
+	r.Failed++
+	if len(r.FailedVMs) < MaxFailedVMs {
+		r.FailedVMs = append(r.FailedVMs, id)
+	}
 }
 
 // ReadRuns reads every job's last run, by job name: from the client's snapshot, or read now
@@ -58,11 +100,32 @@ func ReadRuns(ctx context.Context, c *vsphere.Client, fresh bool) (map[string]*L
 
 // PutRun records a job's last run.
 func PutRun(ctx context.Context, c *vsphere.Client, name string, run LastRun) error {
-	b, err := json.Marshal(run)
-	if err != nil {
-		return err
-	}
+	return ChangeRun(ctx, c, name, func(r *LastRun) (bool, error) {
+		*r = run
+		return true, nil
+	})
+}
+
+// ChangeRun changes a job's last run under the records' lock: change gets the record read fresh
+// (zero when there is none) and says whether to write it back. Runners sharing a run change it
+// this way, so none overwrites another's part.
+func ChangeRun(ctx context.Context, c *vsphere.Client, name string, change func(*LastRun) (bool, error)) error {
 	return c.ChangeDatacenterRecords(ctx, RunsAttribute, recordFormat, func(m map[string]json.RawMessage) error {
+		var run LastRun
+		if raw, ok := m[name]; ok {
+			if err := json.Unmarshal(raw, &run); err != nil {
+				return fmt.Errorf("the datacenter's custom attribute %s holds a record %q that cannot be read (fix or clear it in vCenter): %w",
+					RunsAttribute, name, err)
+			}
+		}
+		write, err := change(&run)
+		if err != nil || !write {
+			return err
+		}
+		b, err := json.Marshal(run)
+		if err != nil {
+			return err
+		}
 		m[name] = b
 		return nil
 	})

@@ -52,6 +52,23 @@ func (r *Repository) PartialPoints(ctx context.Context, job string) ([]Point, er
 	return partial, nil
 }
 
+// SubjectPoints lists the points of one VM (or, with host set, one host) of job job in one
+// listing: the complete ones newest first, and the partial ones an interrupted run left.
+func (r *Repository) SubjectPoints(ctx context.Context, job, vm, host string) (complete, partial []Point, err error) {
+	all, err := r.scan(ctx, job, subjectDir(job, vm, host))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, s := range all {
+		if s.complete {
+			complete = append(complete, s.Point)
+		} else {
+			partial = append(partial, s.Point)
+		}
+	}
+	return complete, partial, nil
+}
+
 func (r *Repository) complete(ctx context.Context, job, dir string) ([]Point, error) {
 	all, err := r.scan(ctx, job, dir)
 	if err != nil {

@@ -11,71 +11,64 @@ import (
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
-// recoverJob removes what a run of the job that died left behind: the snapshots it took on the
-// job's VMs (recognised by their name or description stamp) and its partial restore points. It
-// runs under the job's lock, so no live run of the job is using them.
-func recoverJob(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vms []target, res *JobResult) error {
-	for _, vm := range vms {
-		snaps, err := c.Snapshots(ctx, vm.ID)
-		if err != nil {
-			if vsphere.IsNotFound(err) {
-				continue // gone since it was selected: its backup reports that
-			}
-			return fmt.Errorf("job %s: reading the snapshots of %s to remove those a crashed run left: %w", j.Name, vm.Name, err)
-		}
-		for _, s := range snaps {
-			if !ownSnapshot(s, j.Name) {
-				continue
-			}
-			if err := c.RemoveSnapshot(ctx, vm.ID, s.ID); err != nil {
-				return fmt.Errorf("job %s: removing snapshot %q of %s that a crashed run left: %w", j.Name, s.Name, vm.Name, err)
-			}
-			res.CleanedSnapshots++
-		}
-	}
-	partial, err := r.PartialPoints(ctx, j.Name)
+// cleanupVM removes what a runner of the job that died left on the VM: the snapshots it took
+// (recognised by their name or description stamp; an operator's own snapshots stay) and the
+// VM's partial restore points. It runs under the VM's lease, so no live runner is using them. It
+// returns the VM's complete points, newest first.
+func cleanupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vm target, res *VMResult) ([]repo.Point, error) {
+	snaps, err := c.Snapshots(ctx, vm.ID)
 	if err != nil {
-		return fmt.Errorf("job %s: %w", j.Name, err)
+		return nil, fmt.Errorf("reading its snapshots to remove those a dead runner left: %w", err)
+	}
+	for _, s := range snaps {
+		if !ownSnapshot(s, j.Name) {
+			continue
+		}
+		if err := c.RemoveSnapshot(ctx, vm.ID, s.ID); err != nil {
+			return nil, fmt.Errorf("removing snapshot %q that a dead runner left: %w", s.Name, err)
+		}
+		res.CleanedSnapshots++
+	}
+	complete, partial, err := r.SubjectPoints(ctx, j.Name, vm.Name, "")
+	if err != nil {
+		return nil, err
 	}
 	for _, p := range partial {
 		if err := r.DeletePoint(ctx, p); err != nil {
-			return fmt.Errorf("job %s: removing the partial restore point a crashed run left: %w", j.Name, err)
+			return nil, fmt.Errorf("removing the partial restore point a dead runner left: %w", err)
 		}
 		res.CleanedPoints++
 	}
-	return nil
+	return complete, nil
 }
 
-// prune applies the job's retention to each VM's complete points and deletes those it prunes. It
-// returns the points kept (over all the job's VMs) and the points deleted.
-func prune(ctx context.Context, r *repo.Repository, j *job.Job, vms []target, now time.Time) (kept, pruned int, err error) {
+// pruneVM applies the job's retention to the complete points of one VM (or, with a host's
+// points, one host), right after its new point, under its lease, and deletes those it prunes.
+func pruneVM(ctx context.Context, r *repo.Repository, j *job.Job, vm string, now time.Time) (int, error) {
 	loc, err := j.Schedule.Location()
 	if err != nil {
 		loc = time.UTC
 	}
 	policy := retention.Policy{KeepLast: j.Retention.KeepLast, KeepDays: j.Retention.KeepDays,
 		Daily: j.Retention.Daily, Weekly: j.Retention.Weekly, Monthly: j.Retention.Monthly}
-	for _, vm := range vms {
-		points, err := r.Points(ctx, j.Name, vm.Name)
-		if err != nil {
-			return kept, pruned, fmt.Errorf("job %s: pruning the restore points of %s: %w", j.Name, vm.Name, err)
-		}
-		byID := map[string]repo.Point{}
-		in := make([]retention.Point, 0, len(points))
-		for _, p := range points {
-			byID[p.ID] = p
-			in = append(in, retention.Point{ID: p.ID, Time: p.Time, Verified: verified(ctx, r, p)})
-		}
-		d := retention.Plan(in, policy, now, loc)
-		kept += len(d.Keep)
-		for _, p := range d.Prune {
-			if err := r.DeletePoint(ctx, byID[p.ID]); err != nil {
-				return kept, pruned, fmt.Errorf("job %s: pruning: %w", j.Name, err)
-			}
-			pruned++
-		}
+	points, err := r.Points(ctx, j.Name, vm)
+	if err != nil {
+		return 0, fmt.Errorf("job %s: pruning the restore points of %s: %w", j.Name, vm, err)
 	}
-	return kept, pruned, nil
+	byID := map[string]repo.Point{}
+	in := make([]retention.Point, 0, len(points))
+	for _, p := range points {
+		byID[p.ID] = p
+		in = append(in, retention.Point{ID: p.ID, Time: p.Time, Verified: verified(ctx, r, p)})
+	}
+	pruned := 0
+	for _, p := range retention.Plan(in, policy, now, loc).Prune {
+		if err := r.DeletePoint(ctx, byID[p.ID]); err != nil {
+			return pruned, fmt.Errorf("job %s: pruning the restore points of %s: %w", j.Name, vm, err)
+		}
+		pruned++
+	}
+	return pruned, nil
 }
 
 // verified says whether a restore test proved the point good; a manifest that cannot be read

@@ -37,12 +37,16 @@ type Options struct {
 	Output Output
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// JobLock tunes the per-job lock: its wait is how long a runner waits for another runner of
-	// the same job before it skips it (default 2 s).
+	// JobLock tunes the per-job lock, which a runner holds while it starts or joins the job's
+	// run: its wait is how long a runner waits for another to do so (default 30 s).
 	JobLock vsphere.LockOptions
-	// VMLock tunes the per-VM lease; a VM whose lease another runner holds past the wait is left
-	// to that runner (default wait 1 s).
+	// VMLock tunes the per-VM lease. A runner first goes through the job's VMs with this wait
+	// (default 1 s), leaving a VM another runner holds; then it comes back to those it left and
+	// waits up to PeerWait for each, so that a VM whose runner died is still backed up in the run.
 	VMLock vsphere.LockOptions
+	// PeerWait bounds the wait for a VM another runner of the run holds (default 12 h; the
+	// context may end it sooner).
+	PeerWait time.Duration
 
 	// beforeSnapshot, when set, runs before each VM's snapshot: tests change vCenter there.
 	beforeSnapshot func(ctx context.Context, vmID string)
@@ -57,7 +61,8 @@ type Options struct {
 // Defaults of Options.
 const (
 	DefaultConcurrency = 2
-	defaultJobLockWait = 2 * time.Second
+	DefaultPeerWait    = 12 * time.Hour
+	defaultJobLockWait = 30 * time.Second
 	defaultVMLockWait  = time.Second
 )
 
@@ -68,8 +73,10 @@ type Status string
 const (
 	VMOK      Status = "ok"
 	VMFailed  Status = "failed"
-	VMSkipped Status = "skipped" // another runner holds its lease
+	VMSkipped Status = "skipped" // another runner held its lease for the whole wait
 	VMPlanned Status = "planned" // dry run: would be backed up
+	// VMByPeer: another runner of the same run has backed the VM up, or failed to.
+	VMByPeer Status = "by-peer"
 )
 
 // VMResult is what the run did with one VM.
@@ -80,12 +87,21 @@ type VMResult struct {
 	Duration time.Duration
 	Point    string // the restore point's ID, when one was made
 	Err      error
+	// pruneErr is a failure of retention after the VM's point was made: the job's, not the VM's.
+	pruneErr error
+	// CleanedSnapshots and CleanedPoints count what a dead runner left on the VM and removed;
+	// Pruned the VM's points retention deleted after its new one.
+	CleanedSnapshots, CleanedPoints, Pruned int
 }
 
 // JobResult is what the run did with one job.
 type JobResult struct {
 	Job string
-	// Skipped says why the job was not run (its lock is held); empty when it ran.
+	// RunID is the run this runner took part in; Joined says another runner started it.
+	RunID  string
+	Joined bool
+	// Skipped says why the job was not run (its lock is held, or its run of this schedule slot
+	// is complete); empty when it ran.
 	Skipped string
 	// Err is a failure of the whole job (repository unavailable, VMs not resolvable).
 	Err      error
@@ -102,8 +118,7 @@ type JobResult struct {
 
 // Summary is what a Run did.
 type Summary struct {
-	RunID string
-	Jobs  []JobResult
+	Jobs []JobResult
 }
 
 // Failed reports whether any job or VM failed: the command then exits non-zero.
@@ -126,7 +141,7 @@ func (s Summary) Failed() bool {
 // the summary (Summary.Failed).
 func Run(ctx context.Context, c *vsphere.Client, opts Options) (Summary, error) {
 	opts = opts.withDefaults()
-	sum := Summary{RunID: newRunID()}
+	var sum Summary
 	if (opts.Job == "") == !opts.AllDue {
 		return sum, errors.New("give either --job NAME (run that job now) or --all-due (run every enabled job that is due)")
 	}
@@ -142,7 +157,7 @@ func Run(ctx context.Context, c *vsphere.Client, opts Options) (Summary, error) 
 		opts.Output.Note("no backup job is due")
 	}
 	for _, j := range picked {
-		res := runJob(ctx, c, j, sum.RunID, opts)
+		res := runJob(ctx, c, j, opts)
 		sum.Jobs = append(sum.Jobs, res)
 		if res.Skipped != "" && opts.Job != "" {
 			return sum, errors.New(res.Skipped)
@@ -166,6 +181,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.VMLock.Wait <= 0 {
 		o.VMLock.Wait = defaultVMLockWait
+	}
+	if o.PeerWait <= 0 {
+		o.PeerWait = DefaultPeerWait
 	}
 	if o.progressEvery == 0 {
 		o.progressEvery = progressEvery
@@ -199,16 +217,28 @@ func pick(ctx context.Context, c *vsphere.Client, jobs map[string]*job.Job, opts
 			out = append(out, j) // never run: due now
 			continue
 		}
-		next, err := j.Schedule.Next(last.Started)
+		same, err := sameSlot(j, last.Started, now)
 		if err != nil {
 			opts.Output.Note(fmt.Sprintf("job %s: skipped, its schedule cannot be read: %v", name, err))
 			continue
 		}
-		if !next.After(now) {
+		// Due when no run started since the schedule's last tick, or when that run is still
+		// going (the runner joins it) or was left by a runner that died (the runner resumes it).
+		if !same || last.Open() {
 			out = append(out, j)
 		}
 	}
 	return out, nil
+}
+
+// sameSlot says whether a run started at started belongs to the schedule slot of now: the
+// schedule has not ticked since it started.
+func sameSlot(j *job.Job, started, now time.Time) (bool, error) {
+	next, err := j.Schedule.Next(started)
+	if err != nil {
+		return false, err
+	}
+	return next.After(now), nil
 }
 
 func sortedNames(jobs map[string]*job.Job) []string {
@@ -227,7 +257,7 @@ func names(jobs map[string]*job.Job) string {
 	return strings.Join(sortedNames(jobs), ", ")
 }
 
-// newRunID is a short random ID that stamps a run's snapshots.
+// newRunID is a short random ID that stamps a run's snapshots and restore points.
 func newRunID() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
@@ -249,8 +279,9 @@ func ownSnapshot(s vsphere.VMSnapshot, jobName string) bool {
 		strings.HasPrefix(s.Description, "vmgmt-backup job="+jobName+" ")
 }
 
-// runJob runs one job under its lock and records the result.
-func runJob(ctx context.Context, c *vsphere.Client, j *job.Job, runID string, opts Options) JobResult {
+// runJob starts or joins the job's run, backs up the VMs no other runner of the run has, and
+// records this runner's part of the run.
+func runJob(ctx context.Context, c *vsphere.Client, j *job.Job, opts Options) JobResult {
 	res := JobResult{Job: j.Name, Started: opts.Now()}
 	out := opts.Output
 	if opts.DryRun {
@@ -263,55 +294,106 @@ func runJob(ctx context.Context, c *vsphere.Client, j *job.Job, runID string, op
 		out.JobDone(res)
 		return res
 	}
-	lock, err := c.Lock(ctx, "backup.job."+j.Name, opts.JobLock)
-	if err != nil {
-		var held *vsphere.LockHeldError
-		if errors.As(err, &held) {
-			res.Skipped = fmt.Sprintf("job %s: skipped, another runner is running it (%s)", j.Name, held.Holder)
-			out.Note(res.Skipped)
-			return res
-		}
-		res.Err = fmt.Errorf("taking the lock of job %s: %w", j.Name, err)
-		res.Status = job.RunFailed
+	runID, joined, skip, err := startRun(ctx, c, j, opts)
+	switch {
+	case err != nil:
+		res.Err, res.Status, res.Finished = err, job.RunFailed, opts.Now()
 		out.JobDone(res)
 		return res
+	case skip != "":
+		res.Skipped = skip
+		out.Note(skip)
+		return res
 	}
-	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }()
+	res.RunID, res.Joined = runID, joined
 	out.JobStart(j.Name)
 
-	res.Err = backupJob(ctx, c, j, runID, opts, &res)
+	seen, points, err := backupJob(ctx, c, j, runID, opts, &res)
+	res.Err = err
 	res.Finished = opts.Now()
 	res.Status = status(res)
-	record(ctx, c, j, &res, out)
+	record(ctx, c, j, &res, seen, points, out)
 	out.JobDone(res)
 	return res
 }
 
-// backupJob opens the repository, cleans up after a crashed run and backs up every VM.
-func backupJob(ctx context.Context, c *vsphere.Client, j *job.Job, runID string, opts Options, res *JobResult) error {
+// jobLockName is the vCenter lock a runner holds while it starts or joins the job's run.
+func jobLockName(jobName string) string { return "backup.job." + jobName }
+
+// startRun joins the job's run of the current schedule slot when it is still open, and starts a
+// new one otherwise, under the job's lock. With --all-due, a run of this slot that is complete
+// is not run again (skip says so).
+func startRun(ctx context.Context, c *vsphere.Client, j *job.Job, opts Options) (runID string, joined bool, skip string, err error) {
+	lock, err := c.Lock(ctx, jobLockName(j.Name), opts.JobLock)
+	if err != nil {
+		var held *vsphere.LockHeldError
+		if errors.As(err, &held) {
+			return "", false, fmt.Sprintf("job %s: skipped, another runner holds its lock (%s)", j.Name, held.Holder), nil
+		}
+		return "", false, "", fmt.Errorf("taking the lock of job %s: %w", j.Name, err)
+	}
+	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }()
+	now := opts.Now()
+	err = job.ChangeRun(ctx, c, j.Name, func(run *job.LastRun) (bool, error) {
+		if run.ID != "" {
+			same, err := sameSlot(j, run.Started, now)
+			switch {
+			case err != nil:
+				return false, fmt.Errorf("job %s: its schedule cannot be read: %w", j.Name, err)
+			case same && run.Open():
+				runID, joined = run.ID, true
+				return false, nil
+			case same && opts.AllDue:
+				skip = fmt.Sprintf("job %s: skipped, its run %s of this schedule slot is complete", j.Name, run.ID)
+				return false, nil
+			}
+		}
+		runID = newRunID()
+		*run = job.LastRun{ID: runID, Started: now, Status: job.RunRunning}
+		return true, nil
+	})
+	if err != nil {
+		return "", false, "", fmt.Errorf("job %s: starting its run in vCenter: %w", j.Name, err)
+	}
+	return runID, joined, skip, nil
+}
+
+// backupJob opens the repository and backs up every VM of the job that no other runner of the
+// run has. It reports whether this runner saw every VM through (none left to a runner that held
+// it past PeerWait), and the job's complete restore points afterwards (-1 when not counted).
+func backupJob(ctx context.Context, c *vsphere.Client, j *job.Job, runID string, opts Options, res *JobResult) (seen bool, points int, err error) {
 	loc, err := repo.ParseURL(j.Repository)
 	if err != nil {
-		return fmt.Errorf("job %s: %w", j.Name, err)
+		return true, -1, fmt.Errorf("job %s: %w", j.Name, err)
 	}
 	r, err := repo.Open(ctx, loc)
 	if err != nil {
-		return fmt.Errorf("job %s: %w; no VM was backed up", j.Name, err)
+		return true, -1, fmt.Errorf("job %s: %w; no VM was backed up", j.Name, err)
 	}
 	defer func() { _ = r.Close() }()
 	vms, err := resolveVMs(ctx, c, j)
 	if err != nil {
-		return err
-	}
-	if err := recoverJob(ctx, c, r, j, vms, res); err != nil {
-		return err
+		return true, -1, err
 	}
 	res.VMs = backupVMs(ctx, c, r, j, vms, runID, opts)
+	seen = true
+	var errs []error
 	for _, v := range res.VMs {
 		res.Bytes += v.Bytes
+		res.CleanedSnapshots += v.CleanedSnapshots
+		res.CleanedPoints += v.CleanedPoints
+		res.Pruned += v.Pruned
+		seen = seen && v.Status != VMSkipped
+		if v.pruneErr != nil {
+			errs = append(errs, v.pruneErr)
+		}
 	}
-	points, pruned, err := prune(ctx, r, j, vms, opts.Now())
-	res.RestorePoints, res.Pruned = points, pruned
-	return err
+	all, err := r.JobPoints(ctx, j.Name)
+	if err != nil {
+		return seen, -1, errors.Join(append(errs, fmt.Errorf("job %s: counting its restore points: %w", j.Name, err))...)
+	}
+	res.RestorePoints = len(all)
+	return seen, len(all), errors.Join(errs...)
 }
 
 // target is one VM a job protects, with the facts of it that its manifest records.
@@ -355,23 +437,42 @@ func resolveVMs(ctx context.Context, c *vsphere.Client, j *job.Job) ([]target, e
 	return out, nil
 }
 
-// backupVMs backs up the VMs, opts.Concurrency at a time, in the order given.
+// backupVMs backs up the VMs, opts.Concurrency at a time, in the order given: first leaving
+// those another runner holds, then coming back to them with the longer PeerWait, so that each VM
+// of the job is seen through by some runner of the run, also when the runner that held it died.
 func backupVMs(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vms []target, runID string, opts Options) []VMResult {
 	results := make([]VMResult, len(vms))
-	sem := make(chan struct{}, opts.Concurrency)
-	var wg sync.WaitGroup
-	for i, vm := range vms {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			opts.Output.VMStart(j.Name, vm.Name)
-			results[i] = backupVMLeased(ctx, c, r, j, vm, runID, opts)
-			opts.Output.VMDone(j.Name, results[i])
-		}()
+	pass := func(idx []int, wait time.Duration, last bool) {
+		sem := make(chan struct{}, opts.Concurrency)
+		var wg sync.WaitGroup
+		for _, i := range idx {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				results[i] = backupVMLeased(ctx, c, r, j, vms[i], runID, opts, wait)
+				if last || results[i].Status != VMSkipped {
+					opts.Output.VMDone(j.Name, results[i])
+				}
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	all := make([]int, len(vms))
+	for i := range all {
+		all[i] = i
+	}
+	pass(all, opts.VMLock.Wait, false)
+	var held []int
+	for i, res := range results {
+		if res.Status == VMSkipped {
+			held = append(held, i)
+		}
+	}
+	if len(held) > 0 {
+		pass(held, opts.PeerWait, true)
+	}
 	return results
 }
 
@@ -395,28 +496,59 @@ func status(res JobResult) job.RunStatus {
 	return job.RunOK
 }
 
-// record writes the run's result on the job in vCenter and as a vCenter event; a failure to do
-// so is reported, and does not change the run's outcome.
-func record(ctx context.Context, c *vsphere.Client, j *job.Job, res *JobResult, out Output) {
+// record adds this runner's part to the job's run in vCenter, and the run's result once a runner
+// has seen every VM through (seen), and posts it as a vCenter event; a failure to do so is
+// reported, and does not change the run's outcome.
+func record(ctx context.Context, c *vsphere.Client, j *job.Job, res *JobResult, seen bool, points int, out Output) {
 	ctx = context.WithoutCancel(ctx)
-	run := job.LastRun{Started: res.Started, Finished: res.Finished, Status: res.Status, Bytes: res.Bytes, RestorePoints: res.RestorePoints}
+	ok, failed := 0, 0
 	for _, v := range res.VMs {
 		switch v.Status {
 		case VMOK:
-			run.VMs++
+			ok++
 		case VMFailed:
-			run.Failed++
+			failed++
 		}
 	}
-	if err := job.PutRun(ctx, c, j.Name, run); err != nil {
+	err := job.ChangeRun(ctx, c, j.Name, func(run *job.LastRun) (bool, error) {
+		if run.ID != res.RunID {
+			return false, fmt.Errorf("a newer run %s of the job has started since", run.ID)
+		}
+		run.VMs += ok
+		run.Bytes += res.Bytes
+		if res.Err != nil {
+			run.Error = res.Err.Error()
+		}
+		if seen {
+			run.Finished = res.Finished
+			if points >= 0 {
+				run.RestorePoints = points
+			}
+			run.Status = runStatus(run)
+		}
+		return true, nil
+	})
+	if err != nil {
 		out.Note(fmt.Sprintf("job %s: the run's result could not be recorded in vCenter: %v", j.Name, err))
 	}
-	msg := fmt.Sprintf("vmgmt backup job %s: %s, %d VMs backed up, %d failed, %d bytes, %d restore points",
-		j.Name, res.Status, run.VMs, run.Failed, run.Bytes, run.RestorePoints)
+	msg := fmt.Sprintf("vmgmt backup job %s, run %s: %s, %d VMs backed up, %d failed, %d bytes, %d restore points",
+		j.Name, res.RunID, res.Status, ok, failed, res.Bytes, res.RestorePoints)
 	if res.Err != nil {
 		msg += ": " + res.Err.Error()
 	}
 	if err := c.PostEvent(ctx, msg); err != nil {
 		out.Note(fmt.Sprintf("job %s: the run's vCenter event could not be posted: %v", j.Name, err))
 	}
+}
+
+// runStatus is how a run ended, from what all its runners recorded.
+func runStatus(run *job.LastRun) job.RunStatus {
+	done := run.VMs + run.Hosts
+	switch {
+	case done == 0 && (run.Failed > 0 || run.Error != ""):
+		return job.RunFailed
+	case run.Failed > 0 || run.Error != "":
+		return job.RunPartial
+	}
+	return job.RunOK
 }

@@ -95,6 +95,8 @@ func (e *env) opts() Options {
 		},
 		JobLock: vsphere.LockOptions{Wait: 200 * time.Millisecond},
 		VMLock:  vsphere.LockOptions{Wait: 200 * time.Millisecond},
+		// A held VM is waited for again, briefly, before it is reported skipped.
+		PeerWait: 300 * time.Millisecond,
 	}
 }
 
@@ -244,13 +246,14 @@ func TestRunBacksUpTheJobsVMs(t *testing.T) {
 		}
 	}
 	run := e.lastRun(t)
-	if run == nil || run.Status != job.RunOK || run.VMs != 3 || run.Failed != 0 || run.RestorePoints != 3 || run.Bytes != res.Bytes || run.Bytes < testDisk {
+	if run == nil || run.ID != res.RunID || res.RunID == "" || res.Joined || run.Open() || run.Status != job.RunOK ||
+		run.VMs != 3 || run.Failed != 0 || run.RestorePoints != 3 || run.Bytes != res.Bytes || run.Bytes < testDisk {
 		t.Fatalf("recorded run %+v; result %+v", run, res)
 	}
 	if !strings.Contains(out.String(), simulator.BigDiskVM) || !strings.Contains(out.String(), "job nightly: ok") {
 		t.Errorf("output lacks the summary:\n%s", out.String())
 	}
-	assertEvent(t, e, "vmgmt backup job nightly: ok, 3 VMs backed up")
+	assertEvent(t, e, "vmgmt backup job nightly, run "+res.RunID+": ok, 3 VMs backed up")
 	t.Logf("one run: %d bytes in %s = %.1f MB/s", res.Bytes, elapsed.Round(time.Millisecond), float64(res.Bytes)/1e6/elapsed.Seconds())
 }
 
@@ -310,7 +313,7 @@ func TestHeldJobLockSkipsTheJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = l.Release(ctx) }()
-	if _, err := Run(ctx, e.c, e.opts()); err == nil || !strings.Contains(err.Error(), "another runner is running it") {
+	if _, err := Run(ctx, e.c, e.opts()); err == nil || !strings.Contains(err.Error(), "another runner holds its lock") {
 		t.Fatalf("--job with the lock held: err = %v, want the job skipped as an error", err)
 	}
 	opts := e.opts()
@@ -347,10 +350,17 @@ func TestAllDuePicksDueJobs(t *testing.T) {
 	}
 	mk("due", true)
 	mk("fresh", true)
+	mk("going", true)
 	mk("off", false)
-	// nightly has never run; due last ran before today's 02:00; fresh ran after it.
-	for name, started := range map[string]time.Time{"due": now.Add(-11 * time.Hour), "fresh": now.Add(-9 * time.Hour)} {
-		if err := job.PutRun(ctx, e.c, name, job.LastRun{Started: started, Status: job.RunOK}); err != nil {
+	// nightly has never run; due last ran before today's 02:00; fresh ran after it, and so did
+	// going, whose run is still open (its runners are at work, or one died): it is picked to be
+	// joined or resumed.
+	for name, started := range map[string]time.Time{"due": now.Add(-11 * time.Hour), "fresh": now.Add(-9 * time.Hour), "going": now.Add(-9 * time.Hour)} {
+		run := job.LastRun{ID: "r-" + name, Started: started, Finished: started.Add(time.Hour), Status: job.RunOK}
+		if name == "going" {
+			run.Finished, run.Status = time.Time{}, job.RunRunning
+		}
+		if err := job.PutRun(ctx, e.c, name, run); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -366,8 +376,8 @@ func TestAllDuePicksDueJobs(t *testing.T) {
 	for _, j := range picked {
 		got = append(got, j.Name)
 	}
-	if strings.Join(got, ",") != "due,nightly" {
-		t.Fatalf("--all-due picked %v, want [due nightly]", got)
+	if strings.Join(got, ",") != "due,going,nightly" {
+		t.Fatalf("--all-due picked %v, want [due going nightly]", got)
 	}
 	// due's next tick is 02:00 today: due exactly then, not a minute before.
 	at := func(h, m int) []string {
@@ -381,11 +391,11 @@ func TestAllDuePicksDueJobs(t *testing.T) {
 		}
 		return got
 	}
-	if got := at(2, 0); strings.Join(got, ",") != "due,nightly" {
-		t.Fatalf("at 02:00 --all-due picked %v, want [due nightly]", got)
+	if got := at(2, 0); strings.Join(got, ",") != "due,going,nightly" {
+		t.Fatalf("at 02:00 --all-due picked %v, want [due going nightly]", got)
 	}
-	if got := at(1, 59); strings.Join(got, ",") != "nightly" {
-		t.Fatalf("at 01:59 --all-due picked %v, want [nightly]", got)
+	if got := at(1, 59); strings.Join(got, ",") != "going,nightly" {
+		t.Fatalf("at 01:59 --all-due picked %v, want [going nightly]", got)
 	}
 }
 

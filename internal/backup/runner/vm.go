@@ -23,26 +23,94 @@ const (
 	securityGroupPrefix = "vmgmt.security-group."
 )
 
-// backupVMLeased backs up one VM under its per-VM lease, so that of several runners sharing a
-// job's work only one backs the VM up; a lease another runner holds skips the VM.
-func backupVMLeased(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vm target, runID string, opts Options) VMResult {
+// vmLeaseName is the lease a runner holds while it works on a VM of the job.
+func vmLeaseName(jobName, vmID string) string { return "backup.vm." + jobName + "." + vmID }
+
+// backupVMLeased sees one VM through under its per-VM lease, so that of the runners sharing the
+// run only one works on the VM at a time; a lease another runner holds for the whole wait skips
+// the VM. Under the lease the runner removes what a dead runner left on the VM, and leaves the
+// VM alone when another runner of the run already backed it up or failed to.
+func backupVMLeased(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vm target, runID string, opts Options, wait time.Duration) VMResult {
 	start := time.Now()
 	res := VMResult{ID: vm.ID, Name: vm.Name}
-	lease, err := c.Lock(ctx, "backup.vm."+j.Name+"."+vm.ID, opts.VMLock)
+	lopts := opts.VMLock
+	lopts.Wait = wait
+	lease, err := c.Lock(ctx, vmLeaseName(j.Name, vm.ID), lopts)
 	if err != nil {
 		var held *vsphere.LockHeldError
 		if errors.As(err, &held) {
 			res.Status = VMSkipped
-			res.Err = fmt.Errorf("another runner is backing it up (%s)", held.Holder)
+			res.Err = fmt.Errorf("another runner held it for the whole wait (%s)", held.Holder)
 			return res
 		}
 		res.Status, res.Err = VMFailed, fmt.Errorf("taking its lease: %w", err)
 		return res
 	}
 	defer func() { _ = lease.Release(context.WithoutCancel(ctx)) }()
-	res = backupVM(ctx, c, r, j, vm, runID, opts)
+	res = seeVMThrough(ctx, c, r, j, vm, runID, opts)
 	res.Duration = time.Since(start)
+	if res.Status == VMFailed {
+		if err := markFailed(ctx, c, j, runID, vm.ID); err != nil {
+			res.Err = fmt.Errorf("%w (and the failure could not be recorded on the run, so another runner may try it again: %v)", res.Err, err)
+		}
+	}
 	return res
+}
+
+// seeVMThrough is the work on one VM under its lease: clean up, skip when the run has it, back
+// up, prune.
+func seeVMThrough(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vm target, runID string, opts Options) VMResult {
+	res := VMResult{ID: vm.ID, Name: vm.Name, Status: VMFailed}
+	points, err := cleanupVM(ctx, c, r, j, vm, &res)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	if peer, err := doneInRun(ctx, c, r, j, vm, points, runID); err != nil || peer {
+		res.Err = err
+		if peer {
+			res.Status = VMByPeer
+		}
+		return res
+	}
+	opts.Output.VMStart(j.Name, vm.Name)
+	done := backupVM(ctx, c, r, j, vm, runID, opts)
+	done.CleanedSnapshots, done.CleanedPoints = res.CleanedSnapshots, res.CleanedPoints
+	if done.Status == VMOK {
+		done.Pruned, done.pruneErr = pruneVM(ctx, r, j, vm.Name, opts.Now())
+	}
+	return done
+}
+
+// doneInRun says whether another runner of the run has seen the VM through already: its newest
+// complete point is of the run, or the run records it as failed.
+func doneInRun(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vm target, points []repo.Point, runID string) (bool, error) {
+	if len(points) > 0 {
+		m, err := r.ReadManifest(ctx, points[0])
+		if err != nil {
+			return false, fmt.Errorf("reading its newest restore point %s: %w", points[0], err)
+		}
+		if m.Run == runID {
+			return true, nil
+		}
+	}
+	runs, err := job.ReadRuns(ctx, c, true)
+	if err != nil {
+		return false, fmt.Errorf("reading the job's run from vCenter: %w", err)
+	}
+	run := runs[j.Name]
+	return run != nil && run.ID == runID && run.HasFailed(vm.ID), nil
+}
+
+// markFailed records on the run that the VM failed, so that no other runner of it tries again.
+func markFailed(ctx context.Context, c *vsphere.Client, j *job.Job, runID, vmID string) error {
+	return job.ChangeRun(context.WithoutCancel(ctx), c, j.Name, func(run *job.LastRun) (bool, error) {
+		if run.ID != runID {
+			return false, nil // a newer run has started: this one's record is gone
+		}
+		run.AddFailed(vmID)
+		return true, nil
+	})
 }
 
 // backupVM takes the VM's snapshot, streams its disks into a new restore point, commits the
