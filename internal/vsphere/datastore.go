@@ -54,3 +54,22 @@ func (c *Client) DatastoresByID(ctx context.Context, ids []string) ([]Datastore,
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
+
+// RefIDs are the managed object IDs in a property value that holds references (a VM's
+// "datastore" or "network" as Select returns it); none for any other value.
+func RefIDs(v any) []string {
+	var refs []types.ManagedObjectReference
+	switch x := v.(type) {
+	case types.ArrayOfManagedObjectReference:
+		refs = x.ManagedObjectReference
+	case []types.ManagedObjectReference:
+		refs = x
+	case types.ManagedObjectReference:
+		refs = []types.ManagedObjectReference{x}
+	}
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.Value
+	}
+	return ids
+}
