@@ -70,7 +70,10 @@ func resolve(ctx context.Context, c *vsphere.Client, j *job.Job) (*protection, e
 	var selected []vsphere.SelectedVM
 	var hosts []vsphere.HostRef
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { selected, err = c.Select(gctx, j.VMSelection(), []string{"name", "datastore"}); return err })
+	g.Go(func() (err error) {
+		selected, err = c.Select(gctx, j.VMSelection(), []string{"name", "datastore"})
+		return err
+	})
 	if j.Hosts != nil {
 		g.Go(func() (err error) { hosts, err = c.SelectHosts(gctx, *j.Hosts); return err })
 	}
