@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/job"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
@@ -90,7 +91,11 @@ func (r *jobResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 		// Values unknown until apply, or VMs this run creates may join the selection.
 		plan.unknownProtected(j)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Unknown: []string{"protected"}})...)
+		facts := framework.Facts{Unknown: []string{"protected", "datastores"}}
+		if rf := repositoryFact(j.Repository); !plan.Repository.IsUnknown() && rf != nil && r.Client.Policy != nil {
+			facts.Inventory = map[string]any{"repository": rf}
+		}
+		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, facts)...)
 		return
 	}
 	c := r.Client.VSphere
@@ -111,9 +116,9 @@ func (r *jobResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanReq
 	if resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...); resp.Diagnostics.HasError() {
 		return
 	}
-	inv, err := r.inventory(ctx, j, p)
+	inv, err := r.inventory(ctx, j, p, false)
 	if err != nil {
-		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the tags of the protected VMs for the policy gate", err)
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read the tags and datastores of the protected VMs for the policy gate", err)
 		return
 	}
 	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{Inventory: inv})...)
@@ -147,7 +152,7 @@ func (r *jobResource) stateFacts(ctx context.Context, state *jobModel) (framewor
 	if err != nil {
 		return framework.Facts{}, err
 	}
-	inv, err := r.inventory(ctx, j, p)
+	inv, err := r.inventory(ctx, j, p, true)
 	return framework.Facts{Inventory: inv}, err
 }
 
@@ -172,20 +177,35 @@ func adoptable(j *job.Job, rec *job.Job, diags *diag.Diagnostics) bool {
 }
 
 // inventory is what the policy gate sees beside the change: the protected VMs with their tags
-// (one tag read for all, only when a policy is configured).
-func (r *jobResource) inventory(ctx context.Context, j *job.Job, p *protection) (map[string]any, error) {
+// (one tag read for all) and their datastores (one read for all), the schedule's longest gap and
+// the parsed repository; for a destroy, the other jobs that protect the same VMs. Gathered only
+// when a policy is configured.
+func (r *jobResource) inventory(ctx context.Context, j *job.Job, p *protection, destroy bool) (map[string]any, error) {
 	if r.Client.Policy == nil {
 		return nil, nil
 	}
+	c := r.Client.VSphere
 	vms := make([]framework.VMFact, len(p.vms))
 	for i, vm := range p.vms {
 		vms[i] = framework.VMFact{ID: vm.ID, Name: vm.Name}
 	}
-	protected, err := framework.TaggedVMFacts(ctx, r.Client.VSphere, vms)
-	if err != nil {
+	var protected, datastores, others []any
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { protected, err = framework.TaggedVMFacts(gctx, c, vms); return err })
+	g.Go(func() (err error) { datastores, err = datastoreFacts(gctx, c, p.vms); return err })
+	if destroy {
+		g.Go(func() (err error) { others, err = otherJobFacts(gctx, c, j.Name, p.vms); return err })
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	facts := map[string]any{"protected": protected}
+	facts := map[string]any{"protected": protected, "datastores": datastores}
+	if destroy {
+		facts["other_jobs"] = others
+	}
+	if rf := repositoryFact(j.Repository); rf != nil {
+		facts["repository"] = rf
+	}
 	if gap, err := j.Schedule.LongestGap(time.Now()); err == nil {
 		facts["schedule"] = map[string]any{"longest_gap_minutes": int64(gap / time.Minute)}
 	}
@@ -240,9 +260,9 @@ func (r *jobResource) apply(ctx context.Context, plan *jobModel, state *tfsdk.St
 		framework.AddVSphereError(diags, "Cannot resolve the VMs and hosts backup job "+j.Name+" protects", err)
 		return
 	}
-	inv, err := r.inventory(ctx, j, p)
+	inv, err := r.inventory(ctx, j, p, false)
 	if err != nil {
-		framework.AddVSphereError(diags, "Cannot read the tags of the protected VMs for the policy gate", err)
+		framework.AddVSphereError(diags, "Cannot read the tags and datastores of the protected VMs for the policy gate", err)
 		return
 	}
 	if diags.Append(gate(framework.Facts{Inventory: inv})...); diags.HasError() {

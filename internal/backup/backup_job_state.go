@@ -58,7 +58,11 @@ type protection struct {
 	hosts []string      // nil without a hosts block
 }
 
-type protectedVM struct{ ID, Name string }
+type protectedVM struct {
+	ID, Name string
+	// Datastores are the IDs of the datastores the VM's files are on.
+	Datastores []string
+}
 
 // resolve selects the job's VMs (its selection and its catalog VMs) and hosts, side by side.
 func resolve(ctx context.Context, c *vsphere.Client, j *job.Job) (*protection, error) {
@@ -66,7 +70,10 @@ func resolve(ctx context.Context, c *vsphere.Client, j *job.Job) (*protection, e
 	var selected []vsphere.SelectedVM
 	var hosts []vsphere.HostRef
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { selected, err = c.Select(gctx, j.VMSelection(), []string{"name"}); return err })
+	g.Go(func() (err error) {
+		selected, err = c.Select(gctx, j.VMSelection(), []string{"name", "datastore"})
+		return err
+	})
 	if j.Hosts != nil {
 		g.Go(func() (err error) { hosts, err = c.SelectHosts(gctx, *j.Hosts); return err })
 	}
@@ -75,7 +82,7 @@ func resolve(ctx context.Context, c *vsphere.Client, j *job.Job) (*protection, e
 	}
 	for _, vm := range selected {
 		name, _ := vm.Props["name"].(string)
-		p.vms = append(p.vms, protectedVM{ID: vm.ID, Name: name})
+		p.vms = append(p.vms, protectedVM{ID: vm.ID, Name: name, Datastores: vsphere.RefIDs(vm.Props["datastore"])})
 	}
 	if j.Hosts != nil {
 		p.hosts = make([]string, 0, len(hosts))

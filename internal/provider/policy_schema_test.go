@@ -382,6 +382,18 @@ resource "vmgmt_backup_job" "ops" {
   depends_on = [vmgmt_catalog_vm.app]
 }
 
+# A second job over the same VMs: each job's destroy sees the other (inventory.other_jobs).
+resource "vmgmt_backup_job" "weekly" {
+  name       = "erp-weekly"
+  schedule   = { cron = "0 3 * * 0" }
+  retention  = { keep_last = 4 }
+  repository = "s3://erp-backups/weekly?endpoint=https://minio.example.com:9000"
+  selection {
+    folders = [%[1]q]
+  }
+  depends_on = [vmgmt_catalog_vm.app]
+}
+
 data "vmgmt_access_report" "ops" {
   selection {
     folders = [%[1]q]

@@ -199,47 +199,98 @@ func (c *Client) SelectInto(ctx context.Context, sel Selection, props []string, 
 }
 
 func (c *Client) selectContents(ctx context.Context, sel Selection, props []string) ([]types.ObjectContent, error) {
-	if err := sel.Validate(); err != nil {
-		return nil, fmt.Errorf("invalid VM selection: %w", err)
+	out, errs, err := c.selectEachContents(ctx, []Selection{sel}, props)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], errs[0]
+}
+
+// SelectEach resolves several selections at the cost of one Select: one property read of every VM
+// (and the inventory when any selection names folders or pools), one vAPI call for the tags of all
+// of them. A selection that cannot be resolved (invalid, or naming a folder that does not exist)
+// gets its error in errs and no VMs; err is for the reads themselves.
+func (c *Client) SelectEach(ctx context.Context, sels []Selection, props []string) (vms [][]SelectedVM, errs []error, err error) {
+	contents, errs, err := c.selectEachContents(ctx, sels, props)
+	if err != nil {
+		return nil, nil, err
+	}
+	vms = make([][]SelectedVM, len(sels))
+	for i, list := range contents {
+		for _, oc := range list {
+			vm := SelectedVM{ID: oc.Obj.Value, Props: make(map[string]any, len(oc.PropSet))}
+			for _, p := range oc.PropSet {
+				vm.Props[p.Name] = p.Val
+			}
+			vms[i] = append(vms[i], vm)
+		}
+	}
+	return vms, errs, nil
+}
+
+func (c *Client) selectEachContents(ctx context.Context, sels []Selection, props []string) (out [][]types.ObjectContent, errs []error, err error) {
+	out, errs = make([][]types.ObjectContent, len(sels)), make([]error, len(sels))
+	if len(sels) == 0 {
+		return out, errs, nil
+	}
+	var all Selection
+	inventory := false
+	for i, sel := range sels {
+		if errs[i] = sel.Validate(); errs[i] != nil {
+			errs[i] = fmt.Errorf("invalid VM selection: %w", errs[i])
+			continue
+		}
+		all.Include.Tags = append(all.Include.Tags, sel.tagRefs()...)
+		inventory = inventory || sel.needsInventory()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	tagRefs := sel.tagRefs()
 	type tagAnswer struct {
 		members map[TagRef]map[string]bool
 		err     error
 	}
 	tagCh := make(chan tagAnswer, 1)
 	go func() {
-		m, err := c.taggedVMs(ctx, tagRefs)
+		m, err := c.taggedVMs(ctx, all.tagRefs())
 		tagCh <- tagAnswer{m, err}
 	}()
-	snap, err := c.selectionSnapshot(ctx, props, sel.needsInventory())
+	snap, err := c.selectionSnapshot(ctx, props, inventory)
 	tagged := <-tagCh
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if tagged.err != nil {
-		return nil, tagged.err
+		return nil, nil, tagged.err
 	}
 	r := &resolver{snap: snap, tagged: tagged.members, dcPath: c.knownDatacenterPath()}
-	include, err := r.compile(&sel.Include, "include", c.cfg.Datacenter)
+	keepProps := map[string]bool{}
+	for _, p := range props {
+		keepProps[p] = true
+	}
+	for i := range sels {
+		if errs[i] == nil {
+			out[i], errs[i] = r.selectOne(&sels[i], c.cfg.Datacenter, keepProps)
+		}
+	}
+	return out, errs, nil
+}
+
+// selectOne picks one selection's VMs, sorted by ID, from the snapshot, each with the kept
+// properties.
+func (r *resolver) selectOne(sel *Selection, dc string, keepProps map[string]bool) ([]types.ObjectContent, error) {
+	include, err := r.compile(&sel.Include, "include", dc)
 	if err != nil {
 		return nil, err
 	}
 	var exclude *compiled
 	if !sel.Exclude.empty() {
-		if exclude, err = r.compile(sel.Exclude, "exclude", c.cfg.Datacenter); err != nil {
+		if exclude, err = r.compile(sel.Exclude, "exclude", dc); err != nil {
 			return nil, err
 		}
 	}
-	keepProps := map[string]bool{}
-	for _, p := range props {
-		keepProps[p] = true
-	}
 	var out []types.ObjectContent
-	for i := range snap.vms {
-		vm := &snap.vms[i]
+	for i := range r.snap.vms {
+		vm := &r.snap.vms[i]
 		if !sel.passesFilters(vm) || !(r.matches(include, vm) || r.taggedAny(sel.Also, vm)) || (exclude != nil && r.matches(exclude, vm)) {
 			continue
 		}

@@ -13,8 +13,15 @@
 #   min_retention_days (default 7): how many days of restore points a job over business-critical
 #   VMs keeps at least: the most any of its rules covers (keep_days; daily; weekly x 7; monthly
 #   x 28; keep_last x the schedule's longest gap);
-#   levels (default critical_schedule and critical_retention mandatory, critical_disabled
-#   advisory): {<rule>: "mandatory" | "advisory"}.
+#   levels (default critical_schedule, critical_retention, repository_on_datastore and
+#   only_protection mandatory, critical_disabled advisory): {<rule>: "mandatory" | "advisory"}.
+#   repository_on_datastore: the repository must not live on storage the protected VMs use: a
+#   file repository whose path is under /vmfs/volumes/<datastore name or uuid> or the datastore's
+#   URL path, or a repository (an S3 endpoint) served by the NFS server of a protected VM's
+#   datastore (judged on inventory.datastores and inventory.repository).
+#   only_protection: destroying a job is refused while it is the only enabled job protecting a
+#   business-critical VM (judged on inventory.other_jobs); destroying a disabled job changes
+#   nothing and passes. An exemption (data.vmgmt.exemptions) lets a destroy through.
 #   The rules judge only the facts in inventory: a fact missing (unknown at plan) decides nothing.
 # schemas:
 #   - input: schema.input
@@ -28,6 +35,8 @@ default_params := {
 		"critical_schedule": "mandatory",
 		"critical_retention": "mandatory",
 		"critical_disabled": "advisory",
+		"repository_on_datastore": "mandatory",
+		"only_protection": "mandatory",
 	},
 }
 
@@ -36,6 +45,12 @@ default user_params := {}
 user_params := data.vmgmt.params.backup
 
 params := object.union(default_params, user_params)
+
+destroying if {
+	input.type == "vmgmt_backup_job"
+	"delete" in input.change.actions
+	not "create" in input.change.actions
+}
 
 level(rule) := params.levels[rule]
 
@@ -132,6 +147,90 @@ violation contains v if {
 		"msg": sprintf(
 			"backup job %q is disabled, and it is the job for %s: the runner skips it, so they get no new restore points. Enable it, or make sure another job protects them.",
 			[job_name, critical_text],
+		),
+	}
+}
+
+# --- backup.repository_on_datastore ---------------------------------------------------------
+
+repository := input.inventory.repository
+
+# The directory a datastore's URL names: ds:///vmfs/volumes/<uuid>/ -> /vmfs/volumes/<uuid>; a
+# plain path as it is.
+url_path(u) := trim_suffix(substring(u, count("ds://"), -1), "/") if startswith(u, "ds://")
+
+else := trim_suffix(u, "/")
+
+# The directories under which a file is on the datastore.
+datastore_dirs(ds) := {d |
+	some d in {concat("/", ["/vmfs/volumes", ds.name]), url_path(ds.url)}
+	d != ""
+	d != "/vmfs/volumes"
+}
+
+under(p, dir) if p == dir
+
+under(p, dir) if startswith(p, concat("", [dir, "/"]))
+
+# Why the repository is on the datastore, or served by its storage; nothing when it is not.
+on_datastore(ds) := sprintf("its path %s is on the datastore (%s)", [repository.path, dir]) if {
+	repository.scheme == "file"
+	some dir in datastore_dirs(ds)
+	under(repository.path, dir)
+} else := sprintf("its endpoint %s is the NFS server that serves the datastore (%s:%s)", [repository.endpoint_host, ds.remote_host, ds.remote_path]) if {
+	repository.endpoint_host != ""
+	lower(repository.endpoint_host) == lower(ds.remote_host)
+}
+
+repository_text := sprintf("file://%s", [repository.path]) if repository.scheme == "file"
+
+else := sprintf("s3://%s (endpoint %s)", [repository.bucket, repository.endpoint_host])
+
+violation contains v if {
+	writing
+	is_object(repository)
+	some ds in input.inventory.datastores
+	why := on_datastore(ds)
+	v := {
+		"id": "backup.repository_on_datastore",
+		"level": level("repository_on_datastore"),
+		"path": ["repository"],
+		"msg": sprintf(
+			"backup job %q stores its restore points in %s, but %s, datastore %q (%s), holds the VMs it protects: %s. Losing that storage would lose the VMs and their backups together. Put the repository on storage no protected VM uses (another NFS server, an S3 bucket elsewhere), or exempt the job from backup.repository_on_datastore.",
+			[job_name, repository_text, why, ds.name, ds.type, first_names({n | some n in ds.vms})],
+		),
+	}
+}
+
+# --- backup.only_protection -----------------------------------------------------------------
+
+before_name := input.change.before.name
+
+# Business-critical VMs of the job that no other enabled job protects.
+left_unprotected := {vm.name |
+	some vm in input.inventory.protected
+	some t in vm.tags
+	lower(t) in critical_tags
+	not protected_elsewhere(vm.id)
+}
+
+protected_elsewhere(id) if {
+	some other in input.inventory.other_jobs
+	other.enabled == true
+	id in other.protects
+}
+
+violation contains v if {
+	destroying
+	input.change.before.enabled != false
+	is_array(input.inventory.other_jobs)
+	count(left_unprotected) > 0
+	v := {
+		"id": "backup.only_protection",
+		"level": level("only_protection"),
+		"msg": sprintf(
+			"destroying backup job %q would leave the business-critical VMs %s (tags %s) without backups: no other enabled backup job protects them. Protect them with another enabled job first, or, if they are to go unprotected, add an exemption for backup.only_protection in data.vmgmt.exemptions (selector {type = \"vmgmt_backup_job\", name = %q}) with its reason.",
+			[before_name, first_names(left_unprotected), concat(", ", params.business_critical_tags), before_name],
 		),
 	}
 }

@@ -106,3 +106,158 @@ test_many_critical_vms_are_cut_at_five if {
 		with data.vmgmt.params.backup as {}
 	contains(x.msg, "db01, db02, db03, db04, db05 and 3 more")
 }
+
+# --- backup.repository_on_datastore ---------------------------------------------------------
+
+vmfs := {"id": "datastore-1", "name": "vmfs-prod-01", "type": "VMFS", "url": "ds:///vmfs/volumes/5f3a9c1e-77aa/", "remote_host": "", "remote_path": "", "vms": ["erp-db01", "web01"]}
+
+nfs := {"id": "datastore-2", "name": "nfs-prod", "type": "NFS", "url": "ds:///vmfs/volumes/a1b2c3d4-nfs/", "remote_host": "NAS01.example.com", "remote_path": "/export/vm", "vms": ["erp-db01"]}
+
+file_repo(p) := {"scheme": "file", "path": p, "bucket": "", "endpoint_host": ""}
+
+s3_repo(host) := {"scheme": "s3", "path": "", "bucket": "backups", "endpoint_host": host}
+
+stored(actions, repo, datastores) := object.union(job(actions, nightly({"keep_last": 7}), plain, 1440), {"inventory": {
+	"protected": plain, "schedule": {"longest_gap_minutes": 1440},
+	"datastores": datastores, "repository": repo,
+}})
+
+test_file_repository_under_a_datastore_name_is_refused if {
+	v := backup.violation with input as stored(["create"], file_repo("/vmfs/volumes/vmfs-prod-01/backups"), [vmfs, nfs])
+		with data.vmgmt.params.backup as {}
+	ids(v) == {"backup.repository_on_datastore"}
+	count(v) == 1
+	some x in v
+	x.level == "mandatory"
+	x.path == ["repository"]
+	contains(x.msg, `backup job "nightly" stores its restore points in file:///vmfs/volumes/vmfs-prod-01/backups, but its path /vmfs/volumes/vmfs-prod-01/backups is on the datastore (/vmfs/volumes/vmfs-prod-01), datastore "vmfs-prod-01" (VMFS), holds the VMs it protects: erp-db01, web01.`)
+	contains(x.msg, "exempt the job from backup.repository_on_datastore")
+}
+
+test_file_repository_under_a_datastore_uuid_or_url_is_refused if {
+	every p in ["/vmfs/volumes/5f3a9c1e-77aa", "/vmfs/volumes/5f3a9c1e-77aa/vmgmt", "/vmfs/volumes/a1b2c3d4-nfs/x"] {
+		ids(backup.violation) == {"backup.repository_on_datastore"} with input as stored(["update"], file_repo(p), [vmfs, nfs])
+			with data.vmgmt.params.backup as {}
+	}
+	# A simulator's datastore is a plain local directory.
+	local := object.union(vmfs, {"url": "/tmp/govcsim-dc1-LocalDS_0-123/"})
+	ids(backup.violation) == {"backup.repository_on_datastore"} with input as stored(["create"], file_repo("/tmp/govcsim-dc1-LocalDS_0-123/backups"), [local])
+		with data.vmgmt.params.backup as {}
+}
+
+test_file_repository_beside_a_datastore_passes if {
+	every p in ["/vmfs/volumes/vmfs-prod-01-backup", "/vmfs/volumes", "/backups/vmfs/volumes/vmfs-prod-01", "/vmfs/volumes/5f3a9c1e-77aab"] {
+		count(backup.violation) == 0 with input as stored(["create"], file_repo(p), [vmfs, nfs])
+			with data.vmgmt.params.backup as {}
+	}
+}
+
+test_s3_on_the_nfs_server_of_a_datastore_is_refused if {
+	v := backup.violation with input as stored(["create"], s3_repo("nas01.example.com"), [vmfs, nfs])
+		with data.vmgmt.params.backup as {}
+	ids(v) == {"backup.repository_on_datastore"}
+	some x in v
+	contains(x.msg, `stores its restore points in s3://backups (endpoint nas01.example.com), but its endpoint nas01.example.com is the NFS server that serves the datastore (NAS01.example.com:/export/vm), datastore "nfs-prod" (NFS), holds the VMs it protects: erp-db01.`)
+}
+
+test_s3_elsewhere_or_on_aws_passes if {
+	every host in ["minio.example.com", ""] {
+		count(backup.violation) == 0 with input as stored(["create"], s3_repo(host), [vmfs, nfs])
+			with data.vmgmt.params.backup as {}
+	}
+}
+
+test_a_vmfs_datastore_has_no_server if {
+	# A VMFS datastore's empty remote host never matches an S3 repository on AWS (no endpoint).
+	count(backup.violation) == 0 with input as stored(["create"], s3_repo(""), [vmfs])
+		with data.vmgmt.params.backup as {}
+}
+
+test_repository_without_protected_vms_passes if {
+	count(backup.violation) == 0 with input as stored(["create"], file_repo("/vmfs/volumes/vmfs-prod-01/backups"), [])
+		with data.vmgmt.params.backup as {}
+}
+
+test_repository_rule_level_and_unknown_facts if {
+	some x in backup.violation with input as stored(["create"], file_repo("/vmfs/volumes/vmfs-prod-01"), [vmfs])
+		with data.vmgmt.params.backup as {"levels": {"repository_on_datastore": "advisory"}}
+	x.level == "advisory"
+	count(backup.violation) == 0 with input as object.remove(stored(["create"], file_repo("/vmfs/volumes/vmfs-prod-01"), [vmfs]), ["inventory"])
+		with data.vmgmt.params.backup as {}
+}
+
+# --- backup.only_protection -----------------------------------------------------------------
+
+critical_vms := [
+	{"id": "vm-1", "name": "erp-db01", "tags": ["tier/tier-1"]},
+	{"id": "vm-3", "name": "erp-app01", "tags": ["Tier/Tier-1", "env/prod"]},
+	{"id": "vm-2", "name": "web01", "tags": ["tier/tier-2"]},
+]
+
+destroy(enabled, protected, others) := {
+	"type": "vmgmt_backup_job",
+	"name": "nightly",
+	"change": {"actions": ["delete"], "before": object.union(nightly({"keep_last": 7}), {"enabled": enabled}), "after": null, "after_unknown": {}},
+	"context": {"phase": "plan", "principal": "VSPHERE.LOCAL\\terraform"},
+	"inventory": {"protected": protected, "other_jobs": others, "datastores": [], "schedule": {"longest_gap_minutes": 1440}},
+}
+
+test_destroying_the_only_job_of_tier1_vms_is_refused if {
+	v := backup.violation with input as destroy(true, critical_vms, [])
+		with data.vmgmt.params.backup as {}
+	ids(v) == {"backup.only_protection"}
+	some x in v
+	x.level == "mandatory"
+	not x.path
+	contains(x.msg, `destroying backup job "nightly" would leave the business-critical VMs erp-app01, erp-db01 (tags tier/tier-1) without backups`)
+	contains(x.msg, `add an exemption for backup.only_protection in data.vmgmt.exemptions (selector {type = "vmgmt_backup_job", name = "nightly"})`)
+}
+
+test_another_enabled_job_covering_them_lets_the_destroy_through if {
+	count(backup.violation) == 0 with input as destroy(true, critical_vms, [{"name": "weekly", "enabled": true, "protects": ["vm-1", "vm-3"]}])
+		with data.vmgmt.params.backup as {}
+}
+
+test_a_disabled_second_job_is_no_protection if {
+	v := backup.violation with input as destroy(true, critical_vms, [{"name": "weekly", "enabled": false, "protects": ["vm-1", "vm-3"]}])
+		with data.vmgmt.params.backup as {}
+	some x in v
+	x.id == "backup.only_protection"
+	contains(x.msg, "the business-critical VMs erp-app01, erp-db01 (tags")
+}
+
+test_the_vms_left_are_named if {
+	# weekly covers erp-db01 only, and web01 is not critical: erp-app01 is left.
+	some x in backup.violation with input as destroy(true, critical_vms, [
+		{"name": "weekly", "enabled": true, "protects": ["vm-1"]},
+		{"name": "old", "enabled": false, "protects": ["vm-3"]},
+	])
+		with data.vmgmt.params.backup as {}
+	contains(x.msg, "the business-critical VMs erp-app01 (tags")
+}
+
+test_destroying_a_job_without_critical_vms_passes if {
+	count(backup.violation) == 0 with input as destroy(true, plain, [])
+		with data.vmgmt.params.backup as {}
+	count(backup.violation) == 0 with input as destroy(true, [], [])
+		with data.vmgmt.params.backup as {}
+}
+
+test_destroying_a_disabled_job_changes_nothing if {
+	count(backup.violation) == 0 with input as destroy(false, critical_vms, [])
+		with data.vmgmt.params.backup as {}
+}
+
+test_only_protection_follows_the_critical_tags_and_facts if {
+	count(backup.violation) == 0 with input as destroy(true, critical_vms, [])
+		with data.vmgmt.params.backup as {"business_critical_tags": ["tier/tier-0"]}
+	count(backup.violation) == 0 with input as object.remove(destroy(true, critical_vms, []), ["inventory"])
+		with data.vmgmt.params.backup as {}
+	count(backup.violation) == 0 with input as json.patch(destroy(true, critical_vms, []), [{"op": "remove", "path": "/inventory/other_jobs"}])
+		with data.vmgmt.params.backup as {}
+}
+
+test_a_write_is_not_judged_as_a_destroy if {
+	count(backup.violation) == 0 with input as object.union(job(["update"], nightly({"keep_last": 7}), critical, 1440), {"inventory": {"other_jobs": []}})
+		with data.vmgmt.params.backup as {}
+}
