@@ -216,6 +216,18 @@ func (o tee) VMDone(job string, vm VMResult) {
 	}
 }
 
+func (o tee) HostStart(job, host string) {
+	for _, x := range o {
+		x.HostStart(job, host)
+	}
+}
+
+func (o tee) HostDone(job string, h VMResult) {
+	for _, x := range o {
+		x.HostDone(job, h)
+	}
+}
+
 func (o tee) JobDone(res JobResult) {
 	for _, x := range o {
 		x.JobDone(res)

@@ -46,19 +46,50 @@ func recoverJob(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *j
 	return nil
 }
 
-// prune applies the job's retention to each VM's complete points and deletes those it prunes. It
-// returns the points kept (over all the job's VMs) and the points deleted.
-func prune(ctx context.Context, r *repo.Repository, j *job.Job, vms []target, now time.Time) (kept, pruned int, err error) {
+// subject is one VM or host of the job whose points retention judges: vm or host is set.
+type subject struct{ vm, host string }
+
+func (s subject) String() string {
+	if s.host != "" {
+		return "host " + s.host
+	}
+	return s.vm
+}
+
+// points lists the subject's complete points, newest first.
+func (s subject) points(ctx context.Context, r *repo.Repository, jobName string) ([]repo.Point, error) {
+	if s.host != "" {
+		return r.HostPoints(ctx, jobName, s.host)
+	}
+	return r.Points(ctx, jobName, s.vm)
+}
+
+// subjects are the job's VMs and hosts, for retention.
+func subjects(vms []target, hosts []vsphere.HostRef) []subject {
+	out := make([]subject, 0, len(vms)+len(hosts))
+	for _, vm := range vms {
+		out = append(out, subject{vm: vm.Name})
+	}
+	for _, h := range hosts {
+		out = append(out, subject{host: h.Name})
+	}
+	return out
+}
+
+// prune applies the job's retention to each subject's (VM's or host's) complete points and
+// deletes those it prunes. It returns the points kept (over all the subjects) and the points
+// deleted.
+func prune(ctx context.Context, r *repo.Repository, j *job.Job, subjects []subject, now time.Time) (kept, pruned int, err error) {
 	loc, err := j.Schedule.Location()
 	if err != nil {
 		loc = time.UTC
 	}
 	policy := retention.Policy{KeepLast: j.Retention.KeepLast, KeepDays: j.Retention.KeepDays,
 		Daily: j.Retention.Daily, Weekly: j.Retention.Weekly, Monthly: j.Retention.Monthly}
-	for _, vm := range vms {
-		points, err := r.Points(ctx, j.Name, vm.Name)
+	for _, s := range subjects {
+		points, err := s.points(ctx, r, j.Name)
 		if err != nil {
-			return kept, pruned, fmt.Errorf("job %s: pruning the restore points of %s: %w", j.Name, vm.Name, err)
+			return kept, pruned, fmt.Errorf("job %s: pruning the restore points of %s: %w", j.Name, s, err)
 		}
 		byID := map[string]repo.Point{}
 		in := make([]retention.Point, 0, len(points))

@@ -46,6 +46,8 @@ type Options struct {
 
 	// beforeSnapshot, when set, runs before each VM's snapshot: tests change vCenter there.
 	beforeSnapshot func(ctx context.Context, vmID string)
+	// beforeHost, when set, runs before each host's bundle is asked for (under its lease).
+	beforeHost func(ctx context.Context, hostID string)
 	// wrapDisk, when set, wraps each disk's stream on its way to the repository: tests inject
 	// failures there.
 	wrapDisk func(vm string, r io.Reader) io.Reader
@@ -93,6 +95,8 @@ type JobResult struct {
 	Finished time.Time
 	Status   job.RunStatus
 	VMs      []VMResult
+	// Hosts are the results of the job's host configuration backups (host.go).
+	Hosts []VMResult
 	// Cleaned counts what crash recovery removed: snapshots and partial restore points.
 	CleanedSnapshots, CleanedPoints int
 	// RestorePoints is the job's complete restore points after pruning; Pruned those deleted.
@@ -112,7 +116,7 @@ func (s Summary) Failed() bool {
 		if j.Err != nil {
 			return true
 		}
-		for _, v := range j.VMs {
+		for _, v := range j.results() {
 			if v.Status == VMFailed {
 				return true
 			}
@@ -259,6 +263,9 @@ func runJob(ctx context.Context, c *vsphere.Client, j *job.Job, runID string, op
 		for _, vm := range vms {
 			res.VMs = append(res.VMs, VMResult{ID: vm.ID, Name: vm.Name, Status: VMPlanned})
 		}
+		var herr error
+		res.Hosts, herr = planHosts(ctx, c, j)
+		res.Err = errors.Join(res.Err, herr)
 		res.Finished = opts.Now()
 		out.JobDone(res)
 		return res
@@ -306,12 +313,13 @@ func backupJob(ctx context.Context, c *vsphere.Client, j *job.Job, runID string,
 		return err
 	}
 	res.VMs = backupVMs(ctx, c, r, j, vms, runID, opts)
-	for _, v := range res.VMs {
+	hosts, hostErr := backupHosts(ctx, c, r, j, runID, opts, res)
+	for _, v := range res.results() {
 		res.Bytes += v.Bytes
 	}
-	points, pruned, err := prune(ctx, r, j, vms, opts.Now())
+	points, pruned, err := prune(ctx, r, j, subjects(vms, hosts), opts.Now())
 	res.RestorePoints, res.Pruned = points, pruned
-	return err
+	return errors.Join(hostErr, err)
 }
 
 // target is one VM a job protects, with the facts of it that its manifest records.
@@ -378,7 +386,7 @@ func backupVMs(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *jo
 // status is how the job's run ended.
 func status(res JobResult) job.RunStatus {
 	ok, failed := 0, 0
-	for _, v := range res.VMs {
+	for _, v := range res.results() {
 		switch v.Status {
 		case VMOK:
 			ok++
@@ -408,11 +416,12 @@ func record(ctx context.Context, c *vsphere.Client, j *job.Job, res *JobResult, 
 			run.Failed++
 		}
 	}
+	run.Hosts, run.Failed = countHosts(res.Hosts, run.Failed)
 	if err := job.PutRun(ctx, c, j.Name, run); err != nil {
 		out.Note(fmt.Sprintf("job %s: the run's result could not be recorded in vCenter: %v", j.Name, err))
 	}
-	msg := fmt.Sprintf("vmgmt backup job %s: %s, %d VMs backed up, %d failed, %d bytes, %d restore points",
-		j.Name, res.Status, run.VMs, run.Failed, run.Bytes, run.RestorePoints)
+	msg := fmt.Sprintf("vmgmt backup job %s: %s, %d VMs%s backed up, %d failed, %d bytes, %d restore points",
+		j.Name, res.Status, run.VMs, andHosts(j, run.Hosts), run.Failed, run.Bytes, run.RestorePoints)
 	if res.Err != nil {
 		msg += ": " + res.Err.Error()
 	}
