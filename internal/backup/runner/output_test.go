@@ -18,6 +18,8 @@ type jsonLine struct {
 	Event   string   `json:"event"`
 	Job     string   `json:"job"`
 	VM      string   `json:"vm"`
+	Host    string   `json:"host"`
+	Point   string   `json:"point"`
 	Disk    string   `json:"disk"`
 	Status  string   `json:"status"`
 	Bytes   *int64   `json:"bytes"`
