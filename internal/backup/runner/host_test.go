@@ -376,7 +376,25 @@ func TestFailingHostFailsOnlyThatHost(t *testing.T) {
 	if run := e.lastRun(t); run.Status != job.RunPartial || run.Hosts != simulator.HostCount-1 || run.Failed != 1 {
 		t.Fatalf("recorded run %+v", run)
 	}
-	if !strings.Contains(plain.String(), "host "+bad.Name+" ") || !strings.Contains(plain.String(), "failed") {
+	if !strings.Contains(plain.String(), "\n  host "+bad.Name+" ") || !strings.Contains(plain.String(), "failed") {
 		t.Fatalf("the summary does not name the failed host:\n%s", plain.String())
+	}
+}
+
+// A dry run lists the job's hosts as planned and backs none up.
+func TestDryRunPlansTheHosts(t *testing.T) {
+	e := newEnv(t)
+	hosts := e.withHosts(t, false)
+	opts := e.opts()
+	opts.DryRun = true
+	_, res := e.run(t, opts)
+	if len(res.Hosts) != len(hosts) || res.Err != nil {
+		t.Fatalf("dry run: %+v", res)
+	}
+	r := e.repo(t)
+	for _, h := range hosts {
+		if hr := hostRes(t, res, h.Name); hr.Status != VMPlanned || len(e.hostPoints(t, r, h.Name)) != 0 {
+			t.Fatalf("host %s: %+v", h.Name, hr)
+		}
 	}
 }
