@@ -190,7 +190,8 @@ func (s *firmwareStore) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // HostFirmwareSystem is one host's configManager.firmwareSystem: it backs up the host's
 // configuration into a bundle (its name, hardware UUID, build and advanced options) and restores
 // the advanced options from one. A restore takes effect at once; the simulator does not reboot
-// the host as ESXi does.
+// the host as ESXi does. A disconnected host answers HostNotConnected to every call, as through
+// vCenter.
 type HostFirmwareSystem struct {
 	mo.HostFirmwareSystem
 	host  types.ManagedObjectReference
@@ -210,7 +211,10 @@ func (f *HostFirmwareSystem) state(ctx *simulator.Context) (hostState, types.Bas
 		return hostState{}, &types.ManagedObjectNotFound{Obj: f.host}
 	}
 	var st hostState
+	connected := true
 	ctx.WithLock(h, func() {
+		connected = h.Runtime.ConnectionState != types.HostSystemConnectionStateDisconnected &&
+			h.Runtime.ConnectionState != types.HostSystemConnectionStateNotResponding
 		st.name = h.Name
 		st.maintenance = h.Runtime.InMaintenanceMode
 		if h.Summary.Hardware != nil {
@@ -223,6 +227,10 @@ func (f *HostFirmwareSystem) state(ctx *simulator.Context) (hostState, types.Bas
 			st.options, _ = ctx.Map.Get(*ref).(*simulator.OptionManager)
 		}
 	})
+	if !connected {
+		// As vCenter answers any call to a host it has lost: the host is not there to ask.
+		return hostState{}, &types.HostNotConnected{}
+	}
 	if st.options == nil {
 		return hostState{}, &types.NotSupported{}
 	}

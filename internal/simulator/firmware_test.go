@@ -265,3 +265,41 @@ func TestFirmwareSystem_reset(t *testing.T) {
 		t.Errorf("after the reset UserVars.ESXiShellTimeOut = %v, want %v", got, HostOptions["UserVars.ESXiShellTimeOut"])
 	}
 }
+
+// TestFirmwareSystem_disconnected: a disconnected host answers HostNotConnected to a backup, and
+// backs up again once reconnected.
+func TestFirmwareSystem_disconnected(t *testing.T) {
+	c := startSim(t)
+	ctx := context.Background()
+	systems := firmwareSystems(t, c)
+	hosts, err := find.NewFinder(c.Client, false).HostSystemList(ctx, ClusterPath+"/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hosts[0]
+	name, err := h.ObjectName(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := h.Disconnect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = methods.BackupFirmwareConfiguration(ctx, c.Client, &types.BackupFirmwareConfiguration{This: systems[name]})
+	if !fault.Is(err, &types.HostNotConnected{}) {
+		t.Fatalf("backing up disconnected host %s: %v, want HostNotConnected", name, err)
+	}
+	task, err = h.Reconnect(ctx, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := methods.BackupFirmwareConfiguration(ctx, c.Client, &types.BackupFirmwareConfiguration{This: systems[name]}); err != nil {
+		t.Fatalf("backing up host %s after it reconnected: %v", name, err)
+	}
+}

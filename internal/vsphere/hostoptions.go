@@ -49,6 +49,9 @@ type HostRef struct {
 	ClusterID string
 	// OptionManager is the ID of the host's advanced option manager (configManager.advancedOption).
 	OptionManager string
+	// Version and Build are the host's ESXi release (config.product); empty when the host does
+	// not say (disconnected). A configuration bundle restores only onto the same build.
+	Version, Build string
 }
 
 // HostOptions are a host's advanced options, by key, with the types vCenter returns (int64 for
@@ -59,7 +62,7 @@ type HostOptions struct {
 }
 
 // The host properties a host read needs.
-var hostRefProps = []string{"name", "parent", "configManager.advancedOption"}
+var hostRefProps = []string{"name", "parent", "configManager.advancedOption", "config.product.version", "config.product.build"}
 
 // SelectHosts resolves the scope into hosts, sorted by ID, in one property read over container
 // views (every host with its parent, and the inventory's containers for cluster paths and names)
@@ -245,6 +248,10 @@ func newHostRef(oc types.ObjectContent) (HostRef, types.ManagedObjectReference) 
 			if ref, ok := p.Val.(types.ManagedObjectReference); ok {
 				h.OptionManager = ref.Value
 			}
+		case "config.product.version":
+			h.Version, _ = p.Val.(string)
+		case "config.product.build":
+			h.Build, _ = p.Val.(string)
 		}
 	}
 	return h, parent

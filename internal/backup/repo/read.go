@@ -39,7 +39,11 @@ func (r *Repository) JobPoints(ctx context.Context, job string) ([]Point, error)
 // PartialPoints lists the points of job job, VMs' and hosts', that have files but no
 // manifest.json: left by an interrupted run or delete, for the next run to remove.
 func (r *Repository) PartialPoints(ctx context.Context, job string) ([]Point, error) {
-	all, err := r.scan(ctx, job, escapeName(job)+"/")
+	return r.partial(ctx, job, escapeName(job)+"/")
+}
+
+func (r *Repository) partial(ctx context.Context, job, dir string) ([]Point, error) {
+	all, err := r.scan(ctx, job, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,12 @@ type Output interface {
 	DiskDone(job, vm, disk string, bytes int64, err error)
 	// VMDone: one VM of the job is done (backed up, failed or skipped). Called concurrently.
 	VMDone(job string, vm VMResult)
+	// HostStart: the configuration bundle of a host of the job is about to be backed up, after
+	// the job's VMs. Called concurrently, like HostDone.
+	HostStart(job, host string)
+	// HostDone: one host of the job is done (backed up, failed or skipped); its result's Name is
+	// the host's.
+	HostDone(job string, host VMResult)
 	// JobDone: the job is done, with its VMs' results.
 	JobDone(res JobResult)
 }
@@ -75,24 +81,41 @@ func (p *Plain) VMDone(job string, vm VMResult) {
 	p.printf("job %s: %s %s\n", job, vm.Name, vm.Status)
 }
 
+// HostStart prints that the host's configuration is backed up.
+func (p *Plain) HostStart(job, host string) {
+	p.printf("job %s: host %s: backing up its configuration\n", job, host)
+}
+
+// HostDone prints the host's progress line.
+func (p *Plain) HostDone(job string, h VMResult) {
+	p.printf("job %s: host %s %s\n", job, h.Name, h.Status)
+}
+
 // JobDone prints the job's summary: a line for the job, then one per VM.
 func (p *Plain) JobDone(res JobResult) {
 	if res.Skipped != "" {
 		return
 	}
-	line := fmt.Sprintf("job %s: %s, %d VMs, %d bytes, %d restore points (%d pruned), cleaned up %d snapshots and %d partial points, %.1fs",
-		res.Job, orPlanned(res), len(res.VMs), res.Bytes, res.RestorePoints, res.Pruned, res.CleanedSnapshots, res.CleanedPoints,
+	hosts := ""
+	if len(res.Hosts) > 0 {
+		hosts = fmt.Sprintf(", %d hosts", len(res.Hosts))
+	}
+	line := fmt.Sprintf("job %s: %s, %d VMs%s, %d bytes, %d restore points (%d pruned), cleaned up %d snapshots and %d partial points, %.1fs",
+		res.Job, orPlanned(res), len(res.VMs), hosts, res.Bytes, res.RestorePoints, res.Pruned, res.CleanedSnapshots, res.CleanedPoints,
 		res.Finished.Sub(res.Started).Seconds())
 	if res.Err != nil {
 		line += ": " + res.Err.Error()
 	}
 	p.printf("%s\n", line)
-	for _, vm := range res.VMs {
-		msg := ""
+	for i, vm := range res.results() {
+		msg, name := "", vm.Name
 		if vm.Err != nil {
 			msg = "  " + vm.Err.Error()
 		}
-		p.printf("  %-24s %-8s %14d bytes %8.1fs%s\n", vm.Name, vm.Status, vm.Bytes, vm.Duration.Round(100*time.Millisecond).Seconds(), msg)
+		if i >= len(res.VMs) {
+			name = "host " + name
+		}
+		p.printf("  %-24s %-8s %14d bytes %8.1fs%s\n", name, vm.Status, vm.Bytes, vm.Duration.Round(100*time.Millisecond).Seconds(), msg)
 	}
 }
 
@@ -110,7 +133,10 @@ func (discard) Note(string)             {}
 func (discard) JobStart(string)         {}
 func (discard) VMStart(string, string)  {}
 func (discard) VMDone(string, VMResult) {}
-func (discard) JobDone(JobResult)       {}
+
+func (discard) HostStart(string, string)  {}
+func (discard) HostDone(string, VMResult) {}
+func (discard) JobDone(JobResult)         {}
 
 func (discard) DiskStart(string, string, string, int64)           {}
 func (discard) DiskProgress(string, string, string, int64, int64) {}

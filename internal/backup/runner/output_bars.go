@@ -148,5 +148,11 @@ func (b *Bars) VMStart(string, string) {}
 // VMDone prints the VM's line above the bars.
 func (b *Bars) VMDone(job string, vm VMResult) { b.lines.VMDone(job, vm) }
 
+// HostStart prints the host's start line above the bars: a bundle is too small for a bar.
+func (b *Bars) HostStart(job, host string) { b.lines.HostStart(job, host) }
+
+// HostDone prints the host's line above the bars.
+func (b *Bars) HostDone(job string, h VMResult) { b.lines.HostDone(job, h) }
+
 // JobDone prints the job's summary above the bars.
 func (b *Bars) JobDone(res JobResult) { b.lines.JobDone(res) }

@@ -18,12 +18,16 @@ import (
 //     at most one per 250 ms, and per 1% of the disk or 10 s;
 //   - disk_done: "job", "vm", "disk", "bytes", "status" (ok or failed), "error";
 //   - vm_done: "job", "vm", "status" (ok, failed, skipped), "bytes", "seconds", "point", "error";
+//   - host_start: "job", "host": a host's configuration bundle is backed up (after the VMs);
+//   - host_done: "job", "host", and the rest as in vm_done;
 //   - error: "job", "error": a failure of the whole job (repository unavailable, lock not taken),
 //     before its job_done;
 //   - job_done: "job", "status" (ok, partial, failed, planned for a dry run), "bytes", "counts"
 //     ({"vms", "ok", "failed", "skipped", "restore_points", "pruned", "cleaned_snapshots",
-//     "cleaned_points"}), "seconds", "error", and "results": one object per VM as in vm_done. It
-//     is the run's summary; no plain-text summary is printed with JSON lines.
+//     "cleaned_points", "hosts", "hosts_ok", "hosts_failed", "hosts_skipped"}), "seconds", "error",
+//     "results": one object per VM as in vm_done, and "host_results": one per host as in
+//     host_done ("host" instead of "vm"). It is the run's summary; no plain-text summary is
+//     printed with JSON lines.
 //
 // It is safe for concurrent use.
 type JSONLines struct {
@@ -44,6 +48,7 @@ type jsonEvent struct {
 	Event   string       `json:"event"`
 	Job     string       `json:"job,omitempty"`
 	VM      string       `json:"vm,omitempty"`
+	Host    string       `json:"host,omitempty"`
 	Disk    string       `json:"disk,omitempty"`
 	Status  string       `json:"status,omitempty"`
 	Bytes   *int64       `json:"bytes,omitempty"`
@@ -55,6 +60,8 @@ type jsonEvent struct {
 	Error   string       `json:"error,omitempty"`
 	Counts  *jsonCounts  `json:"counts,omitempty"`
 	Results []jsonResult `json:"results,omitempty"`
+	// HostResults is a job_done's host results; left out for a job without hosts.
+	HostResults []jsonResult `json:"host_results,omitempty"`
 }
 
 type jsonCounts struct {
@@ -66,10 +73,15 @@ type jsonCounts struct {
 	Pruned           int `json:"pruned"`
 	CleanedSnapshots int `json:"cleaned_snapshots"`
 	CleanedPoints    int `json:"cleaned_points"`
+	Hosts            int `json:"hosts"`
+	HostsOK          int `json:"hosts_ok"`
+	HostsFailed      int `json:"hosts_failed"`
+	HostsSkipped     int `json:"hosts_skipped"`
 }
 
 type jsonResult struct {
-	VM      string  `json:"vm"`
+	VM      string  `json:"vm,omitempty"`
+	Host    string  `json:"host,omitempty"`
 	Status  string  `json:"status"`
 	Bytes   int64   `json:"bytes"`
 	Seconds float64 `json:"seconds"`
@@ -134,6 +146,25 @@ func (o *JSONLines) VMDone(job string, vm VMResult) {
 		Seconds: ptr(r.Seconds), Point: r.Point, Error: r.Error})
 }
 
+// HostStart writes a host_start event.
+func (o *JSONLines) HostStart(job, host string) {
+	o.emit(jsonEvent{Event: "host_start", Job: job, Host: host})
+}
+
+// HostDone writes a host_done event.
+func (o *JSONLines) HostDone(job string, h VMResult) {
+	r := hostResult(h)
+	o.emit(jsonEvent{Event: "host_done", Job: job, Host: r.Host, Status: r.Status, Bytes: ptr(r.Bytes),
+		Seconds: ptr(r.Seconds), Point: r.Point, Error: r.Error})
+}
+
+// hostResult is a host's result: "host" names it instead of "vm".
+func hostResult(h VMResult) jsonResult {
+	r := result(h)
+	r.VM, r.Host = "", h.Name
+	return r
+}
+
 func result(vm VMResult) jsonResult {
 	return jsonResult{VM: vm.Name, Status: string(vm.Status), Bytes: vm.Bytes,
 		Seconds: vm.Duration.Round(time.Millisecond).Seconds(), Point: vm.Point, Error: errString(vm.Err)}
@@ -165,7 +196,21 @@ func (o *JSONLines) JobDone(res JobResult) {
 		}
 		results = append(results, result(vm))
 	}
-	e := jsonEvent{Event: "job_done", Job: res.Job, Status: status, Bytes: ptr(res.Bytes), Error: errString(res.Err), Counts: c, Results: results}
+	c.Hosts = len(res.Hosts)
+	var hostResults []jsonResult
+	for _, h := range res.Hosts {
+		switch h.Status {
+		case VMOK:
+			c.HostsOK++
+		case VMFailed:
+			c.HostsFailed++
+		case VMSkipped:
+			c.HostsSkipped++
+		}
+		hostResults = append(hostResults, hostResult(h))
+	}
+	e := jsonEvent{Event: "job_done", Job: res.Job, Status: status, Bytes: ptr(res.Bytes), Error: errString(res.Err), Counts: c,
+		Results: results, HostResults: hostResults}
 	e.Seconds = ptr(res.Finished.Sub(res.Started).Round(time.Millisecond).Seconds())
 	o.emit(e)
 }

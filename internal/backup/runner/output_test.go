@@ -18,6 +18,8 @@ type jsonLine struct {
 	Event   string   `json:"event"`
 	Job     string   `json:"job"`
 	VM      string   `json:"vm"`
+	Host    string   `json:"host"`
+	Point   string   `json:"point"`
 	Disk    string   `json:"disk"`
 	Status  string   `json:"status"`
 	Bytes   *int64   `json:"bytes"`
@@ -213,6 +215,18 @@ func (o tee) DiskDone(job, vm, disk string, bytes int64, err error) {
 func (o tee) VMDone(job string, vm VMResult) {
 	for _, x := range o {
 		x.VMDone(job, vm)
+	}
+}
+
+func (o tee) HostStart(job, host string) {
+	for _, x := range o {
+		x.HostStart(job, host)
+	}
+}
+
+func (o tee) HostDone(job string, h VMResult) {
+	for _, x := range o {
+		x.HostDone(job, h)
 	}
 }
 

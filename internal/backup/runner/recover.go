@@ -11,25 +11,27 @@ import (
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
-// cleanupVM removes what a runner of the job that died left on the VM: the snapshots it took
-// (recognised by their name or description stamp; an operator's own snapshots stay) and the
-// VM's partial restore points. It runs under the VM's lease, so no live runner is using them. It
-// returns the VM's complete points, newest first.
-func cleanupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vm target, res *VMResult) ([]repo.Point, error) {
-	snaps, err := c.Snapshots(ctx, vm.ID)
-	if err != nil {
-		return nil, fmt.Errorf("reading its snapshots to remove those a dead runner left: %w", err)
-	}
-	for _, s := range snaps {
-		if !ownSnapshot(s, j.Name) {
-			continue
+// cleanup removes what a runner of the job that died left on the VM or host: the snapshots it
+// took of a VM (recognised by their name or description stamp; an operator's own snapshots stay)
+// and the partial restore points. It runs under the lease, so no live runner is using them. It
+// returns the complete points, newest first.
+func cleanup(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, u unit, res *VMResult) ([]repo.Point, error) {
+	if u.vm != nil {
+		snaps, err := c.Snapshots(ctx, u.vm.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reading its snapshots to remove those a dead runner left: %w", err)
 		}
-		if err := c.RemoveSnapshot(ctx, vm.ID, s.ID); err != nil {
-			return nil, fmt.Errorf("removing snapshot %q that a dead runner left: %w", s.Name, err)
+		for _, s := range snaps {
+			if !ownSnapshot(s, j.Name) {
+				continue
+			}
+			if err := c.RemoveSnapshot(ctx, u.vm.ID, s.ID); err != nil {
+				return nil, fmt.Errorf("removing snapshot %q that a dead runner left: %w", s.Name, err)
+			}
+			res.CleanedSnapshots++
 		}
-		res.CleanedSnapshots++
 	}
-	complete, partial, err := r.SubjectPoints(ctx, j.Name, vm.Name, "")
+	complete, partial, err := u.points(ctx, r, j.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -42,18 +44,18 @@ func cleanupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *jo
 	return complete, nil
 }
 
-// pruneVM applies the job's retention to the complete points of one VM (or, with a host's
-// points, one host), right after its new point, under its lease, and deletes those it prunes.
-func pruneVM(ctx context.Context, r *repo.Repository, j *job.Job, vm string, now time.Time) (int, error) {
+// prune applies the job's retention to the complete points of one VM or host, right after its
+// new point, under its lease, and deletes those it prunes.
+func prune(ctx context.Context, r *repo.Repository, j *job.Job, u unit, now time.Time) (int, error) {
 	loc, err := j.Schedule.Location()
 	if err != nil {
 		loc = time.UTC
 	}
 	policy := retention.Policy{KeepLast: j.Retention.KeepLast, KeepDays: j.Retention.KeepDays,
 		Daily: j.Retention.Daily, Weekly: j.Retention.Weekly, Monthly: j.Retention.Monthly}
-	points, err := r.Points(ctx, j.Name, vm)
+	points, _, err := u.points(ctx, r, j.Name)
 	if err != nil {
-		return 0, fmt.Errorf("job %s: pruning the restore points of %s: %w", j.Name, vm, err)
+		return 0, fmt.Errorf("job %s: pruning the restore points of %s: %w", j.Name, u.name(), err)
 	}
 	byID := map[string]repo.Point{}
 	in := make([]retention.Point, 0, len(points))
@@ -64,7 +66,7 @@ func pruneVM(ctx context.Context, r *repo.Repository, j *job.Job, vm string, now
 	pruned := 0
 	for _, p := range retention.Plan(in, policy, now, loc).Prune {
 		if err := r.DeletePoint(ctx, byID[p.ID]); err != nil {
-			return pruned, fmt.Errorf("job %s: pruning the restore points of %s: %w", j.Name, vm, err)
+			return pruned, fmt.Errorf("job %s: pruning the restore points of %s: %w", j.Name, u.name(), err)
 		}
 		pruned++
 	}

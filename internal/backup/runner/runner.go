@@ -50,6 +50,8 @@ type Options struct {
 
 	// beforeSnapshot, when set, runs before each VM's snapshot: tests change vCenter there.
 	beforeSnapshot func(ctx context.Context, vmID string)
+	// beforeHost, when set, runs before each host's bundle is asked for (under its lease).
+	beforeHost func(ctx context.Context, hostID string)
 	// wrapDisk, when set, wraps each disk's stream on its way to the repository: tests inject
 	// failures there.
 	wrapDisk func(vm string, r io.Reader) io.Reader
@@ -114,6 +116,8 @@ type JobResult struct {
 	// RestorePoints is the job's complete restore points after pruning; Pruned those deleted.
 	RestorePoints, Pruned int
 	Bytes                 int64
+	// Hosts are the results of the job's host configuration backups (host.go).
+	Hosts []VMResult
 }
 
 // Summary is what a Run did.
@@ -127,7 +131,7 @@ func (s Summary) Failed() bool {
 		if j.Err != nil {
 			return true
 		}
-		for _, v := range j.VMs {
+		for _, v := range j.results() {
 			if v.Status == VMFailed {
 				return true
 			}
@@ -290,6 +294,9 @@ func runJob(ctx context.Context, c *vsphere.Client, j *job.Job, opts Options) Jo
 		for _, vm := range vms {
 			res.VMs = append(res.VMs, VMResult{ID: vm.ID, Name: vm.Name, Status: VMPlanned})
 		}
+		var herr error
+		res.Hosts, herr = planHosts(ctx, c, j)
+		res.Err = errors.Join(res.Err, herr)
 		res.Finished = opts.Now()
 		out.JobDone(res)
 		return res
@@ -375,10 +382,20 @@ func backupJob(ctx context.Context, c *vsphere.Client, j *job.Job, runID string,
 	if err != nil {
 		return true, -1, err
 	}
-	res.VMs = backupVMs(ctx, c, r, j, vms, runID, opts)
+	// The hosts' failure to resolve is the job's, and the VMs are backed up all the same.
+	hosts, hostErr := resolveHosts(ctx, c, j)
+	units := make([]unit, 0, len(vms)+len(hosts))
+	for i := range vms {
+		units = append(units, unit{vm: &vms[i]})
+	}
+	for i := range hosts {
+		units = append(units, unit{host: &hosts[i]})
+	}
+	results := seeAllThrough(ctx, c, r, j, units, runID, opts)
+	res.VMs, res.Hosts = results[:len(vms)], results[len(vms):]
 	seen = true
-	var errs []error
-	for _, v := range res.VMs {
+	errs := []error{hostErr}
+	for _, v := range results {
 		res.Bytes += v.Bytes
 		res.CleanedSnapshots += v.CleanedSnapshots
 		res.CleanedPoints += v.CleanedPoints
@@ -437,11 +454,12 @@ func resolveVMs(ctx context.Context, c *vsphere.Client, j *job.Job) ([]target, e
 	return out, nil
 }
 
-// backupVMs backs up the VMs, opts.Concurrency at a time, in the order given: first leaving
-// those another runner holds, then coming back to them with the longer PeerWait, so that each VM
-// of the job is seen through by some runner of the run, also when the runner that held it died.
-func backupVMs(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vms []target, runID string, opts Options) []VMResult {
-	results := make([]VMResult, len(vms))
+// seeAllThrough sees the job's VMs and hosts through, opts.Concurrency at a time, in the order
+// given: first leaving those another runner holds, then coming back to them with the longer
+// PeerWait, so that each of them is seen through by some runner of the run, also when the runner
+// that held it died.
+func seeAllThrough(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, units []unit, runID string, opts Options) []VMResult {
+	results := make([]VMResult, len(units))
 	pass := func(idx []int, wait time.Duration, last bool) {
 		sem := make(chan struct{}, opts.Concurrency)
 		var wg sync.WaitGroup
@@ -451,15 +469,15 @@ func backupVMs(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *jo
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				results[i] = backupVMLeased(ctx, c, r, j, vms[i], runID, opts, wait)
+				results[i] = seeThroughLeased(ctx, c, r, j, units[i], runID, opts, wait)
 				if last || results[i].Status != VMSkipped {
-					opts.Output.VMDone(j.Name, results[i])
+					units[i].done(opts.Output, j.Name, results[i])
 				}
 			}()
 		}
 		wg.Wait()
 	}
-	all := make([]int, len(vms))
+	all := make([]int, len(units))
 	for i := range all {
 		all[i] = i
 	}
@@ -478,15 +496,7 @@ func backupVMs(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *jo
 
 // status is how the job's run ended.
 func status(res JobResult) job.RunStatus {
-	ok, failed := 0, 0
-	for _, v := range res.VMs {
-		switch v.Status {
-		case VMOK:
-			ok++
-		case VMFailed:
-			failed++
-		}
-	}
+	ok, failed := count(res.results())
 	switch {
 	case res.Err != nil && ok == 0, failed > 0 && ok == 0:
 		return job.RunFailed
@@ -501,20 +511,15 @@ func status(res JobResult) job.RunStatus {
 // reported, and does not change the run's outcome.
 func record(ctx context.Context, c *vsphere.Client, j *job.Job, res *JobResult, seen bool, points int, out Output) {
 	ctx = context.WithoutCancel(ctx)
-	ok, failed := 0, 0
-	for _, v := range res.VMs {
-		switch v.Status {
-		case VMOK:
-			ok++
-		case VMFailed:
-			failed++
-		}
-	}
+	ok, failed := count(res.VMs)
+	hosts, failedHosts := count(res.Hosts)
+	failed += failedHosts
 	err := job.ChangeRun(ctx, c, j.Name, func(run *job.LastRun) (bool, error) {
 		if run.ID != res.RunID {
 			return false, fmt.Errorf("a newer run %s of the job has started since", run.ID)
 		}
 		run.VMs += ok
+		run.Hosts += hosts
 		run.Bytes += res.Bytes
 		if res.Err != nil {
 			run.Error = res.Err.Error()
@@ -531,14 +536,27 @@ func record(ctx context.Context, c *vsphere.Client, j *job.Job, res *JobResult, 
 	if err != nil {
 		out.Note(fmt.Sprintf("job %s: the run's result could not be recorded in vCenter: %v", j.Name, err))
 	}
-	msg := fmt.Sprintf("vmgmt backup job %s, run %s: %s, %d VMs backed up, %d failed, %d bytes, %d restore points",
-		j.Name, res.RunID, res.Status, ok, failed, res.Bytes, res.RestorePoints)
+	msg := fmt.Sprintf("vmgmt backup job %s, run %s: %s, %d VMs%s backed up, %d failed, %d bytes, %d restore points",
+		j.Name, res.RunID, res.Status, ok, andHosts(j, hosts), failed, res.Bytes, res.RestorePoints)
 	if res.Err != nil {
 		msg += ": " + res.Err.Error()
 	}
 	if err := c.PostEvent(ctx, msg); err != nil {
 		out.Note(fmt.Sprintf("job %s: the run's vCenter event could not be posted: %v", j.Name, err))
 	}
+}
+
+// count counts the results backed up and those failed.
+func count(results []VMResult) (ok, failed int) {
+	for _, v := range results {
+		switch v.Status {
+		case VMOK:
+			ok++
+		case VMFailed:
+			failed++
+		}
+	}
+	return ok, failed
 }
 
 // runStatus is how a run ended, from what all its runners recorded.

@@ -23,19 +23,68 @@ const (
 	securityGroupPrefix = "vmgmt.security-group."
 )
 
-// vmLeaseName is the lease a runner holds while it works on a VM of the job.
-func vmLeaseName(jobName, vmID string) string { return "backup.vm." + jobName + "." + vmID }
+// unit is one VM or one host of a job: what a runner sees through under its lease.
+type unit struct {
+	vm   *target
+	host *vsphere.HostRef
+}
 
-// backupVMLeased sees one VM through under its per-VM lease, so that of the runners sharing the
-// run only one works on the VM at a time; a lease another runner holds for the whole wait skips
-// the VM. Under the lease the runner removes what a dead runner left on the VM, and leaves the
-// VM alone when another runner of the run already backed it up or failed to.
-func backupVMLeased(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vm target, runID string, opts Options, wait time.Duration) VMResult {
+func (u unit) id() string {
+	if u.host != nil {
+		return u.host.ID
+	}
+	return u.vm.ID
+}
+
+func (u unit) name() string {
+	if u.host != nil {
+		return u.host.Name
+	}
+	return u.vm.Name
+}
+
+// lease is the vCenter lease a runner holds while it works on the VM or host.
+func (u unit) lease(jobName string) string {
+	if u.host != nil {
+		return "backup.host." + jobName + "." + u.host.ID
+	}
+	return "backup.vm." + jobName + "." + u.vm.ID
+}
+
+// points lists the unit's restore points in one listing: complete (newest first) and partial.
+func (u unit) points(ctx context.Context, r *repo.Repository, jobName string) (complete, partial []repo.Point, err error) {
+	if u.host != nil {
+		return r.SubjectPoints(ctx, jobName, "", u.host.Name)
+	}
+	return r.SubjectPoints(ctx, jobName, u.vm.Name, "")
+}
+
+func (u unit) start(out Output, jobName string) {
+	if u.host != nil {
+		out.HostStart(jobName, u.host.Name)
+		return
+	}
+	out.VMStart(jobName, u.vm.Name)
+}
+
+func (u unit) done(out Output, jobName string, res VMResult) {
+	if u.host != nil {
+		out.HostDone(jobName, res)
+		return
+	}
+	out.VMDone(jobName, res)
+}
+
+// seeThroughLeased sees one VM or host through under its lease, so that of the runners sharing
+// the run only one works on it at a time; a lease another runner holds for the whole wait skips
+// it. Under the lease the runner removes what a dead runner left, and leaves it alone when
+// another runner of the run already backed it up or failed to.
+func seeThroughLeased(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, u unit, runID string, opts Options, wait time.Duration) VMResult {
 	start := time.Now()
-	res := VMResult{ID: vm.ID, Name: vm.Name}
+	res := VMResult{ID: u.id(), Name: u.name()}
 	lopts := opts.VMLock
 	lopts.Wait = wait
-	lease, err := c.Lock(ctx, vmLeaseName(j.Name, vm.ID), lopts)
+	lease, err := c.Lock(ctx, u.lease(j.Name), lopts)
 	if err != nil {
 		var held *vsphere.LockHeldError
 		if errors.As(err, &held) {
@@ -47,44 +96,52 @@ func backupVMLeased(ctx context.Context, c *vsphere.Client, r *repo.Repository, 
 		return res
 	}
 	defer func() { _ = lease.Release(context.WithoutCancel(ctx)) }()
-	res = seeVMThrough(ctx, c, r, j, vm, runID, opts)
+	res = seeThrough(ctx, c, r, j, u, runID, opts)
 	res.Duration = time.Since(start)
 	if res.Status == VMFailed {
-		if err := markFailed(ctx, c, j, runID, vm.ID); err != nil {
+		if err := markFailed(ctx, c, j, runID, u.id()); err != nil {
 			res.Err = fmt.Errorf("%w (and the failure could not be recorded on the run, so another runner may try it again: %v)", res.Err, err)
 		}
 	}
 	return res
 }
 
-// seeVMThrough is the work on one VM under its lease: clean up, skip when the run has it, back
-// up, prune.
-func seeVMThrough(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vm target, runID string, opts Options) VMResult {
-	res := VMResult{ID: vm.ID, Name: vm.Name, Status: VMFailed}
-	points, err := cleanupVM(ctx, c, r, j, vm, &res)
+// seeThrough is the work on one VM or host under its lease: clean up, skip when the run has it,
+// back up, prune.
+func seeThrough(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, u unit, runID string, opts Options) VMResult {
+	res := VMResult{ID: u.id(), Name: u.name(), Status: VMFailed}
+	points, err := cleanup(ctx, c, r, j, u, &res)
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	if peer, err := doneInRun(ctx, c, r, j, vm, points, runID); err != nil || peer {
+	if peer, err := doneInRun(ctx, c, r, j, u.id(), points, runID); err != nil || peer {
 		res.Err = err
 		if peer {
 			res.Status = VMByPeer
+			if len(points) > 0 {
+				res.Point = points[0].ID
+			}
 		}
 		return res
 	}
-	opts.Output.VMStart(j.Name, vm.Name)
-	done := backupVM(ctx, c, r, j, vm, runID, opts)
+	u.start(opts.Output, j.Name)
+	var done VMResult
+	if u.host != nil {
+		done = backupHost(ctx, c, r, j, *u.host, runID, opts)
+	} else {
+		done = backupVM(ctx, c, r, j, *u.vm, runID, opts)
+	}
 	done.CleanedSnapshots, done.CleanedPoints = res.CleanedSnapshots, res.CleanedPoints
 	if done.Status == VMOK {
-		done.Pruned, done.pruneErr = pruneVM(ctx, r, j, vm.Name, opts.Now())
+		done.Pruned, done.pruneErr = prune(ctx, r, j, u, opts.Now())
 	}
 	return done
 }
 
-// doneInRun says whether another runner of the run has seen the VM through already: its newest
-// complete point is of the run, or the run records it as failed.
-func doneInRun(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, vm target, points []repo.Point, runID string) (bool, error) {
+// doneInRun says whether another runner of the run has seen the VM or host through already: its
+// newest complete point is of the run, or the run records it as failed.
+func doneInRun(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, id string, points []repo.Point, runID string) (bool, error) {
 	if len(points) > 0 {
 		m, err := r.ReadManifest(ctx, points[0])
 		if err != nil {
@@ -99,7 +156,7 @@ func doneInRun(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *jo
 		return false, fmt.Errorf("reading the job's run from vCenter: %w", err)
 	}
 	run := runs[j.Name]
-	return run != nil && run.ID == runID && run.HasFailed(vm.ID), nil
+	return run != nil && run.ID == runID && run.HasFailed(id), nil
 }
 
 // markFailed records on the run that the VM failed, so that no other runner of it tries again.
