@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
@@ -51,12 +52,19 @@ func backupRun(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&opts.Concurrency, "concurrency", runner.DefaultConcurrency, "VMs of a job backed up at once")
 	fs.DurationVar(&opts.PeerWait, "peer-wait", runner.DefaultPeerWait,
 		"how long to wait for a VM another runner of the same run is backing up, so that a VM whose runner died is still backed up")
+	leaseTTL := fs.Duration("lease-ttl", 30*time.Second,
+		"how long a runner's job lock and VM leases outlive its last heartbeat: after that, another runner takes over what a dead runner held")
 	output := fs.String("output", outputAuto, "how to report progress: auto (bars on a terminal, json otherwise), bars, json (one JSON event per line) or plain (lines)")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return flagExit(err)
 	}
 	boundMemory()
+	if *leaseTTL < time.Second {
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: --lease-ttl %s: want at least 1s (heartbeats come every third of it)\n", *leaseTTL)
+		return ExitUsage
+	}
+	opts.JobLock.TTL, opts.VMLock.TTL = *leaseTTL, *leaseTTL
 	switch *output {
 	case outputAuto, outputBars, outputJSON, outputPlain:
 	default:

@@ -17,7 +17,9 @@ import (
 //   - disk_progress: "job", "vm", "disk", "bytes" done, "size", "percent" (when size is known),
 //     at most one per 250 ms, and per 1% of the disk or 10 s;
 //   - disk_done: "job", "vm", "disk", "bytes", "status" (ok or failed), "error";
-//   - vm_done: "job", "vm", "status" (ok, failed, skipped), "bytes", "seconds", "point", "error";
+//   - vm_done: "job", "vm", "status" (ok, failed, skipped: another runner held it for the whole
+//     wait; by-peer: another runner of the same run backed it up, "point", or failed to), "bytes",
+//     "seconds", "point", "error";
 //   - host_start: "job", "host": a host's configuration bundle is backed up (after the VMs);
 //   - host_done: "job", "host", and the rest as in vm_done;
 //   - error: "job", "error": a failure of the whole job (repository unavailable, lock not taken),

@@ -41,7 +41,7 @@ type Options struct {
 	// run: its wait is how long a runner waits for another to do so (default 30 s).
 	JobLock vsphere.LockOptions
 	// VMLock tunes the per-VM lease. A runner first goes through the job's VMs with this wait
-	// (default 1 s), leaving a VM another runner holds; then it comes back to those it left and
+	// (default: one attempt), leaving a VM another runner holds; then it comes back to those it left and
 	// waits up to PeerWait for each, so that a VM whose runner died is still backed up in the run.
 	VMLock vsphere.LockOptions
 	// PeerWait bounds the wait for a VM another runner of the run holds (default 12 h; the
@@ -65,7 +65,9 @@ const (
 	DefaultConcurrency = 2
 	DefaultPeerWait    = 12 * time.Hour
 	defaultJobLockWait = 30 * time.Second
-	defaultVMLockWait  = time.Second
+	// tryOnce is the first pass's wait for a VM's lease: one attempt, so that a runner moves on
+	// to the VMs no one holds instead of queueing behind another runner.
+	tryOnce = time.Nanosecond
 )
 
 // Status of one VM in a run.
@@ -184,7 +186,7 @@ func (o Options) withDefaults() Options {
 		o.JobLock.Wait = defaultJobLockWait
 	}
 	if o.VMLock.Wait <= 0 {
-		o.VMLock.Wait = defaultVMLockWait
+		o.VMLock.Wait = tryOnce
 	}
 	if o.PeerWait <= 0 {
 		o.PeerWait = DefaultPeerWait
@@ -506,9 +508,10 @@ func status(res JobResult) job.RunStatus {
 	return job.RunOK
 }
 
-// record adds this runner's part to the job's run in vCenter, and the run's result once a runner
-// has seen every VM through (seen), and posts it as a vCenter event; a failure to do so is
-// reported, and does not change the run's outcome.
+// record ends this runner's part of the job's run in vCenter (each VM's outcome is already
+// counted there, see noteOutcome): a failure of the whole part, and the run's result once a
+// runner has seen every VM through (seen). It posts this runner's part as a vCenter event. A
+// failure to record is reported, and does not change the run's outcome.
 func record(ctx context.Context, c *vsphere.Client, j *job.Job, res *JobResult, seen bool, points int, out Output) {
 	ctx = context.WithoutCancel(ctx)
 	ok, failed := count(res.VMs)
@@ -518,9 +521,6 @@ func record(ctx context.Context, c *vsphere.Client, j *job.Job, res *JobResult, 
 		if run.ID != res.RunID {
 			return false, fmt.Errorf("a newer run %s of the job has started since", run.ID)
 		}
-		run.VMs += ok
-		run.Hosts += hosts
-		run.Bytes += res.Bytes
 		if res.Err != nil {
 			run.Error = res.Err.Error()
 		}

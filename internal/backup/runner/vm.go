@@ -98,10 +98,8 @@ func seeThroughLeased(ctx context.Context, c *vsphere.Client, r *repo.Repository
 	defer func() { _ = lease.Release(context.WithoutCancel(ctx)) }()
 	res = seeThrough(ctx, c, r, j, u, runID, opts)
 	res.Duration = time.Since(start)
-	if res.Status == VMFailed {
-		if err := markFailed(ctx, c, j, runID, u.id()); err != nil {
-			res.Err = fmt.Errorf("%w (and the failure could not be recorded on the run, so another runner may try it again: %v)", res.Err, err)
-		}
+	if err := noteOutcome(ctx, c, j, runID, u, res); err != nil {
+		res.Err = errors.Join(res.Err, err)
 	}
 	return res
 }
@@ -159,15 +157,35 @@ func doneInRun(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *jo
 	return run != nil && run.ID == runID && run.HasFailed(id), nil
 }
 
-// markFailed records on the run that the VM failed, so that no other runner of it tries again.
-func markFailed(ctx context.Context, c *vsphere.Client, j *job.Job, runID, vmID string) error {
-	return job.ChangeRun(context.WithoutCancel(ctx), c, j.Name, func(run *job.LastRun) (bool, error) {
+// noteOutcome records on the run, as soon as it is known, that the VM or host was backed up (its
+// count and bytes: a runner that dies later has counted it) or failed (so that no other runner of
+// the run tries it again). Skipped and by-peer outcomes are not the run's news.
+func noteOutcome(ctx context.Context, c *vsphere.Client, j *job.Job, runID string, u unit, res VMResult) error {
+	if res.Status != VMOK && res.Status != VMFailed {
+		return nil
+	}
+	err := job.ChangeRun(context.WithoutCancel(ctx), c, j.Name, func(run *job.LastRun) (bool, error) {
 		if run.ID != runID {
 			return false, nil // a newer run has started: this one's record is gone
 		}
-		run.AddFailed(vmID)
+		switch {
+		case res.Status == VMFailed:
+			run.AddFailed(u.id())
+		case u.host != nil:
+			run.Hosts++
+		default:
+			run.VMs++
+		}
+		run.Bytes += res.Bytes
 		return true, nil
 	})
+	if err != nil && res.Status == VMFailed {
+		return fmt.Errorf("the failure could not be recorded on the run, so another runner may try it again: %w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("the backup could not be counted on the run in vCenter: %w", err)
+	}
+	return nil
 }
 
 // backupVM takes the VM's snapshot, streams its disks into a new restore point, commits the
