@@ -20,6 +20,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/vmware/govmomi/event"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/job"
@@ -645,4 +646,94 @@ func TestRunIntoS3(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("S3 run: %d bytes in %s = %.1f MB/s", res.Bytes, elapsed.Round(time.Millisecond), float64(res.Bytes)/1e6/elapsed.Seconds())
+}
+
+// terminateSession ends the runner client's vCenter session server-side, as an administrator or
+// vCenter's idle timeout would.
+func (e *env) terminateSession(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	us, err := session.NewManager(e.c.Vim()).UserSession(ctx)
+	if err != nil || us == nil {
+		t.Errorf("reading the runner's session: %v", err)
+		return
+	}
+	admin, err := e.sim.Connect(ctx)
+	if err != nil {
+		t.Errorf("admin connect: %v", err)
+		return
+	}
+	defer func() { _ = admin.Logout(ctx) }()
+	if err := session.NewManager(admin.Client).TerminateSession(ctx, []string{us.Key}); err != nil {
+		t.Errorf("terminating session %s: %v", us.Key, err)
+	}
+}
+
+// The runner's vCenter session ends during the run, once before a VM's snapshot and once in the
+// middle of a disk's stream: the client logs in again and the run goes on; every VM is backed up,
+// no snapshot is left, and the run is recorded.
+func TestSessionLostMidRun(t *testing.T) {
+	e := newEnv(t)
+	opts := e.opts()
+	opts.Concurrency = 1
+	var beforeDone, midDone atomic.Bool
+	opts.beforeSnapshot = func(ctx context.Context, vmID string) {
+		if vmID == e.vms["erp-app01"] && beforeDone.CompareAndSwap(false, true) {
+			e.terminateSession(t)
+		}
+	}
+	opts.wrapDisk = func(vm string, r io.Reader) io.Reader {
+		if vm != simulator.BigDiskVM {
+			return r
+		}
+		return &afterBytes{r: r, n: 1 << 20, fn: func() {
+			if midDone.CompareAndSwap(false, true) {
+				e.terminateSession(t)
+			}
+		}}
+	}
+	before := e.c.Stats().Relogins()
+	_, res := e.run(t, opts)
+	if !beforeDone.Load() || !midDone.Load() {
+		t.Fatalf("the session was not ended twice (before a snapshot %v, mid-disk %v)", beforeDone.Load(), midDone.Load())
+	}
+	if n := e.c.Stats().Relogins() - before; n < 2 {
+		t.Errorf("the client logged in again %d times, want at least 2 (one per lost session)", n)
+	}
+	if res.Status != job.RunOK {
+		t.Fatalf("run %s: %+v", res.Status, res)
+	}
+	r := e.repo(t)
+	for _, name := range simulator.Workloads {
+		if v := vmResult(t, res, name); v.Status != VMOK {
+			t.Errorf("%s: %+v", name, v)
+		}
+		if p := e.points(t, r, name); len(p) != 1 {
+			t.Errorf("%s has %d restore points, want 1", name, len(p))
+		}
+		if s := e.snapshots(t, name); len(s) != 0 {
+			t.Errorf("%s still has snapshots: %+v", name, s)
+		}
+	}
+	if run := e.lastRun(t); run == nil || run.Open() || run.VMs != 3 {
+		t.Fatalf("recorded run %+v", run)
+	}
+}
+
+// afterBytes calls fn once n bytes have been read through it.
+type afterBytes struct {
+	r    io.Reader
+	n    int64
+	read int64
+	fn   func()
+}
+
+func (a *afterBytes) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	before := a.read
+	a.read += int64(n)
+	if before < a.n && a.read >= a.n {
+		a.fn()
+	}
+	return n, err
 }

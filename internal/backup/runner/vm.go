@@ -124,17 +124,32 @@ func seeThrough(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *j
 		return res
 	}
 	u.start(opts.Output, j.Name)
-	var done VMResult
-	if u.host != nil {
-		done = backupHost(ctx, c, r, j, *u.host, runID, opts)
-	} else {
-		done = backupVM(ctx, c, r, j, *u.vm, runID, opts)
-	}
+	done := backup(ctx, c, r, j, u, runID, opts)
 	done.CleanedSnapshots, done.CleanedPoints = res.CleanedSnapshots, res.CleanedPoints
 	if done.Status == VMOK {
 		done.Pruned, done.pruneErr = prune(ctx, r, j, u, opts.Now())
 	}
 	return done
+}
+
+// backup backs the VM or host up once more when the first attempt failed while the client had
+// to log in again (vCenter ended the session: the export lease and the snapshot task belonged to
+// it). The failed attempt cleaned up after itself; the second starts over with a new snapshot.
+func backup(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, u unit, runID string, opts Options) VMResult {
+	var res VMResult
+	for attempt := 0; attempt < 2; attempt++ {
+		relogins := c.Stats().Relogins()
+		if u.host != nil {
+			res = backupHost(ctx, c, r, j, *u.host, runID, opts)
+		} else {
+			res = backupVM(ctx, c, r, j, *u.vm, runID, opts)
+		}
+		if res.Status != VMFailed || c.Stats().Relogins() == relogins || ctx.Err() != nil {
+			break
+		}
+		res.Err = fmt.Errorf("after the vCenter session was lost and renewed: %w", res.Err)
+	}
+	return res
 }
 
 // doneInRun says whether another runner of the run has seen the VM or host through already: its
