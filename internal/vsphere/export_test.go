@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmware/govmomi/vim25/types"
 
@@ -122,6 +123,38 @@ func TestExportSnapshotBytesEqualDatastore(t *testing.T) {
 	}
 	if l := lastLease(t, sim); l.State != types.HttpNfcLeaseStateDone {
 		t.Errorf("lease state %s, want done", l.State)
+	}
+}
+
+// While a disk is read, the lease hears how far: with half the disk read, the percent the lease
+// updater sends (every 2 s) is close to 50, and the completed lease is at 100 or done.
+func TestExportSnapshotReportsProgress(t *testing.T) {
+	ctx := context.Background()
+	sim, c, vmID := exportSim(t, exportTestDisk)
+	snap := snapshotOf(t, c, vmID)
+	err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
+		if _, err := io.CopyN(io.Discard, r, exportTestDisk/2); err != nil {
+			return err
+		}
+		// The updater sends its first percent 2 s after the lease starts; wait for it, well past.
+		deadline := time.Now().Add(30 * time.Second)
+		for lastLease(t, sim).Progress == 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		// Reports come every leaseProgressStep bytes: the last one before half is at most a
+		// step short of it.
+		low := int32(100 * (exportTestDisk/2 - leaseProgressStep) / exportTestDisk)
+		if p := lastLease(t, sim).Progress; p < low || p > 50 {
+			t.Errorf("lease progress with half the disk read: %d%%, want %d-50%%", p, low)
+		}
+		_, err := io.Copy(io.Discard, r)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := lastLease(t, sim); l.State != types.HttpNfcLeaseStateDone {
+		t.Errorf("lease %+v, want completed", l)
 	}
 }
 
