@@ -18,6 +18,9 @@ type ExportDisk struct {
 	Key  string // the lease's device key, e.g. /vm-42/VirtualDisk:0
 	Name string // the file name the lease gives the disk (its target ID)
 	Size int64  // bytes, when the lease says; 0 when it does not
+	// Device is the disk in the snapshot's hardware, matched by position (the lease lists the
+	// disks in device order); nil when the lease and the hardware do not list as many disks.
+	Device *DiskDevice
 }
 
 // leaseCleanupTimeout bounds the abort of a lease after a failure, which runs even when the
@@ -34,6 +37,10 @@ const leaseCleanupTimeout = 30 * time.Second
 // bytes are the disk as the export serves it (stream-optimized VMDK); the simulator serves the
 // flat extent.
 func (c *Client) ExportSnapshot(ctx context.Context, vmID, snapshotID string, each func(d ExportDisk, r io.Reader) error) error {
+	devices, err := c.SnapshotDisks(ctx, snapshotID)
+	if err != nil {
+		return err
+	}
 	lease, info, err := c.openExport(ctx, vmID, snapshotID)
 	if err != nil {
 		return err
@@ -54,8 +61,15 @@ func (c *Client) ExportSnapshot(ctx context.Context, vmID, snapshotID string, ea
 	if track {
 		done = lease.StartUpdater(ctx, &disks).Done
 	}
+	if len(devices) != len(disks.Items) {
+		devices = nil
+	}
 	for i, item := range disks.Items {
-		if err := c.exportDisk(ctx, item, sizes[i], track, each); err != nil {
+		var dev *DiskDevice
+		if devices != nil {
+			dev = &devices[i]
+		}
+		if err := c.exportDisk(ctx, item, sizes[i], dev, track, each); err != nil {
 			done()
 			err = fmt.Errorf("exporting disk %s of %s (snapshot %s): %w", item.Path, vmID, snapshotID, err)
 			abortLease(ctx, lease, err)
@@ -91,13 +105,13 @@ func (c *Client) openExport(ctx context.Context, vmID, snapshotID string) (*nfc.
 
 // exportDisk streams one disk of the lease to each, reporting its progress to the lease updater.
 // With track, its bytes read are reported to the lease updater, which must be running.
-func (c *Client) exportDisk(ctx context.Context, item nfc.FileItem, size int64, track bool, each func(ExportDisk, io.Reader) error) (err error) {
+func (c *Client) exportDisk(ctx context.Context, item nfc.FileItem, size int64, dev *DiskDevice, track bool, each func(ExportDisk, io.Reader) error) (err error) {
 	body, length, err := c.vim.Download(ctx, item.URL, &soap.DefaultDownload)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = body.Close() }()
-	d := ExportDisk{Key: item.DeviceId, Name: item.Path, Size: size}
+	d := ExportDisk{Key: item.DeviceId, Name: item.Path, Size: size, Device: dev}
 	if length >= 0 {
 		d.Size = length
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/property"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
@@ -93,4 +94,94 @@ func vmRef(id string) types.ManagedObjectReference {
 
 func snapshotRef(id string) types.ManagedObjectReference {
 	return types.ManagedObjectReference{Type: "VirtualMachineSnapshot", Value: id}
+}
+
+// DiskDevice is one virtual disk of a VM as a snapshot holds it: what a restore needs to put
+// the disk back where it was.
+type DiskDevice struct {
+	Key   int32
+	Label string
+	// Controller is the kind of controller the disk is on (lsilogic, lsilogic-sas, pvscsi,
+	// buslogic, nvme, sata or ide), Bus its bus number and Unit the disk's unit on it.
+	Controller string
+	Bus        int32
+	Unit       int32
+	// CapacityBytes is the disk's size; Thin whether it is thin provisioned (nil: not said).
+	CapacityBytes int64
+	Thin          *bool
+	// File is the disk's descriptor on the datastore, as "[datastore] path.vmdk".
+	File string
+}
+
+// SnapshotDisks reads the virtual disks of a snapshot, in device order (the order in which its
+// export lease lists them), with their controllers, in one round trip.
+func (c *Client) SnapshotDisks(ctx context.Context, snapshotID string) ([]DiskDevice, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
+	defer cancel()
+	var snap mo.VirtualMachineSnapshot
+	pc := property.DefaultCollector(c.vim)
+	if err := pc.RetrieveOne(ctx, snapshotRef(snapshotID), []string{"config.hardware.device"}, &snap); err != nil {
+		return nil, fmt.Errorf("reading the disks of snapshot %s: %w", snapshotID, wrapNotFound("snapshot", snapshotID, err))
+	}
+	return diskDevices(snap.Config.Hardware.Device), nil
+}
+
+// diskDevices picks the disks of a device list, each with its controller.
+func diskDevices(devices []types.BaseVirtualDevice) []DiskDevice {
+	controllers := map[int32]types.BaseVirtualDevice{}
+	for _, d := range devices {
+		controllers[d.GetVirtualDevice().Key] = d
+	}
+	var out []DiskDevice
+	for _, d := range devices {
+		disk, ok := d.(*types.VirtualDisk)
+		if !ok {
+			continue
+		}
+		dd := DiskDevice{Key: disk.Key, CapacityBytes: disk.CapacityInBytes}
+		if disk.CapacityInBytes == 0 {
+			dd.CapacityBytes = disk.CapacityInKB * 1024
+		}
+		if info := disk.DeviceInfo.GetDescription(); info != nil {
+			dd.Label = info.Label
+		}
+		if disk.UnitNumber != nil {
+			dd.Unit = *disk.UnitNumber
+		}
+		if ctl, ok := controllers[disk.ControllerKey]; ok {
+			dd.Controller = controllerKind(ctl)
+			if bc, ok := ctl.(types.BaseVirtualController); ok {
+				dd.Bus = bc.GetVirtualController().BusNumber
+			}
+		}
+		if b, ok := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo); ok {
+			dd.File = b.GetVirtualDeviceFileBackingInfo().FileName
+		}
+		if b, ok := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo); ok {
+			dd.Thin = b.ThinProvisioned
+		}
+		out = append(out, dd)
+	}
+	return out
+}
+
+// controllerKind names a disk controller's kind as the vSphere API's device types do.
+func controllerKind(d types.BaseVirtualDevice) string {
+	switch d.(type) {
+	case *types.VirtualLsiLogicController:
+		return "lsilogic"
+	case *types.VirtualLsiLogicSASController:
+		return "lsilogic-sas"
+	case *types.ParaVirtualSCSIController:
+		return "pvscsi"
+	case *types.VirtualBusLogicController:
+		return "buslogic"
+	case *types.VirtualNVMEController:
+		return "nvme"
+	case *types.VirtualAHCIController:
+		return "sata"
+	case *types.VirtualIDEController:
+		return "ide"
+	}
+	return "unknown"
 }

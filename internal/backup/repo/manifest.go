@@ -74,9 +74,15 @@ type Disk struct {
 	// Bytes and SHA256 describe File as stored; Commit fills them from what WriteFile saw.
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256"`
-	// Controller and Unit place the disk on its controller, when known.
+	// Controller is the kind of controller the disk is on (lsilogic, lsilogic-sas, pvscsi,
+	// buslogic, nvme, sata or ide), Bus its bus number and Unit the disk's unit on it, when known.
 	Controller string `json:"controller,omitempty"`
+	Bus        *int32 `json:"bus,omitempty"`
 	Unit       *int32 `json:"unit,omitempty"`
+	// Thin says whether the disk was thin provisioned, when known.
+	Thin *bool `json:"thin,omitempty"`
+	// Source is the disk's descriptor on the datastore it was backed up from.
+	Source string `json:"source,omitempty"`
 }
 
 // Network is one network adapter and the network it is on.

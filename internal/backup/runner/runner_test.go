@@ -226,6 +226,7 @@ func TestRunBacksUpTheJobsVMs(t *testing.T) {
 	if got := fileSHA(t, stored); got != want || m.Disks[0].SHA256 != want || m.Disks[0].Bytes != testDisk {
 		t.Fatalf("stored disk: sha %s (manifest %s, %d bytes); the datastore file's is %s", got, m.Disks[0].SHA256, m.Disks[0].Bytes, want)
 	}
+	checkDiskPlacement(t, e, simulator.BigDiskVM, m.Disks[0])
 	if err := r.Verify(ctx, points[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -736,4 +737,40 @@ func (a *afterBytes) Read(p []byte) (int, error) {
 		a.fn()
 	}
 	return n, err
+}
+
+// checkDiskPlacement checks that a manifest's disk names the VM's disk device: its key, label,
+// controller kind, bus and unit, capacity and descriptor, as vCenter lists the VM's devices.
+func checkDiskPlacement(t *testing.T, e *env, vmName string, d repo.Disk) {
+	t.Helper()
+	ctx := context.Background()
+	gc, err := e.sim.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = gc.Logout(ctx) }()
+	vm := object.NewVirtualMachine(gc.Client, types.ManagedObjectReference{Type: "VirtualMachine", Value: e.vms[vmName]})
+	devices, err := vm.Device(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disks := devices.SelectByType((*types.VirtualDisk)(nil))
+	if len(disks) != 1 {
+		t.Fatalf("%s has %d disks, want 1", vmName, len(disks))
+	}
+	disk := disks[0].(*types.VirtualDisk)
+	ctl, ok := devices.FindByKey(disk.ControllerKey).(types.BaseVirtualController)
+	if !ok {
+		t.Fatalf("%s's disk has no controller", vmName)
+	}
+	kind := map[string]string{"lsilogic": "lsilogic", "lsilogic-sas": "lsilogic-sas", "pvscsi": "pvscsi", "buslogic": "buslogic",
+		"nvme": "nvme", "ahci": "sata", "ide": "ide"}[devices.Type(ctl.(types.BaseVirtualDevice))]
+	source := disk.Backing.(types.BaseVirtualDeviceFileBackingInfo).GetVirtualDeviceFileBackingInfo().FileName
+	if d.Key != disk.Key || d.Label != disk.DeviceInfo.GetDescription().Label || d.Controller != kind || kind == "" ||
+		d.Bus == nil || *d.Bus != ctl.GetVirtualController().BusNumber || d.Unit == nil || *d.Unit != *disk.UnitNumber ||
+		d.CapacityBytes != disk.CapacityInBytes || d.Source != source {
+		t.Fatalf("manifest disk %+v (bus %v, unit %v); the VM's disk: key %d, label %q, controller %s bus %d unit %d, %d bytes, %s",
+			d, d.Bus, d.Unit, disk.Key, disk.DeviceInfo.GetDescription().Label, kind, ctl.GetVirtualController().BusNumber,
+			*disk.UnitNumber, disk.CapacityInBytes, source)
+	}
 }

@@ -253,9 +253,7 @@ func backupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job
 		}
 		opts.Output.DiskDone(j.Name, vm.Name, name, info.Bytes, nil)
 		written += info.Bytes
-		// The lease names the disk by its position, not its device key: Key, Controller and Unit
-		// stay unset until vsphere offers the VM's disk devices.
-		disks = append(disks, repo.Disk{Label: d.Name, File: file, CapacityBytes: d.Size})
+		disks = append(disks, manifestDisk(d, file))
 		return nil
 	})
 	if err == nil {
@@ -273,6 +271,19 @@ func backupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job
 	res.Bytes = written
 	res.Status = VMOK
 	return res
+}
+
+// manifestDisk is the manifest's entry of an exported disk stored as file: where the disk sat
+// on its controller, when the snapshot's hardware says.
+func manifestDisk(d vsphere.ExportDisk, file string) repo.Disk {
+	disk := repo.Disk{Label: d.Name, File: file, CapacityBytes: d.Size}
+	if dev := d.Device; dev != nil {
+		bus, unit := dev.Bus, dev.Unit
+		disk.Key, disk.Label, disk.CapacityBytes = dev.Key, dev.Label, dev.CapacityBytes
+		disk.Controller, disk.Bus, disk.Unit = dev.Controller, &bus, &unit
+		disk.Thin, disk.Source = dev.Thin, dev.File
+	}
+	return disk
 }
 
 // manifest is what recreating the VM needs, from what vCenter says of it. Commit fills the
