@@ -42,6 +42,8 @@ type Output interface {
 type Plain struct {
 	mu sync.Mutex
 	W  io.Writer
+	// quarter is the last quarter of each disk ("job/vm/disk") a progress line was printed for.
+	quarter map[string]int64
 }
 
 func (p *Plain) printf(format string, args ...any) {
@@ -64,8 +66,28 @@ func (p *Plain) DiskStart(job, vm, disk string, size int64) {
 	p.printf("job %s: %s disk %s: exporting %d bytes\n", job, vm, disk, size)
 }
 
-// DiskProgress prints nothing: a line per progress step would drown the log.
-func (p *Plain) DiskProgress(string, string, string, int64, int64) {}
+// DiskProgress prints a line when a disk of known size passes a quarter of its bytes (25, 50 and
+// 75%): enough to see a long disk move in a log, not a line per progress step.
+func (p *Plain) DiskProgress(job, vm, disk string, done, size int64) {
+	if size <= 0 {
+		return
+	}
+	q := done * 4 / size
+	if q <= 0 || q >= 4 {
+		return
+	}
+	key := job + "/" + vm + "/" + disk
+	p.mu.Lock()
+	if p.quarter == nil {
+		p.quarter = map[string]int64{}
+	}
+	last := p.quarter[key]
+	p.quarter[key] = max(last, q)
+	p.mu.Unlock()
+	if q > last {
+		p.printf("job %s: %s disk %s: %d%% (%d of %d bytes)\n", job, vm, disk, q*25, done, size)
+	}
+}
 
 // DiskDone prints the disk's bytes, or why it failed.
 func (p *Plain) DiskDone(job, vm, disk string, bytes int64, err error) {

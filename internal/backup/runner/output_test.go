@@ -250,7 +250,7 @@ func waitBars(t *testing.T, b *Bars) {
 
 // A disk that fails mid-way: its disk_done says failed with the error and the bytes that went
 // through, its VM's vm_done failed, job_done partial with one failed; the bars finish, with the
-// disk's bar failed and the summary above; Plain prints the disks' start and done lines only.
+// disk's bar failed and the summary above; Plain prints the disks' start and done lines.
 func TestOutputsOfAFailedDisk(t *testing.T) {
 	e := newEnv(t)
 	var jsonBuf, barsBuf, plainBuf bytes.Buffer
@@ -298,6 +298,21 @@ func TestOutputsOfAFailedDisk(t *testing.T) {
 	}
 	if !strings.Contains(plain, ": failed after 3145728 bytes: ") {
 		t.Errorf("plain has no failed disk line:\n%s", plain)
+	}
+}
+
+// Plain prints one line per quarter of a disk passed, whatever the steps, and none for a disk of
+// unknown size or at 0 and 100% (the start and done lines say those).
+func TestPlainProgressQuarters(t *testing.T) {
+	var buf bytes.Buffer
+	p := &Plain{W: &buf}
+	for _, done := range []int64{0, 24, 25, 26, 49, 50, 99, 74, 75, 100} {
+		p.DiskProgress("j", "vm", "d", done, 100)
+	}
+	p.DiskProgress("j", "vm", "other", 60, 0)
+	want := "job j: vm disk d: 25% (25 of 100 bytes)\njob j: vm disk d: 50% (50 of 100 bytes)\njob j: vm disk d: 75% (99 of 100 bytes)\n"
+	if buf.String() != want {
+		t.Fatalf("plain progress:\n%s\nwant:\n%s", buf.String(), want)
 	}
 }
 
