@@ -96,7 +96,7 @@ func (r *jobResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 				Attributes: map[string]schema.Attribute{
 					"started":        schema.StringAttribute{Computed: true, MarkdownDescription: "When it started (RFC 3339)."},
 					"finished":       schema.StringAttribute{Computed: true, MarkdownDescription: "When it finished (RFC 3339)."},
-					"status":         schema.StringAttribute{Computed: true, MarkdownDescription: "`ok`, `partial` (some VMs or hosts failed) or `failed`."},
+					"status":         schema.StringAttribute{Computed: true, MarkdownDescription: "`ok`, `partial` (some VMs or hosts failed), `failed`, or `running` while the run's runners are at work (or one died and the next runner of the same schedule slot resumes it)."},
 					"vms":            schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs backed up."},
 					"failed":         schema.Int64Attribute{Computed: true, MarkdownDescription: "VMs and hosts that could not be backed up."},
 					"hosts":          schema.Int64Attribute{Computed: true, MarkdownDescription: "Host configurations backed up."},
