@@ -69,24 +69,12 @@ func backupHost(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *j
 	if err == nil {
 		err = gz.check(info.Bytes)
 	}
-	if err == nil {
-		var p repo.Point
-		p, err = w.Commit(ctx, repo.Manifest{
+	return finishPoint(ctx, w, res, err, info.Bytes, func() repo.Manifest {
+		return repo.Manifest{
 			Run:  runID,
 			Host: &repo.HostInfo{ID: h.ID, Name: h.Name, Version: h.Version, Build: h.Build, Bundle: repo.HostBundleFile},
-		})
-		res.Point = p.ID
-	}
-	if err != nil {
-		if aerr := w.Abort(context.WithoutCancel(ctx)); aerr != nil {
-			err = fmt.Errorf("%w (and the partial restore point could not be removed, the next run removes it: %v)", err, aerr)
 		}
-		res.Err = err
-		return res
-	}
-	res.Bytes = info.Bytes
-	res.Status = VMOK
-	return res
+	})
 }
 
 // gzipMagic passes a bundle through and keeps its first two bytes, so that what the host served

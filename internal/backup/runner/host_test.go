@@ -45,7 +45,7 @@ func (e *env) withHosts(t *testing.T, vmsToo bool) []vsphere.HostRef {
 
 func (e *env) hostPoints(t *testing.T, r *repo.Repository, host string) []repo.Point {
 	t.Helper()
-	p, err := r.HostPoints(context.Background(), e.job.Name, host)
+	p, _, err := r.SubjectPoints(context.Background(), e.job.Name, "", host)
 	if err != nil {
 		t.Fatal(err)
 	}

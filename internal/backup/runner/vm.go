@@ -256,20 +256,26 @@ func backupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job
 		disks = append(disks, manifestDisk(d, file))
 		return nil
 	})
+	return finishPoint(ctx, w, res, err, written, func() repo.Manifest { return manifest(j, vm, facts, disks, runID) })
+}
+
+// finishPoint ends a point's backup: with the data written (err nil) it commits the point with
+// the manifest m makes and the result is ok with bytes; on any failure the point is aborted (it
+// is never listed) and the result failed.
+func finishPoint(ctx context.Context, w *repo.PointWriter, res VMResult, err error, bytes int64, m func() repo.Manifest) VMResult {
 	if err == nil {
 		var p repo.Point
-		p, err = w.Commit(ctx, manifest(j, vm, facts, disks, runID))
+		p, err = w.Commit(ctx, m())
 		res.Point = p.ID
 	}
 	if err != nil {
 		if aerr := w.Abort(context.WithoutCancel(ctx)); aerr != nil {
 			err = fmt.Errorf("%w (and the partial restore point could not be removed, the next run removes it: %v)", err, aerr)
 		}
-		res.Err = err
+		res.Status, res.Err = VMFailed, err
 		return res
 	}
-	res.Bytes = written
-	res.Status = VMOK
+	res.Bytes, res.Status = bytes, VMOK
 	return res
 }
 
