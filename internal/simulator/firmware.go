@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/uuid"
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
@@ -42,7 +43,7 @@ const (
 // HostFirmwareSystem (vcsim has none: its hosts' configManager.firmwareSystem names an object that
 // does not exist), and serves the bundles it makes and receives on the simulator's HTTP server.
 // Call it before the model's server is made.
-func addFirmwareSystems(model *simulator.Model) {
+func addFirmwareSystems(model *simulator.Model) *firmwareStore {
 	store := &firmwareStore{
 		svc:       model.Service,
 		downloads: map[string]firmwareFile{},
@@ -57,6 +58,7 @@ func addFirmwareSystems(model *simulator.Model) {
 	}
 	m.AddHandler(&firmwareAttacher{self: types.ManagedObjectReference{Type: "VmgmtFirmwareAttacher", Value: "firmware"}, store: store})
 	model.Service.HandleFunc(firmwarePrefix, store.serveHTTP)
+	return store
 }
 
 // firmwareFile is a bundle to download, or an upload slot, for one host and the session that
@@ -78,6 +80,8 @@ type firmwareStore struct {
 	latest    map[types.ManagedObjectReference]string // host -> its download token
 	slot      map[types.ManagedObjectReference]string // host -> its upload token
 	pending   map[types.ManagedObjectReference][]byte // host -> uploaded bundle
+	// ticketed counts the transfers authorized by a vCenter service ticket, not a session.
+	ticketed int
 }
 
 // attach puts a HostFirmwareSystem for the host into the registry and names it in the host's
@@ -134,8 +138,10 @@ func newToken() string {
 }
 
 // serveHTTP answers GET downloads/<token>/<name> with the bundle and PUT uploads/<token>/<name>
-// by keeping the body as the host's pending bundle. A request without the cookie of the session
-// that asked for the URL is refused (401), as ESXi refuses a download without a session.
+// by keeping the body as the host's pending bundle. A request is authorized by the cookie of the
+// session that asked for the URL (a client connected to the host itself), or by a vCenter
+// generic service ticket (vmware_cgi_ticket; vcsim does not record the tickets it issues, so any
+// UUID passes); anything else is refused (401), as ESXi refuses a transfer without either.
 func (s *firmwareStore) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, firmwarePrefix), "/")
 	if len(parts) != 3 {
@@ -144,6 +150,8 @@ func (s *firmwareStore) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	kind, token := parts[0], parts[1]
 	cookie, _ := r.Cookie(soap.SessionCookieName)
+	ticket, _ := r.Cookie("vmware_cgi_ticket")
+	ticketed := ticket != nil && uuid.Validate(ticket.Value) == nil
 	s.mu.Lock()
 	var f firmwareFile
 	var ok bool
@@ -158,9 +166,13 @@ func (s *firmwareStore) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 		http.NotFound(w, r)
 		return
-	case cookie == nil || cookie.Value != f.session:
-		http.Error(w, "no session, or not the session that asked for this URL", http.StatusUnauthorized)
+	case !ticketed && (cookie == nil || cookie.Value != f.session):
+		http.Error(w, "no service ticket, no session, or not the session that asked for this URL", http.StatusUnauthorized)
 		return
+	case ticketed:
+		s.mu.Lock()
+		s.ticketed++
+		s.mu.Unlock()
 	}
 	switch {
 	case kind == "downloads" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
@@ -515,4 +527,12 @@ func decodeOption(o bundleOption) (any, error) {
 		return v, err
 	}
 	return nil, fmt.Errorf("unknown type %q", o.Type)
+}
+
+// HostBundleTicketedTransfers counts the host bundle downloads and uploads that a vCenter
+// service ticket authorized (rather than the session that asked for the URL).
+func (s *Sim) HostBundleTicketedTransfers() int {
+	s.firmware.mu.Lock()
+	defer s.firmware.mu.Unlock()
+	return s.firmware.ticketed
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/vmware/govmomi/fault"
+	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/session"
 	"github.com/vmware/govmomi/vim25/methods"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/soap"
@@ -38,23 +41,57 @@ func (c *Client) firmwareOf(ctx context.Context, hostID string) (hostFirmware, e
 }
 
 // bundleURL turns a URL the host answered, with "*" for the host name as ESXi writes it, into
-// one on the server this client is connected to (scheme and address), keeping its path.
-func (c *Client) bundleURL(h hostFirmware, raw string) (*url.URL, error) {
+// the URL to transfer the bundle with, and the cookie that authorizes it (nil: the session's own).
+//
+// Connected to ESXi directly, the host is the server this client is connected to, and the
+// session authorizes the transfer. Through vCenter, the host serves the bundle itself and knows
+// nothing of vCenter's session: the URL names the host (its management IP, else its inventory
+// name, or the name vCenter gives with the ticket) and a generic service ticket from vCenter
+// for that URL and method authorizes it, as a vmware_cgi_ticket cookie; the host's TLS
+// thumbprint comes with the ticket.
+func (c *Client) bundleURL(ctx context.Context, h hostFirmware, raw, method string) (*url.URL, *http.Cookie, error) {
 	u, err := url.Parse(strings.Replace(raw, "://*/", "://placeholder/", 1))
 	if err != nil || u.Path == "" {
-		return nil, fmt.Errorf("host %s answered the configuration bundle URL %q, which is not a URL", h, raw)
+		return nil, nil, fmt.Errorf("host %s answered the configuration bundle URL %q, which is not a URL", h, raw)
 	}
 	u.Scheme, u.Host = c.url.Scheme, c.url.Host
-	return u, nil
+	if !c.vim.IsVC() {
+		return u, nil, nil
+	}
+	u.Host = h.name
+	ips, err := object.NewHostSystem(c.vim, types.ManagedObjectReference{Type: "HostSystem", Value: h.id}).ManagementIPs(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the management address of host %s: %w", h, err)
+	}
+	if len(ips) > 0 {
+		u.Host = ips[0].String()
+		if ips[0].To4() == nil {
+			u.Host = "[" + u.Host + "]"
+		}
+	}
+	spec := types.SessionManagerHttpServiceRequestSpec{Url: u.String(), Method: method}
+	ticket, err := session.NewManager(c.vim).AcquireGenericServiceTicket(ctx, &spec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("asking vCenter for a ticket to transfer the configuration bundle of host %s: %w", h, err)
+	}
+	if ticket.HostName != "" && ticket.HostName != "localhost" {
+		u.Host = ticket.HostName
+	}
+	if ticket.SslThumbprint != "" {
+		c.vim.SetThumbprint(u.Host, ticket.SslThumbprint)
+	}
+	return u, &http.Cookie{Name: hostTicketCookie, Value: ticket.Id}, nil
 }
+
+// hostTicketCookie carries a vCenter generic service ticket to an ESXi host.
+const hostTicketCookie = "vmware_cgi_ticket"
 
 // BackupHostConfig backs up the configuration of the host (a managed object ID) as ESXi's
 // configuration bundle (configBundle-<host>.tgz): it asks the host's firmware system for a backup
 // and streams the bundle into w, through this client's session and TLS settings. It returns the
 // bytes written.
 //
-// The bundle's URL names the host as "*"; it is fetched from the server this client is connected
-// to, which is where ESXi (connected to directly) and the simulator serve it.
+// The bundle's URL names the host as "*"; see bundleURL for where it is fetched from.
 func (c *Client) BackupHostConfig(ctx context.Context, hostID string, w io.Writer) (int64, error) {
 	ctx, cancel := contextWithTimeout(ctx, c)
 	defer cancel()
@@ -66,11 +103,13 @@ func (c *Client) BackupHostConfig(ctx context.Context, hostID string, w io.Write
 	if err != nil {
 		return 0, fmt.Errorf("backing up the configuration of host %s: %w", h, err)
 	}
-	u, err := c.bundleURL(h, res.Returnval)
+	u, ticket, err := c.bundleURL(ctx, h, res.Returnval, string(types.SessionManagerHttpServiceRequestSpecMethodHttpGet))
 	if err != nil {
 		return 0, err
 	}
-	rc, _, err := c.vim.Download(ctx, u, &soap.DefaultDownload)
+	dl := soap.DefaultDownload
+	dl.Ticket = ticket
+	rc, _, err := c.vim.Download(ctx, u, &dl)
 	if err != nil {
 		return 0, fmt.Errorf("downloading the configuration bundle of host %s from %s: %w", h, u.Host, err)
 	}
@@ -101,11 +140,12 @@ func (c *Client) RestoreHostConfig(ctx context.Context, hostID string, r io.Read
 	if err != nil {
 		return fmt.Errorf("restoring the configuration of host %s: asking where to upload the bundle: %w", h, err)
 	}
-	u, err := c.bundleURL(h, res.Returnval)
+	u, ticket, err := c.bundleURL(ctx, h, res.Returnval, string(types.SessionManagerHttpServiceRequestSpecMethodHttpPut))
 	if err != nil {
 		return err
 	}
 	p := soap.DefaultUpload
+	p.Ticket = ticket
 	p.Type = "application/x-gzip"
 	p.ContentLength = size
 	if err := c.vim.Upload(ctx, r, u, &p); err != nil {

@@ -84,6 +84,11 @@ func TestBackupHostConfig_restore(t *testing.T) {
 	if got := shellTimeoutOf(t, c, h.ID); got != simulator.HostOptions[shellTimeout] {
 		t.Errorf("after the restore %s = %v, want the backed-up %v", shellTimeout, got, simulator.HostOptions[shellTimeout])
 	}
+	// Through vCenter the host serves and takes the bundle itself: both transfers went with a
+	// vCenter service ticket, not vCenter's session (which a host does not know).
+	if n := sim.HostBundleTicketedTransfers(); n != 2 {
+		t.Errorf("%d bundle transfers were authorized by a service ticket, want 2 (the download and the upload)", n)
+	}
 }
 
 // TestRestoreHostConfig_refused: a restore outside maintenance mode, of a corrupt bundle, or of
