@@ -83,6 +83,10 @@ type Disk struct {
 	Thin *bool `json:"thin,omitempty"`
 	// Source is the disk's descriptor on the datastore it was backed up from.
 	Source string `json:"source,omitempty"`
+	// Format is how File holds the disk: "flat" (a raw image, the bytes the guest sees),
+	// "vmdk-stream-optimized" (what vCenter's export serves: import it, do not write it to a
+	// flat extent) or "vmdk-sparse". A restore needs it to know what to do with the file.
+	Format string `json:"format,omitempty"`
 }
 
 // Network is one network adapter and the network it is on.

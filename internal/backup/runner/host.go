@@ -59,7 +59,7 @@ func backupHost(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *j
 		_ = pw.CloseWithError(err) // nil: the reader sees the end of the bundle
 		downloaded <- err
 	}()
-	gz := &gzipMagic{r: pr}
+	gz := &head{r: pr, n: 2}
 	info, err := w.WriteFile(ctx, repo.HostBundleFile, gz)
 	// A write that failed stops the download, which then fails writing into the closed pipe.
 	_ = pr.CloseWithError(err)
@@ -67,7 +67,7 @@ func backupHost(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *j
 		err = derr // the cause, rather than the repository's report of a broken stream
 	}
 	if err == nil {
-		err = gz.check(info.Bytes)
+		err = checkBundle(gz, info.Bytes)
 	}
 	return finishPoint(ctx, w, res, err, info.Bytes, func() repo.Manifest {
 		return repo.Manifest{
@@ -77,29 +77,14 @@ func backupHost(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *j
 	})
 }
 
-// gzipMagic passes a bundle through and keeps its first two bytes, so that what the host served
-// can be checked to be gzip (a configuration bundle is a .tgz) before it becomes a point: an
-// error page served with 200 must not.
-type gzipMagic struct {
-	r     io.Reader
-	magic []byte
-}
-
-func (g *gzipMagic) Read(p []byte) (int, error) {
-	n, err := g.r.Read(p)
-	if need := 2 - len(g.magic); need > 0 {
-		g.magic = append(g.magic, p[:min(n, need)]...)
-	}
-	return n, err
-}
-
-// check says why the bundle of n bytes is not one: empty, or not gzip.
-func (g *gzipMagic) check(n int64) error {
+// check says why a bundle of n bytes whose first bytes head kept is not one: empty, or not gzip
+// (a configuration bundle is a .tgz; an error page served with 200 must not become a point).
+func checkBundle(h *head, n int64) error {
 	switch {
 	case n == 0:
 		return errors.New("the host served an empty configuration bundle")
-	case len(g.magic) < 2 || g.magic[0] != 0x1f || g.magic[1] != 0x8b:
-		return fmt.Errorf("the host served a configuration bundle of %d bytes that is not gzip (it starts % x): not stored", n, g.magic)
+	case len(h.b) < 2 || h.b[0] != 0x1f || h.b[1] != 0x8b:
+		return fmt.Errorf("the host served a configuration bundle of %d bytes that is not gzip (it starts % x): not stored", n, h.b[:min(len(h.b), 2)])
 	}
 	return nil
 }

@@ -227,6 +227,9 @@ func TestRunBacksUpTheJobsVMs(t *testing.T) {
 		t.Fatalf("stored disk: sha %s (manifest %s, %d bytes); the datastore file's is %s", got, m.Disks[0].SHA256, m.Disks[0].Bytes, want)
 	}
 	checkDiskPlacement(t, e, simulator.BigDiskVM, m.Disks[0])
+	if m.Disks[0].Format != formatFlat {
+		t.Errorf("the simulator's export is the flat extent, the manifest says %q", m.Disks[0].Format)
+	}
 	if err := r.Verify(ctx, points[0]); err != nil {
 		t.Fatal(err)
 	}

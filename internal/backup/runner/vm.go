@@ -245,7 +245,8 @@ func backupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job
 		}
 		name := path.Base(d.Name)
 		opts.Output.DiskStart(j.Name, vm.Name, name, d.Size)
-		meter := newDiskMeter(body, opts.Output, j.Name, vm.Name, name, d.Size, opts.progressEvery, time.Now)
+		first := &head{r: body, n: 12}
+		meter := newDiskMeter(first, opts.Output, j.Name, vm.Name, name, d.Size, opts.progressEvery, time.Now)
 		info, err := w.WriteFileSized(ctx, file, meter, size)
 		if err != nil {
 			opts.Output.DiskDone(j.Name, vm.Name, name, meter.done, err)
@@ -253,7 +254,9 @@ func backupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job
 		}
 		opts.Output.DiskDone(j.Name, vm.Name, name, info.Bytes, nil)
 		written += info.Bytes
-		disks = append(disks, manifestDisk(d, file))
+		disk := manifestDisk(d, file)
+		disk.Format = diskFormat(first.b)
+		disks = append(disks, disk)
 		return nil
 	})
 	return finishPoint(ctx, w, res, err, written, func() repo.Manifest { return manifest(j, vm, facts, disks, runID) })
