@@ -268,13 +268,17 @@ func TestKilledRunnerIsTakenOverByItsPeers(t *testing.T) {
 			}
 		}
 	}
+	// The repository is the proof: one complete point per VM, of the one run. The killed
+	// runner may have committed a point and died before it printed vm_done or counted it on
+	// the run (its two VMs in flight), so the events and the count may miss up to two.
 	for vm := range e.vms {
-		if n := len(done[vm]); n != 1 {
-			t.Errorf("%s was backed up %d times by the killed runner and its peers, want once: %v", vm, n, done[vm])
+		if n := len(done[vm]); n > 1 {
+			t.Errorf("%s was reported backed up %d times by the killed runner and its peers: %v", vm, n, done[vm])
 		}
 	}
 	run := checkOnePointEach(t, e)
-	if last := e.lastRun(t); last == nil || last.ID != run || last.Open() || last.VMs != scaleVMs {
-		t.Fatalf("recorded run %+v, want run %s finished with %d VMs", last, run, scaleVMs)
+	last := e.lastRun(t)
+	if last == nil || last.ID != run || last.Open() || last.VMs < scaleVMs-2 || last.VMs > scaleVMs {
+		t.Fatalf("recorded run %+v, want run %s finished with %d VMs (or up to 2 fewer)", last, run, scaleVMs)
 	}
 }
