@@ -308,6 +308,36 @@ func TestRetentionPrunesAcrossRuns(t *testing.T) {
 	}
 }
 
+// Retention across its tiers, through real runs: a nightly job with keep_last 1, daily 3 and
+// weekly 2 run every night for three weeks keeps the last three nights' points and the newest of
+// the week before (Sunday 15 March), and nothing else.
+func TestRetentionTiersAcrossRuns(t *testing.T) {
+	e := newEnv(t)
+	e.job.Selection = &vsphere.Selection{Include: vsphere.Criteria{IDs: []string{e.vms["web01"]}}}
+	e.job.Retention = job.Retention{KeepLast: 1, Daily: 3, Weekly: 2}
+	e.put(t)
+	r := e.repo(t)
+	first := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC) // a Sunday
+	for day := 0; day < 21; day++ {
+		at := first.AddDate(0, 0, day)
+		opts := e.opts()
+		opts.Now = func() time.Time { return at }
+		if _, res := e.run(t, opts); res.Status != job.RunOK {
+			t.Fatalf("night %d: %+v", day, res)
+		}
+	}
+	var got []string
+	for _, p := range e.points(t, r, "web01") {
+		got = append(got, p.Time.Format("01-02"))
+	}
+	if want := "03-21,03-20,03-19,03-15"; strings.Join(got, ",") != want {
+		t.Fatalf("after 21 nights web01 keeps %v, want %s", got, want)
+	}
+	if run := e.lastRun(t); run.RestorePoints != 4 {
+		t.Fatalf("recorded %d restore points, want 4", run.RestorePoints)
+	}
+}
+
 // A job whose lock another runner holds is skipped: an error for --job, a note for --all-due;
 // nothing is snapshotted or written.
 func TestHeldJobLockSkipsTheJob(t *testing.T) {
