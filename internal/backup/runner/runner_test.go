@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -508,6 +509,63 @@ func TestRepositoryUnavailable(t *testing.T) {
 		}
 	}
 	if run := e.lastRun(t); run == nil || run.Status != job.RunFailed || run.VMs != 0 {
+		t.Fatalf("recorded run %+v", run)
+	}
+}
+
+// runnerTmpfsEnv, in a child test process, is a directory on a 4 MiB tmpfs.
+const runnerTmpfsEnv = "VMGMT_RUNNER_TMPFS"
+
+// A repository that fills up during a disk (a real full file system: a 4 MiB tmpfs in a private
+// mount namespace, where the test runs again as a child) fails that VM with an error that says
+// the repository is full: its snapshot is removed and nothing of the point is left, complete or
+// partial; the VMs whose disks fit are backed up, and the run is partial.
+func TestRepositoryFull(t *testing.T) {
+	dir := os.Getenv(runnerTmpfsEnv)
+	if dir == "" {
+		dir = t.TempDir()
+		cmd := exec.Command("unshare", "-rm", "sh", "-c",
+			`mount -t tmpfs -o size=4m tmpfs "$1" || exit 99; exec "$0" -test.run='^TestRepositoryFull$' -test.v`, os.Args[0], dir)
+		cmd.Env = append(os.Environ(), runnerTmpfsEnv+"="+dir)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == 99 || errors.Is(err, exec.ErrNotFound) {
+			t.Skipf("no tmpfs in a private mount namespace here: %v\n%s", err, out)
+		}
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestRepositoryFull") {
+			t.Fatalf("on a full tmpfs: %v\n%s", err, out)
+		}
+		t.Logf("child on a 4 MiB tmpfs:\n%s", out)
+		return
+	}
+	e := newEnv(t)
+	e.job.Repository = "file://" + filepath.Join(dir, "repo")
+	e.put(t)
+	sum, res := e.run(t, e.opts())
+	big := vmResult(t, res, simulator.BigDiskVM)
+	if big.Status != VMFailed || !errors.Is(big.Err, repo.ErrFull) || !strings.Contains(big.Err.Error(), "full") {
+		t.Fatalf("%s on a full repository: %+v", simulator.BigDiskVM, big)
+	}
+	t.Log(big.Err)
+	if res.Status != job.RunPartial || !sum.Failed() {
+		t.Fatalf("run %s, failed %v: %+v", res.Status, sum.Failed(), res)
+	}
+	r := e.repo(t)
+	complete, partial, err := r.SubjectPoints(context.Background(), e.job.Name, simulator.BigDiskVM, "")
+	if err != nil || len(complete) != 0 || len(partial) != 0 {
+		t.Fatalf("%s left %d complete and %d partial points (%v)", simulator.BigDiskVM, len(complete), len(partial), err)
+	}
+	for _, name := range simulator.Workloads {
+		if s := e.snapshots(t, name); len(s) != 0 {
+			t.Errorf("%s has snapshots: %+v", name, s)
+		}
+		if name != simulator.BigDiskVM {
+			if v := vmResult(t, res, name); v.Status != VMOK {
+				t.Errorf("%s: %+v", name, v)
+			}
+		}
+	}
+	if run := e.lastRun(t); run == nil || run.Status != job.RunPartial || run.Failed != 1 || !run.HasFailed(e.vms[simulator.BigDiskVM]) {
 		t.Fatalf("recorded run %+v", run)
 	}
 }
