@@ -217,10 +217,22 @@ func TestRunBacksUpTheJobsHosts(t *testing.T) {
 		t.Fatal(err, listing.Errs)
 	}
 	listedHosts := 0
+	var order []string // the subjects in listing order
 	for _, p := range listing.Points {
 		if p.Host != "" {
 			listedHosts++
 		}
+		order = append(order, p.VM+"|"+p.Host)
+	}
+	// VMs by name first, then hosts by name.
+	if !sort.SliceIsSorted(listing.Points, func(a, b int) bool {
+		pa, pb := listing.Points[a], listing.Points[b]
+		if (pa.Host != "") != (pb.Host != "") {
+			return pa.Host == ""
+		}
+		return pa.VM+pa.Host < pb.VM+pb.Host
+	}) || listing.Points[0].Host != "" {
+		t.Errorf("backup list is not VMs, then hosts, by name: %v", order)
 	}
 	if listedHosts != simulator.HostCount {
 		t.Fatalf("backup list shows %d host points, want %d: %+v", listedHosts, simulator.HostCount, listing.Points)

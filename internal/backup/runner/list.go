@@ -98,11 +98,16 @@ func listJob(ctx context.Context, j *job.Job, vm string) ([]Listed, error) {
 		return nil, fmt.Errorf("job %s: %w", j.Name, err)
 	}
 	sort.SliceStable(points, func(a, b int) bool {
-		sa, sb := points[a].VM+"\x00"+points[a].Host, points[b].VM+"\x00"+points[b].Host
-		if sa != sb {
-			return sa < sb
+		pa, pb := points[a], points[b]
+		switch {
+		case pa.IsHost() != pb.IsHost():
+			return !pa.IsHost() // VMs first, then hosts
+		case pa.VM != pb.VM:
+			return pa.VM < pb.VM
+		case pa.Host != pb.Host:
+			return pa.Host < pb.Host
 		}
-		return points[a].ID > points[b].ID
+		return pa.ID > pb.ID
 	})
 	out := make([]Listed, 0, len(points))
 	for _, p := range points {
