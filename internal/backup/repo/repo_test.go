@@ -22,6 +22,8 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"gocloud.dev/blob"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/testutil/tmpfs"
 )
 
 // serveEnv makes the test binary an S3 server process (see TestMain), for the benchmark, whose
@@ -686,27 +688,11 @@ func TestWriteFull(t *testing.T) {
 	}
 }
 
-// tmpfsEnv, in a child test process, is a directory on a 4 MiB tmpfs.
-const tmpfsEnv = "VMGMT_REPO_TMPFS"
-
 // TestFileRepositoryFull writes to a real full file system: a 4 MiB tmpfs mounted in a private
 // mount namespace (unshare), where the test runs again as a child process.
 func TestFileRepositoryFull(t *testing.T) {
-	dir := os.Getenv(tmpfsEnv)
+	dir := tmpfs.Dir(t, 4)
 	if dir == "" {
-		dir = t.TempDir()
-		cmd := exec.Command("unshare", "-rm", "sh", "-c",
-			`mount -t tmpfs -o size=4m tmpfs "$1" || exit 99; exec "$0" -test.run='^TestFileRepositoryFull$' -test.v`, os.Args[0], dir)
-		cmd.Env = append(os.Environ(), tmpfsEnv+"="+dir)
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() == 99 || errors.Is(err, exec.ErrNotFound) {
-			t.Skipf("no tmpfs in a private mount namespace here: %v\n%s", err, out)
-		}
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestFileRepositoryFull") {
-			t.Fatalf("on a full tmpfs: %v\n%s", err, out)
-		}
-		t.Logf("child on a 4 MiB tmpfs:\n%s", out)
 		return
 	}
 	ctx := context.Background()

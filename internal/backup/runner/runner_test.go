@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -27,6 +26,7 @@ import (
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/job"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/repo"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/testutil/tmpfs"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -513,29 +513,13 @@ func TestRepositoryUnavailable(t *testing.T) {
 	}
 }
 
-// runnerTmpfsEnv, in a child test process, is a directory on a 4 MiB tmpfs.
-const runnerTmpfsEnv = "VMGMT_RUNNER_TMPFS"
-
 // A repository that fills up during a disk (a real full file system: a 4 MiB tmpfs in a private
 // mount namespace, where the test runs again as a child) fails that VM with an error that says
 // the repository is full: its snapshot is removed and nothing of the point is left, complete or
 // partial; the VMs whose disks fit are backed up, and the run is partial.
 func TestRepositoryFull(t *testing.T) {
-	dir := os.Getenv(runnerTmpfsEnv)
+	dir := tmpfs.Dir(t, 4)
 	if dir == "" {
-		dir = t.TempDir()
-		cmd := exec.Command("unshare", "-rm", "sh", "-c",
-			`mount -t tmpfs -o size=4m tmpfs "$1" || exit 99; exec "$0" -test.run='^TestRepositoryFull$' -test.v`, os.Args[0], dir)
-		cmd.Env = append(os.Environ(), runnerTmpfsEnv+"="+dir)
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() == 99 || errors.Is(err, exec.ErrNotFound) {
-			t.Skipf("no tmpfs in a private mount namespace here: %v\n%s", err, out)
-		}
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestRepositoryFull") {
-			t.Fatalf("on a full tmpfs: %v\n%s", err, out)
-		}
-		t.Logf("child on a 4 MiB tmpfs:\n%s", out)
 		return
 	}
 	e := newEnv(t)
