@@ -11,4 +11,6 @@ func Resources() []func() resource.Resource {
 }
 
 // DataSources lists the data sources this package contributes to the provider.
-func DataSources() []func() datasource.DataSource { return nil }
+func DataSources() []func() datasource.DataSource {
+	return []func() datasource.DataSource{NewRestorePointsDataSource}
+}

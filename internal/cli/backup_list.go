@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/runner"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/points"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -23,7 +23,7 @@ import (
 func backupList(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("backup list", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var opts runner.ListOptions
+	var opts points.ListOptions
 	fs.StringVar(&opts.Job, "job", "", "list only the restore points of the backup job of this name")
 	fs.StringVar(&opts.VM, "vm", "", "list only the restore points of the VM of this name")
 	format := fs.String("format", "text", "output format: text (a table) or json (one array, for scripts)")
@@ -52,7 +52,7 @@ func backupList(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
-	listing, err := runner.List(ctx, c, opts)
+	listing, err := points.List(ctx, c, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup list: %v\n", err)
 		return ExitUsage
@@ -76,21 +76,21 @@ func backupList(args []string, stdout, stderr io.Writer) int {
 }
 
 // writeListJSON writes the points as one JSON array ([] when there are none).
-func writeListJSON(w io.Writer, points []runner.Listed) error {
-	if points == nil {
-		points = []runner.Listed{}
+func writeListJSON(w io.Writer, listed []points.Listed) error {
+	if listed == nil {
+		listed = []points.Listed{}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(points)
+	return enc.Encode(listed)
 }
 
 // writeListText writes the points as an aligned table with a header line; host points show as
 // "host:<name>" in the VM column.
-func writeListText(w io.Writer, points []runner.Listed) error {
+func writeListText(w io.Writer, listed []points.Listed) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "JOB\tVM\tPOINT\tTIME\tSIZE\tCONSISTENCY\tVERIFIED\tDISKS")
-	for _, p := range points {
+	for _, p := range listed {
 		subject := p.VM
 		if p.Host != "" {
 			subject = "host:" + p.Host
@@ -107,7 +107,7 @@ func writeListText(w io.Writer, points []runner.Listed) error {
 
 // verifiedText is the VERIFIED column: "yes" or "FAILED" with the restore test's date, "no" for a
 // point never tested.
-func verifiedText(p runner.Listed) string {
+func verifiedText(p points.Listed) string {
 	switch {
 	case p.VerifiedAt == nil:
 		return "no"

@@ -400,7 +400,13 @@ data "vmgmt_access_report" "ops" {
   }
   depends_on = [vmgmt_security_group.ops]
 }
+
+data "vmgmt_restore_points" "ops" {
+  job = vmgmt_backup_job.ops.name
+}
 `, simulator.WorkloadFolder, simulator.Cluster)
+	// The ops job's repository is a real directory: vmgmt_restore_points lists it.
+	base = strings.ReplaceAll(base, "file:///var/backups/vmgmt", "file://"+t.TempDir())
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -456,7 +462,8 @@ data "vmgmt_access_report" "ops" {
 	}
 	var want []string
 	for _, typ := range ss.Types() {
-		if strings.HasSuffix(typ, "_capacity") || strings.HasSuffix(typ, "_catalog") || strings.HasSuffix(typ, "_access_report") || strings.HasSuffix(typ, "_compliance") {
+		if strings.HasSuffix(typ, "_capacity") || strings.HasSuffix(typ, "_catalog") || strings.HasSuffix(typ, "_access_report") || strings.HasSuffix(typ, "_compliance") ||
+			strings.HasSuffix(typ, "_restore_points") {
 			want = append(want, typ+" read")
 		} else {
 			want = append(want, typ+" create", typ+" update", typ+" delete")

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/repo"
@@ -167,6 +168,28 @@ func ReadJobs(ctx context.Context, c *vsphere.Client, fresh bool) (map[string]*J
 		out[name] = &j
 	}
 	return out, nil
+}
+
+// Names are the jobs' names, sorted.
+func Names(jobs map[string]*Job) []string {
+	out := make([]string, 0, len(jobs))
+	for n := range jobs {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Lookup is the job of the name, or an error that names the jobs there are.
+func Lookup(jobs map[string]*Job, name string) (*Job, error) {
+	if j := jobs[name]; j != nil {
+		return j, nil
+	}
+	there := "none"
+	if len(jobs) > 0 {
+		there = strings.Join(Names(jobs), ", ")
+	}
+	return nil, fmt.Errorf("no backup job %q in vCenter (jobs: %s): declare it with a vmgmt_backup_job resource, or check the name", name, there)
 }
 
 // PutJob stores a job's definition under its name.

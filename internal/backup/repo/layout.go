@@ -23,11 +23,15 @@ const (
 // hostsDir is the directory, beside the VM directories of a job, that holds the host points.
 const hostsDir = "hosts"
 
-// pointTimeLayout is the time part of a point ID: UTC, sortable as text.
-const pointTimeLayout = "20060102T150405Z"
+// pointTimeLayout is the time part of a point ID: UTC to the millisecond, sortable as text, so
+// that two points of a VM taken within one second still sort newest first.
+const pointTimeLayout = "20060102T150405.000Z"
+
+// pointSecondLayout is the time part of a point ID without milliseconds, which is also read.
+const pointSecondLayout = "20060102T150405Z"
 
 // pointIDPattern matches a point ID; anything else in a job's tree is not a restore point.
-var pointIDPattern = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$`)
+var pointIDPattern = regexp.MustCompile(`^[0-9]{8}T[0-9]{6}(\.[0-9]{3})?Z-[0-9a-f]{6}$`)
 
 // fileNamePattern is what a data file in a point may be called: one plain path element.
 var fileNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -39,7 +43,8 @@ type Point struct {
 	VM string
 	// Host is the host's name for a host point; empty for a VM point.
 	Host string
-	// ID is the point's ID, "20261202T031500Z-1a2b3c": its creation time, then a random part.
+	// ID is the point's ID, "20261202T031500.123Z-1a2b3c": its creation time to the millisecond
+	// (IDs of a second, "20261202T031500Z-1a2b3c", are read too), then a random part.
 	ID string
 	// Time is the creation time encoded in ID.
 	Time time.Time
@@ -83,7 +88,12 @@ func pointTime(id string) (time.Time, bool) {
 	if !pointIDPattern.MatchString(id) {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(pointTimeLayout, id[:len(pointTimeLayout)])
+	stamp := id[:strings.LastIndexByte(id, '-')]
+	layout := pointTimeLayout
+	if len(stamp) == len(pointSecondLayout) {
+		layout = pointSecondLayout
+	}
+	t, err := time.Parse(layout, stamp)
 	return t, err == nil
 }
 

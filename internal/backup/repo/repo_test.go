@@ -241,7 +241,7 @@ func TestWriteReadPoint(t *testing.T) {
 		ctx := context.Background()
 		vm := "web/01 ü"
 		p := writeTestPoint(t, tr.Repository, vm, at)
-		if !strings.HasPrefix(p.ID, "20261202T031500Z-") || p.VM != vm || p.Job != "nightly" {
+		if !strings.HasPrefix(p.ID, "20261202T031500.000Z-") || p.VM != vm || p.Job != "nightly" {
 			t.Fatalf("point = %+v", p)
 		}
 		points, err := tr.Points(ctx, "nightly", vm)
@@ -758,6 +758,7 @@ func TestParsePointKey(t *testing.T) {
 		"db01/20261202T031500Z-1a2b3c/manifest.json":              {Job: "j", VM: "db01", ID: "20261202T031500Z-1a2b3c", Time: at},
 		"hosts/esx%2001/20261202T031500Z-1a2b3c/configBundle.tgz": {Job: "j", Host: "esx 01", ID: "20261202T031500Z-1a2b3c", Time: at},
 		"%68osts/20261202T031500Z-1a2b3c/disk-2000.vmdk":          {Job: "j", VM: "hosts", ID: "20261202T031500Z-1a2b3c", Time: at},
+		"db01/20261202T031500.250Z-1a2b3c/manifest.json":          {Job: "j", VM: "db01", ID: "20261202T031500.250Z-1a2b3c", Time: at.Add(250 * time.Millisecond)},
 	}
 	for key, want := range good {
 		p, file, ok := parsePointKey("j", key)
@@ -766,7 +767,8 @@ func TestParsePointKey(t *testing.T) {
 		}
 	}
 	for _, key := range []string{"db01/manifest.json", "db01/2026-12-02/manifest.json", "hosts/20261202T031500Z-1a2b3c/x",
-		"db01/20261202T031500Z-1a2b3c/", "db01/20261202T031500Z-1a2b3c/sub/x", "README"} {
+		"db01/20261202T031500Z-1a2b3c/", "db01/20261202T031500Z-1a2b3c/sub/x", "README",
+		"db01/20261202T031500.25Z-1a2b3c/manifest.json", "db01/20261202T031500.2500Z-1a2b3c/manifest.json"} {
 		if p, _, ok := parsePointKey("j", key); ok {
 			t.Errorf("parsePointKey(%q) = %+v, want not a point", key, p)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/job"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/points"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/repo"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
@@ -212,7 +213,7 @@ func TestRunBacksUpTheJobsHosts(t *testing.T) {
 		}
 	}
 
-	listing, err := List(ctx, e.c, ListOptions{Job: e.job.Name})
+	listing, err := points.List(ctx, e.c, points.ListOptions{Job: e.job.Name})
 	if err != nil || len(listing.Errs) > 0 {
 		t.Fatal(err, listing.Errs)
 	}

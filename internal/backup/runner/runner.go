@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -200,10 +199,9 @@ func (o Options) withDefaults() Options {
 // pick chooses the jobs to run: the named one, or the enabled ones that are due, by name.
 func pick(ctx context.Context, c *vsphere.Client, jobs map[string]*job.Job, opts Options) ([]*job.Job, error) {
 	if opts.Job != "" {
-		j := jobs[opts.Job]
-		if j == nil {
-			return nil, fmt.Errorf("no backup job %q in vCenter (jobs: %s): declare it with a vmgmt_backup_job resource, or check the name",
-				opts.Job, names(jobs))
+		j, err := job.Lookup(jobs, opts.Job)
+		if err != nil {
+			return nil, err
 		}
 		return []*job.Job{j}, nil
 	}
@@ -213,7 +211,7 @@ func pick(ctx context.Context, c *vsphere.Client, jobs map[string]*job.Job, opts
 	}
 	now := opts.Now()
 	var out []*job.Job
-	for _, name := range sortedNames(jobs) {
+	for _, name := range job.Names(jobs) {
 		j := jobs[name]
 		if !j.Enabled {
 			continue
@@ -245,22 +243,6 @@ func sameSlot(j *job.Job, started, now time.Time) (bool, error) {
 		return false, err
 	}
 	return next.After(now), nil
-}
-
-func sortedNames(jobs map[string]*job.Job) []string {
-	out := make([]string, 0, len(jobs))
-	for n := range jobs {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func names(jobs map[string]*job.Job) string {
-	if len(jobs) == 0 {
-		return "none"
-	}
-	return strings.Join(sortedNames(jobs), ", ")
 }
 
 // newRunID is a short random ID that stamps a run's snapshots and restore points.

@@ -1,4 +1,7 @@
-package runner
+// Package points lists a backup job's complete restore points from its repository, with the
+// job definitions read from vCenter: what `backup list` prints and the vmgmt_restore_points data
+// source returns. It imports no Terraform package.
+package points
 
 import (
 	"context"
@@ -37,7 +40,9 @@ type Listed struct {
 	// test ran, nil when the point was never tested.
 	Verified   bool       `json:"verified"`
 	VerifiedAt *time.Time `json:"verified_at,omitempty"`
-	Disks      int        `json:"disks"`
+	// RecoverySeconds is the recovery time that test measured, nil when the point was never tested.
+	RecoverySeconds *float64 `json:"recovery_seconds,omitempty"`
+	Disks           int      `json:"disks"`
 }
 
 // Listing is what List found: the points, and for each job that could not be listed (its
@@ -58,11 +63,10 @@ func List(ctx context.Context, c *vsphere.Client, opts ListOptions) (Listing, er
 	if err != nil {
 		return out, fmt.Errorf("reading the backup jobs from vCenter: %w", err)
 	}
-	picked := sortedNames(jobs)
+	picked := job.Names(jobs)
 	if opts.Job != "" {
-		if jobs[opts.Job] == nil {
-			return out, fmt.Errorf("no backup job %q in vCenter (jobs: %s): declare it with a vmgmt_backup_job resource, or check the name",
-				opts.Job, names(jobs))
+		if _, err := job.Lookup(jobs, opts.Job); err != nil {
+			return out, err
 		}
 		picked = []string{opts.Job}
 	}
@@ -130,8 +134,8 @@ func listed(p repo.Point, m *repo.Manifest) Listed {
 		l.Bytes += f.Bytes
 	}
 	if v := m.Verified; v != nil {
-		at := v.At
-		l.Verified, l.VerifiedAt = v.OK, &at
+		at, rs := v.At, v.RecoverySeconds
+		l.Verified, l.VerifiedAt, l.RecoverySeconds = v.OK, &at, &rs
 	}
 	return l
 }
