@@ -25,8 +25,8 @@
 //	<job>/hosts/<host>/<point>/SHA256SUMS
 //	<job>/hosts/<host>/<point>/manifest.json
 //
-// A point ID is the point's UTC creation time, to the millisecond, and a random part, 20261202T031500.123Z-1a2b3c, so that
-// points sort by time as text. Job, VM and host names are escaped into one path element each:
+// A point ID is the point's UTC creation time, to the millisecond, and a random part,
+// 20261202T031500.123Z-1a2b3c, so that points sort by time as text. Job, VM and host names are escaped into one path element each:
 // ASCII letters, digits, '-', '_' and '.' stay, every other byte is written %XX as in a URL (a VM
 // "web/01 ü" is the directory "web%2F01%20%C3%BC"); a VM named "hosts" is "%68osts", so that it
 // never meets the host points.
