@@ -12,5 +12,5 @@ func Resources() []func() resource.Resource {
 
 // DataSources lists the data sources this package contributes to the provider.
 func DataSources() []func() datasource.DataSource {
-	return []func() datasource.DataSource{NewRestorePointsDataSource}
+	return []func() datasource.DataSource{NewRestorePointsDataSource, NewCoverageDataSource}
 }

@@ -273,6 +273,11 @@ deny contains "renamed" if {
 // (the VMs' baselines).
 func TestAccPolicyInputSchemas_inputsConform(t *testing.T) {
 	acctest.PreCheck(t)
+	// The weekly job's S3 repository does not exist: vmgmt_protection_coverage warns that it
+	// cannot be read. Static credentials keep the SDK from asking an instance metadata service.
+	t.Setenv("AWS_ACCESS_KEY_ID", "vmgmt-test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "vmgmt-test-secret")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	sim := acctest.NewSim(t)
 	log := filepath.Join(t.TempDir(), "decisions.jsonl")
 	providerCfg := sim.ProviderConfigWith(fmt.Sprintf("  policy {\n    packs        = [\"capacity\", \"catalog\"]\n    decision_log = %q\n  }", log))
@@ -404,6 +409,13 @@ data "vmgmt_access_report" "ops" {
 data "vmgmt_restore_points" "ops" {
   job = vmgmt_backup_job.ops.name
 }
+
+data "vmgmt_protection_coverage" "ops" {
+  scope {
+    folders = [%[1]q]
+  }
+  depends_on = [vmgmt_backup_job.ops, vmgmt_backup_job.weekly]
+}
 `, simulator.WorkloadFolder, simulator.Cluster)
 	// The ops job's repository is a real directory: vmgmt_restore_points lists it.
 	base = strings.ReplaceAll(base, "file:///var/backups/vmgmt", "file://"+t.TempDir())
@@ -463,7 +475,7 @@ data "vmgmt_restore_points" "ops" {
 	var want []string
 	for _, typ := range ss.Types() {
 		if strings.HasSuffix(typ, "_capacity") || strings.HasSuffix(typ, "_catalog") || strings.HasSuffix(typ, "_access_report") || strings.HasSuffix(typ, "_compliance") ||
-			strings.HasSuffix(typ, "_restore_points") {
+			strings.HasSuffix(typ, "_restore_points") || strings.HasSuffix(typ, "_protection_coverage") {
 			want = append(want, typ+" read")
 		} else {
 			want = append(want, typ+" create", typ+" update", typ+" delete")
