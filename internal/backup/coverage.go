@@ -16,6 +16,7 @@ import (
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/points"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
 var _ datasource.DataSourceWithConfigure = (*coverageDataSource)(nil)
@@ -115,15 +116,6 @@ func (d *coverageDataSource) Read(ctx context.Context, req datasource.ReadReques
 		resp.Diagnostics.AddError("Protection coverage not known", "The scope is not known yet: give it values known at plan time.")
 		return
 	}
-	resp.Diagnostics.Append(d.Client.CheckPolicy(ctx, framework.Gate{
-		Type: "vmgmt_" + d.TypeSuffix, Phase: policy.PhasePlan, Read: true,
-		Before: tftypes.NewValue(req.Config.Raw.Type(), nil), After: req.Config.Raw,
-		Name:            "protection coverage",
-		AttributeExists: framework.AttributeChecker(ctx, req.Config.Schema),
-	})...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
 	grace := int64(defaultGraceMinutes)
 	if !m.GraceMinutes.IsNull() {
 		grace = m.GraceMinutes.ValueInt64()
@@ -131,6 +123,25 @@ func (d *coverageDataSource) Read(ctx context.Context, req datasource.ReadReques
 	cov, err := points.CoverageOf(ctx, d.Client.VSphere, sel, time.Now(), time.Duration(grace)*time.Minute)
 	if err != nil {
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot judge the protection coverage of the scope", err)
+		return
+	}
+	// The read goes through the policy gate with what it found: the backup pack refuses a plan
+	// while business-critical VMs are unprotected.
+	var facts map[string]any
+	if d.Client.Policy != nil {
+		if facts, err = coverageFacts(ctx, d.Client.VSphere, cov); err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Cannot read the tags of the VMs for the policy gate", err)
+			return
+		}
+	}
+	resp.Diagnostics.Append(d.Client.CheckPolicy(ctx, framework.Gate{
+		Type: "vmgmt_" + d.TypeSuffix, Phase: policy.PhasePlan, Read: true,
+		Before: tftypes.NewValue(req.Config.Raw.Type(), nil), After: req.Config.Raw,
+		Name:            "protection coverage",
+		Inventory:       facts,
+		AttributeExists: framework.AttributeChecker(ctx, req.Config.Schema),
+	})...)
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	for _, err := range cov.Unreadable {
@@ -150,6 +161,54 @@ func (d *coverageDataSource) Read(ctx context.Context, req datasource.ReadReques
 		}
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// PolicyInventory implements framework.PolicyInventory: the coverage's lists, with the VMs' tags.
+func (d *coverageDataSource) PolicyInventory() map[string]*policy.Schema {
+	vms := func(doc string) *policy.Schema {
+		return policy.Array(doc, policy.Object("One VM.", map[string]*policy.Schema{
+			"id":   policy.String("Managed object ID of the VM."),
+			"name": policy.String("Name of the VM."),
+			"tags": policy.Array("The VM's tags, as category/name.", policy.String("")),
+			"jobs": policy.Array("The enabled jobs that protect it.", policy.String("")),
+		}))
+	}
+	return map[string]*policy.Schema{
+		"unprotected": vms("The VMs of the scope that no enabled backup job protects, by ID."),
+		"stale":       vms("The protected VMs whose newest restore point is older than their schedule allows, or that have none, by ID."),
+		"unverified":  vms("The protected VMs with no restore point a restore test proved good, by ID."),
+	}
+}
+
+// coverageFacts are the coverage's lists for the policy gate, each VM with its tags (one vAPI
+// call for all of them).
+func coverageFacts(ctx context.Context, c *vsphere.Client, cov points.Coverage) (map[string]any, error) {
+	var ids []string
+	for _, l := range [][]points.CoveredVM{cov.Unprotected, cov.Stale, cov.Unverified} {
+		for _, v := range l {
+			ids = append(ids, v.ID)
+		}
+	}
+	tags, err := c.AttachedTags(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	list := func(vms []points.CoveredVM) []any {
+		out := make([]any, 0, len(vms))
+		for _, v := range vms {
+			vt := make([]any, 0, len(tags[v.ID]))
+			for _, t := range tags[v.ID] {
+				vt = append(vt, t.String())
+			}
+			jobs := make([]any, 0, len(v.Jobs))
+			for _, j := range v.Jobs {
+				jobs = append(jobs, j)
+			}
+			out = append(out, map[string]any{"id": v.ID, "name": v.Name, "tags": vt, "jobs": jobs})
+		}
+		return out
+	}
+	return map[string]any{"unprotected": list(cov.Unprotected), "stale": list(cov.Stale), "unverified": list(cov.Unverified)}, nil
 }
 
 // coveredList is a coverage list as the schema's list of objects.

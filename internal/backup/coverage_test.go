@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -166,4 +167,56 @@ func markVerified(t *testing.T, manifest string, seconds float64) {
 	if err := os.WriteFile(manifest, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// With the backup pack on, a coverage read whose scope holds a tier-1 VM no enabled job protects
+// fails the plan, naming it; once a job protects it, the plan passes (the VM has no point yet:
+// critical_stale only warns).
+func TestAccProtectionCoverage_backupPack(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSim(t)
+	admin := acctest.NewAdmin(t, sim)
+	admin.Tag("erp-db01", "tier", "tier-1")
+	db := admin.VM("erp-db01").Value
+	// The test's destroy of the only job of erp-db01 goes with an exemption (backup.only_protection).
+	exempt := acctest.WriteFiles(t, map[string]string{"exemptions.json": fmt.Sprintf(`{"vmgmt": {"exemptions": [{
+		"policy": "backup.only_protection",
+		"selector": {"type": "vmgmt_backup_job", "name": "tier1"},
+		"reason": "the test's cleanup",
+		"expires": %q}]}}`, time.Now().AddDate(0, 1, 0).Format("2006-01-02"))})
+	cfg := backupPolicy(sim, exempt) + fmt.Sprintf(`
+data "vmgmt_protection_coverage" "tier1" {
+  scope {
+    tags = [{ category = "tier", name = "tier-1" }]
+  }
+%[1]s
+}
+`, "%[1]s")
+	job := fmt.Sprintf(`
+resource "vmgmt_backup_job" "tier1" {
+  name       = "tier1"
+  schedule   = { cron = "0 2 * * *" }
+  retention  = { keep_last = 7 }
+  repository = %q
+  selection {
+    ids = [%q]
+  }
+}
+`, "file://"+t.TempDir(), db)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{
+				Config:      fmt.Sprintf(cfg, ""),
+				ExpectError: regexp.MustCompile(`(?s)backup\.critical_unprotected.*the business-critical VMs erp-db01 \(tags\s+tier/tier-1\) are protected\s+by no enabled backup job`),
+			},
+			{
+				Config: fmt.Sprintf(cfg, "  depends_on = [vmgmt_backup_job.tier1]") + job,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("data.vmgmt_protection_coverage.tier1", tfjsonpath.New("unprotected_count"), knownvalue.Int64Exact(0)),
+					statecheck.ExpectKnownValue("data.vmgmt_protection_coverage.tier1", tfjsonpath.New("stale_count"), knownvalue.Int64Exact(1)),
+				},
+			},
+		},
+	})
 }

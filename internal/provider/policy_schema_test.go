@@ -273,12 +273,8 @@ deny contains "renamed" if {
 // (the VMs' baselines).
 func TestAccPolicyInputSchemas_inputsConform(t *testing.T) {
 	acctest.PreCheck(t)
-	// The weekly job's S3 repository does not exist: vmgmt_protection_coverage warns that it
-	// cannot be read. Static credentials keep the SDK from asking an instance metadata service.
-	t.Setenv("AWS_ACCESS_KEY_ID", "vmgmt-test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "vmgmt-test-secret")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	sim := acctest.NewSim(t)
+	acctest.NewAdmin(t, sim).Tag("web01", "tier", "tier-3")
 	log := filepath.Join(t.TempDir(), "decisions.jsonl")
 	providerCfg := sim.ProviderConfigWith(fmt.Sprintf("  policy {\n    packs        = [\"capacity\", \"catalog\"]\n    decision_log = %q\n  }", log))
 	template := "/" + simulator.Datacenter + "/vm/" + simulator.TemplateFolder + "/" + simulator.Templates[0]
@@ -383,13 +379,19 @@ resource "vmgmt_backup_job" "ops" {
   repository  = "file:///var/backups/vmgmt"
   selection {
     folders = [%[1]q]
+    # web01 (tier 3) is left out: vmgmt_protection_coverage finds it unprotected.
+    exclude {
+      tags = [{ category = "tier", name = "tier-3" }]
+    }
   }
   depends_on = [vmgmt_catalog_vm.app]
 }
 
-# A second job over the same VMs: each job's destroy sees the other (inventory.other_jobs).
+# A second job over the same VMs, disabled: each job's destroy sees the other
+# (inventory.other_jobs), and web01 stays unprotected.
 resource "vmgmt_backup_job" "weekly" {
   name       = "erp-weekly"
+  enabled    = false
   schedule   = { cron = "0 3 * * 0" }
   retention  = { keep_last = 4 }
   repository = "s3://erp-backups/weekly?endpoint=https://minio.example.com:9000"

@@ -14,7 +14,8 @@
 #   VMs keeps at least: the most any of its rules covers (keep_days; daily; weekly x 7; monthly
 #   x 28; keep_last x the schedule's longest gap);
 #   levels (default critical_schedule, critical_retention, repository_on_datastore and
-#   only_protection mandatory, critical_disabled advisory): {<rule>: "mandatory" | "advisory"}.
+#   only_protection and critical_unprotected mandatory, critical_disabled and critical_stale
+#   advisory): {<rule>: "mandatory" | "advisory"}.
 #   repository_on_datastore: the repository must not live on storage the protected VMs use: a
 #   file repository whose path is under /vmfs/volumes/<datastore name or uuid> or the datastore's
 #   URL path, or a repository (an S3 endpoint) served by the NFS server of a protected VM's
@@ -22,6 +23,10 @@
 #   only_protection: destroying a job is refused while it is the only enabled job protecting a
 #   business-critical VM (judged on inventory.other_jobs); destroying a disabled job changes
 #   nothing and passes. An exemption (data.vmgmt.exemptions) lets a destroy through.
+#   critical_unprotected: a vmgmt_protection_coverage read whose scope holds business-critical VMs
+#   that no enabled job protects fails the plan, naming them; critical_stale warns about those
+#   whose newest point is older than their schedule allows (judged on the data source's
+#   inventory.unprotected and inventory.stale).
 #   The rules judge only the facts in inventory: a fact missing (unknown at plan) decides nothing.
 # schemas:
 #   - input: schema.input
@@ -37,6 +42,8 @@ default_params := {
 		"critical_disabled": "advisory",
 		"repository_on_datastore": "mandatory",
 		"only_protection": "mandatory",
+		"critical_unprotected": "mandatory",
+		"critical_stale": "advisory",
 	},
 }
 
@@ -231,6 +238,49 @@ violation contains v if {
 		"msg": sprintf(
 			"destroying backup job %q would leave the business-critical VMs %s (tags %s) without backups: no other enabled backup job protects them. Protect them with another enabled job first, or, if they are to go unprotected, add an exemption for backup.only_protection in data.vmgmt.exemptions (selector {type = \"vmgmt_backup_job\", name = %q}) with its reason.",
 			[before_name, first_names(left_unprotected), concat(", ", params.business_critical_tags), before_name],
+		),
+	}
+}
+
+# --- backup.critical_unprotected, backup.critical_stale (vmgmt_protection_coverage) -------------
+
+coverage_read if {
+	input.type == "vmgmt_protection_coverage"
+	"read" in input.change.actions
+}
+
+critical_in(vms) := {vm.name |
+	some vm in vms
+	some t in vm.tags
+	lower(t) in critical_tags
+}
+
+violation contains v if {
+	coverage_read
+	names := critical_in(input.inventory.unprotected)
+	count(names) > 0
+	v := {
+		"id": "backup.critical_unprotected",
+		"level": level("critical_unprotected"),
+		"path": ["scope"],
+		"msg": sprintf(
+			"the business-critical VMs %s (tags %s) are protected by no enabled backup job. Add them to a vmgmt_backup_job's selection (or name a job in their catalog item), or exempt them from backup.critical_unprotected.",
+			[first_names(names), concat(", ", params.business_critical_tags)],
+		),
+	}
+}
+
+violation contains v if {
+	coverage_read
+	names := critical_in(input.inventory.stale)
+	count(names) > 0
+	v := {
+		"id": "backup.critical_stale",
+		"level": level("critical_stale"),
+		"path": ["scope"],
+		"msg": sprintf(
+			"the business-critical VMs %s (tags %s) have no restore point as recent as their backup schedule allows: check the runner's last runs (backup list, the jobs' last_run).",
+			[first_names(names), concat(", ", params.business_critical_tags)],
 		),
 	}
 }

@@ -261,3 +261,51 @@ test_a_write_is_not_judged_as_a_destroy if {
 	count(backup.violation) == 0 with input as object.union(job(["update"], nightly({"keep_last": 7}), critical, 1440), {"inventory": {"other_jobs": []}})
 		with data.vmgmt.params.backup as {}
 }
+
+coverage(unprotected, stale) := {
+	"type": "vmgmt_protection_coverage",
+	"name": "tier1",
+	"change": {"actions": ["read"], "before": null, "after": {"grace_minutes": null}, "after_unknown": {}},
+	"context": {"phase": "plan", "principal": "VSPHERE.LOCAL\\terraform"},
+	"inventory": {"unprotected": unprotected, "stale": stale, "unverified": []},
+}
+
+test_unprotected_critical_vms_fail_the_coverage_read if {
+	v := backup.violation with input as coverage(critical, [])
+		with data.vmgmt.params.backup as {}
+	ids(v) == {"backup.critical_unprotected"}
+	some x in v
+	x.level == "mandatory"
+	x.path == ["scope"]
+	contains(x.msg, "the business-critical VMs erp-db01 (tags tier/tier-1) are protected by no enabled backup job")
+}
+
+test_stale_critical_vms_warn if {
+	v := backup.violation with input as coverage([], critical)
+		with data.vmgmt.params.backup as {}
+	ids(v) == {"backup.critical_stale"}
+	some x in v
+	x.level == "advisory"
+	contains(x.msg, "the business-critical VMs erp-db01 (tags tier/tier-1) have no restore point as recent")
+}
+
+test_coverage_of_only_other_vms_passes if {
+	count(backup.violation) == 0 with input as coverage(plain, plain)
+		with data.vmgmt.params.backup as {}
+	count(backup.violation) == 0 with input as coverage([], [])
+		with data.vmgmt.params.backup as {}
+	count(backup.violation) == 0 with input as object.remove(coverage(critical, critical), ["inventory"])
+		with data.vmgmt.params.backup as {}
+	# The same facts on another type are not a coverage read.
+	count(backup.violation) == 0 with input as object.union(coverage(critical, critical), {"type": "vmgmt_compliance"})
+		with data.vmgmt.params.backup as {}
+}
+
+test_coverage_follows_the_critical_tags if {
+	count(backup.violation) == 0 with input as coverage(critical, critical)
+		with data.vmgmt.params.backup as {"business_critical_tags": ["tier/tier-0"]}
+	# Tags match in any case.
+	v := backup.violation with input as coverage([{"id": "vm-2", "name": "web01", "tags": ["Tier/Tier-2"]}], [])
+		with data.vmgmt.params.backup as {"business_critical_tags": ["TIER/tier-2"]}
+	ids(v) == {"backup.critical_unprotected"}
+}
