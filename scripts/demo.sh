@@ -390,6 +390,14 @@ for id in $protected; do
 done
 echo "demo: every VM $backup_job protects ($(wc -w <<<"$protected")) has a restore point"
 
+# Coverage after the run: a refresh reads vmgmt_protection_coverage again. The tier is backed up
+# (not stale); web-01, in no job, is the deliberately unprotected VM; no point is verified yet.
+step "vmgmt_protection_coverage after the backup (log: $(rel "$logs/coverage.log"))"
+run "$logs/coverage.log" "$tf" -chdir="$work" apply -refresh-only -auto-approve -no-color
+"$tf" -chdir="$work" output -no-color protection_coverage | tee "$logs/coverage-output.log"
+grep -q '"web-01"' <(sed -n '/unprotected/,/\]/p' "$logs/coverage-output.log") ||
+	die "web-01 is not reported unprotected by vmgmt_protection_coverage (see $(rel "$logs/coverage-output.log"))"
+
 # The runner recorded the run on the job in vCenter: the refresh shows it in last_run and
 # restore_point_count, which are what the runner did, not configuration, so the plan stays empty.
 step "terraform plan -detailed-exitcode after the backup: must still report no changes but the audit baseline's (log: $(rel "$logs/plan-backed-up.log"))"

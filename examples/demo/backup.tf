@@ -44,3 +44,18 @@ resource "vmgmt_backup_job" "tier1" {
   # Credentials of an s3:// repository come from the runner's environment, never from here.
   repository = local.backup_repository
 }
+
+# Protection coverage, computed at every plan: of the business-critical tier and the web
+# frontend, which VMs no enabled job protects, which are behind their schedule, and which no
+# restore test has proved. The web frontend (web-01, tier 2) is deliberately in no job; with the
+# backup pack on, a business-critical VM in that list would fail the plan
+# (backup.critical_unprotected).
+data "vmgmt_protection_coverage" "tier1_and_web" {
+  scope {
+    pools = [vmgmt_capacity_reservation.tier1.id]
+    tags  = [{ category = "tier", name = "tier-1" }]
+    ids   = [module.web.id]
+    match = "any"
+  }
+  depends_on = [vmgmt_backup_job.tier1, module.erp_app, module.erp_db]
+}

@@ -148,3 +148,12 @@ output "compliance" {
     }
   }
 }
+
+output "protection_coverage" {
+  description = "Of the business-critical tier and the web frontend: the VMs no enabled backup job protects, those behind their schedule, and those no restore test has proved."
+  value = {
+    unprotected = [for vm in data.vmgmt_protection_coverage.tier1_and_web.unprotected : vm.vm_name]
+    stale       = [for vm in data.vmgmt_protection_coverage.tier1_and_web.stale : vm.vm_name]
+    unverified  = [for vm in data.vmgmt_protection_coverage.tier1_and_web.unverified : vm.vm_name]
+  }
+}
