@@ -10,11 +10,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/points"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
-	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 )
 
 var _ datasource.DataSourceWithConfigure = (*restorePointsDataSource)(nil)
@@ -104,12 +102,7 @@ func (d *restorePointsDataSource) Read(ctx context.Context, req datasource.ReadR
 		return
 	}
 	// The read goes through the policy gate: rules may restrict who lists restore points.
-	resp.Diagnostics.Append(d.Client.CheckPolicy(ctx, framework.Gate{
-		Type: "vmgmt_" + d.TypeSuffix, Phase: policy.PhasePlan, Read: true,
-		Before: tftypes.NewValue(req.Config.Raw.Type(), nil), After: req.Config.Raw,
-		Name:            "restore points",
-		AttributeExists: framework.AttributeChecker(ctx, req.Config.Schema),
-	})...)
+	resp.Diagnostics.Append(d.GateRead(ctx, req, "restore points", nil)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

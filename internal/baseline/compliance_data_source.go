@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
@@ -194,13 +193,7 @@ func (d *complianceDataSource) Read(ctx context.Context, req datasource.ReadRequ
 			return
 		}
 	}
-	resp.Diagnostics.Append(d.Client.CheckPolicy(ctx, framework.Gate{
-		Type: "vmgmt_" + d.TypeSuffix, Phase: policy.PhasePlan, Read: true,
-		Before: tftypes.NewValue(req.Config.Raw.Type(), nil), After: req.Config.Raw,
-		Name:            "compliance",
-		Inventory:       facts,
-		AttributeExists: framework.AttributeChecker(ctx, req.Config.Schema),
-	})...)
+	resp.Diagnostics.Append(d.GateRead(ctx, req, "compliance", facts)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

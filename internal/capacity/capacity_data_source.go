@@ -11,10 +11,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
-	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -116,13 +114,7 @@ func (d *capacityDataSource) Read(ctx context.Context, req datasource.ReadReques
 		return
 	}
 	// The read goes through the policy gate too: rules may restrict what is looked up.
-	resp.Diagnostics.Append(d.Client.CheckPolicy(ctx, framework.Gate{
-		Type: "vmgmt_" + d.TypeSuffix, Phase: policy.PhasePlan, Read: true,
-		Before: tftypes.NewValue(req.Config.Raw.Type(), nil), After: req.Config.Raw,
-		Name:            ref,
-		Inventory:       map[string]any{"pool": poolFacts(capa)},
-		AttributeExists: framework.AttributeChecker(ctx, req.Config.Schema),
-	})...)
+	resp.Diagnostics.Append(d.GateRead(ctx, req, ref, map[string]any{"pool": poolFacts(capa)})...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

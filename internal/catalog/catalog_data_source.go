@@ -14,10 +14,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
-	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -166,13 +164,7 @@ func (d *catalogDataSource) Read(ctx context.Context, req datasource.ReadRequest
 	if name == "" {
 		name = "catalog"
 	}
-	resp.Diagnostics.Append(d.Client.CheckPolicy(ctx, framework.Gate{
-		Type: "vmgmt_" + d.TypeSuffix, Phase: policy.PhasePlan, Read: true,
-		Before: tftypes.NewValue(req.Config.Raw.Type(), nil), After: req.Config.Raw,
-		Name:            name,
-		Inventory:       map[string]any{},
-		AttributeExists: framework.AttributeChecker(ctx, req.Config.Schema),
-	})...)
+	resp.Diagnostics.Append(d.GateRead(ctx, req, name, nil)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}

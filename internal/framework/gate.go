@@ -3,6 +3,7 @@ package framework
 import (
 	"context"
 
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -51,3 +52,19 @@ func (b *ResourceBase) gate(ctx context.Context, phase policy.Phase, before, aft
 }
 
 func (b *ResourceBase) typeName() string { return "vmgmt_" + b.TypeSuffix }
+
+// GateRead puts a data source's read through the policy gate at plan time, with what it found
+// (inventory; nil is no facts): rules may restrict what is read, or refuse what a read shows.
+// name names the read in decisions and messages.
+func (b *DataSourceBase) GateRead(ctx context.Context, req datasource.ReadRequest, name string, inventory map[string]any) diag.Diagnostics {
+	if inventory == nil {
+		inventory = map[string]any{}
+	}
+	return b.Client.CheckPolicy(ctx, Gate{
+		Type: "vmgmt_" + b.TypeSuffix, Phase: policy.PhasePlan, Read: true,
+		Before: tftypes.NewValue(req.Config.Raw.Type(), nil), After: req.Config.Raw,
+		Name:            name,
+		Inventory:       inventory,
+		AttributeExists: AttributeChecker(ctx, req.Config.Schema),
+	})
+}

@@ -11,11 +11,9 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/framework"
-	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
@@ -132,13 +130,7 @@ func (d *reportDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 		return
 	}
 	// The read goes through the policy gate too: rules may restrict who reads access reports.
-	resp.Diagnostics.Append(d.Client.CheckPolicy(ctx, framework.Gate{
-		Type: "vmgmt_" + d.TypeSuffix, Phase: policy.PhasePlan, Read: true,
-		Before: tftypes.NewValue(req.Config.Raw.Type(), nil), After: req.Config.Raw,
-		Name:            "access_report",
-		Inventory:       map[string]any{},
-		AttributeExists: framework.AttributeChecker(ctx, req.Config.Schema),
-	})...)
+	resp.Diagnostics.Append(d.GateRead(ctx, req, "access_report", nil)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
