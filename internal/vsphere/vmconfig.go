@@ -48,6 +48,8 @@ type VMConfig struct {
 	VTPM bool
 	// Firmware is config.firmware: bios or efi. Secure boot needs efi.
 	Firmware string
+	// GuestID is config.guestId, the guest OS the VM is configured for (rhel9_64Guest...).
+	GuestID string
 }
 
 // The VM properties SelectConfigs reads, leaf paths only, so that a baseline costs no more than
@@ -66,13 +68,14 @@ const (
 	propLogging      = "config.flags.enableLogging"
 	propTPMPresent   = "summary.config.tpmPresent"
 	propFirmware     = "config.firmware"
+	propGuestID      = "config.guestId"
 	hwVersionPrefix  = "vmx-"
 	maxEventsPerPage = 1000
 )
 
 var vmConfigProps = []string{
 	propName, propPowerState, propTemplate, propExtraConfig, propSecureBoot, propVersion,
-	propCPUHotAdd, propMemHotAdd, propMigrateEnc, propFTEnc, propLogging, propTPMPresent, propFirmware,
+	propCPUHotAdd, propMemHotAdd, propMigrateEnc, propFTEnc, propLogging, propTPMPresent, propFirmware, propGuestID,
 }
 
 // SelectConfigs resolves the selection and returns the baseline-relevant configuration of every
@@ -117,6 +120,7 @@ func vmConfigFromProps(vm SelectedVM) VMConfig {
 	cfg.Logging, _ = p[propLogging].(bool)
 	cfg.VTPM, _ = p[propTPMPresent].(bool)
 	cfg.Firmware, _ = p[propFirmware].(string)
+	cfg.GuestID, _ = p[propGuestID].(string)
 	return cfg
 }
 

@@ -63,6 +63,9 @@ type Hardware struct {
 	MemoryMB        int64  `json:"memory_mb"`
 	Firmware        string `json:"firmware,omitempty"`
 	HardwareVersion string `json:"hardware_version,omitempty"`
+	// GuestID is the guest OS the VM is configured for (config.guestId), which recreating it
+	// needs.
+	GuestID string `json:"guest_id,omitempty"`
 }
 
 // Disk is one virtual disk and the file in the point that holds its data.

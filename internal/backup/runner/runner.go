@@ -401,6 +401,7 @@ func backupJob(ctx context.Context, c *vsphere.Client, j *job.Job, runID string,
 type target struct {
 	ID, Name        string
 	Firmware        string
+	GuestID         string
 	HardwareVersion int
 	ExtraConfig     map[string]string
 	// Tags are "category/name".
@@ -429,7 +430,7 @@ func resolveVMs(ctx context.Context, c *vsphere.Client, j *job.Job) ([]target, e
 	}
 	out := make([]target, 0, len(found))
 	for _, vm := range found {
-		t := target{ID: vm.ID, Name: vm.Name, Firmware: vm.Firmware, HardwareVersion: vm.HardwareVersion, ExtraConfig: vm.ExtraConfig}
+		t := target{ID: vm.ID, Name: vm.Name, Firmware: vm.Firmware, GuestID: vm.GuestID, HardwareVersion: vm.HardwareVersion, ExtraConfig: vm.ExtraConfig}
 		for _, tag := range tags[vm.ID] {
 			t.Tags = append(t.Tags, tag.String())
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/vmware/govmomi/event"
 	"github.com/vmware/govmomi/object"
 	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/job"
@@ -228,6 +229,9 @@ func TestRunBacksUpTheJobsVMs(t *testing.T) {
 		t.Fatalf("stored disk: sha %s (manifest %s, %d bytes); the datastore file's is %s", got, m.Disks[0].SHA256, m.Disks[0].Bytes, want)
 	}
 	checkDiskPlacement(t, e, simulator.BigDiskVM, m.Disks[0])
+	if want := guestID(t, e, simulator.BigDiskVM); m.Hardware == nil || m.Hardware.GuestID != want || want == "" {
+		t.Errorf("manifest hardware %+v, the VM's guest ID is %q", m.Hardware, want)
+	}
 	if m.Disks[0].Format != formatFlat {
 		t.Errorf("the simulator's export is the flat extent, the manifest says %q", m.Disks[0].Format)
 	}
@@ -848,4 +852,21 @@ func checkDiskPlacement(t *testing.T, e *env, vmName string, d repo.Disk) {
 			d, d.Bus, d.Unit, disk.Key, disk.DeviceInfo.GetDescription().Label, kind, ctl.GetVirtualController().BusNumber,
 			*disk.UnitNumber, disk.CapacityInBytes, source)
 	}
+}
+
+// guestID is the VM's config.guestId, read with govmomi.
+func guestID(t *testing.T, e *env, vmName string) string {
+	t.Helper()
+	ctx := context.Background()
+	gc, err := e.sim.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = gc.Logout(ctx) }()
+	var o mo.VirtualMachine
+	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: e.vms[vmName]}
+	if err := object.NewVirtualMachine(gc.Client, ref).Properties(ctx, ref, []string{"config.guestId"}, &o); err != nil || o.Config == nil {
+		t.Fatalf("reading %s's guest ID: %v", vmName, err)
+	}
+	return o.Config.GuestId
 }

@@ -303,7 +303,7 @@ func manifest(j *job.Job, vm target, facts *vsphere.VM, disks []repo.Disk, runID
 		VM:          &repo.VMInfo{ID: vm.ID, Name: vm.Name, UUID: facts.UUID},
 		Consistency: repo.Consistency(j.Consistency),
 		Hardware: &repo.Hardware{
-			CPUs: int(facts.CPUs), MemoryMB: facts.MemoryMB, Firmware: vm.Firmware,
+			CPUs: int(facts.CPUs), MemoryMB: facts.MemoryMB, Firmware: vm.Firmware, GuestID: vm.GuestID,
 		},
 		Disks:       disks,
 		ExtraConfig: vm.ExtraConfig,
