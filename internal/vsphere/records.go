@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -126,9 +127,14 @@ func (c *Client) DatacenterRecords(ctx context.Context, attr string, fresh bool)
 	return out, nil
 }
 
+// ErrUnchanged, returned by the change function of ChangeDatacenterRecords, says that it left the
+// records as they were: nothing is written, and ChangeDatacenterRecords returns nil.
+var ErrUnchanged = errors.New("the records are unchanged")
+
 // ChangeDatacenterRecords changes the keyed records on the datacenter under the vCenter lock
-// "records.<attr>" (see Lock): change edits the map read fresh, which is written back (format).
-// Writers in every process take the same lock, so none overwrites another's change.
+// "records.<attr>" (see Lock): change edits the map read fresh, which is written back (format)
+// unless change returns ErrUnchanged. Writers in every process take the same lock, so none
+// overwrites another's change.
 func (c *Client) ChangeDatacenterRecords(ctx context.Context, attr string, format int,
 	change func(map[string]json.RawMessage) error) (err error) {
 	lock, err := c.Lock(ctx, "records."+attr, LockOptions{})
@@ -144,7 +150,9 @@ func (c *Client) ChangeDatacenterRecords(ctx context.Context, attr string, forma
 	if err != nil {
 		return err
 	}
-	if err := change(records); err != nil {
+	if err := change(records); errors.Is(err, ErrUnchanged) {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	value := ""

@@ -102,6 +102,19 @@ func TestDatacenterRecords(t *testing.T) {
 	if !strings.HasPrefix(raw, `{"format":2,`) {
 		t.Errorf("written as %.40s…, want the format-2 envelope", raw)
 	}
+
+	// A change that says ErrUnchanged writes nothing, whatever it did to the map it was given.
+	before := c.Stats().RoundTrips()
+	if err := c.ChangeDatacenterRecords(ctx, attr, 3, func(m map[string]json.RawMessage) error {
+		delete(m, "old")
+		return ErrUnchanged
+	}); err != nil {
+		t.Fatalf("an unchanged change: %v", err)
+	}
+	t.Logf("an unchanged change: %d round trips", c.Stats().RoundTrips()-before)
+	if after, _ := c.DatacenterCustomValue(ctx, attr, true); after != raw {
+		t.Errorf("an unchanged change wrote %.60s…, want %.60s… as it was", after, raw)
+	}
 }
 
 func keys(m map[string]json.RawMessage) []string {

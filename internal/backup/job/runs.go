@@ -107,7 +107,7 @@ func PutRun(ctx context.Context, c *vsphere.Client, name string, run LastRun) er
 }
 
 // ChangeRun changes a job's last run under the records' lock: change gets the record read fresh
-// (zero when there is none) and says whether to write it back. Runners sharing a run change it
+// (zero when there is none) and says whether to write it back (nothing is written otherwise). Runners sharing a run change it
 // this way, so none overwrites another's part.
 func ChangeRun(ctx context.Context, c *vsphere.Client, name string, change func(*LastRun) (bool, error)) error {
 	return c.ChangeDatacenterRecords(ctx, RunsAttribute, recordFormat, func(m map[string]json.RawMessage) error {
@@ -119,8 +119,11 @@ func ChangeRun(ctx context.Context, c *vsphere.Client, name string, change func(
 			}
 		}
 		write, err := change(&run)
-		if err != nil || !write {
+		if err != nil {
 			return err
+		}
+		if !write {
+			return vsphere.ErrUnchanged
 		}
 		b, err := json.Marshal(run)
 		if err != nil {

@@ -25,11 +25,6 @@ func (r *Repository) Points(ctx context.Context, job, vm string) ([]Point, error
 	return r.complete(ctx, job, subjectDir(job, vm, ""))
 }
 
-// HostPoints lists the complete configuration points of host host in job job, newest first.
-func (r *Repository) HostPoints(ctx context.Context, job, host string) ([]Point, error) {
-	return r.complete(ctx, job, subjectDir(job, "", host))
-}
-
 // JobPoints lists every complete point of job job, its VMs' and its hosts', in one listing:
 // also those of VMs the job no longer protects (or that no longer exist). Newest first.
 func (r *Repository) JobPoints(ctx context.Context, job string) ([]Point, error) {

@@ -379,9 +379,9 @@ func TestPointsOrderAndSubjects(t *testing.T) {
 		if err != nil || !slices.Equal(got, want) {
 			t.Fatalf("Points = %+v, %v; want newest first %+v", got, err, want)
 		}
-		hosts, err := tr.HostPoints(ctx, "nightly", "esx01.lab")
-		if err != nil || len(hosts) != 1 || hosts[0] != hp || !hp.IsHost() {
-			t.Fatalf("HostPoints = %+v, %v; want [%+v]", hosts, err, hp)
+		hosts, partial, err := tr.SubjectPoints(ctx, "nightly", "", "esx01.lab")
+		if err != nil || len(hosts) != 1 || hosts[0] != hp || !hp.IsHost() || len(partial) != 0 {
+			t.Fatalf("SubjectPoints of the host = %+v, %+v, %v; want [%+v]", hosts, partial, err, hp)
 		}
 		m, err := tr.ReadManifest(ctx, hp)
 		if err != nil || m.Host == nil || m.Host.Bundle != HostBundleFile || m.VM != nil {
