@@ -154,7 +154,14 @@ type Sim struct {
 // NewSim starts a seeded simulator for the test and stops it when the test ends.
 func NewSim(t testing.TB) *Sim {
 	t.Helper()
-	s, err := simulator.Start(context.Background(), simulator.Options{})
+	return NewSimWith(t, simulator.Options{})
+}
+
+// NewSimWith is NewSim with simulator options (a small BigDiskVM disk, for tests that move its
+// bytes).
+func NewSimWith(t testing.TB, opts simulator.Options) *Sim {
+	t.Helper()
+	s, err := simulator.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("starting the vCenter simulator: %v", err)
 	}

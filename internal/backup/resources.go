@@ -7,7 +7,7 @@ import (
 
 // Resources lists the resources this package contributes to the provider.
 func Resources() []func() resource.Resource {
-	return []func() resource.Resource{NewJobResource}
+	return []func() resource.Resource{NewJobResource, NewVMRestoreResource}
 }
 
 // DataSources lists the data sources this package contributes to the provider.

@@ -23,7 +23,7 @@ import (
 
 func runBackup(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: give a subcommand: run, list\n\n%s", usage)
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: give a subcommand: run, list, restore\n\n%s", usage)
 		return ExitUsage
 	}
 	switch args[0] {
@@ -31,11 +31,13 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 		return backupRun(args[1:], stdout, stderr)
 	case "list":
 		return backupList(args[1:], stdout, stderr)
+	case "restore":
+		return backupRestore(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
 	}
-	fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: unknown subcommand %q (want run or list)\n\n%s", args[0], usage)
+	fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: unknown subcommand %q (want run, list or restore)\n\n%s", args[0], usage)
 	return ExitUsage
 }
 
@@ -65,9 +67,7 @@ func backupRun(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	opts.JobLock.TTL, opts.VMLock.TTL = *leaseTTL, *leaseTTL
-	switch *output {
-	case outputAuto, outputBars, outputJSON, outputPlain:
-	default:
+	if !validOutput(*output) {
 		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: --output %q: want auto, bars, json or plain\n", *output)
 		return ExitUsage
 	}

@@ -168,3 +168,11 @@ func checkFileName(name string) error {
 	}
 	return nil
 }
+
+// CheckPointID says what is wrong with a restore point ID, nil when it is one.
+func CheckPointID(id string) error {
+	if !pointIDPattern.MatchString(id) {
+		return fmt.Errorf("%q is not a restore point ID (they look like 20261202T031500.123Z-1a2b3c: `backup list` shows them)", id)
+	}
+	return nil
+}

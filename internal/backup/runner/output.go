@@ -35,6 +35,11 @@ type Output interface {
 	HostDone(job string, host VMResult)
 	// JobDone: the job is done, with its VMs' results.
 	JobDone(res JobResult)
+	// RestoreStart: a VM is about to be restored from the job's point; vm is the restored VM's
+	// name. Its disks' events follow under that name. Called concurrently.
+	RestoreStart(job, vm, point string)
+	// RestoreDone: one VM's restore is done (restored or failed).
+	RestoreDone(job string, res RestoreResult)
 }
 
 // Plain writes one line per event, and at the end of each job one line per VM: name, status,
@@ -141,6 +146,39 @@ func (p *Plain) JobDone(res JobResult) {
 	}
 }
 
+// RestoreStart prints that the VM is being restored.
+func (p *Plain) RestoreStart(job, vm, point string) {
+	p.printf("job %s: restoring %s from point %s\n", job, vm, point)
+}
+
+// RestoreDone prints the VM's restore line: status, bytes, recovery time, warnings and error.
+func (p *Plain) RestoreDone(job string, res RestoreResult) {
+	line := fmt.Sprintf("job %s: %s %s as %s (%s), %d bytes, recovery time %.1fs", job, res.VM, restoreStatus(res), res.Name, orNone(res.ID),
+		res.Bytes, res.Duration.Round(100*time.Millisecond).Seconds())
+	for _, w := range res.Warnings {
+		line += "; warning: " + w
+	}
+	if res.Err != nil {
+		line += ": " + res.Err.Error()
+	}
+	p.printf("%s\n", line)
+}
+
+// restoreStatus is a restore's status word.
+func restoreStatus(res RestoreResult) string {
+	if res.Status == VMOK {
+		return "restored"
+	}
+	return "failed to restore"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
 func orPlanned(res JobResult) string {
 	if res.Status == "" {
 		return "dry run"
@@ -159,6 +197,9 @@ func (discard) VMDone(string, VMResult) {}
 func (discard) HostStart(string, string)  {}
 func (discard) HostDone(string, VMResult) {}
 func (discard) JobDone(JobResult)         {}
+
+func (discard) RestoreStart(string, string, string) {}
+func (discard) RestoreDone(string, RestoreResult)   {}
 
 func (discard) DiskStart(string, string, string, int64)           {}
 func (discard) DiskProgress(string, string, string, int64, int64) {}

@@ -154,5 +154,11 @@ func (b *Bars) HostStart(job, host string) { b.lines.HostStart(job, host) }
 // HostDone prints the host's line above the bars.
 func (b *Bars) HostDone(job string, h VMResult) { b.lines.HostDone(job, h) }
 
+// RestoreStart prints the restore's line above the bars.
+func (b *Bars) RestoreStart(job, vm, point string) { b.lines.RestoreStart(job, vm, point) }
+
+// RestoreDone prints the VM's restore line above the bars.
+func (b *Bars) RestoreDone(job string, res RestoreResult) { b.lines.RestoreDone(job, res) }
+
 // JobDone prints the job's summary above the bars.
 func (b *Bars) JobDone(res JobResult) { b.lines.JobDone(res) }

@@ -22,6 +22,11 @@ import (
 //     "seconds", "point", "error";
 //   - host_start: "job", "host": a host's configuration bundle is backed up (after the VMs);
 //   - host_done: "job", "host", and the rest as in vm_done;
+//   - restore_start: "job", "vm" (the restored VM's name), "point": a VM is restored; its disks'
+//     disk_start, disk_progress and disk_done events follow under that "vm";
+//   - restore_done: "job", "vm", "vm_id", "source_vm" (its name when backed up), "point",
+//     "status" (ok or failed), "bytes" read, "seconds" (the recovery time), "verified" (the
+//     point had passed a restore test), "warnings", "error";
 //   - error: "job", "error": a failure of the whole job (repository unavailable, lock not taken),
 //     before its job_done;
 //   - job_done: "job", "status" (ok, partial, failed, planned for a dry run), "bytes", "counts"
@@ -46,22 +51,27 @@ func NewJSONLines(w io.Writer) *JSONLines {
 // jsonEvent is one line. Numbers are pointers so that a zero is written where it is a value
 // (an empty disk's bytes) and left out where it does not apply.
 type jsonEvent struct {
-	Time    string       `json:"time"`
-	Event   string       `json:"event"`
-	Job     string       `json:"job,omitempty"`
-	VM      string       `json:"vm,omitempty"`
-	Host    string       `json:"host,omitempty"`
-	Disk    string       `json:"disk,omitempty"`
-	Status  string       `json:"status,omitempty"`
-	Bytes   *int64       `json:"bytes,omitempty"`
-	Size    *int64       `json:"size,omitempty"`
-	Percent *float64     `json:"percent,omitempty"`
-	Seconds *float64     `json:"seconds,omitempty"`
-	Point   string       `json:"point,omitempty"`
-	Message string       `json:"message,omitempty"`
-	Error   string       `json:"error,omitempty"`
-	Counts  *jsonCounts  `json:"counts,omitempty"`
-	Results []jsonResult `json:"results,omitempty"`
+	Time    string   `json:"time"`
+	Event   string   `json:"event"`
+	Job     string   `json:"job,omitempty"`
+	VM      string   `json:"vm,omitempty"`
+	Host    string   `json:"host,omitempty"`
+	Disk    string   `json:"disk,omitempty"`
+	Status  string   `json:"status,omitempty"`
+	Bytes   *int64   `json:"bytes,omitempty"`
+	Size    *int64   `json:"size,omitempty"`
+	Percent *float64 `json:"percent,omitempty"`
+	Seconds *float64 `json:"seconds,omitempty"`
+	Point   string   `json:"point,omitempty"`
+	Message string   `json:"message,omitempty"`
+	// SourceVM, VMID, Verified and Warnings are a restore_done's.
+	SourceVM string       `json:"source_vm,omitempty"`
+	VMID     string       `json:"vm_id,omitempty"`
+	Verified *bool        `json:"verified,omitempty"`
+	Warnings []string     `json:"warnings,omitempty"`
+	Error    string       `json:"error,omitempty"`
+	Counts   *jsonCounts  `json:"counts,omitempty"`
+	Results  []jsonResult `json:"results,omitempty"`
 	// HostResults is a job_done's host results; left out for a job without hosts.
 	HostResults []jsonResult `json:"host_results,omitempty"`
 }
@@ -158,6 +168,19 @@ func (o *JSONLines) HostDone(job string, h VMResult) {
 	r := hostResult(h)
 	o.emit(jsonEvent{Event: "host_done", Job: job, Host: r.Host, Status: r.Status, Bytes: ptr(r.Bytes),
 		Seconds: ptr(r.Seconds), Point: r.Point, Error: r.Error})
+}
+
+// RestoreStart writes a restore_start event.
+func (o *JSONLines) RestoreStart(job, vm, point string) {
+	o.emit(jsonEvent{Event: "restore_start", Job: job, VM: vm, Point: point})
+}
+
+// RestoreDone writes a restore_done event: the VM as backed up ("source_vm"), the restored VM
+// ("vm", "vm_id"), the point, the status, the bytes read and the recovery time in seconds.
+func (o *JSONLines) RestoreDone(job string, res RestoreResult) {
+	o.emit(jsonEvent{Event: "restore_done", Job: job, VM: res.Name, SourceVM: res.VM, VMID: res.ID, Point: res.Point,
+		Status: string(res.Status), Bytes: ptr(res.Bytes), Seconds: ptr(res.Duration.Round(time.Millisecond).Seconds()),
+		Verified: ptr(res.Verified), Warnings: res.Warnings, Error: errString(res.Err)})
 }
 
 // hostResult is a host's result: "host" names it instead of "vm".

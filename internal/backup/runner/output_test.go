@@ -230,6 +230,18 @@ func (o tee) HostDone(job string, h VMResult) {
 	}
 }
 
+func (o tee) RestoreStart(job, vm, point string) {
+	for _, x := range o {
+		x.RestoreStart(job, vm, point)
+	}
+}
+
+func (o tee) RestoreDone(job string, res RestoreResult) {
+	for _, x := range o {
+		x.RestoreDone(job, res)
+	}
+}
+
 func (o tee) JobDone(res JobResult) {
 	for _, x := range o {
 		x.JobDone(res)

@@ -1,0 +1,228 @@
+package backup_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/repo"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/runner"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
+)
+
+// restoreDisk is BigDiskVM's disk size in the restore tests: small, with data in four places.
+const restoreDisk = 8 << 20
+
+// backUp runs job nightly once and returns erp-db01's new point.
+func backUp(t *testing.T, c *vsphere.Client) string {
+	t.Helper()
+	sum, err := runner.Run(context.Background(), c, runner.Options{Job: "nightly"})
+	if err != nil || sum.Failed() {
+		t.Fatalf("backup run: %v %+v", err, sum)
+	}
+	for _, v := range sum.Jobs[0].VMs {
+		if v.Name == simulator.BigDiskVM {
+			return v.Point
+		}
+	}
+	t.Fatalf("the run did not back up %s: %+v", simulator.BigDiskVM, sum.Jobs[0].VMs)
+	return ""
+}
+
+// vmgmt_vm_restore through the real CLI: the plan refuses an untested point without latest;
+// with latest the VM is made from the newest point (its disk's bytes, stamps, powered on) and
+// reports the bytes and a measured recovery time; import by ID; a VM powered off behind
+// Terraform's back is powered on again; a newer backup does not replace the VM; a name taken is
+// refused at plan time; destroy removes the VM and keeps the point.
+func TestAccVMRestore(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSimWith(t, simulator.Options{BigDiskSize: restoreDisk})
+	admin := acctest.NewAdmin(t, sim)
+	db := admin.VM(simulator.BigDiskVM).Value
+	c := connect(t, sim)
+	repoURL := "file://" + t.TempDir()
+	job := jobConfig(sim, repoURL, fmt.Sprintf(`selection {
+    ids = [%q]
+  }`, db), "")
+	restoreCfg := func(extra string) string {
+		return job + `
+resource "vmgmt_vm_restore" "db" {
+  job  = vmgmt_backup_job.nightly.name
+  vm   = "erp-db01"
+  name = "erp-db01-copy"
+  ` + extra + `
+}
+`
+	}
+	var point, id string
+	const res = "vmgmt_vm_restore.db"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		CheckDestroy: func(*terraform.State) error {
+			c.Refresh()
+			if _, err := c.GetVM(context.Background(), id); !vsphere.IsNotFound(err) {
+				return fmt.Errorf("restored VM %s still there after destroy: %v", id, err)
+			}
+			loc, _ := repo.ParseURL(repoURL)
+			r, err := repo.Open(context.Background(), loc)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			points, err := r.Points(context.Background(), "nightly", simulator.BigDiskVM)
+			if err != nil || len(points) != 2 {
+				return fmt.Errorf("after destroy erp-db01 has %d points (%v), want both kept", len(points), err)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{Config: job},
+			{
+				PreConfig:   func() { point = backUp(t, c) },
+				Config:      restoreCfg(""),
+				ExpectError: regexp.MustCompile(`(?s)has passed a restore test.*latest`),
+			},
+			{
+				Config: restoreCfg("latest = true"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("source_vm"), knownvalue.StringExact(simulator.BigDiskVM)),
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("bytes"), knownvalue.Int64Exact(restoreDisk)),
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("point_verified"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("power_on"), knownvalue.Bool(true)),
+				},
+				Check: func(s *terraform.State) error {
+					a := s.RootModule().Resources[res].Primary.Attributes
+					id = a["id"]
+					if a["restored_point"] != point {
+						return fmt.Errorf("restored_point %s, want the run's %s", a["restored_point"], point)
+					}
+					if secs, err := strconv.ParseFloat(a["recovery_seconds"], 64); err != nil || secs <= 0 {
+						return fmt.Errorf("recovery_seconds %q, want a positive measurement", a["recovery_seconds"])
+					}
+					c.Refresh()
+					vm, err := c.GetVM(context.Background(), id)
+					if err != nil {
+						return err
+					}
+					if vm.Name != "erp-db01-copy" || vm.PowerState != vsphere.PoweredOn || vm.ExtraConfig["vmgmt.restore.point"] != "nightly/erp-db01/"+point {
+						return fmt.Errorf("restored VM %+v", vm)
+					}
+					return nil
+				},
+			},
+			{
+				ResourceName:            res,
+				ImportState:             true,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"vm", "latest", "point", "bytes", "recovery_seconds", "point_time", "point_verified"},
+			},
+			{
+				// Powered off behind Terraform's back: the plan powers it on again, in place.
+				PreConfig: func() {
+					if err := c.SetPower(context.Background(), id, false); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: restoreCfg("latest = true"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(res, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(res, tfjsonpath.New("power_on"), knownvalue.Bool(true)),
+				},
+			},
+			{
+				// A newer backup: the VM stays the one made from its point.
+				PreConfig: func() { backUp(t, c) },
+				Config:    restoreCfg("latest = true"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectEmptyPlan(),
+				}},
+			},
+			{
+				Config: restoreCfg("latest = true") + fmt.Sprintf(`
+resource "vmgmt_vm_restore" "clash" {
+  job    = vmgmt_backup_job.nightly.name
+  vm     = "erp-db01"
+  latest = true
+  name   = "erp-db01"
+  folder = %q
+}
+`, simulator.WorkloadFolder),
+				ExpectError: regexp.MustCompile(`(?s)already exists`),
+			},
+		},
+	})
+}
+
+// A restore point whose disk no longer matches its manifest fails the apply with the point
+// named corrupt, and leaves no VM.
+func TestAccVMRestore_corruptPoint(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSimWith(t, simulator.Options{BigDiskSize: restoreDisk})
+	admin := acctest.NewAdmin(t, sim)
+	db := admin.VM(simulator.BigDiskVM).Value
+	c := connect(t, sim)
+	dir := t.TempDir()
+	job := jobConfig(sim, "file://"+dir, fmt.Sprintf(`selection {
+    ids = [%q]
+  }`, db), "")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: job},
+			{
+				PreConfig: func() {
+					p := backUp(t, c)
+					file := filepath.Join(dir, "nightly", simulator.BigDiskVM, p, "disk-0.vmdk")
+					f, err := os.OpenFile(file, os.O_RDWR, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer f.Close()
+					if _, err := f.WriteAt([]byte("corrupt"), 4096); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: job + `
+resource "vmgmt_vm_restore" "db" {
+  job    = vmgmt_backup_job.nightly.name
+  vm     = "erp-db01"
+  latest = true
+  name   = "erp-db01-copy"
+}
+`,
+				ExpectError: regexp.MustCompile(`(?s)Restore point is corrupt.*SHA-256`),
+			},
+			{
+				Config: job,
+				Check: func(*terraform.State) error {
+					c.InvalidateVMs()
+					vms, err := c.VMs(context.Background())
+					if err != nil {
+						return err
+					}
+					for _, vm := range vms {
+						if vm.Name == "erp-db01-copy" || vsphere.IsPendingName(vm.Name) {
+							return fmt.Errorf("VM %s (%s) left by the failed restore", vm.Name, vm.ID)
+						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
