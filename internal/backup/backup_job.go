@@ -342,10 +342,10 @@ func definitionChanged(ctx context.Context, state *jobModel, rec *job.Job) strin
 	parts := map[string][2]any{
 		"description": {j.Description, stored.Description}, "selection": {j.Selection, stored.Selection}, "hosts": {j.Hosts, stored.Hosts},
 		"schedule": {j.Schedule, stored.Schedule}, "retention": {j.Retention, stored.Retention}, "consistency": {j.Consistency, stored.Consistency},
-		"repository": {j.Repository, stored.Repository}, "enabled": {j.Enabled, stored.Enabled},
+		"repository": {j.Repository, stored.Repository}, "enabled": {j.Enabled, stored.Enabled}, "restore_test": {j.RestoreTest, stored.RestoreTest},
 	}
 	var changed []string
-	for _, name := range []string{"description", "selection", "hosts", "schedule", "retention", "consistency", "repository", "enabled"} {
+	for _, name := range []string{"description", "selection", "hosts", "schedule", "retention", "consistency", "repository", "enabled", "restore_test"} {
 		a, _ := json.Marshal(parts[name][0])
 		b, _ := json.Marshal(parts[name][1])
 		if string(a) != string(b) {

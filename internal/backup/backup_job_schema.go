@@ -81,6 +81,33 @@ func (r *jobResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 					"server). Credentials never go in the URL: the runner takes them from its environment (`AWS_ACCESS_KEY_ID`, " +
 					"`AWS_SECRET_ACCESS_KEY`, or a profile), so they enter neither Terraform state nor vCenter.",
 				Validators: []validator.String{repositoryValidator()}},
+			"restore_test": schema.SingleNestedAttribute{Optional: true,
+				MarkdownDescription: "A declared restore test, which `terraform-provider-vmgmt backup verify --all-due` runs when its " +
+					"schedule is due: it restores the newest point of `sample` VMs (those tested longest ago first, so every VM is " +
+					"tested in turn) into the isolated `folder`, with every NIC on the isolated `network`, without tags or vmgmt " +
+					"stamps, powers them on, waits for the guest, records the measured recovery time in each point's manifest " +
+					"(`vmgmt_restore_points` shows it) and removes the copies. A checksum mismatch, a copy that does not come up, or a " +
+					"recovery slower than `max_recovery_minutes` is a failed test. The newest verified point is never pruned.",
+				Attributes: map[string]schema.Attribute{
+					"cron": schema.StringAttribute{Required: true,
+						MarkdownDescription: "When the test is due, a five-field cron expression as the job's `schedule.cron` (`0 6 * * 0`: Sundays at 06:00).",
+						Validators:          []validator.String{cronValidator()}},
+					"time_zone": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(job.DefaultTimeZone),
+						MarkdownDescription: "The IANA time zone of `cron`. Defaults to `UTC`.", Validators: []validator.String{timeZoneValidator()}},
+					"sample": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(1), CustomType: framework.Int64Type{},
+						Validators:          []validator.Int64{framework.Int64Between(0, 10000)},
+						MarkdownDescription: "How many VMs each test restores; 0 restores every VM of the job. Defaults to 1."},
+					"folder": schema.StringAttribute{Required: true,
+						MarkdownDescription: "The isolated VM folder (inventory path or managed object ID) the copies go to.",
+						Validators:          []validator.String{framework.Name(1024)}},
+					"network": schema.StringAttribute{Required: true,
+						MarkdownDescription: "The isolated network or port group every NIC of a copy is put on: one with no route to " +
+							"production, so that a copy never answers for the VM it copies.",
+						Validators: []validator.String{framework.Name(256)}},
+					"max_recovery_minutes": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(0), CustomType: framework.Int64Type{},
+						Validators:          []validator.Int64{framework.Int64Between(0, 100000)},
+						MarkdownDescription: "A test whose recovery (restore, power on, guest up) takes longer fails. 0 (the default): no bound."},
+				}},
 			"enabled": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Whether the runner runs the job. Defaults to `true`; a disabled job keeps its restore points."},
 			"protected_vm_ids": schema.SetAttribute{Computed: true, ElementType: types.StringType,
@@ -137,6 +164,7 @@ type jobModel struct {
 	Consistency       types.String                  `tfsdk:"consistency"`
 	Repository        types.String                  `tfsdk:"repository"`
 	Enabled           types.Bool                    `tfsdk:"enabled"`
+	RestoreTest       *restoreTestModel             `tfsdk:"restore_test"`
 	ProtectedVMIDs    types.Set                     `tfsdk:"protected_vm_ids"`
 	ProtectedHostIDs  types.Set                     `tfsdk:"protected_host_ids"`
 	NextRun           types.String                  `tfsdk:"next_run"`
@@ -149,6 +177,15 @@ type jobModel struct {
 type scheduleModel struct {
 	Cron     types.String `tfsdk:"cron"`
 	TimeZone types.String `tfsdk:"time_zone"`
+}
+
+type restoreTestModel struct {
+	Cron               types.String `tfsdk:"cron"`
+	TimeZone           types.String `tfsdk:"time_zone"`
+	Sample             types.Int64  `tfsdk:"sample"`
+	Folder             types.String `tfsdk:"folder"`
+	Network            types.String `tfsdk:"network"`
+	MaxRecoveryMinutes types.Int64  `tfsdk:"max_recovery_minutes"`
 }
 
 type retentionModel struct {

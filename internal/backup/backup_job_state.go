@@ -39,6 +39,14 @@ func (m *jobModel) input(ctx context.Context) (*job.Job, bool, diag.Diagnostics)
 	if m.Retention != nil {
 		j.Retention = m.Retention.retention(&known)
 	}
+	if t := m.RestoreTest; t != nil {
+		j.RestoreTest = &job.RestoreTest{Schedule: job.Schedule{Cron: t.Cron.ValueString(), TimeZone: t.TimeZone.ValueString()},
+			Sample: int(t.Sample.ValueInt64()), Folder: t.Folder.ValueString(), Network: t.Network.ValueString(),
+			MaxRecoveryMinutes: int(t.MaxRecoveryMinutes.ValueInt64())}
+		for _, v := range []attr.Value{t.Cron, t.TimeZone, t.Sample, t.Folder, t.Network, t.MaxRecoveryMinutes} {
+			known = known && !v.IsUnknown()
+		}
+	}
 	return j, known, diags
 }
 
@@ -181,7 +189,16 @@ func (m *jobModel) fromRecord(rec *job.Job) {
 	m.Retention = &retentionModel{KeepLast: types.Int64Value(int64(rt.KeepLast)), KeepDays: types.Int64Value(int64(rt.KeepDays)),
 		Daily: types.Int64Value(int64(rt.Daily)), Weekly: types.Int64Value(int64(rt.Weekly)), Monthly: types.Int64Value(int64(rt.Monthly))}
 	m.Consistency, m.Repository, m.Enabled = types.StringValue(string(rec.Consistency)), types.StringValue(rec.Repository), types.BoolValue(rec.Enabled)
-	m.Selection, m.Hosts = nil, nil
+	m.Selection, m.Hosts, m.RestoreTest = nil, nil, nil
+	if t := rec.RestoreTest; t != nil {
+		zone := t.Schedule.TimeZone
+		if zone == "" {
+			zone = job.DefaultTimeZone
+		}
+		m.RestoreTest = &restoreTestModel{Cron: types.StringValue(t.Schedule.Cron), TimeZone: types.StringValue(zone),
+			Sample: types.Int64Value(int64(t.Sample)), Folder: types.StringValue(t.Folder), Network: types.StringValue(t.Network),
+			MaxRecoveryMinutes: types.Int64Value(int64(t.MaxRecoveryMinutes))}
+	}
 	if rec.Selection != nil {
 		m.Selection = framework.SelectionFromVSphere(*rec.Selection)
 	}

@@ -23,7 +23,7 @@ import (
 
 func runBackup(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: give a subcommand: run, list, restore\n\n%s", usage)
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: give a subcommand: run, list, restore, verify\n\n%s", usage)
 		return ExitUsage
 	}
 	switch args[0] {
@@ -33,11 +33,13 @@ func runBackup(args []string, stdout, stderr io.Writer) int {
 		return backupList(args[1:], stdout, stderr)
 	case "restore":
 		return backupRestore(args[1:], stdout, stderr)
+	case "verify":
+		return backupVerify(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
 	}
-	fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: unknown subcommand %q (want run, list or restore)\n\n%s", args[0], usage)
+	fmt.Fprintf(stderr, "terraform-provider-vmgmt backup: unknown subcommand %q (want run, list, restore or verify)\n\n%s", args[0], usage)
 	return ExitUsage
 }
 

@@ -67,6 +67,17 @@ debugger. With a command it is an operator tool:
         interruption finishes or starts over what it left, never duplicating a VM. Exit 0
         when all were restored, 1 when any failed, 2 when nothing could be restored.
 
+  backup verify (--job NAME | --all-due) [--vm NAME] [--latest] [--sample N]
+                [--folder PATH] [--network NAME] [--max-recovery DURATION]
+                [--boot-timeout DURATION] [--concurrency N] [--output auto|bars|json|plain]
+        Restore tests: restore points into an isolated folder and network under a temporary
+        name, without tags or vmgmt stamps, power them on, wait for the guest (its heartbeat,
+        or power alone without VMware Tools), record the measured recovery time and the
+        outcome in the point's manifest, and remove the copy. A checksum mismatch, a copy that
+        does not come up or a recovery slower than --max-recovery fails. --all-due runs each
+        job's restore_test when its schedule is due. Exit 0 when all passed, 1 when any
+        failed, 2 when none could be run.
+
   version
         Print the provider version.
 

@@ -23,6 +23,8 @@ const (
 	JobsAttribute = "vmgmt.backup-jobs"
 	// RunsAttribute holds, per job, what its last run did (written by the runner).
 	RunsAttribute = "vmgmt.backup-runs"
+	// TestsAttribute holds, per job, what its last restore test did (written by `backup verify`).
+	TestsAttribute = "vmgmt.backup-restore-tests"
 	// recordFormat is the format of the records written now.
 	recordFormat = 1
 )
@@ -100,6 +102,45 @@ type Job struct {
 	// credentials.
 	Repository string `json:"repository"`
 	Enabled    bool   `json:"enabled"`
+	// RestoreTest is the job's declared restore test; nil for none.
+	RestoreTest *RestoreTest `json:"restore_test,omitempty"`
+}
+
+// RestoreTest is a job's declared restore test: when `backup verify --all-due` restores its
+// points into an isolated folder and network, how many VMs each time, and how fast a recovery
+// must be to pass.
+type RestoreTest struct {
+	Schedule Schedule `json:"schedule"`
+	// Sample is how many VMs each test restores (those whose newest point was verified longest
+	// ago first, so that every VM is tested in turn); 0 restores every VM.
+	Sample int `json:"sample,omitempty"`
+	// Folder and Network are where the copies go: an isolated VM folder and a network with no
+	// route to production. Every NIC of a copy is on Network.
+	Folder  string `json:"folder"`
+	Network string `json:"network"`
+	// Datastore and Pool place the copies (empty: as a restore places them).
+	Datastore string `json:"datastore,omitempty"`
+	Pool      string `json:"pool,omitempty"`
+	// MaxRecoveryMinutes fails a test whose recovery takes longer (0: no bound).
+	MaxRecoveryMinutes int `json:"max_recovery_minutes,omitempty"`
+}
+
+// Validate reports what makes a restore test unusable.
+func (t *RestoreTest) Validate() error {
+	if err := t.Schedule.Validate(); err != nil {
+		return fmt.Errorf("restore_test: %w", err)
+	}
+	switch {
+	case t.Sample < 0:
+		return fmt.Errorf("restore_test: sample %d is negative (0 tests every VM)", t.Sample)
+	case strings.TrimSpace(t.Folder) == "":
+		return errors.New("restore_test: an isolated folder is required: the copies must not land among production VMs")
+	case strings.TrimSpace(t.Network) == "":
+		return errors.New("restore_test: an isolated network is required: a copy powered on on a production network would clash with the VM it copies")
+	case t.MaxRecoveryMinutes < 0:
+		return fmt.Errorf("restore_test: max_recovery_minutes %d is negative (0: no bound)", t.MaxRecoveryMinutes)
+	}
+	return nil
 }
 
 // NewRequest is the request of a job's create: its name and repository identify it.
@@ -147,6 +188,9 @@ func (j *Job) Validate() error {
 	}
 	if _, err := repo.ParseURL(j.Repository); err != nil {
 		return err
+	}
+	if j.RestoreTest != nil {
+		return j.RestoreTest.Validate()
 	}
 	return nil
 }
@@ -208,8 +252,11 @@ func PutJob(ctx context.Context, c *vsphere.Client, j *Job) error {
 // (nothing when there is none). Its restore points stay in the repository: they outlive the job
 // that made them.
 func RemoveJob(ctx context.Context, c *vsphere.Client, name string) error {
-	for _, attr := range []string{JobsAttribute, RunsAttribute} {
+	for _, attr := range []string{JobsAttribute, RunsAttribute, TestsAttribute} {
 		if err := c.ChangeDatacenterRecords(ctx, attr, recordFormat, func(m map[string]json.RawMessage) error {
+			if _, ok := m[name]; !ok {
+				return vsphere.ErrUnchanged
+			}
 			delete(m, name)
 			return nil
 		}); err != nil {

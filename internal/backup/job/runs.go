@@ -82,20 +82,7 @@ func (r *LastRun) AddFailed(id string) {
 // ReadRuns reads every job's last run, by job name: from the client's snapshot, or read now
 // (fresh).
 func ReadRuns(ctx context.Context, c *vsphere.Client, fresh bool) (map[string]*LastRun, error) {
-	raw, err := c.DatacenterRecords(ctx, RunsAttribute, fresh)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]*LastRun, len(raw))
-	for name, r := range raw {
-		var run LastRun
-		if err := json.Unmarshal(r, &run); err != nil {
-			return nil, fmt.Errorf("the datacenter's custom attribute %s holds a record %q that cannot be read (fix or clear it in vCenter): %w",
-				RunsAttribute, name, err)
-		}
-		out[name] = &run
-	}
-	return out, nil
+	return readRecords[LastRun](ctx, c, RunsAttribute, fresh)
 }
 
 // PutRun records a job's last run.
@@ -107,25 +94,73 @@ func PutRun(ctx context.Context, c *vsphere.Client, name string, run LastRun) er
 }
 
 // ChangeRun changes a job's last run under the records' lock: change gets the record read fresh
-// (zero when there is none) and says whether to write it back (nothing is written otherwise). Runners sharing a run change it
-// this way, so none overwrites another's part.
+// (zero when there is none) and says whether to write it back (nothing is written otherwise).
+// Runners sharing a run change it this way, so none overwrites another's part.
 func ChangeRun(ctx context.Context, c *vsphere.Client, name string, change func(*LastRun) (bool, error)) error {
-	return c.ChangeDatacenterRecords(ctx, RunsAttribute, recordFormat, func(m map[string]json.RawMessage) error {
-		var run LastRun
+	return changeRecord(ctx, c, RunsAttribute, name, change)
+}
+
+// LastTest is what `backup verify` records of a job's latest restore test.
+type LastTest struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Points is how many points were restored and checked; Failed how many of them failed.
+	Points int `json:"points"`
+	Failed int `json:"failed"`
+	// SlowestSeconds is the longest recovery time measured.
+	SlowestSeconds float64 `json:"slowest_seconds"`
+	Error          string  `json:"error,omitempty"`
+}
+
+// ReadTests reads every job's last restore test, by job name, read now.
+func ReadTests(ctx context.Context, c *vsphere.Client) (map[string]*LastTest, error) {
+	return readRecords[LastTest](ctx, c, TestsAttribute, true)
+}
+
+// PutTest records a job's last restore test.
+func PutTest(ctx context.Context, c *vsphere.Client, name string, t LastTest) error {
+	return changeRecord(ctx, c, TestsAttribute, name, func(r *LastTest) (bool, error) {
+		*r = t
+		return true, nil
+	})
+}
+
+// readRecords reads the per-job records of a datacenter attribute.
+func readRecords[T any](ctx context.Context, c *vsphere.Client, attr string, fresh bool) (map[string]*T, error) {
+	raw, err := c.DatacenterRecords(ctx, attr, fresh)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*T, len(raw))
+	for name, r := range raw {
+		var v T
+		if err := json.Unmarshal(r, &v); err != nil {
+			return nil, fmt.Errorf("the datacenter's custom attribute %s holds a record %q that cannot be read (fix or clear it in vCenter): %w",
+				attr, name, err)
+		}
+		out[name] = &v
+	}
+	return out, nil
+}
+
+// changeRecord changes one job's record of a datacenter attribute under the records' lock.
+func changeRecord[T any](ctx context.Context, c *vsphere.Client, attr, name string, change func(*T) (bool, error)) error {
+	return c.ChangeDatacenterRecords(ctx, attr, recordFormat, func(m map[string]json.RawMessage) error {
+		var v T
 		if raw, ok := m[name]; ok {
-			if err := json.Unmarshal(raw, &run); err != nil {
+			if err := json.Unmarshal(raw, &v); err != nil {
 				return fmt.Errorf("the datacenter's custom attribute %s holds a record %q that cannot be read (fix or clear it in vCenter): %w",
-					RunsAttribute, name, err)
+					attr, name, err)
 			}
 		}
-		write, err := change(&run)
+		write, err := change(&v)
 		if err != nil {
 			return err
 		}
 		if !write {
 			return vsphere.ErrUnchanged
 		}
-		b, err := json.Marshal(run)
+		b, err := json.Marshal(v)
 		if err != nil {
 			return err
 		}

@@ -120,4 +120,10 @@ type Verification struct {
 	At              time.Time `json:"at"`
 	RecoverySeconds float64   `json:"recovery_seconds"`
 	OK              bool      `json:"ok"`
+	// Check says what showed the copy up (a guest heartbeat, or power alone); Error why the test
+	// failed (a checksum mismatch, a copy that did not come up, a recovery slower than allowed).
+	Check string `json:"check,omitempty"`
+	Error string `json:"error,omitempty"`
+	// MaxRecoverySeconds is the recovery time the test allowed (0: no bound).
+	MaxRecoverySeconds float64 `json:"max_recovery_seconds,omitempty"`
 }

@@ -224,3 +224,23 @@ func (w *PointWriter) Abort(ctx context.Context) error {
 	w.done = true
 	return w.repo.deleteDir(ctx, w.point)
 }
+
+// SetVerified records a restore test's outcome in a complete point's manifest, rewritten in one
+// piece (a rename on a file system, a single PUT on S3), so that the point stays complete while
+// it changes. A point deleted meanwhile (pruned) is ErrNotFound, and is not brought back. The
+// caller holds the VM's lease, under which retention also runs.
+func (r *Repository) SetVerified(ctx context.Context, p Point, v Verification) error {
+	m, err := r.ReadManifest(ctx, p)
+	if err != nil {
+		return err
+	}
+	m.Verified = &v
+	body, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := r.bucket.WriteAll(ctx, r.root+p.dir()+ManifestFile, append(body, '\n'), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("recording the restore test of %s: %w", p, r.classify(err))
+	}
+	return nil
+}

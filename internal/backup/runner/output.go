@@ -40,6 +40,8 @@ type Output interface {
 	RestoreStart(job, vm, point string)
 	// RestoreDone: one VM's restore is done (restored or failed).
 	RestoreDone(job string, res RestoreResult)
+	// VerifyDone: one point's restore test is done (its copy restored, up and removed, or not).
+	VerifyDone(job string, res VerifyResult)
 }
 
 // Plain writes one line per event, and at the end of each job one line per VM: name, status,
@@ -164,6 +166,23 @@ func (p *Plain) RestoreDone(job string, res RestoreResult) {
 	p.printf("%s\n", line)
 }
 
+// VerifyDone prints the point's restore-test line: verified or failed, the recovery time, what
+// showed the copy up, and the error.
+func (p *Plain) VerifyDone(job string, res VerifyResult) {
+	status := "verified"
+	if !res.OK {
+		status = "FAILED verification"
+	}
+	line := fmt.Sprintf("job %s: %s point %s %s, recovery time %.1fs", job, res.VM, res.Point, status, res.Recovery.Round(100*time.Millisecond).Seconds())
+	if res.Check != "" {
+		line += " (" + res.Check + ")"
+	}
+	if res.Err != nil {
+		line += ": " + res.Err.Error()
+	}
+	p.printf("%s\n", line)
+}
+
 // restoreStatus is a restore's status word.
 func restoreStatus(res RestoreResult) string {
 	if res.Status == VMOK {
@@ -200,6 +219,7 @@ func (discard) JobDone(JobResult)         {}
 
 func (discard) RestoreStart(string, string, string) {}
 func (discard) RestoreDone(string, RestoreResult)   {}
+func (discard) VerifyDone(string, VerifyResult)     {}
 
 func (discard) DiskStart(string, string, string, int64)           {}
 func (discard) DiskProgress(string, string, string, int64, int64) {}

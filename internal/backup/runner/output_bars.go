@@ -160,5 +160,8 @@ func (b *Bars) RestoreStart(job, vm, point string) { b.lines.RestoreStart(job, v
 // RestoreDone prints the VM's restore line above the bars.
 func (b *Bars) RestoreDone(job string, res RestoreResult) { b.lines.RestoreDone(job, res) }
 
+// VerifyDone prints the point's restore-test line above the bars.
+func (b *Bars) VerifyDone(job string, res VerifyResult) { b.lines.VerifyDone(job, res) }
+
 // JobDone prints the job's summary above the bars.
 func (b *Bars) JobDone(res JobResult) { b.lines.JobDone(res) }

@@ -27,6 +27,8 @@ import (
 //   - restore_done: "job", "vm", "vm_id", "source_vm" (its name when backed up), "point",
 //     "status" (ok or failed), "bytes" read, "seconds" (the recovery time), "verified" (the
 //     point had passed a restore test), "warnings", "error";
+//   - verify_done: "job", "vm", "point", "status" (verified or failed), "bytes", "seconds" (the
+//     measured recovery time), "message" (what showed the copy up), "error";
 //   - error: "job", "error": a failure of the whole job (repository unavailable, lock not taken),
 //     before its job_done;
 //   - job_done: "job", "status" (ok, partial, failed, planned for a dry run), "bytes", "counts"
@@ -181,6 +183,16 @@ func (o *JSONLines) RestoreDone(job string, res RestoreResult) {
 	o.emit(jsonEvent{Event: "restore_done", Job: job, VM: res.Name, SourceVM: res.VM, VMID: res.ID, Point: res.Point,
 		Status: string(res.Status), Bytes: ptr(res.Bytes), Seconds: ptr(res.Duration.Round(time.Millisecond).Seconds()),
 		Verified: ptr(res.Verified), Warnings: res.Warnings, Error: errString(res.Err)})
+}
+
+// VerifyDone writes a verify_done event.
+func (o *JSONLines) VerifyDone(job string, res VerifyResult) {
+	status := "verified"
+	if !res.OK {
+		status = "failed"
+	}
+	o.emit(jsonEvent{Event: "verify_done", Job: job, VM: res.VM, Point: res.Point, Status: status, Bytes: ptr(res.Bytes),
+		Seconds: ptr(res.Recovery.Round(time.Millisecond).Seconds()), Message: res.Check, Error: errString(res.Err)})
 }
 
 // hostResult is a host's result: "host" names it instead of "vm".

@@ -242,6 +242,12 @@ func (o tee) RestoreDone(job string, res RestoreResult) {
 	}
 }
 
+func (o tee) VerifyDone(job string, res VerifyResult) {
+	for _, x := range o {
+		x.VerifyDone(job, res)
+	}
+}
+
 func (o tee) JobDone(res JobResult) {
 	for _, x := range o {
 		x.JobDone(res)
