@@ -46,20 +46,7 @@ func backupRestore(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var opts runner.RestoreOptions
 	nets := networkMap{}
-	fs.StringVar(&opts.Job, "job", "", "the backup job whose restore points are restored")
-	fs.StringVar(&opts.Repository, "repository", "", "the repository URL (file:// or s3://), to restore from the repository alone: when this vCenter does not hold the job (disaster recovery)")
-	fs.StringVar(&opts.Point, "point", "", "restore the restore point of this ID")
-	fs.StringVar(&opts.VM, "vm", "", "restore the VM of this name (as it was backed up): its newest verified point, or its newest with --latest")
-	fs.BoolVar(&opts.Latest, "latest", false, "with --vm: restore its newest point even when no restore test has verified it")
-	fs.StringVar(&opts.App, "app", "", "restore an application: every VM whose point carries this tag (category/name), all from one run, powered on in boot order (tag category "+runner.BootOrderCategory+")")
-	fs.BoolVar(&opts.All, "all", false, "restore every VM of the job: each one's newest verified point (its newest, with a warning, when none is verified)")
-	fs.StringVar(&opts.Target.Name, "name", "", "with --point or --vm: the restored VM's name (default: its name when backed up)")
-	fs.StringVar(&opts.Target.Folder, "folder", "", "the VM folder to restore into, inventory path or ID (default: the datacenter's vm folder)")
-	fs.StringVar(&opts.Target.Pool, "pool", "", "the cluster or resource pool to restore into, inventory path or ID (default: the datacenter's only cluster)")
-	fs.StringVar(&opts.Target.Datastore, "datastore", "", "the datastore to restore onto (default: the one the VM was on, when this vCenter has it, else its only one)")
-	fs.Var(nets, "network-map", "FROM=TO: attach the NICs that were on network FROM to network TO (repeatable; unmapped networks keep their names)")
-	fs.BoolVar(&opts.Target.PowerOn, "power-on", false, "power the restored VMs on (an application's and the job's in boot order)")
-	fs.IntVar(&opts.Concurrency, "concurrency", runner.DefaultConcurrency, "VMs restored at once")
+	restoreFlags(fs, &opts, nets)
 	output := fs.String("output", outputAuto, "how to report progress: auto (bars on a terminal, json otherwise), bars, json or plain")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -80,6 +67,8 @@ func backupRestore(args []string, stdout, stderr io.Writer) int {
 		return fail("--name renames one VM: with --app or --all each VM keeps its name (give --folder)")
 	case opts.Latest && opts.VM == "":
 		return fail("--latest goes with --vm")
+	case opts.Host == "" && (opts.ToHost != "" || opts.Force || opts.EnterMaintenance):
+		return fail("--to-host, --force and --enter-maintenance go with --host")
 	case opts.Concurrency < 1:
 		return fail("--concurrency %d: want at least 1", opts.Concurrency)
 	}
@@ -127,4 +116,26 @@ func validOutput(s string) bool {
 func isJSON(out runner.Output) bool {
 	_, ok := out.(*runner.JSONLines)
 	return ok
+}
+
+// restoreFlags defines the flags of `backup restore` that fill opts (and the network map).
+func restoreFlags(fs *flag.FlagSet, opts *runner.RestoreOptions, nets networkMap) {
+	fs.StringVar(&opts.Job, "job", "", "the backup job whose restore points are restored")
+	fs.StringVar(&opts.Repository, "repository", "", "the repository URL (file:// or s3://), to restore from the repository alone: when this vCenter does not hold the job (disaster recovery)")
+	fs.StringVar(&opts.Point, "point", "", "restore the restore point of this ID")
+	fs.StringVar(&opts.VM, "vm", "", "restore the VM of this name (as it was backed up): its newest verified point, or its newest with --latest")
+	fs.BoolVar(&opts.Latest, "latest", false, "with --vm: restore its newest point even when no restore test has verified it")
+	fs.StringVar(&opts.App, "app", "", "restore an application: every VM whose point carries this tag (category/name), all from one run, powered on in boot order (tag category "+runner.BootOrderCategory+")")
+	fs.BoolVar(&opts.All, "all", false, "restore every VM of the job: each one's newest verified point (its newest, with a warning, when none is verified)")
+	fs.StringVar(&opts.Host, "host", "", "restore the configuration of the host of this name (as backed up) from its newest configuration backup (or --point)")
+	fs.StringVar(&opts.ToHost, "to-host", "", "with --host: the host (name or ID) the configuration goes to (default: the host of the backed-up name)")
+	fs.BoolVar(&opts.Force, "force", false, "with --host: apply a bundle made on another host (ESXi refuses it otherwise)")
+	fs.BoolVar(&opts.EnterMaintenance, "enter-maintenance", false, "with --host: put the host in maintenance mode first (its VMs must be able to move away); ESXi reboots it to apply the bundle")
+	fs.StringVar(&opts.Target.Name, "name", "", "with --point or --vm: the restored VM's name (default: its name when backed up)")
+	fs.StringVar(&opts.Target.Folder, "folder", "", "the VM folder to restore into, inventory path or ID (default: the datacenter's vm folder)")
+	fs.StringVar(&opts.Target.Pool, "pool", "", "the cluster or resource pool to restore into, inventory path or ID (default: the datacenter's only cluster)")
+	fs.StringVar(&opts.Target.Datastore, "datastore", "", "the datastore to restore onto (default: the one the VM was on, when this vCenter has it, else its only one)")
+	fs.Var(nets, "network-map", "FROM=TO: attach the NICs that were on network FROM to network TO (repeatable; unmapped networks keep their names)")
+	fs.BoolVar(&opts.Target.PowerOn, "power-on", false, "power the restored VMs on (an application's and the job's in boot order)")
+	fs.IntVar(&opts.Concurrency, "concurrency", runner.DefaultConcurrency, "VMs restored at once")
 }

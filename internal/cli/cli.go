@@ -54,7 +54,8 @@ debugger. With a command it is an operator tool:
         job's repository was listed, 1 when one could not be (reported on stderr, the others
         still listed), 2 when nothing could be listed.
 
-  backup restore --job NAME (--point ID | --vm NAME [--latest] | --app TAG | --all)
+  backup restore --job NAME (--point ID | --vm NAME [--latest] | --app TAG | --all |
+                             --host NAME [--to-host NAME] [--force] [--enter-maintenance])
                  [--repository URL] [--name NAME] [--folder PATH] [--pool PATH]
                  [--datastore NAME] [--network-map FROM=TO]... [--power-on]
                  [--concurrency N] [--output auto|bars|json|plain]
@@ -63,7 +64,8 @@ debugger. With a command it is an operator tool:
         (its newest verified point, or --latest), an application (the VMs tagged TAG, from one
         run, powered on in boot order by their vmgmt-boot-order tag) or every VM of the job.
         --repository restores from the repository alone, onto a vCenter that never held the
-        job (disaster recovery). Every VM is checked before any is made; a rerun after an
+        job (disaster recovery). --host uploads a host's configuration bundle (SHA-256
+        checked first) and applies it; ESXi reboots the host. Every VM is checked before any is made; a rerun after an
         interruption finishes or starts over what it left, never duplicating a VM. Exit 0
         when all were restored, 1 when any failed, 2 when nothing could be restored.
 

@@ -20,10 +20,12 @@ import (
 	"github.com/open-policy-agent/opa/v1/loader"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/runner"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/policy/packs"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/provider"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
 var updateSchemas = flag.Bool("update-schemas", false, "rewrite schemas/policy-input from the resource schemas (make schemas)")
@@ -273,7 +275,7 @@ deny contains "renamed" if {
 // (the VMs' baselines).
 func TestAccPolicyInputSchemas_inputsConform(t *testing.T) {
 	acctest.PreCheck(t)
-	sim := acctest.NewSim(t)
+	sim := acctest.NewSimWith(t, simulator.Options{BigDiskSize: 1 << 20})
 	acctest.NewAdmin(t, sim).Tag("web01", "tier", "tier-3")
 	log := filepath.Join(t.TempDir(), "decisions.jsonl")
 	providerCfg := sim.ProviderConfigWith(fmt.Sprintf("  policy {\n    packs        = [\"capacity\", \"catalog\"]\n    decision_log = %q\n  }", log))
@@ -419,15 +421,37 @@ data "vmgmt_protection_coverage" "ops" {
   depends_on = [vmgmt_backup_job.ops, vmgmt_backup_job.weekly]
 }
 `, simulator.WorkloadFolder, simulator.Cluster)
-	// The ops job's repository is a real directory: vmgmt_restore_points lists it.
+	// The ops job's repository is a real directory: vmgmt_restore_points lists it, and erp-app01's
+	// point in it (a backup run before the second step) is restored, renamed and destroyed.
 	base = strings.ReplaceAll(base, "file:///var/backups/vmgmt", "file://"+t.TempDir())
+	restored := func(name string) string {
+		return fmt.Sprintf(`
+resource "vmgmt_vm_restore" "app" {
+  job    = vmgmt_backup_job.ops.name
+  vm     = "erp-app01"
+  latest = true
+  name   = %q
+}
+`, name)
+	}
+	backUp := func() {
+		c, err := vsphere.Connect(context.Background(), vsphere.Config{Server: sim.URL.Host, User: sim.User, Password: sim.Password, Insecure: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = c.Close(context.Background()) }()
+		if sum, err := runner.Run(context.Background(), c, runner.Options{Job: "erp-nightly"}); err != nil || sum.Failed() {
+			t.Fatalf("backup run: %v %+v", err, sum)
+		}
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{Config: providerCfg + fmt.Sprintf(base, 1000, "1.0.0")},
 			// The audit baseline finds drift, so its plan is never empty (CI's -detailed-exitcode exits 2).
 			{Config: providerCfg + fmt.Sprintf(base, 2000, "1.0.0") + fmt.Sprintf(vm, 30) + fmt.Sprintf(group, "operators"), ExpectNonEmptyPlan: true},
-			{Config: providerCfg + fmt.Sprintf(base, 2000, "1.1.0") + fmt.Sprintf(vm, 60) + fmt.Sprintf(group, "ERP operators"), ExpectNonEmptyPlan: true},
+			{PreConfig: backUp, Config: providerCfg + fmt.Sprintf(base, 2000, "1.0.0") + fmt.Sprintf(vm, 30) + fmt.Sprintf(group, "operators") + restored("erp-app01-restored"), ExpectNonEmptyPlan: true},
+			{Config: providerCfg + fmt.Sprintf(base, 2000, "1.1.0") + fmt.Sprintf(vm, 60) + fmt.Sprintf(group, "ERP operators") + restored("erp-app01-copy"), ExpectNonEmptyPlan: true},
 		},
 	})
 

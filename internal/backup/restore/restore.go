@@ -328,7 +328,7 @@ func (p *Plan) Run(ctx context.Context, c *vsphere.Client, r *repo.Repository, o
 		if opts.DiskStart != nil {
 			opts.DiskStart(label, d.Bytes)
 		}
-		var body io.Reader = &checked{r: f, h: sha256.New(), want: d, point: p.Point}
+		body := Checked(p.Point, d.File, d.Bytes, d.SHA256, f)
 		if opts.Wrap != nil {
 			body = opts.Wrap(label, d.Bytes, body)
 		}
@@ -366,14 +366,21 @@ func diskLabel(d repo.Disk) string {
 	return d.File
 }
 
-// checked hashes a disk's bytes as they are read and, at their end, fails with a CorruptError
-// instead of io.EOF when the size or the SHA-256 differ from the manifest's. So vCenter never
-// sees the end of a disk whose bytes do not check out: the upload fails, and the VM with it.
+// Checked hashes a stored file's bytes as they are read from r and, at their end, fails with a
+// CorruptError instead of io.EOF when their size or SHA-256 differ from what the manifest says
+// (bytes, sha). So vCenter never sees the end of a file whose bytes do not check out: the upload
+// fails, and what it was to make with it.
+func Checked(p repo.Point, file string, bytes int64, sha string, r io.Reader) io.Reader {
+	return &checked{r: r, h: sha256.New(), file: file, bytes: bytes, sha: sha, point: p}
+}
+
 type checked struct {
 	r     io.Reader
 	h     hash.Hash
 	n     int64
-	want  repo.Disk
+	file  string
+	bytes int64
+	sha   string
 	point repo.Point
 }
 
@@ -381,15 +388,15 @@ func (c *checked) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.h.Write(p[:n])
 	c.n += int64(n)
-	if c.n > c.want.Bytes {
-		return n, &repo.CorruptError{Point: c.point, File: c.want.File, Reason: fmt.Sprintf("has more than the %d bytes the manifest says", c.want.Bytes)}
+	if c.n > c.bytes {
+		return n, &repo.CorruptError{Point: c.point, File: c.file, Reason: fmt.Sprintf("has more than the %d bytes the manifest says", c.bytes)}
 	}
 	if err == io.EOF {
 		switch got := hex.EncodeToString(c.h.Sum(nil)); {
-		case c.n != c.want.Bytes:
-			return n, &repo.CorruptError{Point: c.point, File: c.want.File, Reason: fmt.Sprintf("has %d bytes, the manifest says %d", c.n, c.want.Bytes)}
-		case got != c.want.SHA256:
-			return n, &repo.CorruptError{Point: c.point, File: c.want.File, Reason: fmt.Sprintf("has SHA-256 %s, the manifest says %s", got, c.want.SHA256)}
+		case c.n != c.bytes:
+			return n, &repo.CorruptError{Point: c.point, File: c.file, Reason: fmt.Sprintf("has %d bytes, the manifest says %d", c.n, c.bytes)}
+		case got != c.sha:
+			return n, &repo.CorruptError{Point: c.point, File: c.file, Reason: fmt.Sprintf("has SHA-256 %s, the manifest says %s", got, c.sha)}
 		}
 	}
 	return n, err

@@ -41,6 +41,14 @@ type RestoreOptions struct {
 	// All restores every VM of the job: each one's newest verified point (its newest, with a
 	// warning, when none was verified).
 	All bool
+	// Host restores the configuration of the host of this name (as backed up) from its newest
+	// host point, or from Point; ToHost names the host it goes to (name or ID; default the
+	// same name). Force applies a bundle made on another host; EnterMaintenance puts the host in
+	// maintenance mode first (ESXi refuses a restore outside it).
+	Host             string
+	ToHost           string
+	Force            bool
+	EnterMaintenance bool
 	// Target is where the VMs go. With App and All, PowerOn powers them on in boot order.
 	Target restore.Target
 	// Concurrency is how many VMs are restored at once (default 2).
@@ -103,13 +111,13 @@ func Restore(ctx context.Context, c *vsphere.Client, opts RestoreOptions) (Resto
 	sum := RestoreSummary{Job: opts.Job}
 	start := opts.Now()
 	picks := 0
-	for _, set := range []bool{opts.Point != "", opts.VM != "", opts.App != "", opts.All} {
+	for _, set := range []bool{opts.Point != "" && opts.Host == "", opts.VM != "", opts.App != "", opts.All, opts.Host != ""} {
 		if set {
 			picks++
 		}
 	}
 	if picks != 1 {
-		return sum, errors.New("give one of --point ID, --vm NAME, --app TAG or --all")
+		return sum, errors.New("give one of --point ID, --vm NAME, --app TAG, --all or --host NAME")
 	}
 	if opts.Job == "" && (opts.Point == "" || opts.Repository != "") {
 		return sum, errors.New("give --job NAME: the job whose restore points are restored")
@@ -120,6 +128,16 @@ func Restore(ctx context.Context, c *vsphere.Client, opts RestoreOptions) (Resto
 	}
 	defer func() { _ = r.Close() }()
 	sum.Job = jobName
+	if opts.Host != "" {
+		p, err := hostPoint(ctx, r, jobName, opts)
+		if err != nil {
+			return sum, err
+		}
+		res := restoreHost(ctx, c, r, jobName, p, opts)
+		opts.Output.RestoreDone(jobName, res)
+		sum.Results, sum.Duration = []RestoreResult{res}, opts.Now().Sub(start)
+		return sum, nil
+	}
 	picked, err := pickPoints(ctx, r, jobName, opts)
 	if err != nil {
 		return sum, err
