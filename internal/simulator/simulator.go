@@ -136,6 +136,8 @@ type Sim struct {
 	server *simulator.Server
 	// exports are the export leases the simulator made.
 	exports *diskExports
+	// imports are the import leases the simulator made.
+	imports *diskImports
 	// firmware serves the hosts' configuration bundles.
 	firmware *firmwareStore
 	// URL is the SDK URL without credentials, e.g. https://127.0.0.1:8989/sdk.
@@ -180,6 +182,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	fillPrivilegeList(model)
 	firmware := addFirmwareSystems(model) // before NewServer, which mounts its HTTP handler
 	exports := serveDiskExports(model)
+	imports := serveDiskImports(model)
 
 	model.Service.RegisterEndpoints = true
 	model.Service.TLS = new(tls.Config)
@@ -188,7 +191,7 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 
 	u := *server.URL
 	u.User = nil
-	s := &Sim{model: model, server: server, exports: exports, firmware: firmware, URL: &u, User: opts.User, Password: opts.Password}
+	s := &Sim{model: model, server: server, exports: exports, imports: imports, firmware: firmware, URL: &u, User: opts.User, Password: opts.Password}
 	if err := s.seed(ctx, opts.ExtraVMs, opts.BigDiskSize); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("seeding the simulator inventory: %w", err)
