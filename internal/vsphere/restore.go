@@ -185,7 +185,11 @@ func controllerOrDefault(kind string) string {
 // restoreConfig is the ConfigSpec of the import: the hardware, controllers (negative keys, one
 // per kind and bus), disks (created thin or thick, at their units), NICs and extraConfig.
 func (c *Client) restoreConfig(ctx context.Context, s RestoreSpec, name string) (types.VirtualMachineConfigSpec, error) {
+	// The VM's directory and every disk are named, as govmomi's own VMDK import does: a disk
+	// given only its datastore gets a name vCenter picks, and vcsim gives two such disks the same
+	// one.
 	ds := "[" + s.Datastore + "]"
+	dir := ds + " " + name + "/"
 	cfg := types.VirtualMachineConfigSpec{
 		Name:        name,
 		GuestId:     s.GuestID,
@@ -193,7 +197,7 @@ func (c *Client) restoreConfig(ctx context.Context, s RestoreSpec, name string) 
 		MemoryMB:    s.MemoryMB,
 		Firmware:    s.Firmware,
 		Version:     s.HardwareVersion,
-		Files:       &types.VirtualMachineFileInfo{VmPathName: ds},
+		Files:       &types.VirtualMachineFileInfo{VmPathName: dir + name + ".vmx"},
 		ExtraConfig: extraConfig(s.ExtraConfig),
 	}
 	if cfg.GuestId == "" {
@@ -226,9 +230,13 @@ func (c *Client) restoreConfig(ctx context.Context, s RestoreSpec, name string) 
 		controllers[k] = key
 		cfg.DeviceChange = append(cfg.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd, Device: ctl})
 	}
-	for _, d := range s.Disks {
+	for i, d := range s.Disks {
 		key--
 		unit := d.Unit
+		file := dir + name + ".vmdk"
+		if i > 0 {
+			file = fmt.Sprintf("%s%s_%d.vmdk", dir, name, i)
+		}
 		thin := d.Thin
 		disk := &types.VirtualDisk{
 			VirtualDevice: types.VirtualDevice{
@@ -236,7 +244,7 @@ func (c *Client) restoreConfig(ctx context.Context, s RestoreSpec, name string) 
 				ControllerKey: controllers[[2]any{controllerOrDefault(d.Controller), d.Bus}],
 				UnitNumber:    &unit,
 				Backing: &types.VirtualDiskFlatVer2BackingInfo{
-					VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{FileName: ds},
+					VirtualDeviceFileBackingInfo: types.VirtualDeviceFileBackingInfo{FileName: file},
 					DiskMode:                     string(types.VirtualDiskModePersistent),
 					ThinProvisioned:              &thin,
 				},
