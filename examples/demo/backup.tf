@@ -43,6 +43,42 @@ resource "vmgmt_backup_job" "tier1" {
 
   # Credentials of an s3:// repository come from the runner's environment, never from here.
   repository = local.backup_repository
+
+  # A backup nobody has restored is a hope: every Sunday at 06:00 `backup verify --all-due`
+  # restores each VM's newest point into the recovery folder, every NIC on the isolated port group,
+  # powers it on, records the measured recovery time in the point's manifest and removes the copy.
+  # A recovery slower than 15 minutes fails the test. make demo runs it once.
+  restore_test = {
+    cron                 = "0 6 * * 0"
+    sample               = 0
+    folder               = "recovery"
+    network              = "pg-isolated"
+    max_recovery_minutes = 15
+  }
+}
+
+variable "restore_from_backup" {
+  description = "Whether to restore erp-db01 from its newest verified restore point (vmgmt_vm_restore.erp_db). make demo sets it once the backup and its restore test have run."
+  type        = bool
+  default     = false
+}
+
+# Recovery: erp-db01 recreated from the repository alone, as erp-db01-restored in the recovery
+# folder, its NIC moved from pg-db to the isolated port group: its hardware and its disk (SHA-256
+# checked while it streams) come from the point's manifest. The point is its newest one a restore
+# test verified, chosen when the VM is made and kept after (a newer backup does not replace it).
+# The original still runs, so this is a copy beside it (keep_identity = false): without the
+# point's tags and vmgmt's stamps it joins no security group, baseline or backup job. A VM that
+# replaces one lost keeps them (the default). Destroying it removes the copy, never the point.
+resource "vmgmt_vm_restore" "erp_db" {
+  count       = var.restore_from_backup ? 1 : 0
+  job         = vmgmt_backup_job.tier1.name
+  vm          = "erp-db01"
+  name        = "erp-db01-restored"
+  folder      = "recovery"
+  network_map = { "pg-db" = "pg-isolated" }
+
+  keep_identity = false
 }
 
 # Protection coverage, computed at every plan: of the business-critical tier and the web

@@ -157,3 +157,15 @@ output "protection_coverage" {
     unverified  = [for vm in data.vmgmt_protection_coverage.tier1_and_web.unverified : vm.vm_name]
   }
 }
+
+output "restored_vm" {
+  description = "erp-db01 restored from the repository (once make demo has backed it up and verified the point): the VM, the point it was made from, the bytes read and the measured recovery time."
+  value = [for r in vmgmt_vm_restore.erp_db : {
+    id               = r.id
+    name             = r.name
+    restored_point   = r.restored_point
+    point_verified   = r.point_verified
+    bytes            = r.bytes
+    recovery_seconds = r.recovery_seconds
+  }]
+}

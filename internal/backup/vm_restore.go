@@ -62,6 +62,7 @@ type vmRestoreModel struct {
 	Datastore       types.String  `tfsdk:"datastore"`
 	NetworkMap      types.Map     `tfsdk:"network_map"`
 	PowerOn         types.Bool    `tfsdk:"power_on"`
+	KeepIdentity    types.Bool    `tfsdk:"keep_identity"`
 	RestoredPoint   types.String  `tfsdk:"restored_point"`
 	PointTime       types.String  `tfsdk:"point_time"`
 	PointVerified   types.Bool    `tfsdk:"point_verified"`
@@ -129,6 +130,12 @@ func (r *vmRestoreResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 				Validators: []validator.Map{mapvalidator.KeysAre(framework.Name(256)), mapvalidator.ValueStringsAre(framework.Name(256))}},
 			"power_on": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Whether the restored VM is powered on. Defaults to true."},
+			"keep_identity": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
+				MarkdownDescription: "Whether the VM gets the point's tags and vmgmt's catalog, baseline, security-group and backup " +
+					"stamps, so that it is what the backed-up VM was: the security groups, baselines and backup jobs that select by tag " +
+					"take it in. Defaults to true, for a VM that replaces one lost. Set false for a copy beside the original (to " +
+					"inspect or recover files): it then joins none of them. Changing it replaces the VM."},
 			"restored_point": schema.StringAttribute{Computed: true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				MarkdownDescription: "The ID of the restore point the VM was made from."},
@@ -200,6 +207,9 @@ func (r *vmRestoreResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{})...)
 		return
 	}
+	// A VM this run creates: the selections planned after it (security groups, baselines, backup
+	// jobs) cannot know their members until it exists (see framework.PlannedVM).
+	r.Client.NotePlanned(framework.PlannedVM, plannedRestoreKey(plan), nil)
 	if !plan.known() {
 		plan.unknownComputed()
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -225,9 +235,14 @@ func (r *vmRestoreResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, len(resp.RequiresReplace) > 0, framework.Facts{Inventory: pointFacts(rp)})...)
 }
 
+// plannedRestoreKey names a restore in the planned-objects registry.
+func plannedRestoreKey(m vmRestoreModel) string {
+	return "restore/" + m.Folder.String() + "/" + m.Name.String()
+}
+
 // known says whether every input that picks the point and the target is known.
 func (m vmRestoreModel) known() bool {
-	for _, v := range []interface{ IsUnknown() bool }{m.Job, m.Repository, m.Point, m.VM, m.Latest, m.Name, m.Folder, m.Pool, m.Datastore, m.NetworkMap} {
+	for _, v := range []interface{ IsUnknown() bool }{m.Job, m.Repository, m.Point, m.VM, m.Latest, m.Name, m.Folder, m.Pool, m.Datastore, m.NetworkMap, m.KeepIdentity} {
 		if v.IsUnknown() {
 			return false
 		}
@@ -277,6 +292,7 @@ func (r *vmRestoreResource) prepare(ctx context.Context, m vmRestoreModel, point
 	}
 	t := restore.Target{Name: m.Name.ValueString(), Folder: m.Folder.ValueString(), Pool: m.Pool.ValueString(),
 		Datastore: m.Datastore.ValueString(), Networks: nets, PowerOn: m.PowerOn.ValueBool(),
+		SkipTags: !m.KeepIdentity.ValueBool(), SkipStamps: !m.KeepIdentity.ValueBool(),
 		ExtraConfig: map[string]string{restorePointKey: p.String()}}
 	rp, err := restore.Prepare(ctx, c, rep, p, t)
 	if err != nil {
@@ -307,6 +323,7 @@ func (r *vmRestoreResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
 		return
 	}
+	defer r.Client.DonePlanned(framework.PlannedVM, plannedRestoreKey(plan))
 	pointID := ""
 	if !plan.RestoredPoint.IsUnknown() {
 		pointID = plan.RestoredPoint.ValueString()
@@ -447,7 +464,7 @@ func (r *vmRestoreResource) ImportState(ctx context.Context, req resource.Import
 		ID: types.StringValue(vm.ID), Job: types.StringValue(jobName), Point: types.StringValue(rest[i+1:]),
 		Repository: types.StringNull(), VM: types.StringNull(), Latest: types.BoolValue(false), Name: types.StringValue(vm.Name),
 		Folder: types.StringNull(), Pool: types.StringNull(), Datastore: types.StringNull(), NetworkMap: types.MapNull(types.StringType),
-		PowerOn: types.BoolValue(vm.PowerState == vsphere.PoweredOn), RestoredPoint: types.StringValue(rest[i+1:]),
+		PowerOn: types.BoolValue(vm.PowerState == vsphere.PoweredOn), KeepIdentity: types.BoolValue(true), RestoredPoint: types.StringValue(rest[i+1:]),
 		SourceVM: types.StringValue(rest[:i]), PointTime: types.StringNull(), PointVerified: types.BoolNull(),
 		Bytes: types.Int64Null(), RecoverySeconds: types.Float64Null(),
 	}

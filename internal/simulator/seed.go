@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"slices"
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/find"
@@ -103,7 +104,7 @@ func (sd *seeder) folders(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, name := range []string{TemplateFolder, WorkloadFolder} {
+	for _, name := range []string{TemplateFolder, WorkloadFolder, RecoveryFolder} {
 		if _, err := vmFolder.CreateFolder(ctx, name); err != nil {
 			return fmt.Errorf("creating folder %s: %w", name, err)
 		}
@@ -118,7 +119,7 @@ func (sd *seeder) network(ctx context.Context) error {
 	}
 	dvs := object.NewDistributedVirtualSwitch(sd.c.Client, n.Reference())
 	var specs []types.DVPortgroupConfigSpec
-	for _, name := range PortGroups[1:] {
+	for _, name := range slices.Concat(PortGroups[1:], []string{IsolatedPortGroup}) {
 		specs = append(specs, types.DVPortgroupConfigSpec{Name: name, Type: string(types.DistributedVirtualPortgroupPortgroupTypeEarlyBinding), NumPorts: 128})
 	}
 	task, err := dvs.AddPortgroup(ctx, specs)

@@ -34,6 +34,10 @@ const (
 	DVSwitch       = "dvs-prod"
 	TemplateFolder = "templates"
 	WorkloadFolder = "workloads"
+	// RecoveryFolder is an empty VM folder, and IsolatedPortGroup a port group no VM is on:
+	// where restore tests put their copies, apart from production.
+	RecoveryFolder    = "recovery"
+	IsolatedPortGroup = "pg-isolated"
 
 	// Hosts and their hardware: 4 hosts x 32 cores x 2600 MHz, 512 GiB each.
 	HostCount      = 4

@@ -70,7 +70,7 @@ func (p *Plain) VMStart(string, string) {}
 
 // DiskStart prints that the disk streams.
 func (p *Plain) DiskStart(job, vm, disk string, size int64) {
-	p.printf("job %s: %s disk %s: exporting %d bytes\n", job, vm, disk, size)
+	p.printf("job %s: %s disk %s: streaming %d bytes\n", job, vm, disk, size)
 }
 
 // DiskProgress prints a line when a disk of known size passes a quarter of its bytes (25, 50 and

@@ -311,7 +311,7 @@ func TestOutputsOfAFailedDisk(t *testing.T) {
 	}
 
 	plain := plainBuf.String()
-	if got := strings.Count(plain, ": exporting "); got != 3 {
+	if got := strings.Count(plain, ": streaming "); got != 3 {
 		t.Errorf("plain has %d disk start lines, want 3:\n%s", got, plain)
 	}
 	if !strings.Contains(plain, ": failed after 3145728 bytes: ") {
