@@ -26,6 +26,20 @@ resource "vmgmt_backup_job" "tier1" {
 
   # Credentials come from the runner's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
   repository = "s3://backups/vmgmt?endpoint=https://minio.example.com:9000&region=eu-central-1"
+
+  # Every Sunday at 06:00 `backup verify --all-due` tests two restore points never tested before
+  # (of the VMs whose newest point was verified longest ago, or never, first): each is restored
+  # into the isolated folder with every NIC on a network with no route to production, powered on
+  # and waited for; the recovery time is recorded in the point's manifest and the copy removed. A
+  # recovery slower than 30 minutes fails the test.
+  restore_test = {
+    cron                 = "0 6 * * 0"
+    time_zone            = "Europe/Berlin"
+    sample               = 2
+    folder               = "/dc1/vm/restore-tests"
+    network              = "isolated-restore-test"
+    max_recovery_minutes = 30
+  }
 }
 
 # The hosts' configuration bundles, weekly, into a mounted directory.
