@@ -83,8 +83,8 @@ func (r *jobResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *
 				Validators: []validator.String{repositoryValidator()}},
 			"restore_test": schema.SingleNestedAttribute{Optional: true,
 				MarkdownDescription: "A declared restore test, which `terraform-provider-vmgmt backup verify --all-due` runs when its " +
-					"schedule is due: it restores the newest point of `sample` VMs (those tested longest ago first, so every VM is " +
-					"tested in turn) into the isolated `folder`, with every NIC on the isolated `network`, without tags or vmgmt " +
+					"schedule is due: it restores the newest point of `sample` VMs (those whose newest point was tested longest ago " +
+					"first, never tested before all, so that every VM is tested in turn) into the isolated `folder`, with every NIC on the isolated `network`, without tags or vmgmt " +
 					"stamps, powers them on, waits for the guest, records the measured recovery time in each point's manifest " +
 					"(`vmgmt_restore_points` shows it) and removes the copies. A checksum mismatch, a copy that does not come up, or a " +
 					"recovery slower than `max_recovery_minutes` is a failed test. The newest verified point is never pruned.",

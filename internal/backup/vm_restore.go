@@ -45,10 +45,6 @@ type vmRestoreResource struct {
 	framework.ResourceBase
 }
 
-// restorePointKey is the extraConfig stamp on a restored VM naming the point it was made from
-// (job/vm/point), which an import reads back.
-const restorePointKey = "vmgmt.restore.point"
-
 type vmRestoreModel struct {
 	ID              types.String  `tfsdk:"id"`
 	Job             types.String  `tfsdk:"job"`
@@ -292,8 +288,7 @@ func (r *vmRestoreResource) prepare(ctx context.Context, m vmRestoreModel, point
 	}
 	t := restore.Target{Name: m.Name.ValueString(), Folder: m.Folder.ValueString(), Pool: m.Pool.ValueString(),
 		Datastore: m.Datastore.ValueString(), Networks: nets, PowerOn: m.PowerOn.ValueBool(),
-		SkipTags: !m.KeepIdentity.ValueBool(), SkipStamps: !m.KeepIdentity.ValueBool(),
-		ExtraConfig: map[string]string{restorePointKey: p.String()}}
+		SkipTags: !m.KeepIdentity.ValueBool(), SkipStamps: !m.KeepIdentity.ValueBool()}
 	rp, err := restore.Prepare(ctx, c, rep, p, t)
 	if err != nil {
 		diags.AddAttributeError(attrOf(err), "Cannot restore "+m.Name.ValueString()+" from restore point "+p.ID, capitalize(err.Error())+".")
@@ -452,12 +447,12 @@ func (r *vmRestoreResource) ImportState(ctx context.Context, req resource.Import
 		framework.AddVSphereError(&resp.Diagnostics, "Cannot import restored VM "+ref, err)
 		return
 	}
-	stamp := vm.ExtraConfig[restorePointKey]
+	stamp := vm.ExtraConfig[restore.PointStamp]
 	jobName, rest, ok1 := strings.Cut(stamp, "/")
 	i := strings.LastIndex(rest, "/")
 	if !ok1 || i < 0 || repo.CheckPointID(rest[i+1:]) != nil {
 		resp.Diagnostics.AddError("Not a restored VM", fmt.Sprintf("VM %s (%s) carries no %s stamp naming the restore point it was made from, "+
-			"so it was not made by vmgmt_vm_restore (a VM made otherwise cannot be imported as one).", vm.Name, vm.ID, restorePointKey))
+			"so it was not made by vmgmt_vm_restore (a VM made otherwise cannot be imported as one).", vm.Name, vm.ID, restore.PointStamp))
 		return
 	}
 	state := vmRestoreModel{

@@ -98,6 +98,10 @@ type Options struct {
 	Now func() time.Time
 }
 
+// PointStamp is the extraConfig key every restored VM carries, naming the point it was made from
+// (job/vm/point): the vmgmt_vm_restore import reads it, whichever way the VM was restored.
+const PointStamp = "vmgmt.restore.point"
+
 // Formats a restore can send to vCenter as they are stored.
 const (
 	formatFlat   = "flat"
@@ -145,7 +149,7 @@ func Prepare(ctx context.Context, c *vsphere.Client, r *repo.Repository, p repo.
 		Name: name, FolderID: folder.Reference().Value, PoolID: poolID, Datastore: ds,
 		GuestID: m.Hardware.GuestID, CPUs: int32(m.Hardware.CPUs), MemoryMB: m.Hardware.MemoryMB,
 		Firmware: m.Hardware.Firmware, HardwareVersion: m.Hardware.HardwareVersion,
-		ExtraConfig: restoredConfig(m.ExtraConfig, t),
+		ExtraConfig: withPointStamp(restoredConfig(m.ExtraConfig, t), p),
 	}
 	if s.GuestID == "" {
 		plan.Warnings = append(plan.Warnings, "the point records no guest OS (it predates vmgmt recording it): the VM is made as otherGuest64; set its guest OS by hand")
@@ -249,6 +253,12 @@ func restoredConfig(from map[string]string, t Target) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// withPointStamp is extraConfig with the point's stamp.
+func withPointStamp(ec map[string]string, p repo.Point) map[string]string {
+	ec[PointStamp] = p.String()
+	return ec
 }
 
 // tagMap turns "category/name" tags into category -> name (one tag per category, as vmgmt

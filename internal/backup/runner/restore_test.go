@@ -198,6 +198,9 @@ func TestRestoreOneVM(t *testing.T) {
 			t.Errorf("restored extraConfig %s = %q, want %q", k, ec[k], v)
 		}
 	}
+	if ec[restore.PointStamp] != points[0].String() {
+		t.Errorf("restored VM's point stamp %q, want %q (the vmgmt_vm_restore import reads it)", ec[restore.PointStamp], points[0].String())
+	}
 	if ec[vsphere.StampRequest] == "" || ec[vsphere.StampRequest] == m.ExtraConfig[vsphere.StampRequest] {
 		t.Errorf("restored VM's request stamp %q: want its own", ec[vsphere.StampRequest])
 	}

@@ -79,12 +79,16 @@ type VerifyResult struct {
 // VerifySummary is what a Verify did, by job.
 type VerifySummary struct {
 	Results []VerifyResult
-	// Skipped notes the jobs not tested and why.
+	// Skipped notes the jobs whose test is due but could not run (their repository unreachable,
+	// another test of the job running), and why: the summary fails with them.
 	Skipped []string
 }
 
-// Failed reports whether any test failed.
+// Failed reports whether any test failed, or a due test could not run.
 func (s VerifySummary) Failed() bool {
+	if len(s.Skipped) > 0 {
+		return true
+	}
 	for _, r := range s.Results {
 		if !r.OK {
 			return true
@@ -194,13 +198,23 @@ func verifyJob(ctx context.Context, c *vsphere.Client, j *job.Job, opts VerifyOp
 	if sample == 0 {
 		sample = t.Sample
 	}
+	// A declared restore test (--all-due) tests each VM's newest point, the VMs tested longest
+	// ago first, so that every VM is tested in turn and a point that failed is tested again.
+	latest := opts.Latest || opts.AllDue
+	// One test of a job at a time: a test removes the copies a killed one left, which must not be
+	// those of a test still running.
+	lock, err := c.Lock(ctx, "backup.verify."+j.Name, vsphere.LockOptions{Wait: time.Nanosecond, TTL: opts.VMLock.TTL})
+	if err != nil {
+		return nil, fmt.Errorf("another restore test of job %s is running (its lock is held): %w", j.Name, err)
+	}
+	defer func() { _ = lock.Release(context.WithoutCancel(ctx)) }()
 	r, err := restore.OpenRepository(ctx, c, j.Name, "")
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = r.Close() }()
 	removeLeftCopies(ctx, c, j.Name, opts.Output)
-	points, err := pointsToTest(ctx, r, j.Name, opts.VM, opts.Latest, sample)
+	points, err := pointsToTest(ctx, r, j.Name, opts.VM, latest, sample)
 	if err != nil {
 		return nil, err
 	}

@@ -219,3 +219,29 @@ func TestVerifyAllDueRestoreTest(t *testing.T) {
 		t.Errorf("three daily tests of one VM each tested %v, want each of the 3 VMs once", seen)
 	}
 }
+
+// One restore test of a job at a time: a second, while the first holds the job's test lock, is
+// refused (it would remove the copies the first is using); with --all-due the due job is then
+// reported skipped, and the summary fails.
+func TestVerifyOneTestOfAJobAtATime(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	folder := makeFolder(t, e.c, "restore-tests")
+	e.job.RestoreTest = &job.RestoreTest{Schedule: job.Schedule{Cron: "0 6 * * *"}, Folder: folder, Network: isolatedNetwork}
+	e.put(t)
+	held, err := e.c.Lock(ctx, "backup.verify."+e.job.Name, vsphere.LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = held.Release(ctx) }()
+	if _, err := Verify(ctx, e.c, e.verifyOpts(folder)); err == nil || !strings.Contains(err.Error(), "another restore test") {
+		t.Errorf("a second test of the job: %v, want it refused", err)
+	}
+	sum, err := Verify(ctx, e.c, VerifyOptions{AllDue: true, BootTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Skipped) != 1 || !sum.Failed() {
+		t.Errorf("--all-due with the job's test running: %+v, want it skipped and the summary failed", sum)
+	}
+}
