@@ -75,7 +75,7 @@ go build -ldflags "-X main.version=$version" -o "$bin/terraform-provider-vmgmt" 
 go build -o "$bin/vmgmt-sim" ./internal/simulator/cmd/vmgmt-sim
 
 # A fresh scratch area: the simulator starts empty, so state from an earlier run is meaningless.
-rm -rf "$work" "$rejected" "$logs" "$demo/sessions" "$demo/sim.env" "$demo/sim.env.tmp"
+rm -rf "$work" "$rejected" "$logs" "$demo/sessions" "$demo/sim.env" "$demo/sim.env.tmp" "$demo/sim-b.env" "$demo/sim-b.env.tmp"
 mkdir -p "$work" "$rejected" "$logs" "$demo/sessions"
 chmod 700 "$demo/sessions"
 
@@ -85,17 +85,22 @@ step "starting the vCenter simulator"
 # zeros included.
 "$bin/vmgmt-sim" -listen 127.0.0.1:0 -env-file "$demo/sim.env" -big-disk-mib 256 >"$logs/sim.log" 2>&1 &
 sim_pid=$!
-# The simulator ignores TERM while a request hangs: give it five seconds, then KILL.
+# stop_pid PID: stops a simulator. It ignores TERM while a request hangs: give it five seconds,
+# then KILL.
+stop_pid() {
+	local i
+	kill -TERM "$1" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
 stop_sim() {
-	local rc=$? i
+	local rc=$?
 	if kill -0 "$sim_pid" 2>/dev/null; then
-		kill -TERM "$sim_pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$sim_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$sim_pid" 2>/dev/null || true
-		wait "$sim_pid" 2>/dev/null || true
+		stop_pid "$sim_pid"
 		echo "demo: simulator stopped"
 	fi
 	exit "$rc"
@@ -104,18 +109,22 @@ trap stop_sim EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-deadline=$((SECONDS + timeout))
-until [[ -s "$demo/sim.env" ]]; do
-	if ! kill -0 "$sim_pid" 2>/dev/null; then
-		cat "$logs/sim.log" >&2
-		die "the simulator exited before serving (log above, also in $(rel "$logs/sim.log"))"
-	fi
-	if ((SECONDS >= deadline)); then
-		cat "$logs/sim.log" >&2
-		die "the simulator did not write $(rel "$demo/sim.env") within ${timeout}s (raise VMGMT_SIM_TIMEOUT; log in $(rel "$logs/sim.log"))"
-	fi
-	sleep 0.2
-done
+# wait_env ENV LOG: waits for the simulator $sim_pid to write its environment file.
+wait_env() {
+	local deadline=$((SECONDS + timeout))
+	until [[ -s "$1" ]]; do
+		if ! kill -0 "$sim_pid" 2>/dev/null; then
+			cat "$2" >&2
+			die "the simulator exited before serving (log above, also in $(rel "$2"))"
+		fi
+		if ((SECONDS >= deadline)); then
+			cat "$2" >&2
+			die "the simulator did not write $(rel "$1") within ${timeout}s (raise VMGMT_SIM_TIMEOUT; log in $(rel "$2"))"
+		fi
+		sleep 0.2
+	done
+}
+wait_env "$demo/sim.env" "$logs/sim.log"
 # shellcheck source=/dev/null
 source "$demo/sim.env"
 echo "simulator pid $sim_pid serving https://$VSPHERE_SERVER/sdk (log: $(rel "$logs/sim.log"))"
@@ -431,6 +440,27 @@ count() { grep -c "$1" "$decisions" || true; }
 step "policy decision log ($(rel "$decisions"))"
 echo "demo: the policy gate recorded $(wc -l <"$decisions") decisions: $(count '"phase":"plan"') at plan time, $(count '"phase":"apply"') at apply time;" \
 	"results: $(count '"result":"allow"') allow, $(count '"result":"warn"') warn, $(count '"result":"deny"') deny, $(count '"result":"error"') error"
+
+# Disaster recovery: site A is lost. Simulator A is stopped, a fresh simulator B (another site's
+# vCenter, which never held the job) is started, and every VM of the tier is restored there from
+# the repository alone, each from its newest verified point, into B's recovery folder, powered on.
+step "disaster recovery: simulator A stopped; every VM of $backup_job restored on a fresh simulator B from the repository alone (log: $(rel "$logs/dr-restore.log"))"
+stop_pid "$sim_pid"
+echo "demo: simulator A stopped"
+"$bin/vmgmt-sim" -listen 127.0.0.1:0 -env-file "$demo/sim-b.env" >"$logs/sim-b.log" 2>&1 &
+sim_pid=$!
+wait_env "$demo/sim-b.env" "$logs/sim-b.log"
+(
+	# shellcheck source=/dev/null
+	source "$demo/sim-b.env"
+	echo "demo: simulator B serving https://$VSPHERE_SERVER/sdk"
+	run "$logs/dr-restore.log" "$bin/terraform-provider-vmgmt" backup restore --job "$backup_job" \
+		--repository "$TF_VAR_backup_repository" --all --folder recovery --power-on --output plain
+)
+grep -E 'restored as|VMs restored' "$logs/dr-restore.log"
+grep -q "^job $backup_job: \([0-9]*\) of \1 VMs restored" "$logs/dr-restore.log" ||
+	die "not every VM of $backup_job was restored on simulator B (see $(rel "$logs/dr-restore.log"))"
+echo "demo: site B holds every VM of $backup_job, restored from the repository alone"
 
 end=$(date +%s%N)
 printf '\ndemo: done in %s s (state in %s, logs in %s)\n' "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", (e - s) / 1e9 }')" "$(rel "$work")" "$(rel "$logs")"

@@ -423,7 +423,7 @@ data "vmgmt_protection_coverage" "ops" {
 `, simulator.WorkloadFolder, simulator.Cluster)
 	// The ops job's repository is a real directory: vmgmt_restore_points lists it, and erp-app01's
 	// point in it (a backup run before the second step) is restored, renamed and destroyed.
-	base = strings.ReplaceAll(base, "file:///var/backups/vmgmt", "file://"+t.TempDir())
+	group = strings.ReplaceAll(group, "file:///var/backups/vmgmt", "file://"+t.TempDir())
 	restored := func(name string) string {
 		return fmt.Sprintf(`
 resource "vmgmt_vm_restore" "app" {
@@ -450,7 +450,8 @@ resource "vmgmt_vm_restore" "app" {
 			{Config: providerCfg + fmt.Sprintf(base, 1000, "1.0.0")},
 			// The audit baseline finds drift, so its plan is never empty (CI's -detailed-exitcode exits 2).
 			{Config: providerCfg + fmt.Sprintf(base, 2000, "1.0.0") + fmt.Sprintf(vm, 30) + fmt.Sprintf(group, "operators"), ExpectNonEmptyPlan: true},
-			{PreConfig: backUp, Config: providerCfg + fmt.Sprintf(base, 2000, "1.0.0") + fmt.Sprintf(vm, 30) + fmt.Sprintf(group, "operators") + restored("erp-app01-restored"), ExpectNonEmptyPlan: true},
+			{Config: providerCfg + fmt.Sprintf(base, 2000, "1.1.0") + fmt.Sprintf(vm, 60) + fmt.Sprintf(group, "ERP operators"), ExpectNonEmptyPlan: true},
+			{PreConfig: backUp, Config: providerCfg + fmt.Sprintf(base, 2000, "1.1.0") + fmt.Sprintf(vm, 60) + fmt.Sprintf(group, "ERP operators") + restored("erp-app01-restored"), ExpectNonEmptyPlan: true},
 			{Config: providerCfg + fmt.Sprintf(base, 2000, "1.1.0") + fmt.Sprintf(vm, 60) + fmt.Sprintf(group, "ERP operators") + restored("erp-app01-copy"), ExpectNonEmptyPlan: true},
 		},
 	})

@@ -3,6 +3,8 @@ package vsphere
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/vmware/govmomi/fault"
 	"github.com/vmware/govmomi/find"
@@ -58,4 +60,29 @@ func wrapNotFound(kind, name string, err error) error {
 		return notFound(kind, name, err)
 	}
 	return err
+}
+
+// LessID orders managed object IDs as vCenter numbers them: by type prefix, then by number
+// (host-24 before host-101), so that a list sorted by ID keeps its order when IDs grow a digit.
+func LessID(a, b string) bool {
+	pa, na, oka := splitID(a)
+	pb, nb, okb := splitID(b)
+	if !oka || !okb || pa != pb {
+		return a < b
+	}
+	if na != nb {
+		return na < nb
+	}
+	return a < b
+}
+
+// splitID splits an ID at its trailing digits: "host-24" into "host-" and 24, "group-v3" into
+// "group-v" and 3.
+func splitID(id string) (string, int, bool) {
+	i := len(id)
+	for i > 0 && id[i-1] >= '0' && id[i-1] <= '9' {
+		i--
+	}
+	n, err := strconv.Atoi(id[i:])
+	return id[:i], n, err == nil && !strings.HasPrefix(id[i:], "+")
 }

@@ -47,3 +47,19 @@ func FuzzParseServer(f *testing.F) {
 		}
 	})
 }
+
+// LessID orders by prefix, then number: host-24 before host-101, vm-9 before vm-10; IDs without
+// a number fall back to text order.
+func TestLessID(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"host-24", "host-101", true}, {"host-101", "host-24", false}, {"vm-9", "vm-10", true},
+		{"host-24", "host-24", false}, {"domain-c7", "host-1", true}, {"group-v3", "group-v22", true},
+	} {
+		if got := LessID(tc.a, tc.b); got != tc.want {
+			t.Errorf("LessID(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

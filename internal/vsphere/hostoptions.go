@@ -142,7 +142,7 @@ func (s HostScope) resolve(r *resolver, dc string, all []HostRef, tagged map[Tag
 			out = append(out, h)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	sort.Slice(out, func(i, j int) bool { return LessID(out[i].ID, out[j].ID) })
 	return out, nil
 }
 
