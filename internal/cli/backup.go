@@ -81,34 +81,23 @@ func backupRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "terraform-provider-vmgmt backup run: give either --job NAME or --all-due")
 		return ExitUsage
 	}
-	cfg, err := vcenterFromEnv()
-	if err != nil {
-		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: %v\n", err)
-		return ExitUsage
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c, err := vsphere.Connect(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: connecting to vCenter %s: %v\n", cfg.Server, err)
-		return ExitUsage
-	}
-	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
-	out, finish := newOutput(*output, stdout)
-	opts.Output = out
-	sum, err := runner.Run(ctx, c, opts)
-	finish()
-	if err != nil {
-		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: %v\n", err)
-		if len(sum.Jobs) == 0 {
-			return ExitUsage
+	return withVCenter("backup run", stderr, func(ctx context.Context, c *vsphere.Client) int {
+		out, finish := newOutput(*output, stdout)
+		opts.Output = out
+		sum, err := runner.Run(ctx, c, opts)
+		finish()
+		if err != nil {
+			fmt.Fprintf(stderr, "terraform-provider-vmgmt backup run: %v\n", err)
+			if len(sum.Jobs) == 0 {
+				return ExitUsage
+			}
+			return ExitFail
 		}
-		return ExitFail
-	}
-	if sum.Failed() {
-		return ExitFail
-	}
-	return ExitOK
+		if sum.Failed() {
+			return ExitFail
+		}
+		return ExitOK
+	})
 }
 
 // The values of `backup run --output`.
@@ -137,6 +126,26 @@ func newOutput(kind string, stdout io.Writer) (out runner.Output, finish func())
 		return runner.NewJSONLines(stdout), func() {}
 	}
 	return &runner.Plain{W: stdout}, func() {}
+}
+
+// withVCenter connects to vCenter with the provider's environment variables, runs f with a
+// context that SIGINT and SIGTERM end, and logs out after; it returns f's exit code, or ExitUsage
+// (with the reason on stderr, prefixed by the command's name) when vCenter cannot be reached.
+func withVCenter(command string, stderr io.Writer, f func(ctx context.Context, c *vsphere.Client) int) int {
+	cfg, err := vcenterFromEnv()
+	if err != nil {
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt %s: %v\n", command, err)
+		return ExitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c, err := vsphere.Connect(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "terraform-provider-vmgmt %s: connecting to vCenter %s: %v\n", command, cfg.Server, err)
+		return ExitUsage
+	}
+	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
+	return f(ctx, c)
 }
 
 // vcenterFromEnv reads the vCenter connection from the environment variables the provider reads

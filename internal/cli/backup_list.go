@@ -6,9 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -39,40 +36,29 @@ func backupList(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup list: --format %q: use text or json\n", *format)
 		return ExitUsage
 	}
-	cfg, err := vcenterFromEnv()
-	if err != nil {
-		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup list: %v\n", err)
-		return ExitUsage
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c, err := vsphere.Connect(ctx, cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup list: connecting to vCenter %s: %v\n", cfg.Server, err)
-		return ExitUsage
-	}
-	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
-	listing, err := points.List(ctx, c, opts)
-	if err != nil {
-		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup list: %v\n", err)
-		return ExitUsage
-	}
-	if *format == "json" {
-		err = writeListJSON(stdout, listing.Points)
-	} else {
-		err = writeListText(stdout, listing.Points)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup list: writing the list: %v\n", err)
-		return ExitFail
-	}
-	for _, e := range listing.Errs {
-		fmt.Fprintf(stderr, "terraform-provider-vmgmt backup list: %v\n", e)
-	}
-	if len(listing.Errs) > 0 {
-		return ExitFail
-	}
-	return ExitOK
+	return withVCenter("backup list", stderr, func(ctx context.Context, c *vsphere.Client) int {
+		listing, err := points.List(ctx, c, opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "terraform-provider-vmgmt backup list: %v\n", err)
+			return ExitUsage
+		}
+		if *format == "json" {
+			err = writeListJSON(stdout, listing.Points)
+		} else {
+			err = writeListText(stdout, listing.Points)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "terraform-provider-vmgmt backup list: writing the list: %v\n", err)
+			return ExitFail
+		}
+		for _, e := range listing.Errs {
+			fmt.Fprintf(stderr, "terraform-provider-vmgmt backup list: %v\n", e)
+		}
+		if len(listing.Errs) > 0 {
+			return ExitFail
+		}
+		return ExitOK
+	})
 }
 
 // writeListJSON writes the points as one JSON array ([] when there are none).

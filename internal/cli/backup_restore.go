@@ -5,10 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/runner"
@@ -72,37 +69,28 @@ func backupRestore(args []string, stdout, stderr io.Writer) int {
 	case opts.Concurrency < 1:
 		return fail("--concurrency %d: want at least 1", opts.Concurrency)
 	}
-	cfg, err := vcenterFromEnv()
-	if err != nil {
-		return fail("%v", err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c, err := vsphere.Connect(ctx, cfg)
-	if err != nil {
-		return fail("connecting to vCenter %s: %v", cfg.Server, err)
-	}
-	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
-	out, finish := newOutput(*output, stdout)
-	opts.Output = out
-	sum, err := runner.Restore(ctx, c, opts)
-	finish()
-	if err != nil {
-		return fail("%v", err)
-	}
-	if !isJSON(out) {
-		ok := 0
-		for _, r := range sum.Results {
-			if r.Status == runner.VMOK {
-				ok++
-			}
+	return withVCenter("backup restore", stderr, func(ctx context.Context, c *vsphere.Client) int {
+		out, finish := newOutput(*output, stdout)
+		opts.Output = out
+		sum, err := runner.Restore(ctx, c, opts)
+		finish()
+		if err != nil {
+			return fail("%v", err)
 		}
-		fmt.Fprintf(stdout, "job %s: %d of %d VMs restored in %s\n", sum.Job, ok, len(sum.Results), sum.Duration.Round(100*time.Millisecond))
-	}
-	if sum.Failed() {
-		return ExitFail
-	}
-	return ExitOK
+		if !isJSON(out) {
+			ok := 0
+			for _, r := range sum.Results {
+				if r.Status == runner.VMOK {
+					ok++
+				}
+			}
+			fmt.Fprintf(stdout, "job %s: %d of %d VMs restored in %s\n", sum.Job, ok, len(sum.Results), sum.Duration.Round(100*time.Millisecond))
+		}
+		if sum.Failed() {
+			return ExitFail
+		}
+		return ExitOK
+	})
 }
 
 func validOutput(s string) bool {

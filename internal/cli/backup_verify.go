@@ -5,9 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/runner"
@@ -54,38 +51,29 @@ func backupVerify(args []string, stdout, stderr io.Writer) int {
 	case opts.Sample < 0 || opts.Concurrency < 1 || opts.MaxRecovery < 0 || opts.BootTimeout <= 0:
 		return fail("--sample, --max-recovery must not be negative; --concurrency and --boot-timeout must be positive")
 	}
-	cfg, err := vcenterFromEnv()
-	if err != nil {
-		return fail("%v", err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c, err := vsphere.Connect(ctx, cfg)
-	if err != nil {
-		return fail("connecting to vCenter %s: %v", cfg.Server, err)
-	}
-	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
-	out, finish := newOutput(*output, stdout)
-	opts.Output = out
-	start := time.Now()
-	sum, err := runner.Verify(ctx, c, opts)
-	finish()
-	if err != nil {
-		return fail("%v", err)
-	}
-	if !isJSON(out) {
-		ok, slowest := 0, time.Duration(0)
-		for _, r := range sum.Results {
-			if r.OK {
-				ok++
-			}
-			slowest = max(slowest, r.Recovery)
+	return withVCenter("backup verify", stderr, func(ctx context.Context, c *vsphere.Client) int {
+		out, finish := newOutput(*output, stdout)
+		opts.Output = out
+		start := time.Now()
+		sum, err := runner.Verify(ctx, c, opts)
+		finish()
+		if err != nil {
+			return fail("%v", err)
 		}
-		fmt.Fprintf(stdout, "%d of %d restore points verified, slowest recovery %.1fs, in %s\n", ok, len(sum.Results),
-			slowest.Seconds(), time.Since(start).Round(100*time.Millisecond))
-	}
-	if sum.Failed() {
-		return ExitFail
-	}
-	return ExitOK
+		if !isJSON(out) {
+			ok, slowest := 0, time.Duration(0)
+			for _, r := range sum.Results {
+				if r.OK {
+					ok++
+				}
+				slowest = max(slowest, r.Recovery)
+			}
+			fmt.Fprintf(stdout, "%d of %d restore points verified, slowest recovery %.1fs, in %s\n", ok, len(sum.Results),
+				slowest.Seconds(), time.Since(start).Round(100*time.Millisecond))
+		}
+		if sum.Failed() {
+			return ExitFail
+		}
+		return ExitOK
+	})
 }

@@ -107,23 +107,32 @@ func (d *diskExports) note(ctx *simulator.Context, method *simulator.Method) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	l := d.byRef[method.This]
-	if l == nil || l.status.State != types.HttpNfcLeaseStateReady {
-		return
+	if l := d.byRef[method.This]; l != nil && followLease(method.Body, &l.status.State, &l.status.Progress, &l.status.Fault) {
+		delete(d.byID, l.id)
 	}
-	switch req := method.Body.(type) {
+}
+
+// followLease applies a lease call vcsim will carry out (progress, complete, abort) to what the
+// simulator keeps of a ready lease, and reports whether the call ended it: its URLs then stop
+// answering.
+func followLease(body any, state *types.HttpNfcLeaseState, progress *int32, fault *string) (ended bool) {
+	if *state != types.HttpNfcLeaseStateReady {
+		return false
+	}
+	switch req := body.(type) {
 	case *types.HttpNfcLeaseProgress:
-		l.status.Progress = req.Percent
+		*progress = req.Percent
 	case *types.HttpNfcLeaseComplete:
-		l.status.State = types.HttpNfcLeaseStateDone
-		delete(d.byID, l.id)
+		*state = types.HttpNfcLeaseStateDone
+		return true
 	case *types.HttpNfcLeaseAbort:
-		l.status.State = types.HttpNfcLeaseStateError
+		*state = types.HttpNfcLeaseStateError
 		if req.Fault != nil {
-			l.status.Fault = req.Fault.LocalizedMessage
+			*fault = req.Fault.LocalizedMessage
 		}
-		delete(d.byID, l.id)
+		return true
 	}
+	return false
 }
 
 func (d *diskExports) Reference() types.ManagedObjectReference { return d.self }

@@ -157,21 +157,7 @@ func (d *diskImports) note(ctx *simulator.Context, method *simulator.Method) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	l := d.byRef[method.This]
-	if l == nil || l.status.State != types.HttpNfcLeaseStateReady {
-		return
-	}
-	switch req := method.Body.(type) {
-	case *types.HttpNfcLeaseProgress:
-		l.status.Progress = req.Percent
-	case *types.HttpNfcLeaseComplete:
-		l.status.State = types.HttpNfcLeaseStateDone
-		delete(d.byID, l.id)
-	case *types.HttpNfcLeaseAbort:
-		l.status.State = types.HttpNfcLeaseStateError
-		if req.Fault != nil {
-			l.status.Fault = req.Fault.LocalizedMessage
-		}
+	if l := d.byRef[method.This]; l != nil && followLease(method.Body, &l.status.State, &l.status.Progress, &l.status.Fault) {
 		delete(d.byID, l.id)
 	}
 }

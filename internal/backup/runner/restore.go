@@ -184,19 +184,25 @@ func Restore(ctx context.Context, c *vsphere.Client, opts RestoreOptions) (Resto
 }
 
 func (o RestoreOptions) withDefaults() RestoreOptions {
-	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.Output == nil {
-		o.Output = discard{}
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.progressEvery == 0 {
-		o.progressEvery = progressEvery
-	}
+	setDefaults(&o.Concurrency, &o.Output, &o.Now, &o.progressEvery)
 	return o
+}
+
+// setDefaults fills the options every command of the runner shares: concurrency, output, clock
+// and the progress events' spacing.
+func setDefaults(concurrency *int, out *Output, now *func() time.Time, every *time.Duration) {
+	if *concurrency <= 0 {
+		*concurrency = DefaultConcurrency
+	}
+	if *out == nil {
+		*out = discard{}
+	}
+	if *now == nil {
+		*now = time.Now
+	}
+	if *every == 0 {
+		*every = progressEvery
+	}
 }
 
 // openRestoreRepo opens the repository the points are in: the one given, or the job's, read from

@@ -237,20 +237,7 @@ func TestRestoreChecksumMismatch(t *testing.T) {
 	backUpTagged(t, e)
 	r := e.repo(t)
 	p := e.points(t, r, simulator.BigDiskVM)[0]
-	file := filepath.Join(e.dir, e.job.Name, simulator.BigDiskVM, p.ID, "disk-0.vmdk")
-	f, err := os.OpenFile(file, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 1)
-	if _, err := f.ReadAt(b, testDisk/2); err != nil {
-		t.Fatal(err)
-	}
-	b[0] ^= 0xff
-	if _, err := f.WriteAt(b, testDisk/2); err != nil {
-		t.Fatal(err)
-	}
-	_ = f.Close()
+	e.flipStoredByte(t, p, testDisk/2)
 
 	opts := e.restoreOpts()
 	opts.Point = p.ID
@@ -340,6 +327,25 @@ func TestRestoreInterruptedAndRerun(t *testing.T) {
 	}
 	if got := readRestored(t, e.c, res.ID); len(got.diskSHAs) != 1 || got.diskSHAs[0] != m.Disks[0].SHA256 {
 		t.Errorf("disk after the rerun %v, want %s", got.diskSHAs, m.Disks[0].SHA256)
+	}
+}
+
+// flipStoredByte inverts one byte of the point's first disk as stored in the file repository.
+func (e *env) flipStoredByte(t *testing.T, p repo.Point, at int64) {
+	t.Helper()
+	file := filepath.Join(e.dir, e.job.Name, p.VM, p.ID, "disk-0.vmdk")
+	f, err := os.OpenFile(file, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, at); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, at); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -172,15 +172,7 @@ func Run(ctx context.Context, c *vsphere.Client, opts Options) (Summary, error) 
 }
 
 func (o Options) withDefaults() Options {
-	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.Output == nil {
-		o.Output = discard{}
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	setDefaults(&o.Concurrency, &o.Output, &o.Now, &o.progressEvery)
 	if o.JobLock.Wait <= 0 {
 		o.JobLock.Wait = defaultJobLockWait
 	}
@@ -189,9 +181,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PeerWait <= 0 {
 		o.PeerWait = DefaultPeerWait
-	}
-	if o.progressEvery == 0 {
-		o.progressEvery = progressEvery
 	}
 	return o
 }

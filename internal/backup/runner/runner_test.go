@@ -49,20 +49,10 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	sim, err := simulator.Start(ctx, simulator.Options{BigDiskSize: testDisk})
-	if err != nil {
-		t.Fatalf("starting the simulator: %v", err)
-	}
-	t.Cleanup(sim.Close)
-	c, err := vsphere.Connect(ctx, vsphere.Config{Server: sim.URL.Host, User: sim.User, Password: sim.Password, Insecure: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	e := &env{sim: sim, c: c, dir: filepath.Join(t.TempDir(), "repo"), vms: map[string]string{},
-		now: time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)}
+	e := newEnvWithoutJob(t)
+	e.dir, e.vms, e.now = filepath.Join(t.TempDir(), "repo"), map[string]string{}, time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 	for _, name := range simulator.Workloads {
-		vm, err := c.FindVM(ctx, simulator.WorkloadFolder+"/"+name)
+		vm, err := e.c.FindVM(ctx, simulator.WorkloadFolder+"/"+name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -106,18 +106,7 @@ func Verify(ctx context.Context, c *vsphere.Client, opts VerifyOptions) (VerifyS
 	if opts.BootTimeout <= 0 {
 		opts.BootTimeout = DefaultBootTimeout
 	}
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultConcurrency
-	}
-	if opts.Output == nil {
-		opts.Output = discard{}
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.progressEvery == 0 {
-		opts.progressEvery = progressEvery
-	}
+	setDefaults(&opts.Concurrency, &opts.Output, &opts.Now, &opts.progressEvery)
 	jobs, err := job.ReadJobs(ctx, c, true)
 	if err != nil {
 		return sum, fmt.Errorf("reading the backup jobs from vCenter: %w", err)

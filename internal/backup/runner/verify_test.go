@@ -3,8 +3,6 @@ package runner
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -150,15 +148,7 @@ func TestVerifyChecksumMismatch(t *testing.T) {
 	backUpTagged(t, e)
 	r := e.repo(t)
 	p := e.points(t, r, simulator.BigDiskVM)[0]
-	file := filepath.Join(e.dir, e.job.Name, simulator.BigDiskVM, p.ID, "disk-0.vmdk")
-	f, err := os.OpenFile(file, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt([]byte{0xde, 0xad}, 12345); err != nil {
-		t.Fatal(err)
-	}
-	_ = f.Close()
+	e.flipStoredByte(t, p, 12345)
 	opts := e.verifyOpts(makeFolder(t, e.c, "restore-tests"))
 	opts.VM = simulator.BigDiskVM
 	var out strings.Builder
