@@ -90,12 +90,28 @@ func (s *Sim) DiskFiles(vmName string) ([]string, error) {
 	return files, err
 }
 
+// DiskFilesByID is DiskFiles of the VM with this managed object ID: a restored VM may share its
+// name with the VM it copies.
+func (s *Sim) DiskFilesByID(id string) ([]string, error) {
+	files, err := s.descriptorsOf(func(vm *simulator.VirtualMachine) bool { return vm.Self.Value == id }, id)
+	for i := range files {
+		files[i] = dataFile(files[i])
+	}
+	return files, err
+}
+
 // diskDescriptors returns the host file of each disk descriptor of a VM, in device order.
 func (s *Sim) diskDescriptors(vmName string) ([]string, error) {
+	return s.descriptorsOf(func(vm *simulator.VirtualMachine) bool { return vm.Name == vmName }, vmName)
+}
+
+// descriptorsOf returns the host file of each disk descriptor of the first VM it picks, in
+// device order.
+func (s *Sim) descriptorsOf(is func(*simulator.VirtualMachine) bool, vmName string) ([]string, error) {
 	m := s.model.Map()
 	for _, e := range m.All("VirtualMachine") {
 		vm, ok := e.(*simulator.VirtualMachine)
-		if !ok || vm.Name != vmName || vm.Config == nil {
+		if !ok || !is(vm) || vm.Config == nil {
 			continue
 		}
 		var files []string

@@ -18,10 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
-	"github.com/vmware/govmomi/property"
-	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
@@ -89,7 +86,7 @@ func BenchmarkRestore(b *testing.B) {
 	stored := filepath.Join(dir, j.Name, simulator.BigDiskVM, points[0].ID, m.Disks[0].File)
 	syscall.Sync()
 	cpMBs := benchCP(b, stored, benchDisk)
-	folder := benchFolder(b, c, "bench-restored")
+	folder := makeFolder(b, c, "bench-restored")
 
 	env := os.Environ()
 	for k, v := range sim.Env() {
@@ -126,7 +123,7 @@ func BenchmarkRestore(b *testing.B) {
 			b.Fatalf("backup restore's output does not say erp-db01 was restored as %s:\n%s", name, out.Bytes())
 		}
 		id := benchVMIn(b, c, folder, name)
-		flats := benchFlats(b, c, id)
+		flats := benchFlats(b, sim, id)
 		if len(flats) != 1 {
 			b.Fatalf("restored VM %s has flat extents %v, want one", name, flats)
 		}
@@ -195,7 +192,7 @@ func BenchmarkRestoreAll20(b *testing.B) {
 			for range b.N {
 				b.StopTimer()
 				folders++
-				folder := benchFolder(b, c, fmt.Sprintf("restored-%d", folders))
+				folder := makeFolder(b, c, fmt.Sprintf("restored-%d", folders))
 				b.StartTimer()
 				start := time.Now()
 				sum, err := Restore(ctx, c, RestoreOptions{Job: j.Name, All: true, Concurrency: conc, Target: restore.Target{Folder: folder}})
@@ -214,7 +211,7 @@ func BenchmarkRestoreAll20(b *testing.B) {
 					if id := benchVMIn(b, c, folder, res.Name); id != res.ID {
 						b.Fatalf("%s in the restore folder is %s, the restore says %s", res.Name, id, res.ID)
 					}
-					flats := benchFlats(b, c, res.ID)
+					flats := benchFlats(b, sim, res.ID)
 					if len(flats) != 1 {
 						b.Fatalf("restored VM %s has flat extents %v, want one", res.Name, flats)
 					}
@@ -344,20 +341,6 @@ func benchFillBulkDisks(b *testing.B, sim *simulator.Sim, c *vsphere.Client, n i
 	}
 }
 
-// benchFolder makes a VM folder under the datacenter's vm folder and returns its ID.
-func benchFolder(b *testing.B, c *vsphere.Client, name string) string {
-	b.Helper()
-	root, err := c.ResolveFolder(context.Background(), "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := root.CreateFolder(context.Background(), name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return f.Reference().Value
-}
-
 // benchVMIn returns the ID of the one VM of a name in a folder.
 func benchVMIn(b *testing.B, c *vsphere.Client, folder, name string) string {
 	b.Helper()
@@ -376,49 +359,6 @@ func benchVMIn(b *testing.B, c *vsphere.Client, folder, name string) string {
 		b.Fatalf("VMs named %s in folder %s: %v, want one", name, folder, ids)
 	}
 	return ids[0]
-}
-
-// benchFlats returns the host files of a VM's disks' flat extents on the simulator's datastores,
-// in device order, read from the VM's own configuration (restored VMs share their names with the
-// VMs they copy, so sim.DiskFiles by name would not tell them apart).
-func benchFlats(b *testing.B, c *vsphere.Client, id string) []string {
-	b.Helper()
-	ctx := context.Background()
-	pc := property.DefaultCollector(c.Vim())
-	var vm mo.VirtualMachine
-	if err := pc.RetrieveOne(ctx, types.ManagedObjectReference{Type: "VirtualMachine", Value: id}, []string{"config.hardware.device"}, &vm); err != nil {
-		b.Fatalf("reading restored VM %s: %v", id, err)
-	}
-	f, err := c.Finder(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	list, err := f.DatastoreList(ctx, "*")
-	var nf *find.NotFoundError
-	if err != nil && !errors.As(err, &nf) {
-		b.Fatal(err)
-	}
-	dsDir := map[string]string{}
-	for _, d := range list {
-		var ds mo.Datastore
-		if err := pc.RetrieveOne(ctx, d.Reference(), []string{"summary.url"}, &ds); err != nil {
-			b.Fatal(err)
-		}
-		dsDir[d.Name()] = ds.Summary.Url
-	}
-	var out []string
-	for _, dev := range object.VirtualDeviceList(vm.Config.Hardware.Device).SelectByType((*types.VirtualDisk)(nil)) {
-		backing, ok := dev.(*types.VirtualDisk).Backing.(types.BaseVirtualDeviceFileBackingInfo)
-		if !ok {
-			b.Fatalf("VM %s: a disk without a file backing", id)
-		}
-		var p object.DatastorePath
-		if name := backing.GetVirtualDeviceFileBackingInfo().FileName; !p.FromString(name) || dsDir[p.Datastore] == "" {
-			b.Fatalf("VM %s: disk backing %q is not a path on a datastore of the simulator", id, name)
-		}
-		out = append(out, strings.TrimSuffix(filepath.Join(dsDir[p.Datastore], p.Path), ".vmdk")+"-flat.vmdk")
-	}
-	return out
 }
 
 // benchFileSHA returns a file's size and SHA-256 (hex).
@@ -449,4 +389,15 @@ func benchDestroy(b *testing.B, c *vsphere.Client, id string, flats []string) {
 			b.Fatalf("destroying VM %s left its disk %s (stat: %v)", id, f, err)
 		}
 	}
+}
+
+// benchFlats returns a VM's disks' data files on the simulator (restored VMs share their names
+// with the VMs they copy, so DiskFiles by name would not tell them apart).
+func benchFlats(b *testing.B, sim *simulator.Sim, id string) []string {
+	b.Helper()
+	files, err := sim.DiskFilesByID(id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return files
 }

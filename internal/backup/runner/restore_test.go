@@ -29,48 +29,27 @@ type restoredVM struct {
 	tags     []string
 }
 
-// readRestored reads a VM's configuration, its disks' bytes' hashes and its tags.
-func readRestored(t *testing.T, c *vsphere.Client, id string) restoredVM {
+// readRestored reads a VM's configuration, its disks' bytes' hashes (their data files on the
+// simulator's datastore) and its tags.
+func readRestored(t *testing.T, e *env, id string) restoredVM {
 	t.Helper()
 	ctx := context.Background()
 	var out restoredVM
 	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: id}
-	if err := property.DefaultCollector(c.Vim()).RetrieveOne(ctx, ref, []string{"name", "config", "runtime.powerState", "parent"}, &out.VirtualMachine); err != nil {
+	if err := property.DefaultCollector(e.c.Vim()).RetrieveOne(ctx, ref, []string{"name", "config", "runtime.powerState", "parent"}, &out.VirtualMachine); err != nil {
 		t.Fatalf("reading restored VM %s: %v", id, err)
 	}
-	f, err := c.Finder(ctx)
+	files, err := e.sim.DiskFilesByID(id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := f.DatastoreList(ctx, "*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs := make([]types.ManagedObjectReference, len(list))
-	for i, d := range list {
-		refs[i] = d.Reference()
-	}
-	var dss []mo.Datastore
-	if err := property.DefaultCollector(c.Vim()).Retrieve(ctx, refs, []string{"name", "summary.url"}, &dss); err != nil {
-		t.Fatal(err)
-	}
-	dsDir := map[string]string{}
-	for _, d := range dss {
-		dsDir[d.Name] = d.Summary.Url
-	}
-	for _, dev := range object.VirtualDeviceList(out.Config.Hardware.Device).SelectByType((*types.VirtualDisk)(nil)) {
-		b := dev.(*types.VirtualDisk).Backing.(types.BaseVirtualDeviceFileBackingInfo).GetVirtualDeviceFileBackingInfo()
-		var p object.DatastorePath
-		if !p.FromString(b.FileName) {
-			t.Fatalf("disk backing %q is not a datastore path", b.FileName)
+	for _, f := range files {
+		if !strings.HasSuffix(f, "-flat.vmdk") {
+			t.Fatalf("restored disk %s has no flat extent", f)
 		}
-		flat := strings.Replace(filepath.Join(dsDir[p.Datastore], p.Path), ".vmdk", "-flat.vmdk", 1)
-		if _, err := os.Stat(flat); err != nil {
-			t.Fatalf("restored disk %s has no flat extent: %v", b.FileName, err)
-		}
-		out.diskSHAs = append(out.diskSHAs, fileSHA(t, flat))
+		out.diskSHAs = append(out.diskSHAs, fileSHA(t, f))
 	}
-	tags, err := c.AttachedTags(ctx, []string{id})
+	tags, err := e.c.AttachedTags(ctx, []string{id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +159,7 @@ func TestRestoreOneVM(t *testing.T) {
 	if res.Status != VMOK || res.Point != points[0].ID || res.Bytes != m.Disks[0].Bytes || res.Duration <= 0 {
 		t.Fatalf("result %+v, want ok from %s with %d bytes and a duration", res, points[0].ID, m.Disks[0].Bytes)
 	}
-	got := readRestored(t, e.c, res.ID)
+	got := readRestored(t, e, res.ID)
 	if got.Name != "erp-db01-restored" || got.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
 		t.Errorf("restored VM %s is %s, want erp-db01-restored powered on", got.Name, got.Runtime.PowerState)
 	}
@@ -325,7 +304,7 @@ func TestRestoreInterruptedAndRerun(t *testing.T) {
 	if len(ids) != 1 || ids[0] != res.ID {
 		t.Fatalf("VMs after the rerun: %v, want only %s", ids, res.ID)
 	}
-	if got := readRestored(t, e.c, res.ID); len(got.diskSHAs) != 1 || got.diskSHAs[0] != m.Disks[0].SHA256 {
+	if got := readRestored(t, e, res.ID); len(got.diskSHAs) != 1 || got.diskSHAs[0] != m.Disks[0].SHA256 {
 		t.Errorf("disk after the rerun %v, want %s", got.diskSHAs, m.Disks[0].SHA256)
 	}
 }
@@ -400,7 +379,7 @@ func TestRestoreApplicationInBootOrder(t *testing.T) {
 		t.Errorf("boot groups %d, %d and recovery times %s, %s: want 1 then 2, the second no sooner", db.BootGroup, app.BootGroup, db.Duration, app.Duration)
 	}
 	for _, res := range sum.Results {
-		got := readRestored(t, e.c, res.ID)
+		got := readRestored(t, e, res.ID)
 		if got.Parent == nil || got.Parent.Value != folder || got.Runtime.PowerState != types.VirtualMachinePowerStatePoweredOn {
 			t.Errorf("%s: in %v, %s; want in %s, powered on", res.Name, got.Parent, got.Runtime.PowerState, folder)
 		}
@@ -414,7 +393,7 @@ func TestRestoreApplicationInBootOrder(t *testing.T) {
 }
 
 // makeFolder makes a VM folder under the datacenter's vm folder and returns its ID.
-func makeFolder(t *testing.T, c *vsphere.Client, name string) string {
+func makeFolder(t testing.TB, c *vsphere.Client, name string) string {
 	t.Helper()
 	root, err := c.ResolveFolder(context.Background(), "")
 	if err != nil {
@@ -463,7 +442,7 @@ func TestRestoreAllOnSecondSimulator(t *testing.T) {
 	}
 	for _, res := range sum.Results {
 		m := manifests[res.VM]
-		got := readRestored(t, b.c, res.ID)
+		got := readRestored(t, b, res.ID)
 		if got.Parent == nil || got.Parent.Value != folder || got.Name != res.VM {
 			t.Errorf("%s: restored as %s in %v, want in the dr folder", res.VM, got.Name, got.Parent)
 		}

@@ -146,7 +146,7 @@ func (e *env) lastRun(t *testing.T) *job.LastRun {
 	return runs[e.job.Name]
 }
 
-func fileSHA(t *testing.T, path string) string {
+func fileSHA(t testing.TB, path string) string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
