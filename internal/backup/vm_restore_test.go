@@ -18,6 +18,7 @@ import (
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/acctest"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/repo"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/restore"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/runner"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
@@ -219,6 +220,70 @@ resource "vmgmt_vm_restore" "db" {
 						if vm.Name == "erp-db01-copy" || vsphere.IsPendingName(vm.Name) {
 							return fmt.Errorf("VM %s (%s) left by the failed restore", vm.Name, vm.ID)
 						}
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// An apply interrupted after the VM was restored (here: the same restore made by `backup
+// restore`, the same point, name and folder, which is the same request) is finished by the next
+// one: the VM is adopted with a warning, nothing is uploaded again, and there is one VM.
+func TestAccVMRestore_adoptsInterruptedRestore(t *testing.T) {
+	acctest.PreCheck(t)
+	sim := acctest.NewSimWith(t, simulator.Options{BigDiskSize: restoreDisk})
+	admin := acctest.NewAdmin(t, sim)
+	db := admin.VM(simulator.BigDiskVM).Value
+	c := connect(t, sim)
+	job := jobConfig(sim, "file://"+t.TempDir(), fmt.Sprintf(`selection {
+    ids = [%q]
+  }`, db), "")
+	var id string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
+		Steps: []resource.TestStep{
+			{Config: job},
+			{
+				PreConfig: func() {
+					backUp(t, c)
+					sum, err := runner.Restore(context.Background(), c, runner.RestoreOptions{Job: "nightly", VM: simulator.BigDiskVM, Latest: true,
+						Target: restore.Target{Name: "erp-db01-copy", Folder: simulator.RecoveryFolder, PowerOn: true}})
+					if err != nil || sum.Failed() {
+						t.Fatalf("restore: %v %+v", err, sum.Results)
+					}
+					id = sum.Results[0].ID
+				},
+				Config: job + `
+resource "vmgmt_vm_restore" "db" {
+  job    = vmgmt_backup_job.nightly.name
+  vm     = "erp-db01"
+  latest = true
+  name   = "erp-db01-copy"
+  folder = "` + simulator.RecoveryFolder + `"
+}
+`,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("vmgmt_vm_restore.db", tfjsonpath.New("bytes"), knownvalue.Int64Exact(0)),
+				},
+				Check: func(s *terraform.State) error {
+					if got := s.RootModule().Resources["vmgmt_vm_restore.db"].Primary.ID; got != id {
+						return fmt.Errorf("the resource holds %s, want the restore's VM %s adopted", got, id)
+					}
+					c.InvalidateVMs()
+					vms, err := c.VMs(context.Background())
+					if err != nil {
+						return err
+					}
+					n := 0
+					for _, vm := range vms {
+						if vm.Name == "erp-db01-copy" || vsphere.IsPendingName(vm.Name) {
+							n++
+						}
+					}
+					if n != 1 {
+						return fmt.Errorf("%d VMs named erp-db01-copy (or pending), want 1", n)
 					}
 					return nil
 				},
