@@ -159,19 +159,10 @@ func Restore(ctx context.Context, c *vsphere.Client, opts RestoreOptions) (Resto
 		return sum, fmt.Errorf("nothing was restored: %w", err)
 	}
 	results := make([]RestoreResult, len(plans))
-	sem := make(chan struct{}, opts.Concurrency)
-	var wg sync.WaitGroup
-	for i, plan := range plans {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i] = restoreOne(ctx, c, r, jobName, plan, picked[i], opts)
-			results[i].Duration = opts.Now().Sub(start)
-		}()
-	}
-	wg.Wait()
+	bounded(len(plans), opts.Concurrency, func(i int) {
+		results[i] = restoreOne(ctx, c, r, jobName, plans[i], picked[i], opts)
+		results[i].Duration = opts.Now().Sub(start)
+	})
 	if len(plans) > 1 && opts.Target.PowerOn {
 		powerOnInOrder(ctx, c, results, opts, start)
 	}
@@ -186,6 +177,22 @@ func Restore(ctx context.Context, c *vsphere.Client, opts RestoreOptions) (Resto
 func (o RestoreOptions) withDefaults() RestoreOptions {
 	setDefaults(&o.Concurrency, &o.Output, &o.Now, &o.progressEvery)
 	return o
+}
+
+// bounded runs f(0) to f(n-1), at most concurrency at a time, and returns when all are done.
+func bounded(n, concurrency int, f func(i int)) {
+	sem := make(chan struct{}, concurrency)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // setDefaults fills the options every command of the runner shares: concurrency, output, clock

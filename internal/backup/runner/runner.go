@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/job"
@@ -435,21 +434,13 @@ func resolveVMs(ctx context.Context, c *vsphere.Client, j *job.Job) ([]target, e
 func seeAllThrough(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job.Job, units []unit, runID string, opts Options) []VMResult {
 	results := make([]VMResult, len(units))
 	pass := func(idx []int, wait time.Duration, last bool) {
-		sem := make(chan struct{}, opts.Concurrency)
-		var wg sync.WaitGroup
-		for _, i := range idx {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				results[i] = seeThroughLeased(ctx, c, r, j, units[i], runID, opts, wait)
-				if last || results[i].Status != VMSkipped {
-					units[i].done(opts.Output, j.Name, results[i])
-				}
-			}()
-		}
-		wg.Wait()
+		bounded(len(idx), opts.Concurrency, func(k int) {
+			i := idx[k]
+			results[i] = seeThroughLeased(ctx, c, r, j, units[i], runID, opts, wait)
+			if last || results[i].Status != VMSkipped {
+				units[i].done(opts.Output, j.Name, results[i])
+			}
+		})
 	}
 	all := make([]int, len(units))
 	for i := range all {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/job"
@@ -210,19 +209,10 @@ func verifyJob(ctx context.Context, c *vsphere.Client, j *job.Job, opts VerifyOp
 	target := restore.Target{Folder: folder, Pool: firstOf(opts.Pool, t.Pool), Datastore: firstOf(opts.Datastore, t.Datastore),
 		PowerOn: true, SkipTags: true, SkipStamps: true}
 	results := make([]VerifyResult, len(points))
-	sem := make(chan struct{}, opts.Concurrency)
-	var wg sync.WaitGroup
-	for i, p := range points {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i] = verifyPoint(ctx, c, r, j, p, target, network, maxRecovery, opts)
-			opts.Output.VerifyDone(j.Name, results[i])
-		}()
-	}
-	wg.Wait()
+	bounded(len(points), opts.Concurrency, func(i int) {
+		results[i] = verifyPoint(ctx, c, r, j, points[i], target, network, maxRecovery, opts)
+		opts.Output.VerifyDone(j.Name, results[i])
+	})
 	rec := job.LastTest{Started: started, Finished: opts.Now(), Points: len(results)}
 	for _, res := range results {
 		if !res.OK {
