@@ -132,10 +132,18 @@ func newOutput(kind string, stdout io.Writer) (out runner.Output, finish func())
 // context that SIGINT and SIGTERM end, and logs out after; it returns f's exit code, or ExitUsage
 // (with the reason on stderr, prefixed by the command's name) when vCenter cannot be reached.
 func withVCenter(command string, stderr io.Writer, f func(ctx context.Context, c *vsphere.Client) int) int {
+	return withVCenterIn(command, "", stderr, f)
+}
+
+// withVCenterIn is withVCenter in the datacenter of that name (VSPHERE_DATACENTER's when empty).
+func withVCenterIn(command, datacenter string, stderr io.Writer, f func(ctx context.Context, c *vsphere.Client) int) int {
 	cfg, err := vcenterFromEnv()
 	if err != nil {
 		fmt.Fprintf(stderr, "terraform-provider-vmgmt %s: %v\n", command, err)
 		return ExitUsage
+	}
+	if datacenter != "" {
+		cfg.Datacenter = datacenter
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -44,6 +44,7 @@ func backupRestore(args []string, stdout, stderr io.Writer) int {
 	var opts runner.RestoreOptions
 	nets := networkMap{}
 	restoreFlags(fs, &opts, nets)
+	datacenter := fs.String("datacenter", "", "the datacenter to restore into (default: VSPHERE_DATACENTER, else the vCenter's only one)")
 	output := fs.String("output", outputAuto, "how to report progress: auto (bars on a terminal, json otherwise), bars, json or plain")
 	rest, err := parse(fs, args)
 	if err != nil {
@@ -69,7 +70,7 @@ func backupRestore(args []string, stdout, stderr io.Writer) int {
 	case opts.Concurrency < 1:
 		return fail("--concurrency %d: want at least 1", opts.Concurrency)
 	}
-	return withVCenter("backup restore", stderr, func(ctx context.Context, c *vsphere.Client) int {
+	return withVCenterIn("backup restore", *datacenter, stderr, func(ctx context.Context, c *vsphere.Client) int {
 		out, finish := newOutput(*output, stdout)
 		opts.Output = out
 		sum, err := runner.Restore(ctx, c, opts)

@@ -56,7 +56,7 @@ debugger. With a command it is an operator tool:
 
   backup restore --job NAME (--point ID | --vm NAME [--latest] | --app TAG | --all |
                              --host NAME [--to-host NAME] [--force] [--enter-maintenance])
-                 [--repository URL] [--name NAME] [--folder PATH] [--pool PATH]
+                 [--repository URL] [--datacenter NAME] [--name NAME] [--folder PATH] [--pool PATH]
                  [--datastore NAME] [--network-map FROM=TO]... [--power-on]
                  [--concurrency N] [--output auto|bars|json|plain]
         Recreate VMs from restore points: hardware, disks (SHA-256 checked while they stream;
