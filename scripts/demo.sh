@@ -430,6 +430,14 @@ restore_secs=$(sed -n 's/.*"recovery_seconds" = \([0-9.]*\).*/\1/p' "$logs/resto
 restore_bytes=$(sed -n 's/.*"bytes" = \([0-9]*\).*/\1/p' "$logs/restored-vm.log")
 echo "demo: erp-db01 restored as erp-db01-restored: $restore_bytes bytes checked against the manifest's SHA-256; measured recovery time ${restore_secs}s"
 
+# The copy is a VM of the datacenter like any other: the auditors group (every VM in /dc1) takes it
+# in at the next apply, which grants its read-only role on it. Selections are resolved live, so
+# this shows in the plan as the group's members growing.
+step "terraform apply: the auditors group takes in erp-db01-restored (log: $(rel "$logs/apply-after-restore.log"))"
+run "$logs/apply-after-restore.log" "$tf" -chdir="$work" apply -auto-approve -no-color
+grep -E '^  # vmgmt_security_group\.auditors will be updated' "$logs/apply-after-restore.log" ||
+	die "the apply after the restore did not update the auditors group (see $(rel "$logs/apply-after-restore.log"))"
+
 # The runner recorded the run on the job in vCenter: the refresh shows it in last_run and
 # restore_point_count, which are what the runner did, not configuration, so the plan stays empty.
 step "terraform plan -detailed-exitcode after the backup: must still report no changes but the audit baseline's (log: $(rel "$logs/plan-backed-up.log"))"

@@ -72,9 +72,7 @@ resource "vmgmt_security_group" "auditors" {
     templates = "exclude"
   }
   trusted_principals = local.vcenter_admins
-  # Planned after the VMs this configuration makes, so that its members (known after apply while
-  # they are planned) take them in, the restored copy of erp-db01 too.
-  depends_on = [module.erp_db, module.erp_app, module.web, vmgmt_catalog_vm.dev_sandbox, vmgmt_vm_restore.erp_db]
+  depends_on         = [module.erp_db, module.erp_app, module.web, vmgmt_catalog_vm.dev_sandbox]
 }
 
 # Who can touch the ERP database, and why: every principal with a role on it, set on the VM or

@@ -203,9 +203,6 @@ func (r *vmRestoreResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{})...)
 		return
 	}
-	// A VM this run creates: the selections planned after it (security groups, baselines, backup
-	// jobs) cannot know their members until it exists (see framework.PlannedVM).
-	r.Client.NotePlanned(framework.PlannedVM, plannedRestoreKey(plan), nil)
 	if !plan.known() {
 		plan.unknownComputed()
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -229,11 +226,6 @@ func (r *vmRestoreResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		return
 	}
 	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, len(resp.RequiresReplace) > 0, framework.Facts{Inventory: pointFacts(rp)})...)
-}
-
-// plannedRestoreKey names a restore in the planned-objects registry.
-func plannedRestoreKey(m vmRestoreModel) string {
-	return "restore/" + m.Folder.String() + "/" + m.Name.String()
 }
 
 // known says whether every input that picks the point and the target is known.
@@ -318,7 +310,6 @@ func (r *vmRestoreResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
 		return
 	}
-	defer r.Client.DonePlanned(framework.PlannedVM, plannedRestoreKey(plan))
 	pointID := ""
 	if !plan.RestoredPoint.IsUnknown() {
 		pointID = plan.RestoredPoint.ValueString()
