@@ -172,8 +172,8 @@ func TestVerifyChecksumMismatch(t *testing.T) {
 }
 
 // The job's restore_test runs when due (--all-due): one VM per test (sample 1), the one whose
-// newest point was verified longest ago first, so that the VMs are tested in turn; a test run
-// again before the schedule ticks finds nothing due.
+// newest point was verified longest ago first, so that the VMs are tested in turn, and again once
+// all were; a test run again before the schedule ticks finds nothing due.
 func TestVerifyAllDueRestoreTest(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
@@ -184,7 +184,7 @@ func TestVerifyAllDueRestoreTest(t *testing.T) {
 	at := time.Date(2026, 3, 2, 6, 30, 0, 0, time.UTC)
 	verify := func(now time.Time) VerifySummary {
 		t.Helper()
-		sum, err := Verify(ctx, e.c, VerifyOptions{AllDue: true, Latest: true, BootTimeout: 30 * time.Second, Now: func() time.Time { return now }})
+		sum, err := Verify(ctx, e.c, VerifyOptions{AllDue: true, BootTimeout: 30 * time.Second, Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,6 +207,11 @@ func TestVerifyAllDueRestoreTest(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Errorf("three daily tests of one VM each tested %v, want each of the 3 VMs once", seen)
+	}
+	// Every VM's newest point is verified now: the fourth day tests again the VM tested longest
+	// ago, the first one (a declared test tests newest points, not only those never tested).
+	if sum := verify(at.Add(3 * 24 * time.Hour)); len(sum.Results) != 1 || sum.Results[0].VM != first.Results[0].VM {
+		t.Errorf("fourth day: %+v, want %s tested again", sum.Results, first.Results[0].VM)
 	}
 }
 
