@@ -52,9 +52,21 @@ func TestAccVMRestore(t *testing.T) {
 	acctest.PreCheck(t)
 	sim := acctest.NewSimWith(t, simulator.Options{BigDiskSize: restoreDisk})
 	admin := acctest.NewAdmin(t, sim)
+	admin.Tag(simulator.BigDiskVM, "tier", "tier-1")
 	db := admin.VM(simulator.BigDiskVM).Value
 	c := connect(t, sim)
 	repoURL := "file://" + t.TempDir()
+	tagsOf := func(id string) []string {
+		tags, err := c.AttachedTags(context.Background(), []string{id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tag := range tags[id] {
+			out = append(out, tag.String())
+		}
+		return out
+	}
 	job := jobConfig(sim, repoURL, fmt.Sprintf(`selection {
     ids = [%q]
   }`, db), "")
@@ -121,6 +133,9 @@ resource "vmgmt_vm_restore" "db" {
 					if vm.Name != "erp-db01-copy" || vm.PowerState != vsphere.PoweredOn || vm.ExtraConfig["vmgmt.restore.point"] != "nightly/erp-db01/"+point {
 						return fmt.Errorf("restored VM %+v", vm)
 					}
+					if tags := tagsOf(id); fmt.Sprint(tags) != "[tier/tier-1]" {
+						return fmt.Errorf("restored VM's tags %v, want erp-db01's [tier/tier-1]", tags)
+					}
 					return nil
 				},
 			},
@@ -152,6 +167,25 @@ resource "vmgmt_vm_restore" "db" {
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectEmptyPlan(),
 				}},
+			},
+			{
+				// A copy beside the original: without the point's tags.
+				Config: restoreCfg("latest = true") + `
+resource "vmgmt_vm_restore" "copy" {
+  job           = vmgmt_backup_job.nightly.name
+  vm            = "erp-db01"
+  latest        = true
+  name          = "erp-db01-inspect"
+  keep_identity = false
+}
+`,
+				Check: func(s *terraform.State) error {
+					copyID := s.RootModule().Resources["vmgmt_vm_restore.copy"].Primary.ID
+					if tags := tagsOf(copyID); len(tags) != 0 {
+						return fmt.Errorf("the keep_identity = false copy has tags %v, want none", tags)
+					}
+					return nil
+				},
 			},
 			{
 				Config: restoreCfg("latest = true") + fmt.Sprintf(`
