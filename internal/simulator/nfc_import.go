@@ -36,10 +36,12 @@ const nfcImportPrefix = "/vmgmt-nfc-import/"
 // the flat extent only once the whole body has arrived while the lease is still ready: a cut or
 // failed upload leaves the flat extent as it was (empty, or the last complete upload).
 //
-// The body is stored as received. vCenter expects a disk upload in the streamOptimized VMDK format
-// (it starts with the sparse magic "KDMV") and decodes it into the disk; the simulator does not
-// decode it, so such an upload is stored as the VMDK stream itself, and an export then serves that
-// stream. Nor does it check the size of an upload against the disk's capacity.
+// vCenter expects a disk upload in the stream-optimized VMDK format (it starts with the sparse
+// magic "KDMV") and decodes it into the disk: so does the simulator (decodeStreamOptimized), into
+// a flat image of the disk's capacity, and refuses a stream it cannot decode. Any other body (a
+// flat image, which is what the simulator's own exports serve) is stored as received; its size is
+// not checked against the disk's capacity. Sim.ImportLeases records the upload's bytes and SHA-256
+// as received.
 //
 // vcsim makes the lease inside ImportVApp but turns it ready (lists its URLs) later, inside the
 // import's own task, out of reach of a method handler, and the client learns the lease only from
@@ -317,6 +319,13 @@ func (d *diskImports) store(l *importLease, disk *importDisk, body io.Reader) (i
 	if err := tmp.Close(); err != nil {
 		return http.StatusInternalServerError, fmt.Errorf("writing the disk's file: %w", err)
 	}
+	file, status, err := flatOf(tmp.Name())
+	if err != nil {
+		return status, err
+	}
+	if file != tmp.Name() {
+		defer func() { _ = os.Remove(file) }() // gone by the rename when stored
+	}
 	// The lease's state is checked and the file renamed under d.mu, so that an upload that ends
 	// after HttpNfcLeaseComplete or Abort changes nothing.
 	d.mu.Lock()
@@ -324,13 +333,46 @@ func (d *diskImports) store(l *importLease, disk *importDisk, body io.Reader) (i
 	if d.byID[l.id] != l {
 		return http.StatusNotFound, errors.New("the lease is no longer ready")
 	}
-	if err := os.Rename(tmp.Name(), disk.flat); err != nil {
+	if err := os.Rename(file, disk.flat); err != nil {
 		return http.StatusInternalServerError, fmt.Errorf("writing the disk's file: %w", err)
 	}
-	stored = true
+	stored = file == tmp.Name()
 	disk.status.Bytes = n
 	disk.status.SHA256 = hex.EncodeToString(sum.Sum(nil))
 	return http.StatusOK, nil
+}
+
+// flatOf is the file that holds the disk an upload (stored in the file upload) describes: a
+// stream-optimized VMDK (what vCenter's import takes) decoded into a flat image beside it, or the
+// upload itself when it is not one. A stream-optimized upload that cannot be decoded is refused
+// (400), as vCenter's import fails it.
+func flatOf(upload string) (string, int, error) {
+	src, err := os.Open(upload)
+	if err != nil {
+		return "", http.StatusInternalServerError, err
+	}
+	defer func() { _ = src.Close() }()
+	flat, err := os.CreateTemp(filepath.Dir(upload), filepath.Base(upload)+".flat-*")
+	if err != nil {
+		return "", http.StatusInternalServerError, err
+	}
+	err = decodeStreamOptimized(src, flat)
+	if cerr := flat.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case errors.Is(err, errNotStreamOptimized):
+		_ = os.Remove(flat.Name())
+		return upload, 0, nil
+	case err != nil:
+		_ = os.Remove(flat.Name())
+		return "", http.StatusBadRequest, err
+	}
+	if err := os.Chmod(flat.Name(), 0o644); err != nil {
+		_ = os.Remove(flat.Name())
+		return "", http.StatusInternalServerError, err
+	}
+	return flat.Name(), 0, nil
 }
 
 // bodyReader keeps the error a read of the request body ended with (other than EOF), to tell a cut

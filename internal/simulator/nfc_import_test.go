@@ -558,20 +558,59 @@ func TestImportCutUpload(t *testing.T) {
 	}
 }
 
-// An upload in the streamOptimized VMDK format, what vCenter expects, is stored as it is: the
-// simulator does not decode it.
-func TestImportStoresStreamOptimizedAsIs(t *testing.T) {
+// An upload in the stream-optimized VMDK format, what vCenter's import takes, is decoded into the
+// disk's flat extent, of the disk's capacity: the grains' bytes where they belong, zeros between
+// (an all-zero grain is not in the stream), whatever metadata follows the grains. The lease
+// records the upload as received. A stream-optimized upload that cannot be decoded is refused
+// and leaves the disk as it was; a body that merely starts with the magic, uncompressed, is stored
+// as it came.
+func TestImportDecodesStreamOptimized(t *testing.T) {
 	fx := newImportFixture(t)
 	ctx := context.Background()
 	lease, _, disks := fx.importVM(t, "imported07", 1)
-	data := append([]byte("KDMV\x03\x00\x00\x00\x01\x00\x03\x00"), randomBytes(10, 64<<10)...)
-	if err := lease.Upload(ctx, disks[0], bytes.NewReader(data), soap.Upload{ContentLength: int64(len(data)), Progress: discardProgress()}); err != nil {
+	capacity := int64(importDiskKB) * 1024
+	raw := make([]byte, capacity-(64<<10)-1000) // the last grain partial, the rest of the disk zeros
+	copy(raw, randomBytes(10, 200<<10))
+	copy(raw[1<<20:], randomBytes(11, 100<<10)) // a gap of zero grains before it
+	stream, err := StreamOptimized(raw, capacity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upload := func(body []byte) error {
+		return lease.Upload(ctx, disks[0], bytes.NewReader(body), soap.Upload{ContentLength: int64(len(body)), Progress: discardProgress()})
+	}
+	if err := upload(stream); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]byte(nil), raw...), make([]byte, capacity-int64(len(raw)))...)
+	files := fx.diskFiles(t, "imported07", 1)
+	if got := fileSHA256(t, files[0]); got != sha256Hex(want) {
+		t.Fatalf("the decoded disk's SHA-256 %s, want the image's %s", got, sha256Hex(want))
+	}
+	if d := fx.sim.ImportLeases()[0].Disks[0]; d.Bytes != int64(len(stream)) || d.SHA256 != sha256Hex(stream) {
+		t.Errorf("recorded upload %+v, want the stream's %d bytes", d, len(stream))
+	}
+
+	// A stream cut after its first grain: refused, the disk unchanged.
+	bad := append([]byte(nil), stream[:2*vmdkSector+100]...)
+	if err := upload(bad); err == nil {
+		t.Error("a cut stream-optimized upload was accepted")
+	}
+	if got := fileSHA256(t, files[0]); got != sha256Hex(want) {
+		t.Error("a refused upload changed the disk")
+	}
+
+	// The magic alone, without the compressed flag: not a stream, stored as it came.
+	plain := append([]byte("KDMV\x01\x00\x00\x00\x00\x00\x00\x00"), randomBytes(12, 64<<10)...)
+	if err := upload(plain); err != nil {
 		t.Fatal(err)
 	}
 	if err := lease.Complete(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if files := fx.diskFiles(t, "imported07", 1); fileSHA256(t, files[0]) != sha256Hex(data) {
-		t.Error("the streamOptimized upload was not stored as received")
+	if got := fileSHA256(t, files[0]); got != sha256Hex(plain) {
+		t.Error("an upload that is not a stream-optimized VMDK was not stored as received")
 	}
 }
+
+const vmdkSector = 512

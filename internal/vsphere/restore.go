@@ -30,9 +30,10 @@ import (
 // works the same on a standalone ESXi host.
 //
 // vcsim's import lease hashes what is uploaded and discards it; vmgmt's simulator keeps it as the
-// disk's flat extent (internal/simulator), so that the tests see the bytes round-trip. The
-// simulator's backups are flat images, and it stores an upload as it comes: a flat point restores
-// onto the simulator, a stream-optimized one onto vCenter.
+// disk's flat extent (internal/simulator), decoding a stream-optimized VMDK as vCenter does, so
+// that the tests see the bytes round-trip for both kinds of point: a vCenter-made one
+// (stream-optimized) and a simulator-made one (a flat image, which the simulator stores as it
+// comes; vCenter's import would refuse it).
 //
 // # Crash safety
 //

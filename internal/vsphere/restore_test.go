@@ -158,3 +158,52 @@ func readDisks(t *testing.T, c *Client, id string) []DiskDevice {
 	}
 	return diskDevices(vm.Config.Hardware.Device)
 }
+
+// A disk stored as vCenter's export serves it (a stream-optimized VMDK) is POSTed to the import
+// lease as it is, and the disk holds the image the stream encodes: the restore path of a point a
+// real vCenter made.
+func TestRestoreVMStreamOptimized(t *testing.T) {
+	ctx := context.Background()
+	sim := newSim(t)
+	c, err := Connect(ctx, simConfig(sim))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close(ctx) }()
+	pool, err := c.DefaultPool(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder, err := c.ResolveFolder(ctx, simulator.RecoveryFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const capacity = 4 << 20
+	raw := diskBytes(3, 3<<20+12345) // the rest of the disk zeros
+	stream, err := simulator.StreamOptimized(raw, capacity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := restoreSpec("db-from-vcenter", NewRequest("test-restore", "db-from-vcenter"))
+	s.PoolID, s.FolderID = pool, folder.Reference().Value
+	s.Disks = []RestoreDisk{{Controller: "pvscsi", CapacityBytes: capacity}}
+	var data DiskData = func(context.Context, int) (io.ReadCloser, int64, error) {
+		return io.NopCloser(bytes.NewReader(stream)), int64(len(stream)), nil
+	}
+	res, err := c.RestoreVM(ctx, s, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := sim.DiskFilesByID(res.ID)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("disk files %v %v", files, err)
+	}
+	got, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]byte(nil), raw...), make([]byte, capacity-len(raw))...)
+	if shaOf(got) != shaOf(want) {
+		t.Errorf("the restored disk (%d bytes) is not the image the stream encodes (%d bytes)", len(got), len(want))
+	}
+}
