@@ -289,16 +289,17 @@ func (r *vmRestoreResource) prepare(ctx context.Context, m vmRestoreModel, point
 	return rp, rep, true
 }
 
-// attrOf is the attribute a Prepare error is about, by what it names.
+// attrOf is the attribute a Prepare error is about: the part of the target it names, else the
+// point.
 func attrOf(err error) path.Path {
-	msg := err.Error()
-	for _, a := range []struct{ word, attr string }{{"folder", "folder"}, {"pool", "pool"}, {"datastore", "datastore"},
-		{"network", "network_map"}, {"already exists", "name"}} {
-		if strings.Contains(msg, a.word) {
-			return path.Root(a.attr)
-		}
+	var te *restore.TargetError
+	if !errors.As(err, &te) {
+		return path.Root("point")
 	}
-	return path.Root("point")
+	if te.Part == restore.PartNetwork {
+		return path.Root("network_map")
+	}
+	return path.Root(string(te.Part))
 }
 
 // Create restores the VM from the point the plan resolved, through the policy gate.

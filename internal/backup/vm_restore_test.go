@@ -197,7 +197,7 @@ resource "vmgmt_vm_restore" "clash" {
   folder = %q
 }
 `, simulator.WorkloadFolder),
-				ExpectError: regexp.MustCompile(`(?s)already exists`),
+				ExpectError: regexp.MustCompile(`(?s)with vmgmt_vm_restore\.clash.*name\s+=\s+"erp-db01".*already exists`),
 			},
 		},
 	})

@@ -29,14 +29,10 @@ func cloneFirmware(model *simulator.Model) {
 	m := model.Map()
 	c := &cloneFixer{self: types.ManagedObjectReference{Type: "VmgmtCloneFixer", Value: "clone-fixer"}, pending: map[cloneKey]cloneBoot{}}
 	m.AddHandler(c)
-	next := m.Handler
-	m.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+	beforeCalls(m, func(ctx *simulator.Context, method *simulator.Method) types.BaseMethodFault {
 		c.note(ctx, method)
-		if next != nil {
-			return next(ctx, method)
-		}
-		return nil, nil
-	}
+		return nil
+	})
 }
 
 // cloneKey names a VM that a clone request will create: its folder and name.

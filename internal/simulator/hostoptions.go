@@ -107,17 +107,7 @@ func (s *hostSeeder) RemoveObject(*simulator.Context, types.ManagedObjectReferen
 // the key. Nothing is changed then. vCenter's own OptionManager (ServiceContent.setting), which
 // does take new keys, is left to vcsim. It runs before the handler already installed, if any.
 func checkHostOptionUpdates(model *simulator.Model) {
-	m := model.Map()
-	next := m.Handler
-	m.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
-		if fault := hostOptionFault(ctx, method); fault != nil {
-			return nil, fault
-		}
-		if next != nil {
-			return next(ctx, method)
-		}
-		return nil, nil
-	}
+	beforeCalls(model.Map(), hostOptionFault)
 }
 
 func hostOptionFault(ctx *simulator.Context, method *simulator.Method) types.BaseMethodFault {

@@ -129,14 +129,10 @@ func serveDiskImports(model *simulator.Model) *diskImports {
 	}
 	m := model.Map()
 	m.AddHandler(d)
-	next := m.Handler
-	m.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+	beforeCalls(m, func(ctx *simulator.Context, method *simulator.Method) types.BaseMethodFault {
 		d.note(ctx, method)
-		if next != nil {
-			return next(ctx, method)
-		}
-		return nil, nil
-	}
+		return nil
+	})
 	model.Service.HandleFunc(nfcImportPrefix, d.serve)
 	return d
 }

@@ -340,3 +340,20 @@ func (s *Sim) seed(ctx context.Context, extraVMs int, bigDisk int64) error {
 	}
 	return nil
 }
+
+// beforeCalls runs before ahead of every call vcsim dispatches, and then the registry handler
+// already installed, if any; a fault before returns answers the call instead. The simulator's
+// fixes to vcsim (clones' firmware, host options, live views, the disk leases) each see the calls
+// this way.
+func beforeCalls(m *simulator.Registry, before func(*simulator.Context, *simulator.Method) types.BaseMethodFault) {
+	next := m.Handler
+	m.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+		if fault := before(ctx, method); fault != nil {
+			return nil, fault
+		}
+		if next != nil {
+			return next(ctx, method)
+		}
+		return nil, nil
+	}
+}

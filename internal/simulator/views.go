@@ -14,9 +14,7 @@ import (
 // its first read. Before each RetrieveProperties(Ex) that starts from a container view, the view's
 // contents are computed again from its root. It runs before the handler already installed, if any.
 func liveViews(model *simulator.Model) {
-	m := model.Map()
-	next := m.Handler
-	m.Handler = func(ctx *simulator.Context, method *simulator.Method) (mo.Reference, types.BaseMethodFault) {
+	beforeCalls(model.Map(), func(ctx *simulator.Context, method *simulator.Method) types.BaseMethodFault {
 		var specs []types.PropertyFilterSpec
 		switch req := method.Body.(type) {
 		case *types.RetrieveProperties:
@@ -33,11 +31,8 @@ func liveViews(model *simulator.Model) {
 				}
 			}
 		}
-		if next != nil {
-			return next(ctx, method)
-		}
-		return nil, nil
-	}
+		return nil
+	})
 }
 
 // refreshView sets the view's contents to the objects of its types below its root.

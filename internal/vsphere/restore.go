@@ -431,26 +431,29 @@ func (c *Client) renameVM(ctx context.Context, id, name string) error {
 }
 
 // DatastoreNames lists the names of the datacenter's datastores, sorted: a restore picks its
-// datastore among them.
+// datastore among them. The answer is remembered until the client's next Refresh, so that the
+// restores of a whole job read it once.
 func (c *Client) DatastoreNames(ctx context.Context) ([]string, error) {
-	f, err := c.Finder(ctx)
+	v, err := c.lookup(ctx, "datastore names", func(f *find.Finder) (any, error) {
+		ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
+		defer cancel()
+		list, err := f.DatastoreList(ctx, "*")
+		if err != nil {
+			var nf *find.NotFoundError
+			if errors.As(err, &nf) {
+				return []string{}, nil
+			}
+			return nil, fmt.Errorf("listing the datastores: %w", err)
+		}
+		out := make([]string, 0, len(list))
+		for _, ds := range list {
+			out = append(out, ds.Name())
+		}
+		sort.Strings(out)
+		return out, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
-	defer cancel()
-	list, err := f.DatastoreList(ctx, "*")
-	if err != nil {
-		var nf *find.NotFoundError
-		if errors.As(err, &nf) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("listing the datastores: %w", err)
-	}
-	out := make([]string, 0, len(list))
-	for _, ds := range list {
-		out = append(out, ds.Name())
-	}
-	sort.Strings(out)
-	return out, nil
+	return v.([]string), nil
 }

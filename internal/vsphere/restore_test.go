@@ -50,27 +50,14 @@ func shaOf(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s
 // VM; a VM left under the pending name is destroyed and made again; a finished one is adopted.
 func TestRestoreVM(t *testing.T) {
 	ctx := context.Background()
-	sim := newSim(t)
-	c, err := Connect(ctx, simConfig(sim))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close(ctx) }()
-	pool, err := c.DefaultPool(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	folder, err := c.ResolveFolder(ctx, simulator.WorkloadFolder)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, c, pool, folderID := restoreTarget(t, simulator.WorkloadFolder)
 	disks := [][]byte{diskBytes(1, 2<<20), diskBytes(2, 1<<20)}
 	var data DiskData = func(_ context.Context, i int) (io.ReadCloser, int64, error) {
 		return io.NopCloser(bytes.NewReader(disks[i])), int64(len(disks[i])), nil
 	}
 	req := NewRequest("test-restore", "db-restored")
 	s := restoreSpec("db-restored", req)
-	s.PoolID, s.FolderID = pool, folder.Reference().Value
+	s.PoolID, s.FolderID = pool, folderID
 
 	// A reader that fails at the end of the second disk: the VM is destroyed.
 	bad := func(ctx context.Context, i int) (io.ReadCloser, int64, error) {
@@ -146,6 +133,28 @@ func TestRestoreVM(t *testing.T) {
 	}
 }
 
+// restoreTarget is a simulator of this test's own, a client of it, the cluster's root pool and the
+// ID of the named VM folder to restore into.
+func restoreTarget(t *testing.T, folder string) (*simulator.Sim, *Client, string, string) {
+	t.Helper()
+	ctx := context.Background()
+	sim := newSim(t)
+	c, err := Connect(ctx, simConfig(sim))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	pool, err := c.DefaultPool(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := c.ResolveFolder(ctx, folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, c, pool, f.Reference().Value
+}
+
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
@@ -164,20 +173,7 @@ func readDisks(t *testing.T, c *Client, id string) []DiskDevice {
 // real vCenter made.
 func TestRestoreVMStreamOptimized(t *testing.T) {
 	ctx := context.Background()
-	sim := newSim(t)
-	c, err := Connect(ctx, simConfig(sim))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Close(ctx) }()
-	pool, err := c.DefaultPool(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	folder, err := c.ResolveFolder(ctx, simulator.RecoveryFolder)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, c, pool, folderID := restoreTarget(t, simulator.RecoveryFolder)
 	const capacity = 4 << 20
 	raw := diskBytes(3, 3<<20+12345) // the rest of the disk zeros
 	stream, err := simulator.StreamOptimized(raw, capacity)
@@ -185,7 +181,7 @@ func TestRestoreVMStreamOptimized(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := restoreSpec("db-from-vcenter", NewRequest("test-restore", "db-from-vcenter"))
-	s.PoolID, s.FolderID = pool, folder.Reference().Value
+	s.PoolID, s.FolderID = pool, folderID
 	s.Disks = []RestoreDisk{{Controller: "pvscsi", CapacityBytes: capacity}}
 	var data DiskData = func(context.Context, int) (io.ReadCloser, int64, error) {
 		return io.NopCloser(bytes.NewReader(stream)), int64(len(stream)), nil

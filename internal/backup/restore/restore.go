@@ -102,6 +102,28 @@ type Options struct {
 // (job/vm/point): the vmgmt_vm_restore import reads it, whichever way the VM was restored.
 const PointStamp = "vmgmt.restore.point"
 
+// TargetError is a Prepare failure that is about the target, not the point: which part of it.
+type TargetError struct {
+	Part Part
+	Err  error
+}
+
+// Part names a part of a restore's target.
+type Part string
+
+// The parts of a target a TargetError names.
+const (
+	PartName      Part = "name"
+	PartFolder    Part = "folder"
+	PartPool      Part = "pool"
+	PartDatastore Part = "datastore"
+	PartNetwork   Part = "network"
+)
+
+func (e *TargetError) Error() string { return e.Err.Error() }
+
+func (e *TargetError) Unwrap() error { return e.Err }
+
 // Formats a restore can send to vCenter as they are stored.
 const (
 	formatFlat   = "flat"
@@ -127,23 +149,23 @@ func Prepare(ctx context.Context, c *vsphere.Client, r *repo.Repository, p repo.
 	}
 	folder, err := c.ResolveFolder(ctx, t.Folder)
 	if err != nil {
-		return nil, fmt.Errorf("restoring %s: the target folder: %w", name, err)
+		return nil, &TargetError{Part: PartFolder, Err: fmt.Errorf("restoring %s: the target folder: %w", name, err)}
 	}
 	poolID := t.Pool
 	if poolID == "" {
 		if poolID, err = c.DefaultPool(ctx); err != nil {
-			return nil, fmt.Errorf("restoring %s: no pool given, and %w", name, err)
+			return nil, &TargetError{Part: PartPool, Err: fmt.Errorf("restoring %s: no pool given, and %w", name, err)}
 		}
 	} else {
 		pool, err := c.ResolvePool(ctx, poolID)
 		if err != nil {
-			return nil, fmt.Errorf("restoring %s: the target pool: %w", name, err)
+			return nil, &TargetError{Part: PartPool, Err: fmt.Errorf("restoring %s: the target pool: %w", name, err)}
 		}
 		poolID = pool.ID()
 	}
 	ds, err := pickDatastore(ctx, c, m, t.Datastore)
 	if err != nil {
-		return nil, fmt.Errorf("restoring %s: %w", name, err)
+		return nil, &TargetError{Part: PartDatastore, Err: fmt.Errorf("restoring %s: %w", name, err)}
 	}
 	s := vsphere.RestoreSpec{
 		Name: name, FolderID: folder.Reference().Value, PoolID: poolID, Datastore: ds,
@@ -168,7 +190,7 @@ func Prepare(ctx context.Context, c *vsphere.Client, r *repo.Repository, p repo.
 			if to == n.Network {
 				hint = fmt.Sprintf(" (map it to a network of this vCenter: network map %q = \"<network>\")", n.Network)
 			}
-			return nil, fmt.Errorf("restoring %s: network %s: %w%s", name, to, err, hint)
+			return nil, &TargetError{Part: PartNetwork, Err: fmt.Errorf("restoring %s: network %s: %w%s", name, to, err, hint)}
 		}
 		s.Networks = append(s.Networks, to)
 	}
@@ -310,7 +332,7 @@ func nameFree(ctx context.Context, c *vsphere.Client, s vsphere.RestoreSpec) err
 	}
 	for _, vm := range vms {
 		if vm.FolderID == s.FolderID && vm.Name == s.Name && vm.ExtraConfig[vsphere.StampRequest] != s.Request.Token {
-			return fmt.Errorf("restoring to %s: a VM of that name already exists there (%s, %s); choose another name, or remove it", s.Name, vm.ID, vm.Path)
+			return &TargetError{Part: PartName, Err: fmt.Errorf("restoring to %s: a VM of that name already exists there (%s, %s); choose another name, or remove it", s.Name, vm.ID, vm.Path)}
 		}
 	}
 	return nil
