@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/url"
+	"sync"
 
 	"github.com/vmware/govmomi"
 	"github.com/vmware/govmomi/session"
@@ -150,6 +151,11 @@ type Sim struct {
 	Password string
 }
 
+// createMu serializes vcsim's Model.Create, which writes package globals (the license manager's
+// evaluation license) that another simulator being created in the same process reads: tests start
+// simulators in parallel, and `go test -race` reported it.
+var createMu sync.Mutex
+
 // Start creates the inventory, serves it over TLS on a loopback port and seeds it.
 func Start(ctx context.Context, opts Options) (*Sim, error) {
 	if opts.User == "" {
@@ -171,7 +177,10 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 	model.Datastore = 1
 	model.Portgroup = 1
 	model.Autostart = true
-	if err := model.Create(); err != nil {
+	createMu.Lock()
+	err := model.Create()
+	createMu.Unlock()
+	if err != nil {
 		model.Remove()
 		return nil, fmt.Errorf("creating the simulator inventory: %w", err)
 	}
