@@ -280,7 +280,7 @@ func (r *vmRestoreResource) prepare(ctx context.Context, m vmRestoreModel, point
 	}
 	t := restore.Target{Name: m.Name.ValueString(), Folder: m.Folder.ValueString(), Pool: m.Pool.ValueString(),
 		Datastore: m.Datastore.ValueString(), Networks: nets, PowerOn: m.PowerOn.ValueBool(),
-		SkipTags: !m.KeepIdentity.ValueBool(), SkipStamps: !m.KeepIdentity.ValueBool()}
+		SkipTags: !m.KeepIdentity.ValueBool(), SkipStamps: !m.KeepIdentity.ValueBool(), NewMACs: !m.KeepIdentity.ValueBool()}
 	rp, err := restore.Prepare(ctx, c, rep, p, t)
 	if err != nil {
 		diags.AddAttributeError(attrOf(err), "Cannot restore "+m.Name.ValueString()+" from restore point "+p.ID, capitalize(err.Error())+".")

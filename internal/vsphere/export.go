@@ -36,14 +36,17 @@ const leaseCleanupTimeout = 30 * time.Second
 // each must read r to its end (or fail): a disk it leaves unread is an error. On vCenter the
 // bytes are the disk as the export serves it (stream-optimized VMDK); the simulator serves the
 // flat extent.
-func (c *Client) ExportSnapshot(ctx context.Context, vmID, snapshotID string, each func(d ExportDisk, r io.Reader) error) error {
-	devices, err := c.SnapshotDisks(ctx, snapshotID)
+//
+// It returns the snapshot's network adapters, read with its disks, for the point's manifest.
+func (c *Client) ExportSnapshot(ctx context.Context, vmID, snapshotID string, each func(d ExportDisk, r io.Reader) error) ([]NICDevice, error) {
+	hw, err := c.SnapshotHardware(ctx, snapshotID)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	devices := hw.Disks
 	lease, info, err := c.openExport(ctx, vmID, snapshotID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	disks := *info // the disks only: their bytes make the lease's progress
 	disks.Items = nil
@@ -73,16 +76,16 @@ func (c *Client) ExportSnapshot(ctx context.Context, vmID, snapshotID string, ea
 			done()
 			err = fmt.Errorf("exporting disk %s of %s (snapshot %s): %w", item.Path, vmID, snapshotID, err)
 			abortLease(ctx, lease, err)
-			return err
+			return nil, err
 		}
 	}
 	done()
 	cctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
 	if err := lease.Complete(cctx); err != nil {
-		return fmt.Errorf("completing the export of snapshot %s of %s: %w", snapshotID, vmID, err)
+		return nil, fmt.Errorf("completing the export of snapshot %s of %s: %w", snapshotID, vmID, err)
 	}
-	return nil
+	return hw.NICs, nil
 }
 
 // openExport asks for the snapshot's export lease and waits for it to be ready.

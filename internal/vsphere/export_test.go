@@ -95,7 +95,7 @@ func TestExportSnapshotBytesEqualDatastore(t *testing.T) {
 	snap := snapshotOf(t, c, vmID)
 	var disks []ExportDisk
 	var sum [32]byte
-	err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
+	_, err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
 		disks = append(disks, d)
 		h := sha256.New()
 		if _, err := io.Copy(h, r); err != nil {
@@ -132,7 +132,7 @@ func TestExportSnapshotReportsProgress(t *testing.T) {
 	ctx := context.Background()
 	sim, c, vmID := exportSim(t, exportTestDisk)
 	snap := snapshotOf(t, c, vmID)
-	err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
+	_, err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
 		if _, err := io.CopyN(io.Discard, r, exportTestDisk/2); err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func TestExportSnapshotAbortsOnError(t *testing.T) {
 	sim, c, vmID := exportSim(t, exportTestDisk)
 	snap := snapshotOf(t, c, vmID)
 	full := errors.New("repository full")
-	err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
+	_, err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
 		if _, err := io.CopyN(io.Discard, r, 1<<20); err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func TestExportSnapshotUnreadDisk(t *testing.T) {
 	ctx := context.Background()
 	sim, c, vmID := exportSim(t, exportTestDisk)
 	snap := snapshotOf(t, c, vmID)
-	err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
+	_, err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
 		_, err := io.CopyN(io.Discard, r, 4096)
 		return err
 	})
@@ -211,7 +211,7 @@ func TestExportSnapshotBoundedMemory(t *testing.T) {
 		peak = max(peak, m.HeapInuse)
 	}
 	var total int64
-	err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
+	_, err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
 		for {
 			n, err := io.CopyN(io.Discard, r, 256<<20)
 			total += n
@@ -246,7 +246,7 @@ func BenchmarkExportSnapshot(b *testing.B) {
 	b.SetBytes(size)
 	b.ResetTimer()
 	for b.Loop() {
-		err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
+		_, err := c.ExportSnapshot(ctx, vmID, snap, func(d ExportDisk, r io.Reader) error {
 			_, err := io.Copy(io.Discard, r)
 			return err
 		})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 
 	"github.com/vmware/govmomi/find"
@@ -60,8 +61,8 @@ type RestoreSpec struct {
 	Firmware        string
 	HardwareVersion string
 	Disks           []RestoreDisk
-	// Networks are the networks (name or path) of the VM's NICs, in order; one vmxnet3 NIC each.
-	Networks    []string
+	// NICs are the VM's network adapters, in order.
+	NICs        []RestoreNIC
 	ExtraConfig map[string]string
 	// Request makes the restore crash-safe (see above); zero: no stamp, no adoption.
 	Request Request
@@ -75,6 +76,16 @@ type RestoreDisk struct {
 	Bus, Unit     int32
 	CapacityBytes int64
 	Thin          bool
+}
+
+// RestoreNIC is one network adapter of a restored VM.
+type RestoreNIC struct {
+	// Network is the network's name or path.
+	Network string
+	// Adapter is vmxnet3 (empty: vmxnet3), vmxnet2, vmxnet, e1000e, e1000 or pcnet32.
+	Adapter string
+	// MAC, when set, is kept as the adapter's manual MAC address; empty: vCenter generates one.
+	MAC string
 }
 
 // DiskData opens the data of disk i of a RestoreSpec: its bytes as stored (the reader may fail
@@ -173,6 +184,11 @@ func (s RestoreSpec) check() error {
 			return fmt.Errorf("restoring %s: disk %d: %w", s.Name, i, err)
 		}
 	}
+	for i, n := range s.NICs {
+		if _, err := newNIC(n, nil, -1); err != nil {
+			return fmt.Errorf("restoring %s: network adapter %d: %w", s.Name, i+1, err)
+		}
+	}
 	return nil
 }
 
@@ -259,19 +275,49 @@ func (c *Client) restoreConfig(ctx context.Context, s RestoreSpec, name string) 
 			Device:        disk,
 		})
 	}
-	for _, n := range s.Networks {
-		backing, err := c.networkBacking(ctx, n)
+	for _, n := range s.NICs {
+		backing, err := c.networkBacking(ctx, n.Network)
 		if err != nil {
 			return cfg, fmt.Errorf("restoring %s: %w", s.Name, err)
 		}
 		key--
-		nic := &types.VirtualVmxnet3{VirtualVmxnet: types.VirtualVmxnet{VirtualEthernetCard: types.VirtualEthernetCard{
-			VirtualDevice: types.VirtualDevice{Key: key, Backing: backing},
-			AddressType:   string(types.VirtualEthernetCardMacTypeGenerated),
-		}}}
+		nic, err := newNIC(n, backing, key)
+		if err != nil {
+			return cfg, fmt.Errorf("restoring %s: %w", s.Name, err)
+		}
 		cfg.DeviceChange = append(cfg.DeviceChange, &types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd, Device: nic})
 	}
 	return cfg, nil
+}
+
+// newNIC makes a network adapter of a kind (as SnapshotHardware names them) on a backing, with
+// n's MAC address as a manual one when it has one, else one vCenter generates.
+func newNIC(n RestoreNIC, backing types.BaseVirtualDeviceBackingInfo, key int32) (types.BaseVirtualDevice, error) {
+	card := types.VirtualEthernetCard{
+		VirtualDevice: types.VirtualDevice{Key: key, Backing: backing},
+		AddressType:   string(types.VirtualEthernetCardMacTypeGenerated),
+	}
+	if n.MAC != "" {
+		if _, err := net.ParseMAC(n.MAC); err != nil {
+			return nil, fmt.Errorf("MAC address %q: %w", n.MAC, err)
+		}
+		card.AddressType, card.MacAddress = string(types.VirtualEthernetCardMacTypeManual), n.MAC
+	}
+	switch n.Adapter {
+	case "", "vmxnet3":
+		return &types.VirtualVmxnet3{VirtualVmxnet: types.VirtualVmxnet{VirtualEthernetCard: card}}, nil
+	case "vmxnet2":
+		return &types.VirtualVmxnet2{VirtualVmxnet: types.VirtualVmxnet{VirtualEthernetCard: card}}, nil
+	case "vmxnet":
+		return &types.VirtualVmxnet{VirtualEthernetCard: card}, nil
+	case "e1000e":
+		return &types.VirtualE1000e{VirtualEthernetCard: card}, nil
+	case "e1000":
+		return &types.VirtualE1000{VirtualEthernetCard: card}, nil
+	case "pcnet32":
+		return &types.VirtualPCNet32{VirtualEthernetCard: card}, nil
+	}
+	return nil, fmt.Errorf("adapter kind %q: not one vmgmt makes (vmxnet3, vmxnet2, vmxnet, e1000e, e1000, pcnet32)", n.Adapter)
 }
 
 // newController makes a disk controller of a kind (as SnapshotDisks names them) on a bus.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,7 +19,8 @@ import (
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/simulator"
 )
 
-// restoreSpec is a VM of two disks on two controllers (lsilogic 0:0 and pvscsi 1:3) and two NICs.
+// restoreSpec is a VM of two disks on two controllers (lsilogic 0:0 and pvscsi 1:3) and three
+// NICs: an e1000e with a manual MAC, and two on one network (vmxnet3, then e1000).
 func restoreSpec(name string, req Request) RestoreSpec {
 	return RestoreSpec{
 		Name: name, Datastore: "LocalDS_0", GuestID: "rhel9_64Guest", CPUs: 2, MemoryMB: 2048,
@@ -27,7 +29,11 @@ func restoreSpec(name string, req Request) RestoreSpec {
 			{Controller: "lsilogic", Bus: 0, Unit: 0, CapacityBytes: 2 << 20, Thin: true},
 			{Controller: "pvscsi", Bus: 1, Unit: 3, CapacityBytes: 1 << 20},
 		},
-		Networks:    []string{simulator.PortGroups[1], simulator.PortGroups[2]},
+		NICs: []RestoreNIC{
+			{Network: simulator.PortGroups[1], Adapter: "e1000e", MAC: "00:50:56:01:02:03"},
+			{Network: simulator.PortGroups[2]},
+			{Network: simulator.PortGroups[2], Adapter: "e1000"},
+		},
 		ExtraConfig: map[string]string{"vmgmt.catalog.item": "db-server", "guestinfo.role": "db"},
 		Request:     req,
 	}
@@ -84,8 +90,23 @@ func TestRestoreVM(t *testing.T) {
 		t.Fatal(err)
 	}
 	if vm.Name != "db-restored" || vm.CPUs != 2 || vm.MemoryMB != 2048 || vm.ExtraConfig[StampRequest] != req.Token ||
-		vm.ExtraConfig["vmgmt.catalog.item"] != "db-server" || strings.Join(vm.Networks, ",") != strings.Join(s.Networks, ",") {
+		vm.ExtraConfig["vmgmt.catalog.item"] != "db-server" || strings.Join(vm.Networks, ",") != simulator.PortGroups[1]+","+simulator.PortGroups[2]+","+simulator.PortGroups[2] {
 		t.Errorf("restored VM %+v", vm)
+	}
+	var nics []string
+	for _, n := range readHardware(t, c, res.ID).NICs {
+		mac := n.AddressType
+		if n.AddressType == "manual" {
+			mac = n.MAC
+		}
+		nics = append(nics, n.Adapter+" "+vm.NICNetwork(n)+" "+mac)
+	}
+	if want := []string{
+		"e1000e " + simulator.PortGroups[1] + " 00:50:56:01:02:03",
+		"vmxnet3 " + simulator.PortGroups[2] + " generated",
+		"e1000 " + simulator.PortGroups[2] + " generated",
+	}; !slices.Equal(nics, want) {
+		t.Errorf("network adapters\n%q\nwant\n%q", nics, want)
 	}
 	files, err := sim.DiskFiles("db-restored")
 	if err != nil || len(files) != 2 {
@@ -100,7 +121,7 @@ func TestRestoreVM(t *testing.T) {
 			t.Errorf("disk %d (%s): %d bytes, not the uploaded ones", i, f, len(b))
 		}
 	}
-	devs := readDisks(t, c, res.ID)
+	devs := readHardware(t, c, res.ID).Disks
 	want := []string{"lsilogic 0:0 2097152", "pvscsi 1:3 1048576"}
 	for i, d := range devs {
 		if got := d.Controller + " " + fmt.Sprintf("%d:%d %d", d.Bus, d.Unit, d.CapacityBytes); i >= len(want) || got != want[i] {
@@ -159,13 +180,14 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
-func readDisks(t *testing.T, c *Client, id string) []DiskDevice {
+// readHardware is a VM's disks and network adapters, as SnapshotHardware reads a snapshot's.
+func readHardware(t *testing.T, c *Client, id string) SnapshotHardware {
 	t.Helper()
 	var vm mo.VirtualMachine
 	if err := c.collector().RetrieveOne(context.Background(), vmRef(id), []string{"config.hardware.device"}, &vm); err != nil {
 		t.Fatal(err)
 	}
-	return diskDevices(vm.Config.Hardware.Device)
+	return SnapshotHardware{Disks: diskDevices(vm.Config.Hardware.Device), NICs: nicDevices(vm.Config.Hardware.Device)}
 }
 
 // A disk stored as vCenter's export serves it (a stream-optimized VMDK) is POSTed to the import

@@ -3,6 +3,7 @@ package vsphere
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vmware/govmomi/object"
@@ -113,17 +114,90 @@ type DiskDevice struct {
 	File string
 }
 
-// SnapshotDisks reads the virtual disks of a snapshot, in device order (the order in which its
-// export lease lists them), with their controllers, in one round trip.
-func (c *Client) SnapshotDisks(ctx context.Context, snapshotID string) ([]DiskDevice, error) {
+// NICDevice is one network adapter of a VM as a snapshot holds it: what a restore needs to make
+// the adapter again.
+type NICDevice struct {
+	Key   int32
+	Label string
+	// Adapter is the adapter's kind: vmxnet3, vmxnet2, vmxnet, e1000e, e1000, pcnet32 or sriov.
+	Adapter string
+	// Network is the name of the network a standard backing names; PortgroupKey the key of a
+	// distributed port group (VM.NICNetwork names it) and OpaqueID an opaque network's ID.
+	Network      string
+	PortgroupKey string
+	OpaqueID     string
+	// MAC is the adapter's MAC address; AddressType how it got it: manual, generated or assigned.
+	MAC         string
+	AddressType string
+}
+
+// SnapshotHardware is the devices of a snapshot a restore recreates: disks and network adapters,
+// each in device order.
+type SnapshotHardware struct {
+	Disks []DiskDevice
+	NICs  []NICDevice
+}
+
+// SnapshotHardware reads the virtual disks (with their controllers) and network adapters of a
+// snapshot, in device order (the order in which its export lease lists the disks), in one round
+// trip.
+func (c *Client) SnapshotHardware(ctx context.Context, snapshotID string) (SnapshotHardware, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.APITimeout)
 	defer cancel()
 	var snap mo.VirtualMachineSnapshot
 	pc := property.DefaultCollector(c.vim)
 	if err := pc.RetrieveOne(ctx, snapshotRef(snapshotID), []string{"config.hardware.device"}, &snap); err != nil {
-		return nil, fmt.Errorf("reading the disks of snapshot %s: %w", snapshotID, wrapNotFound("snapshot", snapshotID, err))
+		return SnapshotHardware{}, fmt.Errorf("reading the devices of snapshot %s: %w", snapshotID, wrapNotFound("snapshot", snapshotID, err))
 	}
-	return diskDevices(snap.Config.Hardware.Device), nil
+	devices := snap.Config.Hardware.Device
+	return SnapshotHardware{Disks: diskDevices(devices), NICs: nicDevices(devices)}, nil
+}
+
+// nicDevices picks the network adapters of a device list.
+func nicDevices(devices []types.BaseVirtualDevice) []NICDevice {
+	var out []NICDevice
+	for _, d := range devices {
+		card, ok := d.(types.BaseVirtualEthernetCard)
+		if !ok {
+			continue
+		}
+		e := card.GetVirtualEthernetCard()
+		n := NICDevice{Key: e.Key, Adapter: adapterKind(d), MAC: e.MacAddress, AddressType: strings.ToLower(e.AddressType)}
+		if info := e.DeviceInfo.GetDescription(); info != nil {
+			n.Label = info.Label
+		}
+		switch b := e.Backing.(type) {
+		case *types.VirtualEthernetCardNetworkBackingInfo:
+			n.Network = b.DeviceName
+		case *types.VirtualEthernetCardDistributedVirtualPortBackingInfo:
+			n.PortgroupKey = b.Port.PortgroupKey
+		case *types.VirtualEthernetCardOpaqueNetworkBackingInfo:
+			n.OpaqueID = b.OpaqueNetworkId
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// adapterKind names a network adapter's kind as a restore makes it again (newNIC).
+func adapterKind(d types.BaseVirtualDevice) string {
+	switch d.(type) {
+	case *types.VirtualVmxnet3, *types.VirtualVmxnet3Vrdma:
+		return "vmxnet3"
+	case *types.VirtualVmxnet2:
+		return "vmxnet2"
+	case *types.VirtualVmxnet:
+		return "vmxnet"
+	case *types.VirtualE1000e:
+		return "e1000e"
+	case *types.VirtualE1000:
+		return "e1000"
+	case *types.VirtualPCNet32:
+		return "pcnet32"
+	case *types.VirtualSriovEthernetCard:
+		return "sriov"
+	}
+	return "vmxnet3"
 }
 
 // diskDevices picks the disks of a device list, each with its controller.

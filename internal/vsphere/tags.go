@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/vmware/govmomi/vapi/rest"
@@ -75,12 +76,25 @@ func (c *Client) withREST(ctx context.Context, f func(*rest.Client) error) error
 // fresh says the VM was just created and carries none of these tags yet: the tags are then
 // attached in one call, without reading what is attached first.
 func (c *Client) SetTags(ctx context.Context, vmID string, want map[string]string, fresh bool) error {
+	sets := make(map[string][]string, len(want))
+	for cat, name := range want {
+		sets[cat] = []string{name}
+	}
+	return c.SetTagSets(ctx, vmID, sets, fresh)
+}
+
+// SetTagSets is SetTags with any number of tags per category, as a restore puts back what a VM
+// carried: in each category of want the VM ends with exactly want's tags. A category missing on
+// this vCenter is created with cardinality multiple when want has more than one tag in it
+// (single otherwise); a category that exists with cardinality single and more than one tag
+// wanted in it is an error naming the category, before anything is attached.
+func (c *Client) SetTagSets(ctx context.Context, vmID string, want map[string][]string, fresh bool) error {
 	return c.withREST(ctx, func(rc *rest.Client) error { return c.setTags(ctx, tags.NewManager(rc), vmID, want, fresh) })
 }
 
-// setTags is SetTags on one vAPI session. Run again it does nothing more (a tag attached twice
-// is attached once).
-func (c *Client) setTags(ctx context.Context, m *tags.Manager, vmID string, want map[string]string, fresh bool) error {
+// setTags is SetTagSets on one vAPI session. Run again it does nothing more (a tag attached
+// twice is attached once).
+func (c *Client) setTags(ctx context.Context, m *tags.Manager, vmID string, want map[string][]string, fresh bool) error {
 	ref := types.ManagedObjectReference{Type: "VirtualMachine", Value: vmID}
 	var attached []tags.Tag
 	if !fresh {
@@ -94,34 +108,54 @@ func (c *Client) setTags(ctx context.Context, m *tags.Manager, vmID string, want
 		cats = append(cats, cat)
 	}
 	sort.Strings(cats)
+	// Every category and tag is resolved (and checked) before any tag is detached or attached.
+	catIDs := make([]string, len(cats))
+	wanted := make([]map[string]bool, len(cats)) // tag IDs per category
+	for i, cat := range cats {
+		names := want[cat]
+		catID, err := c.category(ctx, m, cat, len(names) > 1)
+		if err != nil {
+			return err
+		}
+		if len(names) > 1 {
+			info, err := m.GetCategory(ctx, catID)
+			if err != nil {
+				return fmt.Errorf("reading tag category %s: %w", cat, err)
+			}
+			if info.Cardinality != "MULTIPLE" {
+				return fmt.Errorf("tagging %s: category %s takes one tag per object (cardinality single), but %d are wanted (%s): "+
+					"make the category's cardinality multiple in vCenter, or drop all but one", vmID, cat, len(names), strings.Join(names, ", "))
+			}
+		}
+		catIDs[i], wanted[i] = catID, map[string]bool{}
+		for _, name := range names {
+			tagID, err := c.tag(ctx, m, cat, catID, name)
+			if err != nil {
+				return err
+			}
+			wanted[i][tagID] = true
+		}
+	}
 	var attach []string
-	for _, cat := range cats {
-		catID, err := c.category(ctx, m, cat)
-		if err != nil {
-			return err
-		}
-		tagID, err := c.tag(ctx, m, cat, catID, want[cat])
-		if err != nil {
-			return err
-		}
-		have := false
+	for i := range cats {
 		for _, t := range attached {
-			if t.CategoryID != catID {
+			if t.CategoryID != catIDs[i] {
 				continue
 			}
-			if t.ID == tagID {
-				have = true
+			if wanted[i][t.ID] {
+				delete(wanted[i], t.ID) // attached already
 				continue
 			}
 			if err := m.DetachTag(ctx, t.ID, ref); err != nil {
 				return fmt.Errorf("detaching tag %s from %s: %w", t.Name, vmID, err)
 			}
 		}
-		if !have {
-			attach = append(attach, tagID)
+		for id := range wanted[i] {
+			attach = append(attach, id)
 		}
 	}
 	if len(attach) > 0 {
+		sort.Strings(attach)
 		if err := m.AttachMultipleTagsToObject(ctx, attach, ref); err != nil {
 			return fmt.Errorf("tagging %s: %w", vmID, err)
 		}
@@ -156,7 +190,9 @@ func (c *Client) VMTags(ctx context.Context, vmID string) (map[string]string, er
 	return out, nil
 }
 
-func (c *Client) category(ctx context.Context, m *tags.Manager, name string) (string, error) {
+// category looks a tag category up by name, creating it when missing (cardinality multiple when
+// multiple, else single); IDs are remembered for the session.
+func (c *Client) category(ctx context.Context, m *tags.Manager, name string, multiple bool) (string, error) {
 	// Parallel first lookups of the same names wait for one answer instead of all listing.
 	c.rest.lookupMu.Lock()
 	defer c.rest.lookupMu.Unlock()
@@ -166,12 +202,16 @@ func (c *Client) category(ctx context.Context, m *tags.Manager, name string) (st
 	if ok {
 		return id, nil
 	}
+	cardinality := "SINGLE"
+	if multiple {
+		cardinality = "MULTIPLE"
+	}
 	cat, err := m.GetCategory(ctx, name)
 	if err == nil {
 		id = cat.ID
 	} else {
 		id, err = m.CreateCategory(ctx, &tags.Category{
-			Name: name, Description: "managed by vmgmt", Cardinality: "SINGLE", AssociableTypes: []string{"VirtualMachine"},
+			Name: name, Description: "managed by vmgmt", Cardinality: cardinality, AssociableTypes: []string{"VirtualMachine"},
 		})
 		if err != nil {
 			// Created by a parallel call in the meantime?

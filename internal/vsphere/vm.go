@@ -54,6 +54,25 @@ type VM struct {
 	Custom map[string]string
 	// Networks are the names of the networks the VM's NICs attach to.
 	Networks []string
+	// NetworkIDs names those networks by managed object ID (a distributed port group's ID is
+	// its key, which its NICs' backings give).
+	NetworkIDs map[string]string
+}
+
+// NICNetwork names the network an adapter of the VM is on: a standard backing names it; a
+// distributed port group's or an opaque network's is looked up among the VM's networks (its
+// key or ID when it is not there).
+func (vm *VM) NICNetwork(n NICDevice) string {
+	switch {
+	case n.Network != "":
+		return n.Network
+	case n.PortgroupKey != "":
+		if name, ok := vm.NetworkIDs[n.PortgroupKey]; ok {
+			return name
+		}
+		return n.PortgroupKey
+	}
+	return n.OpaqueID
 }
 
 // vmCache is one bulk snapshot of every VM, shared by concurrent readers, and kept current with
@@ -564,6 +583,10 @@ func (names *vmNames) vm(v *mo.VirtualMachine, fields map[int32]string) *VM {
 	for _, n := range v.Network {
 		if name := names.networks[n]; name != "" {
 			vm.Networks = append(vm.Networks, name)
+			if vm.NetworkIDs == nil {
+				vm.NetworkIDs = map[string]string{}
+			}
+			vm.NetworkIDs[n.Value] = name
 		}
 	}
 	sort.Strings(vm.Networks)

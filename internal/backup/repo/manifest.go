@@ -92,10 +92,17 @@ type Disk struct {
 	Format string `json:"format,omitempty"`
 }
 
-// Network is one network adapter and the network it is on.
+// Network is one network adapter and the network it is on, in the VM's device order.
 type Network struct {
 	Label   string `json:"label"`
 	Network string `json:"network"`
+	// Adapter is the adapter's kind (vmxnet3, vmxnet2, vmxnet, e1000e, e1000, pcnet32, sriov);
+	// empty in points made before vmgmt recorded it, which restore as vmxnet3.
+	Adapter string `json:"adapter,omitempty"`
+	// MAC is the adapter's MAC address, AddressType how it got it (manual, generated or
+	// assigned): a restore keeps a manual one, except on a copy beside the original.
+	MAC         string `json:"mac,omitempty"`
+	AddressType string `json:"address_type,omitempty"`
 }
 
 // HostInfo names the host a configuration point was taken of, and its bundle.

@@ -21,6 +21,7 @@ import (
 	"hash"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -55,6 +56,10 @@ type Target struct {
 	// SkipStamps leaves vmgmt's own stamps (catalog, baseline, security group, backup job) off
 	// the VM, for the same reason as SkipTags.
 	SkipStamps bool
+	// NewMACs gives every adapter a MAC vCenter generates; otherwise an adapter whose MAC was
+	// set by hand (manual) keeps it. A copy beside the original sets it: two adapters with one
+	// MAC on a network break both.
+	NewMACs bool
 }
 
 // Plan is a prepared restore: the point, its manifest, and the VM to make.
@@ -62,8 +67,8 @@ type Plan struct {
 	Point    repo.Point
 	Manifest *repo.Manifest
 	Spec     vsphere.RestoreSpec
-	// Tags are the tags to attach, category -> name.
-	Tags    map[string]string
+	// Tags are the tags to attach, category -> names.
+	Tags    map[string][]string
 	PowerOn bool
 	// Bytes is the sum of the disks' stored sizes: what the restore reads.
 	Bytes int64
@@ -192,14 +197,18 @@ func Prepare(ctx context.Context, c *vsphere.Client, r *repo.Repository, p repo.
 			}
 			return nil, &TargetError{Part: PartNetwork, Err: fmt.Errorf("restoring %s: network %s: %w%s", name, to, err, hint)}
 		}
-		s.Networks = append(s.Networks, to)
+		nic, warning := restoreNIC(n, to, t.NewMACs)
+		if warning != "" {
+			plan.Warnings = append(plan.Warnings, warning)
+		}
+		s.NICs = append(s.NICs, nic)
 	}
 	s.Request = vsphere.NewRequest("vm-restore", p.String(), name, s.FolderID)
 	if err := nameFree(ctx, c, s); err != nil {
 		return nil, err
 	}
 	if !t.SkipTags {
-		plan.Tags = tagMap(m.Tags)
+		plan.Tags = tagSets(m.Tags)
 	}
 	plan.Spec = s
 	return plan, nil
@@ -283,14 +292,41 @@ func withPointStamp(ec map[string]string, p repo.Point) map[string]string {
 	return ec
 }
 
-// tagMap turns "category/name" tags into category -> name (one tag per category, as vmgmt
-// attaches them).
-func tagMap(tags []string) map[string]string {
-	out := map[string]string{}
+// restoreNIC is the adapter a restore makes for n on network to: of n's kind, keeping a manual
+// MAC address unless newMACs (a copy beside the original must not take its MAC). An SR-IOV
+// adapter needs the target host's physical function and is made vmxnet3; a point from before
+// vmgmt recorded adapter kinds gives vmxnet3; both say so in the warning.
+func restoreNIC(n repo.Network, to string, newMACs bool) (vsphere.RestoreNIC, string) {
+	nic := vsphere.RestoreNIC{Network: to, Adapter: n.Adapter}
+	if n.AddressType == "manual" && !newMACs {
+		nic.MAC = n.MAC
+	}
+	label := n.Label
+	if label == "" {
+		label = "the adapter on " + n.Network
+	}
+	switch n.Adapter {
+	case "":
+		nic.Adapter = "vmxnet3"
+		return nic, fmt.Sprintf("the point does not record the kind of %s (it predates vmgmt recording it): it is made vmxnet3", label)
+	case "sriov":
+		nic.Adapter = "vmxnet3"
+		return nic, fmt.Sprintf("%s was an SR-IOV adapter, which needs the host's physical function: it is made vmxnet3", label)
+	}
+	return nic, ""
+}
+
+// tagSets turns "category/name" tags into category -> names, every tag the VM carried (a
+// category of cardinality multiple holds several), each once, sorted.
+func tagSets(tags []string) map[string][]string {
+	out := map[string][]string{}
 	for _, t := range tags {
-		if cat, name, ok := strings.Cut(t, "/"); ok {
-			out[cat] = name
+		if cat, name, ok := strings.Cut(t, "/"); ok && !slices.Contains(out[cat], name) {
+			out[cat] = append(out[cat], name)
 		}
+	}
+	for _, names := range out {
+		sort.Strings(names)
 	}
 	return out
 }
@@ -377,7 +413,7 @@ func (p *Plan) Run(ctx context.Context, c *vsphere.Client, r *repo.Repository, o
 		return res, err
 	}
 	if len(p.Tags) > 0 {
-		if err := c.SetTags(ctx, res.ID, p.Tags, !restored.Adopted); err != nil {
+		if err := c.SetTagSets(ctx, res.ID, p.Tags, !restored.Adopted); err != nil {
 			return res, fmt.Errorf("restored %s (%s), but tagging it failed (a rerun tags it): %w", p.Spec.Name, res.ID, err)
 		}
 	}

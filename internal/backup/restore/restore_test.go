@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/vmgmt/terraform-provider-vmgmt/internal/backup/repo"
+	"github.com/vmgmt/terraform-provider-vmgmt/internal/vsphere"
 )
 
 func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
@@ -120,10 +122,40 @@ func TestRestorable(t *testing.T) {
 	}
 }
 
-// tagMap turns category/name tags into one per category, and bootless tags into nothing.
-func TestTagMap(t *testing.T) {
-	got := tagMap([]string{"tier/tier-1", "app/erp", "broken"})
-	if len(got) != 2 || got["tier"] != "tier-1" || got["app"] != "erp" {
-		t.Errorf("tagMap = %v", got)
+// tagSets keeps every tag of a category, each once, sorted; a tag without a category is dropped.
+func TestTagSets(t *testing.T) {
+	got := tagSets([]string{"tier/tier-1", "compliance/sox", "app/erp", "broken", "compliance/pci", "compliance/sox"})
+	want := map[string][]string{"tier": {"tier-1"}, "app": {"erp"}, "compliance": {"pci", "sox"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tagSets = %v, want %v", got, want)
+	}
+	if got := tagSets(nil); len(got) != 0 {
+		t.Errorf("tagSets(nil) = %v", got)
+	}
+}
+
+// restoreNIC keeps an adapter's kind and a manual MAC (not on a copy, not a generated one), and
+// says so when it makes a vmxnet3 instead: a point that predates adapter kinds, an SR-IOV one.
+func TestRestoreNIC(t *testing.T) {
+	for _, tc := range []struct {
+		n       repo.Network
+		newMACs bool
+		want    vsphere.RestoreNIC
+		warning string
+	}{
+		{repo.Network{Network: "pg-db", Adapter: "e1000e", MAC: "00:50:56:01:02:03", AddressType: "manual"}, false,
+			vsphere.RestoreNIC{Network: "to", Adapter: "e1000e", MAC: "00:50:56:01:02:03"}, ""},
+		{repo.Network{Network: "pg-db", Adapter: "e1000e", MAC: "00:50:56:01:02:03", AddressType: "manual"}, true,
+			vsphere.RestoreNIC{Network: "to", Adapter: "e1000e"}, ""},
+		{repo.Network{Network: "pg-db", Adapter: "vmxnet3", MAC: "00:50:56:81:02:03", AddressType: "assigned"}, false,
+			vsphere.RestoreNIC{Network: "to", Adapter: "vmxnet3"}, ""},
+		{repo.Network{Network: "pg-db"}, false, vsphere.RestoreNIC{Network: "to", Adapter: "vmxnet3"}, "predates"},
+		{repo.Network{Label: "Network adapter 2", Network: "pg-db", Adapter: "sriov"}, false,
+			vsphere.RestoreNIC{Network: "to", Adapter: "vmxnet3"}, "Network adapter 2 was an SR-IOV adapter"},
+	} {
+		got, warning := restoreNIC(tc.n, "to", tc.newMACs)
+		if got != tc.want || (tc.warning == "") != (warning == "") || !strings.Contains(warning, tc.warning) {
+			t.Errorf("restoreNIC(%+v, newMACs %v) = %+v, %q; want %+v and a warning with %q", tc.n, tc.newMACs, got, warning, tc.want, tc.warning)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -86,8 +88,11 @@ func findVMs(t *testing.T, c *vsphere.Client, name string) []string {
 	return out
 }
 
+// dbMAC is the MAC address erp-db01's first adapter is given by hand before the backup.
+const dbMAC = "00:50:56:3a:00:01"
+
 // backUpTagged tags and stamps erp-db01 and erp-app01 as one application with a boot order,
-// and backs the job up once.
+// gives erp-db01 two tags of one category and a manual MAC address, and backs the job up once.
 func backUpTagged(t *testing.T, e *env) {
 	t.Helper()
 	ctx := context.Background()
@@ -98,6 +103,10 @@ func backUpTagged(t *testing.T, e *env) {
 	if err := e.c.SetTags(ctx, app, map[string]string{"app": "erp", BootOrderCategory: "2"}, true); err != nil {
 		t.Fatal(err)
 	}
+	if err := e.c.SetTagSets(ctx, db, map[string][]string{"compliance": {"pci", "sox"}}, false); err != nil {
+		t.Fatal(err)
+	}
+	setManualMAC(t, e.c, db, dbMAC)
 	stamps := map[string]string{"vmgmt.catalog.item": "erp-database", "vmgmt.baseline.tier1": "3f2a", "vmgmt.security-group.db": "sg-1", "guestinfo.role": "db"}
 	if err := e.c.ReconfigureVM(ctx, db, vsphere.ReconfigSpec{ExtraConfig: stamps}); err != nil {
 		t.Fatal(err)
@@ -105,6 +114,44 @@ func backUpTagged(t *testing.T, e *env) {
 	if _, res := e.run(t, e.opts()); res.Status != "ok" {
 		t.Fatalf("backup run: %+v", res)
 	}
+}
+
+// setManualMAC gives a VM's first network adapter a MAC address set by hand.
+func setManualMAC(t *testing.T, c *vsphere.Client, id, mac string) {
+	t.Helper()
+	ctx := context.Background()
+	vm := object.NewVirtualMachine(c.Vim(), types.ManagedObjectReference{Type: "VirtualMachine", Value: id})
+	devices, err := vm.Device(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nics := devices.SelectByType((*types.VirtualEthernetCard)(nil))
+	if len(nics) == 0 {
+		t.Fatalf("%s has no network adapter", id)
+	}
+	card := nics[0].(types.BaseVirtualEthernetCard).GetVirtualEthernetCard()
+	card.AddressType, card.MacAddress = string(types.VirtualEthernetCardMacTypeManual), mac
+	if err := vm.EditDevice(ctx, nics[0]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// nicsOf are a VM's network adapters as "kind MAC" (MAC only when set by hand, else its type).
+func nicsOf(vm restoredVM) []string {
+	var out []string
+	for _, d := range vm.Config.Hardware.Device {
+		card, ok := d.(types.BaseVirtualEthernetCard)
+		if !ok {
+			continue
+		}
+		e := card.GetVirtualEthernetCard()
+		mac := e.AddressType
+		if e.AddressType == string(types.VirtualEthernetCardMacTypeManual) {
+			mac = e.MacAddress
+		}
+		out = append(out, strings.TrimPrefix(strings.ToLower(reflect.TypeOf(d).Elem().Name()), "virtual")+" "+mac)
+	}
+	return out
 }
 
 func (e *env) restoreOpts() RestoreOptions {
@@ -183,10 +230,25 @@ func TestRestoreOneVM(t *testing.T) {
 	if ec[vsphere.StampRequest] == "" || ec[vsphere.StampRequest] == m.ExtraConfig[vsphere.StampRequest] {
 		t.Errorf("restored VM's request stamp %q: want its own", ec[vsphere.StampRequest])
 	}
-	for _, tag := range []string{"app/erp", "tier/tier-1", BootOrderCategory + "/1"} {
+	for _, tag := range []string{"app/erp", "tier/tier-1", BootOrderCategory + "/1", "compliance/pci", "compliance/sox"} {
 		if !hasTag(got.tags, tag) {
 			t.Errorf("restored VM's tags %v lack %s", got.tags, tag)
 		}
+	}
+	// The adapters the manifest records, of their kinds, the first with its manual MAC.
+	if len(m.Networks) == 0 || m.Networks[0].MAC != dbMAC || m.Networks[0].AddressType != "manual" || m.Networks[0].Adapter == "" {
+		t.Errorf("manifest networks %+v, want the first a manual %s of a recorded kind", m.Networks, dbMAC)
+	}
+	var want []string
+	for i, n := range m.Networks {
+		mac := "generated"
+		if i == 0 {
+			mac = dbMAC
+		}
+		want = append(want, n.Adapter+" "+mac)
+	}
+	if nics := nicsOf(got); !slices.Equal(nics, want) {
+		t.Errorf("restored adapters %q, want %q", nics, want)
 	}
 	if !strings.Contains(plain.String(), "restored as erp-db01-restored") || !strings.Contains(plain.String(), "recovery time") {
 		t.Errorf("plain output:\n%s", plain.String())
@@ -205,6 +267,17 @@ func TestRestoreOneVM(t *testing.T) {
 	}
 	if ids := findVMs(t, e.c, "erp-db01-restored"); len(ids) != 1 {
 		t.Errorf("VMs named erp-db01-restored (or pending) after the rerun: %v, want 1", ids)
+	}
+
+	// A copy beside the original (NewMACs) does not take its manual MAC.
+	opts.Target = restore.Target{Name: "erp-db01-copy", NewMACs: true}
+	sum, err = Restore(ctx, e.c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want[0] = m.Networks[0].Adapter + " generated"
+	if nics := nicsOf(readRestored(t, e, restoreResult(t, sum, simulator.BigDiskVM).ID)); !slices.Equal(nics, want) {
+		t.Errorf("the copy's adapters %q, want %q", nics, want)
 	}
 }
 
@@ -461,6 +534,17 @@ func TestRestoreAllOnSecondSimulator(t *testing.T) {
 			if !hasTag(got.tags, tag) {
 				t.Errorf("%s: tags on B %v lack %s", res.VM, got.tags, tag)
 			}
+		}
+		var nics []string
+		for _, n := range m.Networks {
+			mac := "generated"
+			if n.AddressType == "manual" {
+				mac = n.MAC
+			}
+			nics = append(nics, n.Adapter+" "+mac)
+		}
+		if got := nicsOf(got); len(nics) == 0 || !slices.Equal(got, nics) {
+			t.Errorf("%s: adapters on B %q, manifest %q", res.VM, got, nics)
 		}
 		ec := extraConfigOf(got)
 		for k, v := range m.ExtraConfig {

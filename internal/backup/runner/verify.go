@@ -207,7 +207,7 @@ func verifyJob(ctx context.Context, c *vsphere.Client, j *job.Job, opts VerifyOp
 		return nil, err
 	}
 	target := restore.Target{Folder: folder, Pool: firstOf(opts.Pool, t.Pool), Datastore: firstOf(opts.Datastore, t.Datastore),
-		PowerOn: true, SkipTags: true, SkipStamps: true}
+		PowerOn: true, SkipTags: true, SkipStamps: true, NewMACs: true}
 	results := make([]VerifyResult, len(points))
 	bounded(len(points), opts.Concurrency, func(i int) {
 		results[i] = verifyPoint(ctx, c, r, j, points[i], target, network, maxRecovery, opts)

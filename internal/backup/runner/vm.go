@@ -234,7 +234,7 @@ func backupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job
 	}
 	var disks []repo.Disk
 	var written int64
-	err = c.ExportSnapshot(ctx, vm.ID, snapID, func(d vsphere.ExportDisk, body io.Reader) error {
+	nics, err := c.ExportSnapshot(ctx, vm.ID, snapID, func(d vsphere.ExportDisk, body io.Reader) error {
 		file := fmt.Sprintf("disk-%d.vmdk", len(disks))
 		if opts.wrapDisk != nil {
 			body = opts.wrapDisk(vm.Name, body)
@@ -259,7 +259,7 @@ func backupVM(ctx context.Context, c *vsphere.Client, r *repo.Repository, j *job
 		disks = append(disks, disk)
 		return nil
 	})
-	return finishPoint(ctx, w, res, err, written, func() repo.Manifest { return manifest(j, vm, facts, disks, runID) })
+	return finishPoint(ctx, w, res, err, written, func() repo.Manifest { return manifest(j, vm, facts, disks, nics, runID) })
 }
 
 // finishPoint ends a point's backup: with the data written (err nil) it commits the point with
@@ -295,9 +295,10 @@ func manifestDisk(d vsphere.ExportDisk, file string) repo.Disk {
 	return disk
 }
 
-// manifest is what recreating the VM needs, from what vCenter says of it. Commit fills the
+// manifest is what recreating the VM needs, from what vCenter says of it and the snapshot's
+// network adapters (nics, in device order). Commit fills the
 // point's fields and the files' sizes and hashes.
-func manifest(j *job.Job, vm target, facts *vsphere.VM, disks []repo.Disk, runID string) repo.Manifest {
+func manifest(j *job.Job, vm target, facts *vsphere.VM, disks []repo.Disk, nics []vsphere.NICDevice, runID string) repo.Manifest {
 	m := repo.Manifest{
 		Run:         runID,
 		VM:          &repo.VMInfo{ID: vm.ID, Name: vm.Name, UUID: facts.UUID},
@@ -313,8 +314,10 @@ func manifest(j *job.Job, vm target, facts *vsphere.VM, disks []repo.Disk, runID
 	if vm.HardwareVersion > 0 {
 		m.Hardware.HardwareVersion = "vmx-" + strconv.Itoa(vm.HardwareVersion)
 	}
-	for _, n := range facts.Networks {
-		m.Networks = append(m.Networks, repo.Network{Network: n})
+	for _, n := range nics {
+		m.Networks = append(m.Networks, repo.Network{
+			Label: n.Label, Network: facts.NICNetwork(n), Adapter: n.Adapter, MAC: n.MAC, AddressType: n.AddressType,
+		})
 	}
 	for k, v := range vm.ExtraConfig {
 		switch {
