@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	pathpkg "path"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +19,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/float64planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/mapplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -89,40 +90,44 @@ func (r *vmRestoreResource) Schema(_ context.Context, _ resource.SchemaRequest, 
 			"job": schema.StringAttribute{Required: true, PlanModifiers: replace,
 				MarkdownDescription: "The backup job whose restore point is restored. Changing it replaces the VM.",
 				Validators:          []validator.String{framework.Name(MaxJobNameLength)}},
-			"repository": schema.StringAttribute{Optional: true, PlanModifiers: replace,
+			"repository": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "The repository's URL (`file://` or `s3://`), to restore from the repository alone, onto a vCenter " +
-					"that does not hold the job (another site's, after a disaster). Default: the repository of the job's definition in vCenter.",
+					"that does not hold the job (another site's, after a disaster). Default: the repository of the job's definition in vCenter. " +
+					"Read when the VM is made: changing it later changes nothing on the VM.",
 				Validators: []validator.String{repositoryValidator()}},
-			"point": schema.StringAttribute{Optional: true, PlanModifiers: replace,
+			"point": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "The ID of the restore point to restore (`vmgmt_restore_points` and `backup list` show them). " +
-					"Exactly one of `point` and `vm` is required. Changing it replaces the VM.",
+					"Exactly one of `point` and `vm` is required. Changing it to another point than `restored_point` replaces the VM.",
 				Validators: []validator.String{pointIDValidator(), stringvalidator.ExactlyOneOf(path.MatchRoot("point"), path.MatchRoot("vm"))}},
-			"vm": schema.StringAttribute{Optional: true, PlanModifiers: replace,
+			"vm": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Restore the VM of this name (as it was named when backed up): its newest restore point that " +
 					"passed a restore test (`backup verify`), or with `latest` its newest. Resolved when the VM is created (see " +
-					"`restored_point`). Changing it replaces the VM.",
+					"`restored_point`). Changing it to another VM than `source_vm` replaces the VM.",
 				Validators: []validator.String{framework.Name(vmNameMaxLength)}},
 			"latest": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
-				PlanModifiers:       []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
-				MarkdownDescription: "With `vm`: restore its newest point even when no restore test verified it. Defaults to false."},
+				MarkdownDescription: "With `vm`: restore its newest point even when no restore test verified it. Defaults to false. " +
+					"Read when the VM is made, like `vm`: changing it later keeps the VM and its point."},
 			"name": schema.StringAttribute{Required: true,
 				MarkdownDescription: "Name of the restored VM; unique in its folder. Changing it renames the VM.",
 				Validators:          []validator.String{framework.Name(vmNameMaxLength)}},
-			"folder": schema.StringAttribute{Optional: true, PlanModifiers: replace,
-				MarkdownDescription: "VM folder to restore into, inventory path or managed object ID. Default: the datacenter's vm folder.",
-				Validators:          []validator.String{framework.Name(1024)}},
-			"pool": schema.StringAttribute{Optional: true, PlanModifiers: replace,
-				MarkdownDescription: "Cluster or resource pool to restore into, inventory path or managed object ID. Default: the " +
-					"datacenter's only cluster.",
+			"folder": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "VM folder to restore into, inventory path or managed object ID. Default: the datacenter's vm folder. " +
+					"Changing it, or the VM leaving it, moves the VM back in place. Unset on an existing VM, it leaves the VM where it is.",
 				Validators: []validator.String{framework.Name(1024)}},
-			"datastore": schema.StringAttribute{Optional: true, PlanModifiers: replace,
+			"pool": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Cluster or resource pool to restore into, inventory path or managed object ID. Default: the " +
+					"datacenter's only cluster. Changing it, or the VM leaving it, moves the VM there live (a vMotion to another " +
+					"cluster, whose DRS picks the host). Unset on an existing VM, it leaves the VM where it is.",
+				Validators: []validator.String{framework.Name(1024)}},
+			"datastore": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Datastore the VM's files and disks go to. Default: the one its first disk was on, when this " +
-					"vCenter has one of that name, else its only datastore.",
+					"vCenter has one of that name, else its only datastore. Changing it, or the VM's files leaving it, moves them " +
+					"there live (a storage vMotion). Unset on an existing VM, it leaves the files where they are.",
 				Validators: []validator.String{framework.Name(256)}},
 			"network_map": schema.MapAttribute{Optional: true, ElementType: types.StringType,
-				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
 				MarkdownDescription: "Maps a network the VM was on (key) to the network or port group its NICs attach to (value); " +
-					"a network not in the map keeps its name and must exist. Changing it replaces the VM.",
+					"a network not in the map keeps its name and must exist. Changing it replaces the VM, unless the VM is on every " +
+					"network the new map names (as after an import).",
 				Validators: []validator.Map{mapvalidator.KeysAre(framework.Name(256)), mapvalidator.ValueStringsAre(framework.Name(256))}},
 			"power_on": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "Whether the restored VM is powered on. Defaults to true."},
@@ -198,9 +203,12 @@ func (r *vmRestoreResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
 		return
 	}
-	creating := req.State.Raw.IsNull() || len(resp.RequiresReplace) > 0
-	if !creating {
-		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, false, framework.Facts{})...)
+	if !req.State.Raw.IsNull() {
+		// A replacement is planned and checked in the create plan Terraform asks for next, with
+		// no prior state.
+		if replacing, ok := r.planExisting(ctx, req, resp, plan); ok {
+			resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, replacing, framework.Facts{})...)
+		}
 		return
 	}
 	if !plan.known() {
@@ -209,7 +217,9 @@ func (r *vmRestoreResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, len(resp.RequiresReplace) > 0, framework.Facts{Unknown: []string{"point"}})...)
 		return
 	}
-	rp, rep, ok := r.prepare(ctx, plan, "", &resp.Diagnostics)
+	replaced, _ := r.Client.Planned(plannedReplacement, plan.Name.ValueString())
+	replacedID, _ := replaced.(string)
+	rp, rep, ok := r.prepare(ctx, plan, "", replacedID, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -226,6 +236,71 @@ func (r *vmRestoreResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		return
 	}
 	resp.Diagnostics.Append(r.GatePlan(ctx, req, resp.Plan.Raw, len(resp.RequiresReplace) > 0, framework.Facts{Inventory: pointFacts(rp)})...)
+}
+
+// plannedReplacement is the kind of planned object (framework.Client.NotePlanned) a restored
+// VM that its plan replaces is noted as, by name: the create plan of its replacement, which
+// Terraform asks for next, lets it hold the name (it is destroyed before the new one is made).
+const plannedReplacement = "vm-restore-replaced"
+
+// planExisting plans a change to a restored VM and reports whether the VM is replaced. A point
+// selection replaces it only when the VM's point no longer meets it (point equal to
+// restored_point, or vm equal to source_vm; latest counts only when a VM is made), a network map
+// only when the VM is not on every network it names (an import leaves the map empty): so an
+// imported VM is not made again. A folder, pool or datastore the VM is not in is checked here and
+// moved to by Update. ok is false when it added an error.
+func (r *vmRestoreResource) planExisting(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, plan vmRestoreModel) (replacing, ok bool) {
+	var state vmRestoreModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		return false, false
+	}
+	c := r.Client.VSphere
+	vm, err := c.GetVM(ctx, state.ID.ValueString())
+	if err != nil {
+		if vsphere.IsNotFound(err) {
+			return false, true // gone since the refresh: Terraform plans it anew
+		}
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read restored VM "+state.ID.ValueString(), err)
+		return false, false
+	}
+	if !plan.Point.Equal(state.Point) || !plan.VM.Equal(state.VM) || !plan.Latest.Equal(state.Latest) {
+		pointKept := !plan.Point.IsUnknown() && !plan.VM.IsUnknown() &&
+			((!plan.Point.IsNull() && plan.Point.Equal(state.RestoredPoint)) || (plan.Point.IsNull() && plan.VM.Equal(state.SourceVM)))
+		if !pointKept {
+			resp.RequiresReplace = append(resp.RequiresReplace, path.Root("point"), path.Root("vm"))
+		}
+	}
+	if !plan.NetworkMap.Equal(state.NetworkMap) && !onNetworks(plan.NetworkMap, vm) {
+		resp.RequiresReplace = append(resp.RequiresReplace, path.Root("network_map"))
+	}
+	// job and keep_identity replace the VM through their own plan modifiers.
+	replacing = len(resp.RequiresReplace) > 0 || !plan.Job.Equal(state.Job) || !plan.KeepIdentity.Equal(state.KeepIdentity)
+	if replacing {
+		r.Client.NotePlanned(plannedReplacement, vm.Name, vm.ID)
+		return true, true
+	}
+	if plan.Folder.IsUnknown() || plan.Pool.IsUnknown() || plan.Datastore.IsUnknown() {
+		return false, true
+	}
+	if _, err := restore.Place(ctx, c, vm, plan.Folder.ValueString(), plan.Pool.ValueString(), plan.Datastore.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(attrOf(err), "Cannot move restored VM "+vm.Name, capitalize(err.Error())+".")
+		return false, false
+	}
+	return false, true
+}
+
+// onNetworks says whether a known network map names only networks the VM is on.
+func onNetworks(m types.Map, vm *vsphere.VM) bool {
+	if m.IsNull() || m.IsUnknown() {
+		return false
+	}
+	for _, v := range m.Elements() {
+		sv, ok := v.(types.String)
+		if !ok || sv.IsUnknown() || !slices.Contains(vm.Networks, pathpkg.Base(sv.ValueString())) {
+			return false
+		}
+	}
+	return true
 }
 
 // known says whether every input that picks the point and the target is known.
@@ -245,7 +320,7 @@ func (m *vmRestoreModel) unknownComputed() {
 
 // prepare opens the repository, picks the point (pointID, when the plan resolved it already) and
 // prepares the restore; the caller closes the repository.
-func (r *vmRestoreResource) prepare(ctx context.Context, m vmRestoreModel, pointID string, diags *diag.Diagnostics) (*restore.Plan, *repo.Repository, bool) {
+func (r *vmRestoreResource) prepare(ctx context.Context, m vmRestoreModel, pointID, replacing string, diags *diag.Diagnostics) (*restore.Plan, *repo.Repository, bool) {
 	c := r.Client.VSphere
 	jobName := m.Job.ValueString()
 	rep, err := restore.OpenRepository(ctx, c, jobName, m.Repository.ValueString())
@@ -280,7 +355,8 @@ func (r *vmRestoreResource) prepare(ctx context.Context, m vmRestoreModel, point
 	}
 	t := restore.Target{Name: m.Name.ValueString(), Folder: m.Folder.ValueString(), Pool: m.Pool.ValueString(),
 		Datastore: m.Datastore.ValueString(), Networks: nets, PowerOn: m.PowerOn.ValueBool(),
-		SkipTags: !m.KeepIdentity.ValueBool(), SkipStamps: !m.KeepIdentity.ValueBool(), NewMACs: !m.KeepIdentity.ValueBool()}
+		SkipTags: !m.KeepIdentity.ValueBool(), SkipStamps: !m.KeepIdentity.ValueBool(), NewMACs: !m.KeepIdentity.ValueBool(),
+		Replacing: replacing}
 	rp, err := restore.Prepare(ctx, c, rep, p, t)
 	if err != nil {
 		diags.AddAttributeError(attrOf(err), "Cannot restore "+m.Name.ValueString()+" from restore point "+p.ID, capitalize(err.Error())+".")
@@ -315,7 +391,7 @@ func (r *vmRestoreResource) Create(ctx context.Context, req resource.CreateReque
 	if !plan.RestoredPoint.IsUnknown() {
 		pointID = plan.RestoredPoint.ValueString()
 	}
-	rp, rep, ok := r.prepare(ctx, plan, pointID, &resp.Diagnostics)
+	rp, rep, ok := r.prepare(ctx, plan, pointID, "", &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -377,10 +453,30 @@ func (r *vmRestoreResource) Read(ctx context.Context, req resource.ReadRequest, 
 	}
 	state.Name = types.StringValue(vm.Name)
 	state.PowerOn = types.BoolValue(vm.PowerState == vsphere.PoweredOn)
+	placeDrift(ctx, r.Client.VSphere, vm, &state)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
-// Update renames the VM and powers it on or off; everything else replaces it.
+// placeDrift records where the VM is in place of the folder, pool or datastore it left (or that
+// is gone), so that the plan shows the move back.
+func placeDrift(ctx context.Context, c *vsphere.Client, vm *vsphere.VM, state *vmRestoreModel) {
+	if f := state.Folder.ValueString(); f != "" {
+		if mv, err := restore.Place(ctx, c, vm, f, "", ""); err != nil || mv.FolderID != "" {
+			state.Folder = types.StringValue(vm.FolderPath)
+		}
+	}
+	if p := state.Pool.ValueString(); p != "" {
+		if mv, err := restore.Place(ctx, c, vm, "", p, ""); err != nil || mv.PoolID != "" {
+			state.Pool = types.StringValue(vm.PoolID)
+		}
+	}
+	if ds := state.Datastore.ValueString(); ds != "" && ds != vm.Datastore {
+		state.Datastore = types.StringValue(vm.Datastore)
+	}
+}
+
+// Update moves the VM to the folder, pool and datastore the plan names (when it is not there),
+// renames it and powers it on or off; the other changes that need another VM replaced it.
 func (r *vmRestoreResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	if !framework.RequireClient(r.Client, &resp.Diagnostics) {
 		return
@@ -395,6 +491,26 @@ func (r *vmRestoreResource) Update(ctx context.Context, req resource.UpdateReque
 		return
 	}
 	c, id := r.Client.VSphere, state.ID.ValueString()
+	vm, err := c.GetVM(ctx, id)
+	if err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot read restored VM "+id, err)
+		return
+	}
+	mv, err := restore.Place(ctx, c, vm, plan.Folder.ValueString(), plan.Pool.ValueString(), plan.Datastore.ValueString())
+	if err != nil {
+		resp.Diagnostics.AddAttributeError(attrOf(err), "Cannot move restored VM "+vm.Name, capitalize(err.Error())+".")
+		return
+	}
+	if mv.FolderID != "" {
+		if err := c.MoveVM(ctx, id, mv.FolderID); err != nil {
+			framework.AddVSphereError(&resp.Diagnostics, "Cannot move restored VM "+vm.Name+" into folder "+plan.Folder.ValueString(), err)
+			return
+		}
+	}
+	if err := c.RelocateVM(ctx, id, mv.PoolID, mv.Datastore); err != nil {
+		framework.AddVSphereError(&resp.Diagnostics, "Cannot move restored VM "+vm.Name, err)
+		return
+	}
 	if !plan.Name.Equal(state.Name) {
 		if err := c.ReconfigureVM(ctx, id, vsphere.ReconfigSpec{Name: plan.Name.ValueString()}); err != nil {
 			framework.AddVSphereError(&resp.Diagnostics, "Cannot rename restored VM "+state.Name.ValueString(), err)
@@ -450,8 +566,9 @@ func (r *vmRestoreResource) ImportState(ctx context.Context, req resource.Import
 	state := vmRestoreModel{
 		ID: types.StringValue(vm.ID), Job: types.StringValue(jobName), Point: types.StringValue(rest[i+1:]),
 		Repository: types.StringNull(), VM: types.StringNull(), Latest: types.BoolValue(false), Name: types.StringValue(vm.Name),
-		Folder: types.StringNull(), Pool: types.StringNull(), Datastore: types.StringNull(), NetworkMap: types.MapNull(types.StringType),
-		PowerOn: types.BoolValue(vm.PowerState == vsphere.PoweredOn), KeepIdentity: types.BoolValue(true), RestoredPoint: types.StringValue(rest[i+1:]),
+		Folder: types.StringNull(), Pool: types.StringNull(), Datastore: types.StringNull(),
+		NetworkMap: types.MapNull(types.StringType), PowerOn: types.BoolValue(vm.PowerState == vsphere.PoweredOn),
+		KeepIdentity: types.BoolValue(vm.ExtraConfig[restore.CopyStamp] == ""), RestoredPoint: types.StringValue(rest[i+1:]),
 		SourceVM: types.StringValue(rest[:i]), PointTime: types.StringNull(), PointVerified: types.BoolNull(),
 		Bytes: types.Int64Null(), RecoverySeconds: types.Float64Null(),
 	}

@@ -54,9 +54,19 @@ type VM struct {
 	Custom map[string]string
 	// Networks are the names of the networks the VM's NICs attach to.
 	Networks []string
+	// Datastore is the name of the datastore that holds the VM's configuration file.
+	Datastore string
 	// NetworkIDs names those networks by managed object ID (a distributed port group's ID is
 	// its key, which its NICs' backings give).
 	NetworkIDs map[string]string
+}
+
+// datastoreOf is the datastore of a datastore path ("[name] dir/file.vmx"), "" when it names none.
+func datastoreOf(p string) string {
+	if name, _, ok := strings.Cut(strings.TrimPrefix(p, "["), "]"); ok && strings.HasPrefix(p, "[") {
+		return name
+	}
+	return ""
 }
 
 // NICNetwork names the network an adapter of the VM is on: a standard backing names it; a
@@ -330,7 +340,7 @@ var vmBulkProps = []string{
 	"name", "parent", "resourcePool", "config.template", "config.uuid", "config.hardware.numCPU",
 	"config.hardware.memoryMB", "config.extraConfig", "runtime.powerState",
 	"guest.ipAddress", "customValue", "network", "config.cpuHotAddEnabled", "config.memoryHotAddEnabled",
-	firstDiskProp,
+	"config.files.vmPathName", firstDiskProp,
 }
 
 // firstDiskKey is the device key vCenter gives the first disk on the first SCSI controller.
@@ -569,6 +579,7 @@ func (names *vmNames) vm(v *mo.VirtualMachine, fields map[int32]string) *VM {
 		vm.CPUHotAdd = cfg.CpuHotAddEnabled != nil && *cfg.CpuHotAddEnabled
 		vm.MemoryHotAdd = cfg.MemoryHotAddEnabled != nil && *cfg.MemoryHotAddEnabled
 		vm.DiskGB = firstDiskGB(cfg.Hardware.Device)
+		vm.Datastore = datastoreOf(cfg.Files.VmPathName)
 		for _, o := range cfg.ExtraConfig {
 			if ov := o.GetOptionValue(); ov != nil && strings.HasPrefix(ov.Key, "vmgmt.") {
 				vm.ExtraConfig[ov.Key] = fmt.Sprint(ov.Value)

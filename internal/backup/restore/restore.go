@@ -56,6 +56,9 @@ type Target struct {
 	// SkipStamps leaves vmgmt's own stamps (catalog, baseline, security group, backup job) off
 	// the VM, for the same reason as SkipTags.
 	SkipStamps bool
+	// Replacing is the ID of a VM this restore replaces (destroyed before it is made): it may
+	// hold the name while the replacement is planned.
+	Replacing string
 	// NewMACs gives every adapter a MAC vCenter generates; otherwise an adapter whose MAC was
 	// set by hand (manual) keeps it. A copy beside the original sets it: two adapters with one
 	// MAC on a network break both.
@@ -107,6 +110,10 @@ type Options struct {
 // (job/vm/point): the vmgmt_vm_restore import reads it, whichever way the VM was restored.
 const PointStamp = "vmgmt.restore.point"
 
+// CopyStamp marks a restored VM made as a copy beside the original (Target.SkipStamps: no tags,
+// no vmgmt stamps), so that the vmgmt_vm_restore import can tell keep_identity = false.
+const CopyStamp = "vmgmt.restore.copy"
+
 // TargetError is a Prepare failure that is about the target, not the point: which part of it.
 type TargetError struct {
 	Part Part
@@ -152,28 +159,16 @@ func Prepare(ctx context.Context, c *vsphere.Client, r *repo.Repository, p repo.
 	if name == "" {
 		name = m.VM.Name
 	}
-	folder, err := c.ResolveFolder(ctx, t.Folder)
+	folderID, poolID, err := resolvePlace(ctx, c, name, t.Folder, t.Pool)
 	if err != nil {
-		return nil, &TargetError{Part: PartFolder, Err: fmt.Errorf("restoring %s: the target folder: %w", name, err)}
-	}
-	poolID := t.Pool
-	if poolID == "" {
-		if poolID, err = c.DefaultPool(ctx); err != nil {
-			return nil, &TargetError{Part: PartPool, Err: fmt.Errorf("restoring %s: no pool given, and %w", name, err)}
-		}
-	} else {
-		pool, err := c.ResolvePool(ctx, poolID)
-		if err != nil {
-			return nil, &TargetError{Part: PartPool, Err: fmt.Errorf("restoring %s: the target pool: %w", name, err)}
-		}
-		poolID = pool.ID()
+		return nil, err
 	}
 	ds, err := pickDatastore(ctx, c, m, t.Datastore)
 	if err != nil {
 		return nil, &TargetError{Part: PartDatastore, Err: fmt.Errorf("restoring %s: %w", name, err)}
 	}
 	s := vsphere.RestoreSpec{
-		Name: name, FolderID: folder.Reference().Value, PoolID: poolID, Datastore: ds,
+		Name: name, FolderID: folderID, PoolID: poolID, Datastore: ds,
 		GuestID: m.Hardware.GuestID, CPUs: int32(m.Hardware.CPUs), MemoryMB: m.Hardware.MemoryMB,
 		Firmware: m.Hardware.Firmware, HardwareVersion: m.Hardware.HardwareVersion,
 		ExtraConfig: withPointStamp(restoredConfig(m.ExtraConfig, t), p),
@@ -204,7 +199,7 @@ func Prepare(ctx context.Context, c *vsphere.Client, r *repo.Repository, p repo.
 		s.NICs = append(s.NICs, nic)
 	}
 	s.Request = vsphere.NewRequest("vm-restore", p.String(), name, s.FolderID)
-	if err := nameFree(ctx, c, s); err != nil {
+	if err := nameFree(ctx, c, s, t.Replacing); err != nil {
 		return nil, err
 	}
 	if !t.SkipTags {
@@ -275,10 +270,13 @@ var vmgmtStamps = regexp.MustCompile(`^vmgmt\.(catalog|baseline|security-group|b
 func restoredConfig(from map[string]string, t Target) map[string]string {
 	out := map[string]string{}
 	for k, v := range from {
-		if generatedConfig.MatchString(k) || (t.SkipStamps && vmgmtStamps.MatchString(k)) {
+		if generatedConfig.MatchString(k) || (t.SkipStamps && vmgmtStamps.MatchString(k)) || k == CopyStamp {
 			continue
 		}
 		out[k] = v
+	}
+	if t.SkipStamps {
+		out[CopyStamp] = "true"
 	}
 	for k, v := range t.ExtraConfig {
 		out[k] = v
@@ -290,6 +288,74 @@ func restoredConfig(from map[string]string, t Target) map[string]string {
 func withPointStamp(ec map[string]string, p repo.Point) map[string]string {
 	ec[PointStamp] = p.String()
 	return ec
+}
+
+// resolvePlace resolves a target's folder ("": the datacenter's vm folder) and pool ("": the
+// datacenter's only cluster) to their IDs; a failure is a TargetError naming which.
+func resolvePlace(ctx context.Context, c *vsphere.Client, name, folder, pool string) (folderID, poolID string, err error) {
+	f, err := c.ResolveFolder(ctx, folder)
+	if err != nil {
+		return "", "", &TargetError{Part: PartFolder, Err: fmt.Errorf("restoring %s: the target folder: %w", name, err)}
+	}
+	if pool == "" {
+		if poolID, err = c.DefaultPool(ctx); err != nil {
+			return "", "", &TargetError{Part: PartPool, Err: fmt.Errorf("restoring %s: no pool given, and %w", name, err)}
+		}
+		return f.Reference().Value, poolID, nil
+	}
+	p, err := c.ResolvePool(ctx, pool)
+	if err != nil {
+		return "", "", &TargetError{Part: PartPool, Err: fmt.Errorf("restoring %s: the target pool: %w", name, err)}
+	}
+	return f.Reference().Value, p.ID(), nil
+}
+
+// Moves is what it takes to bring a restored VM where a target says: each field set names where
+// it must go, an empty one that it is there already (or that the target leaves it free).
+type Moves struct {
+	FolderID  string
+	PoolID    string
+	Datastore string
+}
+
+// None says the VM is where the target wants it.
+func (m Moves) None() bool { return m == Moves{} }
+
+// Place compares where a restored VM is with a target's folder, pool and datastore, each given
+// as at restore (inventory path or ID; a datastore by name). An empty one leaves that part where
+// it is: the defaults choose where a VM is made, they do not move it afterwards. A part that does
+// not exist is a TargetError naming it.
+func Place(ctx context.Context, c *vsphere.Client, vm *vsphere.VM, folder, pool, datastore string) (Moves, error) {
+	var mv Moves
+	if folder != "" {
+		f, err := c.ResolveFolder(ctx, folder)
+		if err != nil {
+			return mv, &TargetError{Part: PartFolder, Err: fmt.Errorf("moving %s: the folder: %w", vm.Name, err)}
+		}
+		if id := f.Reference().Value; id != vm.FolderID {
+			mv.FolderID = id
+		}
+	}
+	if pool != "" {
+		p, err := c.ResolvePool(ctx, pool)
+		if err != nil {
+			return mv, &TargetError{Part: PartPool, Err: fmt.Errorf("moving %s: the pool: %w", vm.Name, err)}
+		}
+		if p.ID() != vm.PoolID {
+			mv.PoolID = p.ID()
+		}
+	}
+	if datastore != "" && datastore != vm.Datastore {
+		names, err := c.DatastoreNames(ctx)
+		if err != nil {
+			return mv, err
+		}
+		if !slices.Contains(names, datastore) {
+			return mv, &TargetError{Part: PartDatastore, Err: fmt.Errorf("moving %s: no datastore %q on this vCenter (it has %s)", vm.Name, datastore, strings.Join(names, ", "))}
+		}
+		mv.Datastore = datastore
+	}
+	return mv, nil
 }
 
 // restoreNIC is the adapter a restore makes for n on network to: of n's kind, keeping a manual
@@ -361,13 +427,13 @@ func pickDatastore(ctx context.Context, c *vsphere.Client, m *repo.Manifest, ask
 
 // nameFree checks that no VM holds the name in the folder, but one an interrupted restore of the
 // same request made (which the run adopts).
-func nameFree(ctx context.Context, c *vsphere.Client, s vsphere.RestoreSpec) error {
+func nameFree(ctx context.Context, c *vsphere.Client, s vsphere.RestoreSpec, replacing string) error {
 	vms, err := c.VMs(ctx)
 	if err != nil {
 		return err
 	}
 	for _, vm := range vms {
-		if vm.FolderID == s.FolderID && vm.Name == s.Name && vm.ExtraConfig[vsphere.StampRequest] != s.Request.Token {
+		if vm.FolderID == s.FolderID && vm.Name == s.Name && vm.ExtraConfig[vsphere.StampRequest] != s.Request.Token && vm.ID != replacing {
 			return &TargetError{Part: PartName, Err: fmt.Errorf("restoring to %s: a VM of that name already exists there (%s, %s); choose another name, or remove it", s.Name, vm.ID, vm.Path)}
 		}
 	}
