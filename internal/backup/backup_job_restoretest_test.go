@@ -26,14 +26,9 @@ import (
 // time.
 func TestAccBackupJob_restoreTest(t *testing.T) {
 	acctest.PreCheck(t)
-	sim := acctest.NewSimWith(t, simulator.Options{BigDiskSize: restoreDisk})
-	admin := acctest.NewAdmin(t, sim)
-	db := admin.VM(simulator.BigDiskVM).Value
-	c := connect(t, sim)
+	sim, _, c, db := restoreSim(t)
 	withTest := func(rt string) string {
-		return jobConfig(sim, "file://"+t.TempDir(), fmt.Sprintf(`selection {
-    ids = [%q]
-  }`, db), rt) + `
+		return dbJob(sim, "file://"+t.TempDir(), db, rt) + `
 data "vmgmt_restore_points" "db" {
   job        = vmgmt_backup_job.nightly.name
   vm         = "erp-db01"

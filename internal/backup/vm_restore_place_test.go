@@ -22,13 +22,8 @@ import (
 // again under its name. Destroy removes it.
 func TestAccVMRestore_moveAndImport(t *testing.T) {
 	acctest.PreCheck(t)
-	sim := acctest.NewSimWith(t, simulator.Options{BigDiskSize: restoreDisk})
-	admin := acctest.NewAdmin(t, sim)
-	db := admin.VM(simulator.BigDiskVM).Value
-	c := connect(t, sim)
-	job := jobConfig(sim, "file://"+t.TempDir(), fmt.Sprintf(`selection {
-    ids = [%q]
-  }`, db), "")
+	sim, _, c, db := restoreSim(t)
+	job := dbJob(sim, "file://"+t.TempDir(), db, "")
 	copyCfg := func(extra string) string {
 		return job + `
 resource "vmgmt_vm_restore" "copy" {

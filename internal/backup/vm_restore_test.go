@@ -27,6 +27,23 @@ import (
 // restoreDisk is BigDiskVM's disk size in the restore tests: small, with data in four places.
 const restoreDisk = 8 << 20
 
+// restoreSim is a simulator whose erp-db01 disk is restoreDisk bytes, its admin, a client of it,
+// and erp-db01's managed object ID.
+func restoreSim(t *testing.T) (*acctest.Sim, *acctest.Admin, *vsphere.Client, string) {
+	t.Helper()
+	sim := acctest.NewSimWith(t, simulator.Options{BigDiskSize: restoreDisk})
+	admin := acctest.NewAdmin(t, sim)
+	return sim, admin, connect(t, sim), admin.VM(simulator.BigDiskVM).Value
+}
+
+// dbJob is the configuration of job nightly, backing erp-db01 (db) up into repoURL, with extra in
+// its block.
+func dbJob(sim *acctest.Sim, repoURL, db, extra string) string {
+	return jobConfig(sim, repoURL, fmt.Sprintf(`selection {
+    ids = [%q]
+  }`, db), extra)
+}
+
 // backUp runs job nightly once and returns erp-db01's new point.
 func backUp(t *testing.T, c *vsphere.Client) string {
 	t.Helper()
@@ -50,11 +67,8 @@ func backUp(t *testing.T, c *vsphere.Client) string {
 // refused at plan time; destroy removes the VM and keeps the point.
 func TestAccVMRestore(t *testing.T) {
 	acctest.PreCheck(t)
-	sim := acctest.NewSimWith(t, simulator.Options{BigDiskSize: restoreDisk})
-	admin := acctest.NewAdmin(t, sim)
+	sim, admin, c, db := restoreSim(t)
 	admin.Tag(simulator.BigDiskVM, "tier", "tier-1")
-	db := admin.VM(simulator.BigDiskVM).Value
-	c := connect(t, sim)
 	repoURL := "file://" + t.TempDir()
 	tagsOf := func(id string) []string {
 		tags, err := c.AttachedTags(context.Background(), []string{id})
@@ -67,9 +81,7 @@ func TestAccVMRestore(t *testing.T) {
 		}
 		return out
 	}
-	job := jobConfig(sim, repoURL, fmt.Sprintf(`selection {
-    ids = [%q]
-  }`, db), "")
+	job := dbJob(sim, repoURL, db, "")
 	restoreCfg := func(extra string) string {
 		return job + `
 resource "vmgmt_vm_restore" "db" {
@@ -207,14 +219,9 @@ resource "vmgmt_vm_restore" "clash" {
 // named corrupt, and leaves no VM.
 func TestAccVMRestore_corruptPoint(t *testing.T) {
 	acctest.PreCheck(t)
-	sim := acctest.NewSimWith(t, simulator.Options{BigDiskSize: restoreDisk})
-	admin := acctest.NewAdmin(t, sim)
-	db := admin.VM(simulator.BigDiskVM).Value
-	c := connect(t, sim)
+	sim, _, c, db := restoreSim(t)
 	dir := t.TempDir()
-	job := jobConfig(sim, "file://"+dir, fmt.Sprintf(`selection {
-    ids = [%q]
-  }`, db), "")
+	job := dbJob(sim, "file://"+dir, db, "")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,
 		Steps: []resource.TestStep{
@@ -267,13 +274,8 @@ resource "vmgmt_vm_restore" "db" {
 // one: the VM is adopted with a warning, nothing is uploaded again, and there is one VM.
 func TestAccVMRestore_adoptsInterruptedRestore(t *testing.T) {
 	acctest.PreCheck(t)
-	sim := acctest.NewSimWith(t, simulator.Options{BigDiskSize: restoreDisk})
-	admin := acctest.NewAdmin(t, sim)
-	db := admin.VM(simulator.BigDiskVM).Value
-	c := connect(t, sim)
-	job := jobConfig(sim, "file://"+t.TempDir(), fmt.Sprintf(`selection {
-    ids = [%q]
-  }`, db), "")
+	sim, _, c, db := restoreSim(t)
+	job := dbJob(sim, "file://"+t.TempDir(), db, "")
 	var id string
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: acctest.ProtoV6ProviderFactories,

@@ -318,9 +318,6 @@ type Moves struct {
 	Datastore string
 }
 
-// None says the VM is where the target wants it.
-func (m Moves) None() bool { return m == Moves{} }
-
 // Place compares where a restored VM is with a target's folder, pool and datastore, each given
 // as at restore (inventory path or ID; a datastore by name). An empty one leaves that part where
 // it is: the defaults choose where a VM is made, they do not move it afterwards. A part that does
